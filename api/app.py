@@ -1,0 +1,38 @@
+"""`create_app`: the FastAPI application over one archive."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.routes import clips, health, keys
+from storage.archive import Archive, open_archive
+from verity.settings import Settings
+
+DESCRIPTION = """Verified-video evidence archive. Originals are kept byte for byte, addressed by
+SHA-256; every action on a clip is an event in its hash-chained custody log.
+Authenticate with `Authorization: Bearer <key>` (keys from `verity keys create`)."""
+
+
+def create_app(settings: Settings | None = None, *, archive: Archive | None = None) -> FastAPI:
+    """Build the app over `archive`, or over one opened from `settings` (schema upgraded) at startup."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = archive is None
+        app.state.archive = archive or open_archive(settings or Settings(), upgrade=True)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.archive.close()
+
+    app = FastAPI(title="Verity", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(clips.router)
+    app.include_router(keys.router)
+    return app

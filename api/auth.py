@@ -1,0 +1,40 @@
+"""Bearer API keys and role checks: `Depends(require(Role.contributor))` gives the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.deps import ArchiveDep
+from storage.keys import Role, find_active_key
+from verity.errors import Forbidden, Unauthenticated
+
+_bearer = HTTPBearer(auto_error=False, description="An API key made with `verity keys create`.")
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    role: Role
+
+
+def require(needed: Role) -> Callable[..., Caller]:
+    def check(
+        archive: ArchiveDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    ) -> Caller:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise Unauthenticated("send an API key as `Authorization: Bearer <key>`")
+        with archive.sessions() as session:
+            key = find_active_key(session, credentials.credentials)
+        if key is None:
+            raise Unauthenticated("unknown or revoked API key")
+        caller = Caller(key.name, Role(key.role))
+        if not caller.role.allows(needed):
+            raise Forbidden(f"this needs the {needed.value} role; key {key.name!r} is {key.role}")
+        return caller
+
+    return check

@@ -1,0 +1,232 @@
+"""`verity`: the command-line front door (serve, db, keys, ingest)."""
+
+from __future__ import annotations
+
+import getpass
+import mimetypes
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+from storage.archive import open_archive
+from storage.db import upgrade_database
+from storage.keys import create_key, has_any_key
+from verity.errors import InvalidInput, VerityError
+from verity.settings import Settings
+
+app = typer.Typer(help="Verity: verified-video evidence archive.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+console = Console()
+err_console = Console(stderr=True)
+
+CHUNK = 1024 * 1024
+
+
+class RemoteRefused(VerityError):
+    """The server answered an upload with an error."""
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Upgrade the database and serve the API. On a brand-new archive, prints a first admin key."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = Settings()
+    archive = open_archive(settings, upgrade=True)
+    with archive.sessions.begin() as session:
+        if not has_any_key(session):
+            _key, secret = create_key(session, "admin", "admin")
+            console.print("No API keys existed; created key 'admin' (role admin). Keep it safe, it is shown once:")
+            console.print(secret, soft_wrap=True)
+    console.print(f"Verity archive: database {settings.resolved_database_url()}, store {settings.blob_backend}")
+    uvicorn.run(create_app(archive=archive), host=host, port=port, log_level="info")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations to the configured database."""
+    url = Settings().resolved_database_url()
+    upgrade_database(url)
+    console.print(f"database at {url} is up to date")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who or what uses the key.")],
+    role: Annotated[str, typer.Option(help="viewer, contributor, analyst or admin.")],
+) -> None:
+    """Create an API key; the key is printed alone on the last line and never again."""
+    archive = open_archive(Settings(), upgrade=True)
+    try:
+        with archive.sessions.begin() as session:
+            key, secret = create_key(session, name, role)
+            console.print(f"created key {key.name!r} with role {key.role}; it is shown only now:")
+    except VerityError as exc:
+        raise _fail(exc.detail) from None
+    finally:
+        archive.close()
+    print(secret)
+
+
+class _ProgressFile:
+    """A file that advances a progress bar as it is read (for httpx's streamed multipart)."""
+
+    def __init__(self, handle: BinaryIO, advance: Any) -> None:
+        self._handle = handle
+        self._advance = advance
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self._advance(len(data))
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._handle.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+    def fileno(self) -> int:
+        return self._handle.fileno()
+
+
+def _file_chunks(path: Path, advance: Any) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            advance(len(chunk))
+            yield chunk
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    source: Annotated[str | None, typer.Option(help="Who or where the footage came from.")] = None,
+    source_url: Annotated[str | None, typer.Option(help="Where it was published, if anywhere.")] = None,
+    note: Annotated[str | None, typer.Option()] = None,
+    captured_at: Annotated[datetime | None, typer.Option(help="When it was recorded (ISO 8601).")] = None,
+    server: Annotated[
+        str | None, typer.Option(help="Upload to this Verity server instead of the local archive.")
+    ] = None,
+    key: Annotated[str | None, typer.Option(envvar="VERITY_API_KEY", help="API key for --server.")] = None,
+    retries: Annotated[int, typer.Option(help="Attempts per file when the connection fails.")] = 3,
+) -> None:
+    """Put footage into the archive, printing each clip's id and SHA-256."""
+    fields = {
+        name: value
+        for name, value in {
+            "source": source,
+            "source_url": source_url,
+            "note": note,
+            "captured_at": captured_at.isoformat() if captured_at else None,
+        }.items()
+        if value is not None
+    }
+    failures = 0
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err_console,
+    ) as progress:
+        if server is None:
+            archive = open_archive(Settings(), upgrade=True)
+        for path in files:
+            task = progress.add_task(path.name, total=path.stat().st_size)
+            try:
+                if server is None:
+                    clip_id, sha256, duplicate = _ingest_local(archive, path, fields, progress, task)
+                else:
+                    if not key:
+                        raise _fail("--key (or VERITY_API_KEY) is required with --server")
+                    clip_id, sha256, duplicate = _ingest_remote(server, key, path, fields, progress, task, retries)
+            except (VerityError, httpx.HTTPError, OSError) as exc:
+                failures += 1
+                detail = exc.detail if isinstance(exc, VerityError) else str(exc)
+                progress.console.print(f"[red]{path}: {detail}[/red]")
+                continue
+            flag = "  (duplicate: already archived)" if duplicate else ""
+            console.print(f"{clip_id}  {sha256}  {path}{flag}", highlight=False, soft_wrap=True)
+        if server is None:
+            archive.close()
+    if failures:
+        raise typer.Exit(1)
+
+
+def _ingest_local(
+    archive: Any, path: Path, fields: dict[str, str], progress: Progress, task: Any
+) -> tuple[str, str, bool]:
+    from ingest.upload import Receipt, receive_original
+
+    captured = fields.get("captured_at")
+    receipt = Receipt(
+        received_by=f"local:{getpass.getuser()}",
+        filename=path.name,
+        content_type=mimetypes.guess_type(path.name)[0],
+        source=fields.get("source"),
+        source_url=fields.get("source_url"),
+        captured_at=datetime.fromisoformat(captured) if captured else None,
+        note=fields.get("note"),
+    )
+    if receipt.captured_at is not None and receipt.captured_at.tzinfo is None:
+        raise InvalidInput("--captured-at needs a time zone, e.g. 2019-11-16T14:15:00+03:30")
+    result = receive_original(archive, _file_chunks(path, lambda n: progress.advance(task, n)), receipt)
+    return result.clip.id, result.clip.sha256, result.duplicate
+
+
+def _ingest_remote(
+    server: str, key: str, path: Path, fields: dict[str, str], progress: Progress, task: Any, retries: int
+) -> tuple[str, str, bool]:
+    url = server.rstrip("/") + "/api/v1/clips"
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    for attempt in range(1, retries + 1):
+        progress.reset(task)
+        try:
+            with path.open("rb") as handle:
+                upload = _ProgressFile(handle, lambda n: progress.advance(task, n))
+                response = httpx.post(
+                    url,
+                    headers={"Authorization": f"Bearer {key}"},
+                    data=fields,
+                    files={"file": (path.name, upload, content_type)},  # type: ignore[dict-item]
+                    timeout=httpx.Timeout(60.0, write=None),
+                )
+        except httpx.TransportError:
+            if attempt == retries:
+                raise
+            # Re-sending is safe: the server recognises bytes it already has.
+            time.sleep(min(2**attempt, 30))
+            continue
+        if response.status_code not in (200, 201):
+            try:
+                detail = str(response.json().get("detail", response.text))
+            except ValueError:
+                detail = response.text
+            raise RemoteRefused(f"server answered {response.status_code}: {detail}")
+        body = response.json()
+        return body["id"], body["sha256"], bool(body.get("duplicate"))
+    raise AssertionError("unreachable")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,27 @@
+"""FastAPI dependencies: the archive the app was built with, and a database session per request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from storage.archive import Archive
+
+
+def get_archive(request: Request) -> Archive:
+    archive: Archive = request.app.state.archive
+    return archive
+
+
+ArchiveDep = Annotated[Archive, Depends(get_archive)]
+
+
+def get_session(archive: ArchiveDep) -> Iterator[Session]:
+    with archive.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]

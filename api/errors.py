@@ -1,0 +1,44 @@
+"""Domain exceptions → HTTP, in one place. Every error body is `{"error": code, "detail": message}`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
+
+from verity import errors
+
+STATUS_BY_ERROR: list[tuple[type[errors.VerityError], int]] = [
+    (errors.NotFound, 404),
+    (errors.UploadTooLarge, 413),
+    (errors.RangeNotSatisfiable, 416),
+    (errors.InvalidInput, 400),
+    (errors.Unauthenticated, 401),
+    (errors.Forbidden, 403),
+    (errors.Conflict, 409),
+    (errors.StorageUnavailable, 503),
+]
+
+
+def status_for(exc: errors.VerityError) -> int:
+    for kind, status in STATUS_BY_ERROR:
+        if isinstance(exc, kind):
+            return status
+    return 500
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, errors.VerityError)
+        headers: dict[str, str] = {}
+        if isinstance(exc, errors.Unauthenticated):
+            headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, errors.RangeNotSatisfiable):
+            headers["Content-Range"] = f"bytes */{exc.size}"
+        return JSONResponse({"error": exc.code, "detail": exc.detail}, status_code=status_for(exc), headers=headers)
+
+    async def on_disconnect(_request: Request, _exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": "upload_interrupted", "detail": "the client went away"}, 400)
+
+    app.add_exception_handler(errors.VerityError, on_domain_error)
+    app.add_exception_handler(ClientDisconnect, on_disconnect)

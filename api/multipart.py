@@ -1,0 +1,209 @@
+"""Streaming `multipart/form-data` reader for uploads.
+
+Starlette's form parser spools a file part to a temporary file before the route sees it; for
+multi-GB evidence that is a second full copy. Here the file part's bytes are handed, as they
+arrive, to a consumer running in a worker thread (which hashes and stores them), with a small
+bounded queue between the two so memory stays flat whatever the file size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
+
+from verity.errors import InvalidInput
+
+T = TypeVar("T")
+
+BATCH_BYTES = 1024 * 1024
+MAX_FIELD_BYTES = 64 * 1024
+_END = object()
+
+
+class _Abandoned(Exception):
+    """The consumer stopped reading (it failed); the producer must stop too."""
+
+
+class _ChunkChannel:
+    """A bounded queue of byte batches, iterated by the consumer thread."""
+
+    def __init__(self, depth: int = 4) -> None:
+        self._queue: queue.Queue[object] = queue.Queue(depth)
+        self.abandoned = False
+
+    def put(self, item: object) -> None:
+        while True:
+            if self.abandoned:
+                raise _Abandoned
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def fail(self, exc: Exception) -> None:
+        """Make the consumer raise `exc` at its next read, dropping batches it has not taken."""
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._queue.put_nowait(exc)
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                assert isinstance(item, bytes)
+                yield item
+        finally:
+            self.abandoned = True
+
+
+@dataclass
+class UploadForm(Generic[T]):
+    """The text fields of the form and what the consumer made of the file part."""
+
+    fields: dict[str, str]
+    filename: str
+    content_type: str | None
+    file_result: T
+
+
+@dataclass
+class _PartState:
+    headers: dict[bytes, bytes] = field(default_factory=dict)
+    header_field: bytearray = field(default_factory=bytearray)
+    header_value: bytearray = field(default_factory=bytearray)
+    name: str = ""
+    filename: str | None = None
+    content_type: str | None = None
+    value: bytearray = field(default_factory=bytearray)
+
+
+async def read_upload_form(request: Request, file_field: str, consume: Callable[[Iterator[bytes]], T]) -> UploadForm[T]:
+    """Parse the request body, feeding the single file part named `file_field` to `consume`
+    (run in a thread, given an iterator of byte batches). Raises `InvalidInput` when the body
+    is not a form with exactly one such file."""
+    content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    boundary = options.get(b"boundary")
+    if content_type != b"multipart/form-data" or not boundary:
+        raise InvalidInput("send the upload as multipart/form-data with a `file` part")
+
+    fields: dict[str, str] = {}
+    part = _PartState()
+    pending = bytearray()
+    channel: _ChunkChannel | None = None
+    consumer: asyncio.Future[T] | None = None
+    file_meta: tuple[str, str | None] | None = None
+    errors: list[str] = []
+
+    def on_part_begin() -> None:
+        nonlocal part
+        part = _PartState()
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        part.header_field += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        part.header_value += data[start:end]
+
+    def on_header_end() -> None:
+        part.headers[bytes(part.header_field).lower()] = bytes(part.header_value)
+        part.header_field.clear()
+        part.header_value.clear()
+
+    def on_headers_finished() -> None:
+        nonlocal channel, consumer, file_meta
+        _, disposition = parse_options_header(part.headers.get(b"content-disposition", b""))
+        part.name = disposition.get(b"name", b"").decode("utf-8", "replace")
+        raw_filename = disposition.get(b"filename")
+        if raw_filename is None:
+            return
+        part.filename = raw_filename.decode("utf-8", "replace")
+        if part.name != file_field:
+            errors.append(f"unexpected file part {part.name!r}; send the footage as `{file_field}`")
+        elif channel is not None:
+            errors.append(f"send exactly one `{file_field}` part")
+        else:
+            type_header = part.headers.get(b"content-type")
+            file_meta = (_basename(part.filename), type_header.decode("latin-1") if type_header else None)
+            channel = _ChunkChannel()
+            consumer = asyncio.ensure_future(asyncio.to_thread(consume, iter(channel)))
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        if part.filename is not None:
+            if part.name == file_field and not errors:
+                pending.extend(data[start:end])
+            return
+        if len(part.value) + (end - start) > MAX_FIELD_BYTES:
+            errors.append(f"form field {part.name!r} is longer than {MAX_FIELD_BYTES} bytes")
+            return
+        part.value += data[start:end]
+
+    def on_part_end() -> None:
+        if part.filename is None and part.name:
+            fields[part.name] = part.value.decode("utf-8", "replace")
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
+
+    async def flush(force: bool) -> None:
+        if channel is not None and pending and (force or len(pending) >= BATCH_BYTES):
+            batch = bytes(pending)
+            pending.clear()
+            await asyncio.to_thread(channel.put, batch)
+
+    try:
+        try:
+            async for chunk in request.stream():
+                parser.write(chunk)
+                if errors:
+                    raise InvalidInput(errors[0])
+                await flush(False)
+            parser.finalize()
+            await flush(True)
+        except _Abandoned:
+            pass  # the consumer failed; its exception is the one to report
+        except BaseException as exc:
+            if channel is not None and not channel.abandoned:
+                channel.fail(exc if isinstance(exc, Exception) else InvalidInput("upload interrupted"))
+            if consumer is not None:
+                # Let the consumer clean up its half-written object before we answer.
+                await asyncio.gather(consumer, return_exceptions=True)
+            raise
+        if channel is None or consumer is None or file_meta is None:
+            raise InvalidInput(f"the form has no `{file_field}` file part")
+        if not channel.abandoned:
+            await asyncio.to_thread(channel.put, _END)
+        result = await consumer
+    except Exception as exc:
+        if isinstance(exc, ValueError) and not isinstance(exc, InvalidInput):
+            raise InvalidInput(f"malformed multipart body: {exc}") from exc
+        raise
+    return UploadForm(fields, file_meta[0], file_meta[1], result)
+
+
+def _basename(filename: str) -> str:
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return name[:1024] or "upload"

@@ -1,0 +1,192 @@
+"""Clips: upload, list, read, download the original, and the custody log."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.auth import Caller, require
+from api.deps import ArchiveDep, SessionDep
+from api.multipart import read_upload_form
+from api.ranges import parse_range
+from api.schemas import ClipOut, ClipPage, CustodyEventOut, CustodyLog, UploadOut
+from ingest.upload import Receipt, StagedOriginal, record_original, stage_original
+from storage.custody import append_event, list_events, verify_chain
+from storage.keys import Role
+from storage.models import Clip
+from verity.errors import ClipNotFound, InvalidInput, UploadTooLarge
+
+router = APIRouter(prefix="/api/v1/clips", tags=["clips"])
+Viewer = Annotated[Caller, Depends(require(Role.viewer))]
+Contributor = Annotated[Caller, Depends(require(Role.contributor))]
+
+UPLOAD_FORM_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "The footage."},
+                        "source": {"type": "string", "description": "Who or where it came from."},
+                        "source_url": {"type": "string"},
+                        "captured_at": {"type": "string", "format": "date-time"},
+                        "note": {"type": "string"},
+                    },
+                }
+            }
+        },
+    }
+}
+# Room for the multipart envelope around the file when checking Content-Length up front.
+FORM_OVERHEAD_BYTES = 1024 * 1024
+
+
+def load_clip(session: Session, clip_id: str) -> Clip:
+    clip = session.get(Clip, clip_id)
+    if clip is None:
+        raise ClipNotFound(f"no clip with id {clip_id}")
+    return clip
+
+
+def _optional_text(fields: dict[str, str], name: str) -> str | None:
+    value = fields.get(name, "").strip()
+    return value or None
+
+
+def _parse_captured_at(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"captured_at {value!r} is not an ISO 8601 date-time") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=UploadOut,
+    openapi_extra=UPLOAD_FORM_DOC,
+    responses={200: {"model": UploadOut, "description": "Same bytes already archived; acquisition recorded."}},
+)
+async def upload_clip(request: Request, response: Response, archive: ArchiveDep, caller: Contributor) -> UploadOut:
+    limit = archive.settings.max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD_BYTES:
+        raise UploadTooLarge(f"the upload is larger than the limit of {limit} bytes")
+
+    def consume(chunks: Iterator[bytes]) -> StagedOriginal:
+        return stage_original(archive.blobs, chunks, max_bytes=limit)
+
+    form = await read_upload_form(request, "file", consume)
+    staged = form.file_result
+    try:
+        receipt = Receipt(
+            received_by=caller.name,
+            filename=form.filename,
+            content_type=form.content_type,
+            source=_optional_text(form.fields, "source"),
+            source_url=_optional_text(form.fields, "source_url"),
+            captured_at=_parse_captured_at(_optional_text(form.fields, "captured_at")),
+            note=_optional_text(form.fields, "note"),
+        )
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(archive.blobs.delete, staged.key)
+        raise
+    result = await asyncio.to_thread(record_original, archive, staged, receipt)
+    response.status_code = 200 if result.duplicate else 201
+    response.headers["Location"] = f"/api/v1/clips/{result.clip.id}"
+    return UploadOut.model_validate({**ClipOut.model_validate(result.clip).model_dump(), "duplicate": result.duplicate})
+
+
+@router.get("", response_model=ClipPage)
+def list_clips(
+    session: SessionDep,
+    _caller: Viewer,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ClipPage:
+    total = session.scalar(select(func.count()).select_from(Clip)) or 0
+    clips = session.scalars(select(Clip).order_by(Clip.created_at.desc(), Clip.id.desc()).limit(limit).offset(offset))
+    return ClipPage(items=[ClipOut.model_validate(c) for c in clips], total=total, limit=limit, offset=offset)
+
+
+@router.get("/{clip_id}", response_model=ClipOut)
+def get_clip(clip_id: str, session: SessionDep, _caller: Viewer) -> ClipOut:
+    return ClipOut.model_validate(load_clip(session, clip_id))
+
+
+@router.get(
+    "/{clip_id}/original",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "The original bytes."},
+        206: {"description": "The requested byte range."},
+        304: {"description": "The client's copy (If-None-Match) is current."},
+        416: {"description": "The range lies outside the file."},
+    },
+)
+def download_original(
+    clip_id: str, request: Request, session: SessionDep, archive: ArchiveDep, caller: Viewer
+) -> Response:
+    clip = load_clip(session, clip_id)
+    etag = f'"{clip.sha256}"'
+    headers = {
+        "ETag": etag,
+        "Repr-Digest": f"sha-256=:{base64.b64encode(bytes.fromhex(clip.sha256)).decode()}:",
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(clip.filename)}",
+    }
+    if etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    byte_range = parse_range(request.headers.get("range"), clip.size_bytes)
+    if request.headers.get("if-range") not in (None, etag):
+        byte_range = None
+    start, end = byte_range or (0, clip.size_bytes - 1)
+    body = archive.blobs.open(clip.blob_key, start, end)
+    append_event(
+        session,
+        clip.id,
+        "downloaded",
+        caller.name,
+        {"range": f"bytes={start}-{end}" if byte_range else None, "bytes": end - start + 1},
+    )
+    session.commit()
+    headers["Content-Length"] = str(end - start + 1)
+    if byte_range:
+        headers["Content-Range"] = f"bytes {start}-{end}/{clip.size_bytes}"
+    return StreamingResponse(
+        body,
+        status_code=206 if byte_range else 200,
+        headers=headers,
+        media_type=clip.content_type or "application/octet-stream",
+    )
+
+
+@router.get("/{clip_id}/custody", response_model=CustodyLog)
+def custody_log(clip_id: str, session: SessionDep, _caller: Viewer) -> CustodyLog:
+    clip = load_clip(session, clip_id)
+    events = list_events(session, clip.id)
+    check = verify_chain(events)
+    return CustodyLog(
+        clip_id=clip.id,
+        verified=check.verified,
+        first_bad_seq=check.first_bad_seq,
+        reason=check.reason,
+        events=[CustodyEventOut.model_validate(e) for e in events],
+    )

@@ -1,0 +1,34 @@
+"""API keys, for admins: create (secret shown once), list, revoke."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from api.auth import Caller, require
+from api.deps import SessionDep
+from api.schemas import KeyCreate, KeyCreated, KeyOut
+from storage.keys import Role, create_key, list_keys, revoke_key
+
+router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
+Admin = Annotated[Caller, Depends(require(Role.admin))]
+
+
+@router.post("", status_code=201, response_model=KeyCreated)
+def create(body: KeyCreate, session: SessionDep, _caller: Admin) -> KeyCreated:
+    key, secret = create_key(session, body.name, body.role.value)
+    session.commit()
+    return KeyCreated(name=key.name, role=key.role, created_at=key.created_at, revoked_at=None, key=secret)
+
+
+@router.get("", response_model=list[KeyOut])
+def index(session: SessionDep, _caller: Admin) -> list[KeyOut]:
+    return [KeyOut.model_validate(key) for key in list_keys(session)]
+
+
+@router.delete("/{name}", response_model=KeyOut)
+def revoke(name: str, session: SessionDep, _caller: Admin) -> KeyOut:
+    key = revoke_key(session, name)
+    session.commit()
+    return KeyOut.model_validate(key)

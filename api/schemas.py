@@ -1,0 +1,110 @@
+"""Request and response models of the HTTP API."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from storage.keys import Role
+
+
+class AcquisitionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    received_at: datetime
+    received_by: str = Field(description="Name of the API key that handed the bytes in.")
+    filename: str
+    source: str | None
+    source_url: str | None
+    captured_at: datetime | None = Field(description="When the uploader says the footage was recorded.")
+    note: str | None
+
+
+class ClipOut(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "example": {
+                "id": "6f1c3d2e-8a4b-4f0e-9a51-0d7f3c1b2a99",
+                "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                "size_bytes": 10485760,
+                "filename": "VID_20191116_141502.mp4",
+                "status": "stored",
+            }
+        },
+    )
+
+    id: str
+    sha256: str
+    size_bytes: int
+    filename: str
+    content_type: str | None
+    status: str
+    status_reason: str | None
+    created_at: datetime
+    uploaded_by: str
+    acquisitions: list[AcquisitionOut]
+
+
+class UploadOut(ClipOut):
+    duplicate: bool = Field(description="True when these exact bytes were already archived.")
+
+
+class ClipPage(BaseModel):
+    items: list[ClipOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class CustodyEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    action: str
+    actor: str
+    occurred_at: datetime
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    @field_validator("details", mode="before")
+    @classmethod
+    def _parse_details(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+
+class CustodyLog(BaseModel):
+    clip_id: str
+    verified: bool = Field(description="Whether every event's hash recomputes and links to the one before.")
+    first_bad_seq: int | None
+    reason: str | None
+    events: list[CustodyEventOut]
+
+
+class KeyCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100, examples=["field-team-tehran"])
+    role: Role
+
+
+class KeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    role: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyCreated(KeyOut):
+    key: str = Field(description="The secret. Shown once; only its hash is stored.")
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+    object_store: str

@@ -1,0 +1,156 @@
+"""Receiving an original: stream → SHA-256 → object store in one pass, then the clip, its
+acquisition and its custody event in one transaction.
+
+The bytes go to a staging object while they are hashed (the only temporary copy); once the hash
+is known the staging object becomes `originals/<sha256>`, or is dropped when those bytes are
+already archived. Any failure leaves neither a staging object nor a database row behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from storage.archive import Archive
+from storage.blobs import BlobStore, staging_key
+from storage.custody import append_event
+from storage.models import Acquisition, Clip
+from verity.errors import EmptyUpload, UploadTooLarge
+
+STATUS_STORED = "stored"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the person handing in the file tells us about it."""
+
+    received_by: str
+    filename: str
+    content_type: str | None = None
+    source: str | None = None
+    source_url: str | None = None
+    captured_at: datetime | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class StagedOriginal:
+    key: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    clip: Clip
+    duplicate: bool
+
+
+def original_key(sha256: str) -> str:
+    return f"originals/{sha256[:2]}/{sha256}"
+
+
+class _Digest:
+    """Hashes and counts chunks as they pass through, refusing to pass more than `limit` bytes."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.hasher = hashlib.sha256()
+
+    def through(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            self.size += len(chunk)
+            if self.size > self.limit:
+                raise UploadTooLarge(f"the file is larger than the limit of {self.limit} bytes")
+            self.hasher.update(chunk)
+            yield chunk
+
+
+def stage_original(blobs: BlobStore, chunks: Iterable[bytes], *, max_bytes: int) -> StagedOriginal:
+    """Write the stream to a staging object, hashing it on the way."""
+    key = staging_key()
+    digest = _Digest(max_bytes)
+    blobs.put_stream(key, digest.through(chunks))
+    if digest.size == 0:
+        blobs.delete(key)
+        raise EmptyUpload("the file is empty")
+    return StagedOriginal(key, digest.hasher.hexdigest(), digest.size)
+
+
+def record_original(archive: Archive, staged: StagedOriginal, receipt: Receipt) -> UploadResult:
+    """Turn a staged object into an archived original, or a new acquisition of an existing one."""
+    blobs = archive.blobs
+    try:
+        placed = blobs.move(staged.key, original_key(staged.sha256))
+    except BaseException:
+        with contextlib.suppress(Exception):
+            blobs.delete(staged.key)
+        raise
+    try:
+        return _record(archive, staged, receipt)
+    except IntegrityError:
+        # Another upload of the same bytes committed first: this one is a duplicate of it.
+        return _record(archive, staged, receipt)
+    except BaseException:
+        if placed:
+            with contextlib.suppress(Exception):
+                blobs.delete(original_key(staged.sha256))
+        raise
+
+
+def _record(archive: Archive, staged: StagedOriginal, receipt: Receipt) -> UploadResult:
+    with archive.sessions.begin() as session:
+        clip = session.scalar(select(Clip).where(Clip.sha256 == staged.sha256))
+        duplicate = clip is not None
+        if clip is None:
+            clip = Clip(
+                sha256=staged.sha256,
+                size_bytes=staged.size,
+                filename=receipt.filename,
+                content_type=receipt.content_type,
+                blob_key=original_key(staged.sha256),
+                status=STATUS_STORED,
+                uploaded_by=receipt.received_by,
+            )
+            session.add(clip)
+            session.flush()
+        acquisition = Acquisition(
+            clip_id=clip.id,
+            received_by=receipt.received_by,
+            filename=receipt.filename,
+            source=receipt.source,
+            source_url=receipt.source_url,
+            captured_at=receipt.captured_at,
+            note=receipt.note,
+        )
+        session.add(acquisition)
+        session.flush()
+        append_event(
+            session,
+            clip.id,
+            "acquired_duplicate" if duplicate else "uploaded",
+            receipt.received_by,
+            {
+                "acquisition_id": acquisition.id,
+                "filename": receipt.filename,
+                "sha256": staged.sha256,
+                "size_bytes": staged.size,
+                "source": receipt.source,
+                "source_url": receipt.source_url,
+            },
+        )
+        session.refresh(clip, ["acquisitions"])
+        return UploadResult(clip, duplicate)
+
+
+def receive_original(archive: Archive, chunks: Iterable[bytes], receipt: Receipt) -> UploadResult:
+    """The whole upload for callers that have the stream and the receipt together (CLI, tests)."""
+    staged = stage_original(archive.blobs, chunks, max_bytes=archive.settings.max_upload_bytes)
+    return record_original(archive, staged, receipt)

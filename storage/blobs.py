@@ -1,0 +1,281 @@
+"""Object storage behind one small interface: a local folder for the embedded archive, any S3
+server (through the `minio` SDK) for the scaled one.
+
+Keys are `/`-separated relative paths. Writes are all-or-nothing: a failed `put_stream` leaves
+nothing under its key. `move` never overwrites: it is how a staged upload becomes an original.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+from verity.errors import BlobNotFound, InvalidInput, StorageUnavailable
+from verity.settings import Settings
+
+READ_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    key: str
+    size: int
+
+
+class BlobStore(Protocol):
+    def put_stream(self, key: str, chunks: Iterable[bytes]) -> StoredBlob:
+        """Write all chunks under `key`, replacing nothing half-written on failure."""
+
+    def open(self, key: str, start: int | None = None, end: int | None = None) -> Iterator[bytes]:
+        """Yield the bytes of `key` from `start` to `end` inclusive (whole object by default)."""
+
+    def stat(self, key: str) -> StoredBlob:
+        """Size of the object; `BlobNotFound` if absent."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def move(self, source: str, target: str) -> bool:
+        """Rename `source` to `target` unless `target` exists; returns whether it was placed.
+        `source` is gone afterwards either way."""
+
+    def delete(self, key: str) -> None:
+        """Remove `key` if present. Only for staging objects and uncommitted writes."""
+
+
+def _check_key(key: str) -> str:
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise InvalidInput(f"invalid object key {key!r}")
+    return key
+
+
+class LocalBlobStore:
+    """Objects as files under `root`. Atomic writes: temp file in the target folder, fsync, rename."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.root / _check_key(key)
+
+    def put_stream(self, key: str, chunks: Iterable[bytes]) -> StoredBlob:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        size = 0
+        try:
+            with os.fdopen(fd, "wb", buffering=0) as out:
+                for chunk in chunks:
+                    out.write(chunk)
+                    size += len(chunk)
+                os.fsync(out.fileno())
+            os.replace(temp_name, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp_name)
+            raise
+        _fsync_dir(path.parent)
+        return StoredBlob(key, size)
+
+    def open(self, key: str, start: int | None = None, end: int | None = None) -> Iterator[bytes]:
+        path = self._path(key)
+        try:
+            handle = path.open("rb")
+        except FileNotFoundError:
+            raise BlobNotFound(f"object {key} not found") from None
+        return _read_range(handle, start, end)
+
+    def stat(self, key: str) -> StoredBlob:
+        try:
+            return StoredBlob(key, self._path(key).stat().st_size)
+        except FileNotFoundError:
+            raise BlobNotFound(f"object {key} not found") from None
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def move(self, source: str, target: str) -> bool:
+        source_path, target_path = self._path(source), self._path(target)
+        target_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # A hard link fails when the target exists, so an original is never replaced.
+            os.link(source_path, target_path)
+            placed = True
+        except FileExistsError:
+            placed = False
+        source_path.unlink()
+        if placed:
+            _fsync_dir(target_path.parent)
+        return placed
+
+    def delete(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._path(key).unlink()
+
+
+def _read_range(handle: BinaryIO, start: int | None, end: int | None) -> Iterator[bytes]:
+    with handle:
+        if start:
+            handle.seek(start)
+        remaining = None if end is None else end - (start or 0) + 1
+        while remaining is None or remaining > 0:
+            chunk = handle.read(READ_CHUNK if remaining is None else min(READ_CHUNK, remaining))
+            if not chunk:
+                return
+            if remaining is not None:
+                remaining -= len(chunk)
+            yield chunk
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _IterReader:
+    """File-like view of a chunk iterator, for the minio SDK's `put_object`."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._buffer = bytearray()
+        self.size = 0
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self._buffer) < n:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buffer += chunk
+        if n < 0:
+            n = len(self._buffer)
+        data = bytes(self._buffer[:n])
+        del self._buffer[:n]
+        self.size += len(data)
+        return data
+
+
+class S3BlobStore:
+    """Objects in one bucket of an S3 server, written by streamed multipart upload."""
+
+    PART_SIZE = 16 * 1024 * 1024
+    MAX_SINGLE_COPY = 5 * 1024**3
+
+    def __init__(
+        self,
+        endpoint: str,
+        bucket: str,
+        access_key: str | None,
+        secret_key: str | None,
+        *,
+        secure: bool = True,
+        region: str | None = None,
+    ) -> None:
+        from minio import Minio
+
+        self.bucket = bucket
+        self.client = Minio(endpoint, access_key, secret_key, secure=secure, region=region)
+        try:
+            if not self.client.bucket_exists(bucket):
+                self.client.make_bucket(bucket)
+        except Exception as exc:
+            raise StorageUnavailable(f"S3 server at {endpoint} is not usable: {exc}") from exc
+
+    def put_stream(self, key: str, chunks: Iterable[bytes]) -> StoredBlob:
+        reader = _IterReader(chunks)
+        # length -1 makes the SDK stream multipart; it aborts the upload itself on failure.
+        self.client.put_object(
+            self.bucket,
+            _check_key(key),
+            reader,  # type: ignore[arg-type]
+            length=-1,
+            part_size=self.PART_SIZE,
+            num_parallel_uploads=2,
+        )
+        return StoredBlob(key, reader.size)
+
+    def open(self, key: str, start: int | None = None, end: int | None = None) -> Iterator[bytes]:
+        offset = start or 0
+        length = 0 if end is None else end - offset + 1
+        try:
+            response = self.client.get_object(self.bucket, _check_key(key), offset=offset, length=length)
+        except Exception as exc:
+            if _is_missing(exc):
+                raise BlobNotFound(f"object {key} not found") from None
+            raise
+        return _stream_response(response)
+
+    def stat(self, key: str) -> StoredBlob:
+        try:
+            info = self.client.stat_object(self.bucket, _check_key(key))
+        except Exception as exc:
+            if _is_missing(exc):
+                raise BlobNotFound(f"object {key} not found") from None
+            raise
+        return StoredBlob(key, int(info.size or 0))
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.stat(key)
+        except BlobNotFound:
+            return False
+        return True
+
+    def move(self, source: str, target: str) -> bool:
+        from minio.commonconfig import ComposeSource, CopySource
+
+        placed = False
+        if not self.exists(target):
+            size = self.stat(source).size
+            if size <= self.MAX_SINGLE_COPY:
+                self.client.copy_object(self.bucket, _check_key(target), CopySource(self.bucket, source))
+            else:
+                self.client.compose_object(self.bucket, _check_key(target), [ComposeSource(self.bucket, source)])
+            placed = True
+        self.delete(source)
+        return placed
+
+    def delete(self, key: str) -> None:
+        self.client.remove_object(self.bucket, _check_key(key))
+
+
+def _stream_response(response: Any) -> Iterator[bytes]:
+    try:
+        yield from response.stream(READ_CHUNK)
+    finally:
+        response.close()
+        response.release_conn()
+
+
+def _is_missing(exc: Exception) -> bool:
+    return getattr(exc, "code", None) in ("NoSuchKey", "NoSuchObject", "NoSuchBucket")
+
+
+def staging_key() -> str:
+    return f"incoming/{uuid.uuid4().hex}"
+
+
+def make_blob_store(settings: Settings) -> BlobStore:
+    """The one place that picks the object store from settings."""
+    if settings.blob_backend == "s3":
+        if not settings.s3_endpoint:
+            raise InvalidInput("VERITY_S3_ENDPOINT is required when VERITY_BLOB_BACKEND=s3")
+        secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None
+        return S3BlobStore(
+            settings.s3_endpoint,
+            settings.s3_bucket,
+            settings.s3_access_key,
+            secret,
+            secure=settings.s3_secure,
+            region=settings.s3_region,
+        )
+    return LocalBlobStore(settings.resolved_blob_dir())

@@ -1,0 +1,66 @@
+"""Domain exceptions. Each carries a message fit for the person who caused it; `api/errors.py`
+maps each class to one HTTP status."""
+
+from __future__ import annotations
+
+
+class VerityError(Exception):
+    """Base of every error Verity reports to a user."""
+
+    code = "error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(VerityError):
+    code = "not_found"
+
+
+class ClipNotFound(NotFound):
+    code = "clip_not_found"
+
+
+class BlobNotFound(NotFound):
+    code = "blob_not_found"
+
+
+class KeyNotFound(NotFound):
+    code = "key_not_found"
+
+
+class InvalidInput(VerityError):
+    code = "invalid_input"
+
+
+class EmptyUpload(InvalidInput):
+    code = "empty_upload"
+
+
+class UploadTooLarge(VerityError):
+    code = "upload_too_large"
+
+
+class RangeNotSatisfiable(VerityError):
+    code = "range_not_satisfiable"
+
+    def __init__(self, detail: str, size: int) -> None:
+        super().__init__(detail)
+        self.size = size
+
+
+class Unauthenticated(VerityError):
+    code = "unauthenticated"
+
+
+class Forbidden(VerityError):
+    code = "forbidden"
+
+
+class Conflict(VerityError):
+    code = "conflict"
+
+
+class StorageUnavailable(VerityError):
+    code = "storage_unavailable"
