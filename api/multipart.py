@@ -107,6 +107,7 @@ async def read_upload_form(request: Request, file_field: str, consume: Callable[
     consumer: asyncio.Future[T] | None = None
     file_meta: tuple[str, str | None] | None = None
     errors: list[str] = []
+    finished: list[bool] = []
 
     def on_part_begin() -> None:
         nonlocal part
@@ -155,6 +156,9 @@ async def read_upload_form(request: Request, file_field: str, consume: Callable[
         if part.filename is None and part.name:
             fields[part.name] = part.value.decode("utf-8", "replace")
 
+    def on_end() -> None:
+        finished.append(True)
+
     parser = MultipartParser(
         boundary,
         {
@@ -165,6 +169,7 @@ async def read_upload_form(request: Request, file_field: str, consume: Callable[
             "on_headers_finished": on_headers_finished,
             "on_part_data": on_part_data,
             "on_part_end": on_part_end,
+            "on_end": on_end,
         },
     )
 
@@ -182,6 +187,8 @@ async def read_upload_form(request: Request, file_field: str, consume: Callable[
                     raise InvalidInput(errors[0])
                 await flush(False)
             parser.finalize()
+            if not finished:
+                raise InvalidInput("the upload ended before the form was complete (no closing boundary)")
             await flush(True)
         except _Abandoned:
             pass  # the consumer failed; its exception is the one to report

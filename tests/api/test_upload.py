@@ -1,0 +1,163 @@
+"""POST /api/v1/clips: streamed, hashed, content-addressed, deduplicated, all-or-nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from storage.archive import Archive
+from storage.models import Acquisition, Clip, CustodyEvent
+from tests.conftest import all_blob_keys, auth
+
+
+def upload(client: TestClient, key: str, data: bytes, name: str = "VID_0001.mp4", **fields: str):  # type: ignore[no-untyped-def]
+    return client.post("/api/v1/clips", headers=auth(key), files={"file": (name, data, "video/mp4")}, data=fields)
+
+
+def row_counts(archive: Archive) -> tuple[int, int, int]:
+    with archive.sessions() as session:
+        return tuple(  # type: ignore[return-value]
+            session.scalar(select(func.count()).select_from(model)) for model in (Clip, Acquisition, CustodyEvent)
+        )
+
+
+def test_upload_answers_201_with_hash_size_and_acquisition(client: TestClient, keys: dict[str, str]) -> None:
+    data = os.urandom(2 * 1024 * 1024 + 17)
+    response = upload(client, keys["contributor"], data, source="Telegram channel X", note="from a witness")
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["sha256"] == hashlib.sha256(data).hexdigest()
+    assert body["size_bytes"] == len(data)
+    assert body["filename"] == "VID_0001.mp4"
+    assert body["status"] == "stored"
+    assert body["duplicate"] is False
+    assert body["created_at"].endswith("Z") or "+00:00" in body["created_at"]
+    [acquisition] = body["acquisitions"]
+    assert acquisition["source"] == "Telegram channel X"
+    assert acquisition["received_by"] == "contributor-key"
+    assert response.headers["location"] == f"/api/v1/clips/{body['id']}"
+
+
+def test_original_is_stored_byte_for_byte_under_its_hash(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    data = os.urandom(1_000_003)
+    sha = upload(client, keys["contributor"], data).json()["sha256"]
+    assert all_blob_keys(archive.blobs) == [f"originals/{sha[:2]}/{sha}"]
+    assert b"".join(archive.blobs.open(f"originals/{sha[:2]}/{sha}")) == data
+
+
+def test_reupload_of_same_bytes_records_second_acquisition(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    data = os.urandom(50_000)
+    first = upload(client, keys["contributor"], data, name="a.mp4", source="first source").json()
+    second = upload(client, keys["admin"], data, name="copy.mp4", source="second source")
+    assert second.status_code == 200
+    body = second.json()
+    assert body["duplicate"] is True
+    assert body["id"] == first["id"]
+    assert body["filename"] == "a.mp4"
+    assert [(a["filename"], a["source"], a["received_by"]) for a in body["acquisitions"]] == [
+        ("a.mp4", "first source", "contributor-key"),
+        ("copy.mp4", "second source", "admin-key"),
+    ]
+    custody = client.get(f"/api/v1/clips/{first['id']}/custody", headers=auth(keys["viewer"])).json()
+    assert [e["action"] for e in custody["events"]] == ["uploaded", "acquired_duplicate"]
+    assert len(all_blob_keys(archive.blobs)) == 1
+
+
+def test_captured_at_is_kept_in_utc(client: TestClient, keys: dict[str, str]) -> None:
+    body = upload(client, keys["contributor"], b"x" * 10, captured_at="2019-11-16T14:15:00+03:30").json()
+    assert body["acquisitions"][0]["captured_at"].startswith("2019-11-16T10:45:00")
+
+
+def test_empty_file_is_refused_and_nothing_is_stored(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    response = upload(client, keys["contributor"], b"")
+    assert response.status_code == 400
+    assert response.json()["error"] == "empty_upload"
+    assert row_counts(archive) == (0, 0, 0)
+    assert all_blob_keys(archive.blobs) == []
+
+
+def test_upload_over_the_limit_is_refused_with_413_and_nothing_is_stored(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    archive.settings.max_upload_bytes = 3 * 1024 * 1024
+    response = upload(client, keys["contributor"], os.urandom(3 * 1024 * 1024 + 1))
+    assert response.status_code == 413
+    assert response.json()["error"] == "upload_too_large"
+    assert row_counts(archive) == (0, 0, 0)
+    assert all_blob_keys(archive.blobs) == []
+
+
+def test_upload_exactly_at_the_limit_is_accepted(client: TestClient, keys: dict[str, str], archive: Archive) -> None:
+    archive.settings.max_upload_bytes = 1024 * 1024
+    assert upload(client, keys["contributor"], os.urandom(1024 * 1024)).status_code == 201
+
+
+def test_declared_length_over_the_limit_is_refused_before_reading(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    archive.settings.max_upload_bytes = 1000
+    response = client.post(
+        "/api/v1/clips",
+        headers={
+            **auth(keys["contributor"]),
+            "Content-Type": "multipart/form-data; boundary=x",
+            "Content-Length": str(10**10),
+        },
+        content=b"",
+    )
+    assert response.status_code == 413
+
+
+def test_bad_captured_at_is_refused_and_nothing_is_stored(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    response = upload(client, keys["contributor"], b"abc", captured_at="last tuesday")
+    assert response.status_code == 400
+    assert "captured_at" in response.json()["detail"]
+    assert row_counts(archive) == (0, 0, 0)
+    assert all_blob_keys(archive.blobs) == []
+
+
+def test_form_without_file_part_is_refused(client: TestClient, keys: dict[str, str]) -> None:
+    response = client.post("/api/v1/clips", headers=auth(keys["contributor"]), files={"source": (None, "x")})
+    assert response.status_code == 400
+    assert "file" in response.json()["detail"]
+
+
+def test_body_that_is_not_multipart_is_refused(client: TestClient, keys: dict[str, str]) -> None:
+    response = client.post("/api/v1/clips", headers=auth(keys["contributor"]), content=b"raw bytes")
+    assert response.status_code == 400
+
+
+def test_truncated_multipart_body_is_refused_and_nothing_is_stored(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    body = b'--b\r\nContent-Disposition: form-data; name="file"; filename="x.mp4"\r\n\r\n' + os.urandom(3_000_000)
+    response = client.post(
+        "/api/v1/clips",
+        headers={**auth(keys["contributor"]), "Content-Type": "multipart/form-data; boundary=b"},
+        content=body,
+    )
+    assert response.status_code == 400
+    assert row_counts(archive) == (0, 0, 0)
+    assert all_blob_keys(archive.blobs) == []
+
+
+def test_two_file_parts_are_refused(client: TestClient, keys: dict[str, str], archive: Archive) -> None:
+    response = client.post(
+        "/api/v1/clips",
+        headers=auth(keys["contributor"]),
+        files=[("file", ("a.mp4", b"aaa")), ("file", ("b.mp4", b"bbb"))],
+    )
+    assert response.status_code == 400
+    assert row_counts(archive) == (0, 0, 0)
+    assert all_blob_keys(archive.blobs) == []

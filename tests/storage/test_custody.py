@@ -1,0 +1,97 @@
+"""The custody chain on both databases: it verifies, and any tampering shows."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from storage.custody import append_event, list_events, verify_chain
+from storage.db import make_engine, make_session_factory
+from storage.models import Clip
+
+
+def make_clip_with_events(database_url: str, count: int) -> str:
+    sessions = make_session_factory(make_engine(database_url))
+    with sessions.begin() as session:
+        clip = Clip(sha256="ab" * 32, size_bytes=1, filename="f", blob_key="k", status="stored", uploaded_by="t")
+        session.add(clip)
+        session.flush()
+        for index in range(count):
+            append_event(session, clip.id, "noted", "tester", {"n": index, "text": "ünïcode"})
+        return clip.id
+
+
+def load_check(database_url: str, clip_id: str):  # type: ignore[no-untyped-def]
+    sessions = make_session_factory(make_engine(database_url))
+    with sessions() as session:
+        return verify_chain(list_events(session, clip_id))
+
+
+def test_chain_of_stored_events_verifies(database_url: str) -> None:
+    clip_id = make_clip_with_events(database_url, 5)
+    check = load_check(database_url, clip_id)
+    assert check.verified and check.first_bad_seq is None
+
+
+def test_each_event_links_to_the_previous_hash(database_url: str) -> None:
+    clip_id = make_clip_with_events(database_url, 3)
+    with make_session_factory(make_engine(database_url))() as session:
+        events = list_events(session, clip_id)
+    assert [e.seq for e in events] == [0, 1, 2]
+    assert events[0].prev_hash == "0" * 64
+    assert events[1].prev_hash == events[0].hash and events[2].prev_hash == events[1].hash
+
+
+def test_database_refuses_to_update_or_delete_an_event(database_url: str) -> None:
+    clip_id = make_clip_with_events(database_url, 2)
+    engine = make_engine(database_url)
+    for statement in ("UPDATE custody_events SET actor = 'mallory'", "DELETE FROM custody_events"):
+        with pytest.raises(DBAPIError), engine.begin() as connection:
+            connection.execute(text(statement))
+    assert load_check(database_url, clip_id).verified
+
+
+def test_orm_refuses_to_update_an_event(database_url: str) -> None:
+    clip_id = make_clip_with_events(database_url, 1)
+    with make_session_factory(make_engine(database_url))() as session:
+        event = list_events(session, clip_id)[0]
+        event.actor = "mallory"
+        with pytest.raises(PermissionError):
+            session.flush()
+
+
+def _tamper(database_url: str, statement: str) -> None:
+    """What someone with raw database access could do: lift the guard, then edit."""
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("ALTER TABLE custody_events DISABLE TRIGGER custody_events_append_only"))
+        else:
+            connection.execute(text("DROP TRIGGER custody_events_no_update"))
+            connection.execute(text("DROP TRIGGER custody_events_no_delete"))
+        connection.execute(text(statement))
+
+
+def test_altered_event_breaks_the_chain_at_that_event(database_url: str) -> None:
+    clip_id = make_clip_with_events(database_url, 4)
+    _tamper(database_url, "UPDATE custody_events SET details = replace(details, 'n', 'm') WHERE seq = 2")
+    check = load_check(database_url, clip_id)
+    assert not check.verified
+    assert check.first_bad_seq == 2
+    assert "altered" in (check.reason or "")
+
+
+def test_deleted_event_breaks_the_chain(database_url: str) -> None:
+    clip_id = make_clip_with_events(database_url, 4)
+    _tamper(database_url, "DELETE FROM custody_events WHERE seq = 1")
+    check = load_check(database_url, clip_id)
+    assert not check.verified and check.first_bad_seq == 1
+
+
+def test_rehashed_forgery_still_breaks_the_following_link(database_url: str) -> None:
+    clip_id = make_clip_with_events(database_url, 3)
+    # A forger who rewrites event 1 and its own hash still cannot make event 2 point at it.
+    _tamper(database_url, "UPDATE custody_events SET actor = 'mallory', hash = '" + "1" * 64 + "' WHERE seq = 1")
+    check = load_check(database_url, clip_id)
+    assert not check.verified and check.first_bad_seq == 1
