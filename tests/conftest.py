@@ -8,11 +8,13 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -28,6 +30,7 @@ from verity.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 S3_SCRIPT = SHARED / "tools" / "s3-server.sh"
+VERITY = str(Path(sys.executable).parent / "verity")
 
 
 def free_port() -> int:
@@ -195,3 +198,40 @@ def all_blob_keys(store: BlobStore) -> list[str]:
         return sorted(str(p.relative_to(store.root)) for p in store.root.rglob("*") if p.is_file())
     assert isinstance(store, S3BlobStore)
     return sorted(o.object_name for o in store.client.list_objects(store.bucket, recursive=True))
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    url: str
+    data_dir: Path
+    admin_key: str
+    pid: int
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RunningServer]:
+    """A real `verity serve` on loopback over a new embedded archive, with its bootstrap admin key."""
+    data_dir = tmp_path / "server-data"
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    env = {**os.environ, "VERITY_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [VERITY, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, text=True
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert process.poll() is None, f"verity serve exited: {log_path.read_text()}"
+                time.sleep(0.1)
+        keys = [line.strip() for line in log_path.read_text().splitlines() if line.startswith("vrt_")]
+        assert keys, f"serve did not print a bootstrap admin key: {log_path.read_text()}"
+        yield RunningServer(url, data_dir, keys[0], process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

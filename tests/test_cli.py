@@ -1,0 +1,80 @@
+"""The `verity` command, run as a person would run it, against a real server where it talks to one."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import VERITY, RunningServer
+
+
+def run(args: list[str], data_dir: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "VERITY_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+    result = subprocess.run([VERITY, *args], capture_output=True, text=True, env=env, timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(f"verity {args} failed: {result.stdout}{result.stderr}")
+    return result
+
+
+def test_keys_create_prints_the_key_alone_on_the_last_line(tmp_path: Path) -> None:
+    result = run(["keys", "create", "--name", "alice", "--role", "contributor"], tmp_path)
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("vrt_") and " " not in last
+    assert "alice" in result.stdout
+
+
+def test_keys_create_refuses_an_unknown_role(tmp_path: Path) -> None:
+    result = run(["keys", "create", "--name", "bob", "--role", "superuser"], tmp_path, check=False)
+    assert result.returncode == 1
+    assert "unknown role" in result.stderr
+
+
+def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
+    run(["db", "upgrade"], tmp_path)
+    assert (tmp_path / "verity.db").exists()
+
+
+def test_ingest_into_local_archive_prints_id_and_sha256(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(os.urandom(200_000))
+    result = run(["ingest", str(clip), "--source", "witness A"], tmp_path / "data")
+    clip_id, sha256, *_ = result.stdout.split()
+    assert sha256 == hashlib.sha256(clip.read_bytes()).hexdigest()
+    assert len(clip_id) == 36
+    again = run(["ingest", str(clip)], tmp_path / "data")
+    assert again.stdout.split()[0] == clip_id
+    assert "duplicate" in again.stdout
+
+
+def test_ingest_uploads_to_a_server_with_a_key(tmp_path: Path, server: RunningServer) -> None:
+    url, admin_key = server.url, server.admin_key
+    files = []
+    for index in range(2):
+        path = tmp_path / f"clip{index}.mp4"
+        path.write_bytes(os.urandom(1_500_000 + index))
+        files.append(path)
+    result = run(
+        ["ingest", *map(str, files), "--server", url, "--key", admin_key, "--source", "field team"],
+        tmp_path / "client",
+    )
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2
+    for line, path in zip(lines, files, strict=True):
+        clip_id, sha256, *_ = line.split()
+        assert sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+        clip = httpx.get(f"{url}/api/v1/clips/{clip_id}", headers={"Authorization": f"Bearer {admin_key}"}).json()
+        assert clip["acquisitions"][0]["source"] == "field team"
+        assert clip["size_bytes"] == path.stat().st_size
+
+
+def test_ingest_with_a_wrong_key_fails_with_the_reason(tmp_path: Path, server: RunningServer) -> None:
+    url = server.url
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(b"abc")
+    result = run(["ingest", str(path), "--server", url, "--key", "vrt_wrong"], tmp_path / "client", check=False)
+    assert result.returncode == 1
+    assert "401" in result.stderr
