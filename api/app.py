@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import clips, health, keys
+from api.routes import clips, health, keyframes, keys
+from ingest.runner import InProcessRunner, resume_pending
 from storage.archive import Archive, open_archive
 from verity.settings import Settings
 
@@ -23,16 +24,21 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = archive is None
-        app.state.archive = archive or open_archive(settings or Settings(), upgrade=True)
+        opened = archive or open_archive(settings or Settings(), upgrade=True)
+        runner = InProcessRunner(opened, opened.settings.ingest_workers)
+        app.state.archive, app.state.runner = opened, runner
+        resume_pending(opened, runner)
         try:
             yield
         finally:
+            runner.shutdown()
             if owned:
-                app.state.archive.close()
+                opened.close()
 
     app = FastAPI(title="Verity", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(clips.router)
+    app.include_router(keyframes.router)
     app.include_router(keys.router)
     return app

@@ -176,6 +176,7 @@ def ingest(
 def _ingest_local(
     archive: Any, path: Path, fields: dict[str, str], progress: Progress, task: Any
 ) -> tuple[str, str, bool]:
+    from ingest.pipeline import run_ingest
     from ingest.upload import Receipt, receive_original
 
     captured = fields.get("captured_at")
@@ -191,6 +192,11 @@ def _ingest_local(
     if receipt.captured_at is not None and receipt.captured_at.tzinfo is None:
         raise InvalidInput("--captured-at needs a time zone, e.g. 2019-11-16T14:15:00+03:30")
     result = receive_original(archive, _file_chunks(path, lambda n: progress.advance(task, n)), receipt)
+    if not result.duplicate:
+        # The embedded archive analyses in-process: do it now rather than at the next `serve`.
+        outcome = run_ingest(archive, result.clip.id)
+        reason = f": {outcome.reason}" if outcome.reason else ""
+        progress.console.print(f"{path.name}: {outcome.status}{reason}", highlight=False)
     return result.clip.id, result.clip.sha256, result.duplicate
 
 

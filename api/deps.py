@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from ingest.runner import JobRunner
 from storage.archive import Archive
 
 
@@ -25,3 +26,11 @@ def get_session(archive: ArchiveDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_runner(request: Request) -> JobRunner:
+    runner: JobRunner = request.app.state.runner
+    return runner
+
+
+RunnerDep = Annotated[JobRunner, Depends(get_runner)]

@@ -24,16 +24,20 @@ class AcquisitionOut(BaseModel):
     note: str | None
 
 
+class IngestProgress(BaseModel):
+    step: str | None = Field(description="The pipeline step running now, while processing.")
+    progress: float | None = Field(description="0–1, while processing; 1 when ready.")
+
+
 class ClipOut(BaseModel):
     model_config = ConfigDict(
-        from_attributes=True,
         json_schema_extra={
             "example": {
                 "id": "6f1c3d2e-8a4b-4f0e-9a51-0d7f3c1b2a99",
                 "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
                 "size_bytes": 10485760,
                 "filename": "VID_20191116_141502.mp4",
-                "status": "stored",
+                "status": "ready",
             }
         },
     )
@@ -48,6 +52,22 @@ class ClipOut(BaseModel):
     created_at: datetime
     uploaded_by: str
     acquisitions: list[AcquisitionOut]
+    ingest: IngestProgress
+    media: dict[str, Any] | None = Field(
+        description="Normalised ffprobe fields (container, duration_s, video, audio, rotation, creation_time, "
+        "location, device, encoder); null until probed. Missing values are null."
+    )
+
+    @classmethod
+    def of(cls, clip: Any) -> ClipOut:
+        return cls.model_validate(
+            {
+                **{name: getattr(clip, name) for name in cls.model_fields if hasattr(clip, name) and name != "media"},
+                "acquisitions": [AcquisitionOut.model_validate(a) for a in clip.acquisitions],
+                "ingest": IngestProgress(step=clip.ingest_step, progress=clip.ingest_progress),
+                "media": json.loads(clip.media) if clip.media else None,
+            }
+        )
 
 
 class UploadOut(ClipOut):
@@ -102,6 +122,17 @@ class KeyOut(BaseModel):
 
 class KeyCreated(KeyOut):
     key: str = Field(description="The secret. Shown once; only its hash is stored.")
+
+
+class KeyframeOut(BaseModel):
+    index: int = Field(description="Counts from 0 in time order.")
+    time_s: float = Field(description="Presentation time of the frame.")
+    reason: str = Field(description="first, scene (a scene change) or interval.")
+    scene_score: float | None
+    width: int
+    height: int
+    size_bytes: int
+    url: str
 
 
 class Health(BaseModel):

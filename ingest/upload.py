@@ -20,10 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from storage.archive import Archive
 from storage.blobs import BlobStore, staging_key
 from storage.custody import append_event
-from storage.models import Acquisition, Clip
+from storage.models import Acquisition, Clip, ClipStatus
 from verity.errors import EmptyUpload, UploadTooLarge
-
-STATUS_STORED = "stored"
 
 
 @dataclass(frozen=True)
@@ -116,7 +114,7 @@ def _record(archive: Archive, staged: StagedOriginal, receipt: Receipt) -> Uploa
                 filename=receipt.filename,
                 content_type=receipt.content_type,
                 blob_key=original_key(staged.sha256),
-                status=STATUS_STORED,
+                status=ClipStatus.queued,
                 uploaded_by=receipt.received_by,
             )
             session.add(clip)

@@ -47,6 +47,9 @@ class BlobStore(Protocol):
     def delete(self, key: str) -> None:
         """Remove `key` if present. Only for staging objects and uncommitted writes."""
 
+    def local_path(self, key: str) -> Path | None:
+        """A filesystem path to read the object from directly, when the store has one."""
+
 
 def _check_key(key: str) -> str:
     parts = key.split("/")
@@ -118,6 +121,10 @@ class LocalBlobStore:
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._path(key).unlink()
+
+    def local_path(self, key: str) -> Path | None:
+        path = self._path(key)
+        return path if path.is_file() else None
 
 
 def _read_range(handle: BinaryIO, start: int | None, end: int | None) -> Iterator[bytes]:
@@ -246,6 +253,9 @@ class S3BlobStore:
 
     def delete(self, key: str) -> None:
         self.client.remove_object(self.bucket, _check_key(key))
+
+    def local_path(self, key: str) -> Path | None:
+        return None
 
 
 def _stream_response(response: Any) -> Iterator[bytes]:

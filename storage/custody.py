@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from storage.models import CustodyEvent, utcnow
+from storage.models import Clip, CustodyEvent, utcnow
 
 GENESIS_HASH = "0" * 64
 
@@ -47,7 +47,9 @@ def append_event(
     session: Session, clip_id: str, action: str, actor: str, details: dict[str, Any] | None = None
 ) -> CustodyEvent:
     """Add the next event to the clip's chain in the caller's transaction. Two writers racing on
-    one clip collide on the (clip_id, seq) unique constraint rather than forking the chain."""
+    one clip wait for each other on the clip's row lock (PostgreSQL) or the write lock (SQLite);
+    the (clip_id, seq) unique constraint backs that up, so the chain can never fork."""
+    session.execute(select(Clip.id).where(Clip.id == clip_id).with_for_update())
     last = session.execute(
         select(CustodyEvent.seq, CustodyEvent.hash)
         .where(CustodyEvent.clip_id == clip_id)

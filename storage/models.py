@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -41,6 +42,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class ClipStatus(StrEnum):
+    queued = "queued"
+    processing = "processing"
+    ready = "ready"
+    failed = "failed"
+    unsupported = "unsupported"
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -69,6 +78,10 @@ class Clip(Base):
     status_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     uploaded_by: Mapped[str] = mapped_column(String(100))
+    ingest_step: Mapped[str | None] = mapped_column(String(50))
+    ingest_progress: Mapped[float | None] = mapped_column(Float)
+    media: Mapped[str | None] = mapped_column(Text)  # normalised fields, JSON
+    probe_raw: Mapped[str | None] = mapped_column(Text)  # ffprobe's JSON, verbatim
 
     acquisitions: Mapped[list[Acquisition]] = relationship(
         back_populates="clip", order_by="Acquisition.id", lazy="selectin"
@@ -108,3 +121,21 @@ class CustodyEvent(Base):
     details: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Keyframe(Base):
+    """A representative frame of a clip: its time, why it was chosen, and its thumbnail."""
+
+    __tablename__ = "keyframes"
+    __table_args__ = (UniqueConstraint("clip_id", "index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    time_s: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(String(20))
+    scene_score: Mapped[float | None] = mapped_column(Float)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    blob_key: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(Integer)

@@ -64,3 +64,15 @@ class Conflict(VerityError):
 
 class StorageUnavailable(VerityError):
     code = "storage_unavailable"
+
+
+class MediaFailed(VerityError):
+    """The file is media we accept but could not be processed (damaged, truncated, too slow)."""
+
+    code = "media_failed"
+
+
+class UnsupportedMedia(VerityError):
+    """The file is not video Verity can analyse (audio only, a still image, not media at all)."""
+
+    code = "unsupported_media"

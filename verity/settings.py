@@ -31,6 +31,17 @@ class Settings(BaseSettings):
 
     max_upload_bytes: int = Field(default=20 * 1024**3, gt=0)
 
+    keyframe_every_s: float = Field(default=10.0, gt=0, description="At least one keyframe this often.")
+    scene_threshold: float = Field(default=0.3, gt=0, lt=1, description="ffmpeg scene score for a new scene.")
+    thumbnail_max_side: int = Field(default=640, ge=32, le=4096)
+    sample_fps: float = Field(default=2.0, gt=0, le=30, description="Frame samples per second for fingerprints.")
+    sample_size: int = Field(default=32, ge=8, le=256, description="Frame samples are this many pixels square.")
+    ffprobe_timeout_s: float = Field(default=60, gt=0)
+    decode_timeout_s: float = Field(default=3 * 3600, gt=0, description="Longest one decode pass may run.")
+    ffmpeg_memory_mb: int = Field(default=3072, ge=256, description="Address-space limit for ffmpeg/ffprobe.")
+    ingest_workers: int = Field(default=1, ge=1, description="Clips analysed at once by the in-process runner.")
+    work_dir: Path | None = Field(default=None, description="Scratch space for ingest; default data_dir/work.")
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -38,3 +49,6 @@ class Settings(BaseSettings):
 
     def resolved_blob_dir(self) -> Path:
         return (self.blob_dir or self.data_dir / "blobs").resolve()
+
+    def resolved_work_dir(self) -> Path:
+        return (self.work_dir or self.data_dir / "work").resolve()

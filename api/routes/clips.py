@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -16,19 +17,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.auth import Caller, require
-from api.deps import ArchiveDep, SessionDep
+from api.deps import ArchiveDep, RunnerDep, SessionDep
 from api.multipart import read_upload_form
 from api.ranges import parse_range
 from api.schemas import ClipOut, ClipPage, CustodyEventOut, CustodyLog, UploadOut
+from ingest.pipeline import request_reprocess
 from ingest.upload import Receipt, StagedOriginal, record_original, stage_original
 from storage.custody import append_event, list_events, verify_chain
 from storage.keys import Role
 from storage.models import Clip
-from verity.errors import ClipNotFound, InvalidInput, UploadTooLarge
+from verity.errors import ClipNotFound, InvalidInput, NotFound, UploadTooLarge
 
 router = APIRouter(prefix="/api/v1/clips", tags=["clips"])
 Viewer = Annotated[Caller, Depends(require(Role.viewer))]
 Contributor = Annotated[Caller, Depends(require(Role.contributor))]
+Admin = Annotated[Caller, Depends(require(Role.admin))]
 
 UPLOAD_FORM_DOC = {
     "requestBody": {
@@ -83,7 +86,9 @@ def _parse_captured_at(value: str | None) -> datetime | None:
     openapi_extra=UPLOAD_FORM_DOC,
     responses={200: {"model": UploadOut, "description": "Same bytes already archived; acquisition recorded."}},
 )
-async def upload_clip(request: Request, response: Response, archive: ArchiveDep, caller: Contributor) -> UploadOut:
+async def upload_clip(
+    request: Request, response: Response, archive: ArchiveDep, runner: RunnerDep, caller: Contributor
+) -> UploadOut:
     limit = archive.settings.max_upload_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD_BYTES:
@@ -109,9 +114,11 @@ async def upload_clip(request: Request, response: Response, archive: ArchiveDep,
             await asyncio.to_thread(archive.blobs.delete, staged.key)
         raise
     result = await asyncio.to_thread(record_original, archive, staged, receipt)
+    if not result.duplicate:
+        runner.submit("ingest", result.clip.id)
     response.status_code = 200 if result.duplicate else 201
     response.headers["Location"] = f"/api/v1/clips/{result.clip.id}"
-    return UploadOut.model_validate({**ClipOut.model_validate(result.clip).model_dump(), "duplicate": result.duplicate})
+    return UploadOut.model_validate({**ClipOut.of(result.clip).model_dump(), "duplicate": result.duplicate})
 
 
 @router.get("", response_model=ClipPage)
@@ -123,12 +130,12 @@ def list_clips(
 ) -> ClipPage:
     total = session.scalar(select(func.count()).select_from(Clip)) or 0
     clips = session.scalars(select(Clip).order_by(Clip.created_at.desc(), Clip.id.desc()).limit(limit).offset(offset))
-    return ClipPage(items=[ClipOut.model_validate(c) for c in clips], total=total, limit=limit, offset=offset)
+    return ClipPage(items=[ClipOut.of(c) for c in clips], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{clip_id}", response_model=ClipOut)
 def get_clip(clip_id: str, session: SessionDep, _caller: Viewer) -> ClipOut:
-    return ClipOut.model_validate(load_clip(session, clip_id))
+    return ClipOut.of(load_clip(session, clip_id))
 
 
 @router.get(
@@ -190,3 +197,22 @@ def custody_log(clip_id: str, session: SessionDep, _caller: Viewer) -> CustodyLo
         reason=check.reason,
         events=[CustodyEventOut.model_validate(e) for e in events],
     )
+
+
+@router.get("/{clip_id}/probe", response_model=dict[str, Any])
+def probe_output(clip_id: str, session: SessionDep, _caller: Viewer) -> dict[str, Any]:
+    """ffprobe's JSON for the original, verbatim (404 until the clip has been probed)."""
+    clip = load_clip(session, clip_id)
+    if clip.probe_raw is None:
+        raise NotFound(f"clip {clip_id} has not been probed (status {clip.status})")
+    raw: dict[str, Any] = json.loads(clip.probe_raw)
+    return raw
+
+
+@router.post("/{clip_id}/reprocess", status_code=202, response_model=ClipOut)
+def reprocess(clip_id: str, archive: ArchiveDep, runner: RunnerDep, caller: Admin) -> ClipOut:
+    """Run the ingest pipeline on the clip again (admin)."""
+    request_reprocess(archive, clip_id, caller.name)
+    runner.submit("ingest", clip_id)
+    with archive.sessions() as session:
+        return ClipOut.of(load_clip(session, clip_id))

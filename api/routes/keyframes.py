@@ -1,0 +1,58 @@
+"""A clip's keyframes: the list (time, size, URL) and each JPEG thumbnail."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+
+from api.auth import Caller, require
+from api.deps import ArchiveDep, SessionDep
+from api.routes.clips import load_clip
+from api.schemas import KeyframeOut
+from storage.keys import Role
+from storage.models import Keyframe
+from verity.errors import NotFound
+
+router = APIRouter(prefix="/api/v1/clips", tags=["keyframes"])
+Viewer = Annotated[Caller, Depends(require(Role.viewer))]
+
+
+@router.get("/{clip_id}/keyframes", response_model=list[KeyframeOut])
+def list_keyframes(clip_id: str, session: SessionDep, _caller: Viewer) -> list[KeyframeOut]:
+    clip = load_clip(session, clip_id)
+    rows = session.scalars(select(Keyframe).where(Keyframe.clip_id == clip.id).order_by(Keyframe.index))
+    return [
+        KeyframeOut(
+            index=row.index,
+            time_s=row.time_s,
+            reason=row.reason,
+            scene_score=row.scene_score,
+            width=row.width,
+            height=row.height,
+            size_bytes=row.size_bytes,
+            url=f"/api/v1/clips/{clip.id}/keyframes/{row.index}",
+        )
+        for row in rows
+    ]
+
+
+@router.get(
+    "/{clip_id}/keyframes/{index}",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"image/jpeg": {}}, "description": "The thumbnail, upright."}},
+)
+def keyframe_image(
+    clip_id: str, index: int, session: SessionDep, archive: ArchiveDep, _caller: Viewer
+) -> StreamingResponse:
+    clip = load_clip(session, clip_id)
+    row = session.scalar(select(Keyframe).where(Keyframe.clip_id == clip.id, Keyframe.index == index))
+    if row is None:
+        raise NotFound(f"clip {clip_id} has no keyframe {index}")
+    return StreamingResponse(
+        archive.blobs.open(row.blob_key),
+        media_type="image/jpeg",
+        headers={"Content-Length": str(row.size_bytes), "Cache-Control": "private, max-age=86400"},
+    )

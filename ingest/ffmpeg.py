@@ -1,0 +1,222 @@
+"""The one place that runs ffmpeg and ffprobe, hardened for hostile files.
+
+Every run: reads only the one local file it is given (`file:` protocol only, and only container
+demuxers that cannot name other files — no HLS, DASH, concat or image-sequence demuxers), gets
+no stdin, runs under a time limit and `prlimit` resource limits, and turns a failure into a
+`MediaFailed`/`UnsupportedMedia` that carries ffmpeg's own words.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+
+from verity.errors import MediaFailed, UnsupportedMedia
+
+# Demuxers that read a single self-contained file. Deliberately absent: hls, dash, concat,
+# image2 (filename patterns), tee, data URIs, and anything that follows references.
+SAFE_DEMUXERS = (
+    "mov",
+    "matroska",
+    "avi",
+    "mpegts",
+    "mpeg",
+    "flv",
+    "asf",
+    "ogg",
+    "mxf",
+    "gif",
+    "h264",
+    "hevc",
+    "m4v",
+    "ivf",
+    "wav",
+    "mp3",
+    "aac",
+    "flac",
+    "amr",
+    "png_pipe",
+    "jpeg_pipe",
+    "webp_pipe",
+    "bmp_pipe",
+    "tiff_pipe",
+)
+INPUT_GUARDS: dict[str, Any] = {"protocol_whitelist": "file", "format_whitelist": ",".join(SAFE_DEMUXERS)}
+STDERR_LIMIT = 4000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one ffmpeg/ffprobe run."""
+
+    timeout_s: float
+    memory_mb: int
+    output_mb: int = 4096
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name)
+    if not found:
+        raise MediaFailed(f"{name} is not installed on this server")
+    return found
+
+
+def _limited(command: list[str], limits: Limits) -> list[str]:
+    prlimit = shutil.which("prlimit")
+    if not prlimit:
+        return command
+    return [
+        prlimit,
+        f"--as={limits.memory_mb * 1024 * 1024}",
+        f"--fsize={limits.output_mb * 1024 * 1024}",
+        "--nofile=256",
+        "--core=0",
+        "--",
+        *command,
+    ]
+
+
+def _input(path: Path) -> Any:
+    return ffmpeg.input(f"file:{path.resolve()}", **INPUT_GUARDS)
+
+
+def _lines(stderr: str) -> list[str]:
+    # ffmpeg repeats itself; keep each line once, in order.
+    return list(dict.fromkeys(line.strip() for line in stderr.strip().splitlines() if line.strip()))
+
+
+def _reason(stderr: str) -> str:
+    return "; ".join(_lines(stderr))[-STDERR_LIMIT:] or "no message"
+
+
+def classify_failure(stderr: str, tool: str) -> Exception:
+    """A clip ffmpeg cannot read is `unsupported` when it is not a media file we accept at all,
+    `failed` when it is one but damaged (then a demuxer or decoder says what is wrong)."""
+    lines, reason = _lines(stderr), _reason(stderr)
+    if any("not on whitelist" in line for line in lines):
+        return UnsupportedMedia(f"container type not accepted (it may reference other files): {reason}")
+    if lines and all(line.endswith("Invalid data found when processing input") for line in lines):
+        return UnsupportedMedia(f"not a recognised audio/video file: {reason}")
+    return MediaFailed(f"{tool} could not read the file: {reason}")
+
+
+def run_ffprobe(path: Path, limits: Limits) -> dict[str, Any]:
+    """ffprobe's JSON for the file's container and streams."""
+    command = [
+        _binary("ffprobe"),
+        "-v",
+        "error",
+        *[item for key, value in INPUT_GUARDS.items() for item in (f"-{key}", value)],
+        "-print_format",
+        "json",
+        "-show_format",
+        "-show_streams",
+        f"file:{path.resolve()}",
+    ]
+    try:
+        result = subprocess.run(
+            _limited(command, limits), capture_output=True, timeout=limits.timeout_s, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired:
+        raise MediaFailed(f"ffprobe gave no answer within {limits.timeout_s:.0f} s") from None
+    stderr = result.stderr.decode("utf-8", "replace")
+    if result.returncode != 0:
+        raise classify_failure(stderr, "ffprobe")
+    try:
+        parsed: dict[str, Any] = json.loads(result.stdout)
+    except ValueError:
+        raise MediaFailed(f"ffprobe printed something that is not JSON: {_reason(stderr)}") from None
+    return parsed
+
+
+@dataclass(frozen=True)
+class DecodeOutputs:
+    """Where one decode pass writes its products."""
+
+    thumbnail_pattern: Path  # printf-style, numbered from 1 in time order
+    keyframe_log: Path  # ffmpeg `metadata=print` output: times and scene scores
+    samples: Path  # raw 8-bit grey frames, sample_size², one after another
+
+
+@dataclass(frozen=True)
+class DecodePlan:
+    every_s: float
+    scene_threshold: float
+    thumbnail_max_side: int
+    sample_fps: float
+    sample_size: int
+
+
+def decode_command(path: Path, plan: DecodePlan, outputs: DecodeOutputs) -> list[str]:
+    """One ffmpeg run: decode the video once, scale it once to thumbnail size (upright: ffmpeg
+    applies the display matrix), then split into keyframe thumbnails and grey frame samples."""
+    side = plan.thumbnail_max_side
+    scaled = (
+        _input(path)
+        .video.filter(
+            "scale",
+            w=f"if(gte(iw,ih),min({side},iw),-2)",
+            h=f"if(gte(iw,ih),-2,min({side},ih))",
+            flags="bilinear",
+        )
+        .filter_multi_output("split", 2)
+    )
+    selection = f"eq(n,0)+gt(scene,{plan.scene_threshold})+gte(t-prev_selected_t,{plan.every_s})"
+    thumbnails = scaled[0].filter("select", selection).filter("metadata", mode="print", file=str(outputs.keyframe_log))
+    samples = (
+        scaled[1]
+        .filter("fps", fps=plan.sample_fps)
+        .filter("scale", plan.sample_size, plan.sample_size, flags="area")
+        .filter("format", "gray")
+    )
+    graph = ffmpeg.merge_outputs(
+        ffmpeg.output(thumbnails, str(outputs.thumbnail_pattern), fps_mode="passthrough", **{"q:v": 3}),
+        ffmpeg.output(samples, str(outputs.samples), f="rawvideo"),
+    ).global_args("-nostdin", "-v", "error", "-progress", "pipe:1", "-nostats")
+    command: list[str] = graph.compile(cmd=_binary("ffmpeg"), overwrite_output=True)
+    return command
+
+
+def run_decode(
+    path: Path,
+    plan: DecodePlan,
+    outputs: DecodeOutputs,
+    limits: Limits,
+    on_progress: Callable[[float], None] | None = None,
+) -> None:
+    """Run the decode pass; `on_progress` gets the media time reached, in seconds, now and then."""
+    command = _limited(decode_command(path, plan, outputs), limits)
+    stderr_path = outputs.samples.with_suffix(".stderr")
+    with stderr_path.open("wb") as stderr_file:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr_file, stdin=subprocess.DEVNULL)
+        timer = threading.Timer(limits.timeout_s, process.kill)
+        timer.start()
+        started = time.monotonic()
+        try:
+            assert process.stdout is not None
+            for raw in process.stdout:
+                key, _, value = raw.decode("ascii", "replace").strip().partition("=")
+                if key == "out_time_us" and on_progress and value.lstrip("-").isdigit():
+                    on_progress(max(int(value), 0) / 1e6)
+            returncode = process.wait()
+        finally:
+            timer.cancel()
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    stderr = stderr_path.read_text("utf-8", "replace")
+    if returncode != 0:
+        if time.monotonic() - started >= limits.timeout_s:
+            raise MediaFailed(f"decoding took longer than the limit of {limits.timeout_s:.0f} s")
+        raise classify_failure(stderr, "ffmpeg")
+    os.unlink(stderr_path)

@@ -1,0 +1,55 @@
+"""The job seam: `submit(job_name, clip_id)`. In-process threads for the embedded archive;
+distributed workers implement the same protocol later."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Protocol
+
+from ingest.pipeline import pending_clip_ids, run_ingest
+from storage.archive import Archive
+
+log = logging.getLogger("verity.runner")
+
+JOBS: dict[str, Callable[[Archive, str], Any]] = {"ingest": run_ingest}
+
+
+class JobRunner(Protocol):
+    def submit(self, job_name: str, clip_id: str) -> None: ...
+
+
+class InProcessRunner:
+    """Runs jobs on a few background threads of this process; ffmpeg does the heavy work in
+    its own processes, so the API stays responsive."""
+
+    def __init__(self, archive: Archive, workers: int = 1) -> None:
+        self.archive = archive
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="verity-job")
+        self.futures: list[Future[None]] = []
+
+    def submit(self, job_name: str, clip_id: str) -> None:
+        if job_name not in JOBS:
+            raise ValueError(f"unknown job {job_name!r}")
+        self.futures = [f for f in self.futures if not f.done()]
+        self.futures.append(self._pool.submit(self._run, job_name, clip_id))
+
+    def _run(self, job_name: str, clip_id: str) -> None:
+        try:
+            JOBS[job_name](self.archive, clip_id)
+        except Exception:
+            log.exception("job %s for clip %s failed", job_name, clip_id)
+
+    def shutdown(self) -> None:
+        """Stop taking jobs and wait for the running ones. Jobs not yet started stay queued in the
+        database and are resumed on the next start."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def resume_pending(archive: Archive, runner: JobRunner) -> list[str]:
+    """Resubmit every clip a previous process left queued or processing."""
+    clip_ids = pending_clip_ids(archive)
+    for clip_id in clip_ids:
+        runner.submit("ingest", clip_id)
+    return clip_ids
