@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -99,12 +100,20 @@ def _reason(stderr: str) -> str:
     return "; ".join(_lines(stderr))[-STDERR_LIMIT:] or "no message"
 
 
-def classify_failure(stderr: str, tool: str) -> Exception:
+_DETECTED = re.compile(r"^\[(\w+) @ 0x[0-9a-f]+\] Format not on whitelist")
+
+
+def classify_failure(stderr: str, tool: str, path: Path) -> Exception:
     """A clip ffmpeg cannot read is `unsupported` when it is not a media file we accept at all,
     `failed` when it is one but damaged (then a demuxer or decoder says what is wrong)."""
+    stderr = stderr.replace(f"file:{path.resolve()}", "input").replace(str(path.resolve()), "input")
     lines, reason = _lines(stderr), _reason(stderr)
-    if any("not on whitelist" in line for line in lines):
-        return UnsupportedMedia(f"container type not accepted (it may reference other files): {reason}")
+    for line in lines:
+        if detected := _DETECTED.match(line):
+            return UnsupportedMedia(
+                f"not an accepted video container (ffmpeg detects {detected.group(1)!r}; playlists, "
+                "concat lists and other files that reference further files are refused)"
+            )
     if lines and all(line.endswith("Invalid data found when processing input") for line in lines):
         return UnsupportedMedia(f"not a recognised audio/video file: {reason}")
     return MediaFailed(f"{tool} could not read the file: {reason}")
@@ -131,7 +140,7 @@ def run_ffprobe(path: Path, limits: Limits) -> dict[str, Any]:
         raise MediaFailed(f"ffprobe gave no answer within {limits.timeout_s:.0f} s") from None
     stderr = result.stderr.decode("utf-8", "replace")
     if result.returncode != 0:
-        raise classify_failure(stderr, "ffprobe")
+        raise classify_failure(stderr, "ffprobe", path)
     try:
         parsed: dict[str, Any] = json.loads(result.stdout)
     except ValueError:
@@ -218,5 +227,5 @@ def run_decode(
     if returncode != 0:
         if time.monotonic() - started >= limits.timeout_s:
             raise MediaFailed(f"decoding took longer than the limit of {limits.timeout_s:.0f} s")
-        raise classify_failure(stderr, "ffmpeg")
+        raise classify_failure(stderr, "ffmpeg", path)
     os.unlink(stderr_path)

@@ -1,0 +1,117 @@
+"""Small clips made with ffmpeg for the tests (2–5 s, 320×240 unless a case needs otherwise)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+SET_ROTATION = Path(__file__).resolve().parent.parent.parent / "shared" / "tools" / "set-rotation.py"
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True, timeout=120)
+
+
+def scenes_source(seconds: int = 3, size: str = "320x240", rate: int = 30) -> list[str]:
+    """A lavfi input with a hard cut half-way: test pattern, then a moving gradient."""
+    half = seconds / 2
+    return [
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size={size}:rate={rate}:duration={half}[a];"
+        f"mandelbrot=size={size}:rate={rate},trim=duration={seconds - half}[b];[a][b]concat",
+    ]
+
+
+def make_h264_aac(path: Path, seconds: int = 4) -> Path:
+    ffmpeg(*scenes_source(seconds), "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
+           "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path))
+    return path
+
+
+def make_hevc_mov(path: Path) -> Path:
+    ffmpeg(*scenes_source(3), "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error",
+           "-pix_fmt", "yuv420p", "-tag:v", "hvc1", str(path))
+    return path
+
+
+def make_vp9_webm(path: Path) -> Path:
+    ffmpeg(*scenes_source(3), "-f", "lavfi", "-i", "sine=duration=3", "-c:v", "libvpx-vp9", "-deadline", "realtime",
+           "-cpu-used", "8", "-b:v", "300k", "-c:a", "libopus", "-shortest", str(path))
+    return path
+
+
+def make_rotated_phone_clip(path: Path) -> Path:
+    """Stored landscape 320×240 with a display matrix saying: turn 90° to show it upright."""
+    ffmpeg(*scenes_source(3), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(path))
+    subprocess.run([sys.executable, str(SET_ROTATION), str(path)], check=True, capture_output=True)
+    return path
+
+
+def make_tagged_clip(path: Path) -> Path:
+    """A QuickTime file with GPS, make/model/software and a creation time, as phones write them."""
+    ffmpeg(*scenes_source(3), "-f", "lavfi", "-i", "sine=duration=3", "-c:v", "libx264", "-preset", "veryfast",
+           "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+           "-metadata", "com.apple.quicktime.location.ISO6709=+35.7006+051.3347+1190.000/",
+           "-metadata", "com.apple.quicktime.make=Apple",
+           "-metadata", "com.apple.quicktime.model=iPhone 8",
+           "-metadata", "com.apple.quicktime.software=13.1.3",
+           "-metadata", "creation_time=2019-11-16T14:15:00Z",
+           "-movflags", "+use_metadata_tags", str(path))
+    return path
+
+
+def make_vfr_clip(path: Path) -> Path:
+    """Variable frame rate: 30 fps for 1.5 s, then 10 fps, as phones write under load."""
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30:duration=3",
+           "-vf", "select='lt(t\\,1.5)+not(mod(n\\,3))'", "-fps_mode", "vfr",
+           "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(path))
+    return path
+
+
+def make_silent_clip(path: Path, seconds: int = 3) -> Path:
+    ffmpeg(*scenes_source(seconds), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(path))
+    return path
+
+
+def make_audio_only(path: Path) -> Path:
+    ffmpeg("-f", "lavfi", "-i", "sine=duration=2", "-c:a", "aac", str(path))
+    return path
+
+
+def make_still_image(path: Path) -> Path:
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240", "-frames:v", "1", "-f", "image2", "-c:v", "png", str(path))
+    return path
+
+
+def make_truncated(path: Path, source: Path) -> Path:
+    data = source.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def make_undecodable(path: Path) -> Path:
+    """A valid MP4 (index first) whose coded video has been zeroed: nothing in it decodes."""
+    ffmpeg(*scenes_source(2), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+           "-movflags", "+faststart", str(path))
+    data = bytearray(path.read_bytes())
+    start = data.index(b"mdat") + 4
+    data[start:] = bytes(len(data) - start)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def make_hls_playlist(path: Path) -> Path:
+    """A playlist that would make a naive ffmpeg read local secrets and fetch a URL."""
+    path.write_text(
+        "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile:///etc/passwd\n"
+        "#EXTINF:10,\nhttp://127.0.0.1:9/evil.ts\n#EXT-X-ENDLIST\n"
+    )
+    return path
+
+
+def make_concat_list(path: Path) -> Path:
+    path.write_text("ffconcat version 1.0\nfile '/etc/passwd'\nfile 'http://127.0.0.1:9/x.mp4'\n")
+    return path
