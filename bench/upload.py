@@ -54,6 +54,7 @@ class Result:
     server_rss_peak_mib: float
     server_cpu_seconds: float
     client_cpu_seconds: float
+    reply_after_body_seconds: float | None
     status_code: int
     sha256_match: bool
 
@@ -176,7 +177,13 @@ class RssSampler(threading.Thread):
             self.peak = max(self.peak, rss_bytes(self.process))
 
 
-def multipart_body(path: Path, boundary: str) -> tuple[int, Iterator[bytes]]:
+class BodySent:
+    """When the generator handed its last bytes to httpx (perf_counter), if it did."""
+
+    at: float | None = None
+
+
+def multipart_body(path: Path, boundary: str, sent: BodySent) -> tuple[int, Iterator[bytes]]:
     """A `multipart/form-data` body with one `file` part, read from disk in 1 MiB chunks."""
     head = (
         f"--{boundary}\r\n"
@@ -192,11 +199,12 @@ def multipart_body(path: Path, boundary: str) -> tuple[int, Iterator[bytes]]:
             while chunk := handle.read(READ_CHUNK):
                 yield chunk
         yield tail
+        sent.at = time.perf_counter()
 
     return length, chunks()
 
 
-def upload(base_url: str, key: str, path: Path, client_kind: str) -> httpx.Response:
+def upload(base_url: str, key: str, path: Path, client_kind: str, sent: BodySent) -> httpx.Response:
     url = f"{base_url}/api/v1/clips"
     headers = {"Authorization": f"Bearer {key}"}
     timeout = httpx.Timeout(600.0, write=None)
@@ -208,7 +216,7 @@ def upload(base_url: str, key: str, path: Path, client_kind: str) -> httpx.Respo
                     url, headers=headers, files={"file": (path.name, handle, "application/octet-stream")}
                 )
         boundary = uuid.uuid4().hex
-        length, body = multipart_body(path, boundary)
+        length, body = multipart_body(path, boundary, sent)
         headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
         headers["Content-Length"] = str(length)
         return client.post(url, headers=headers, content=body)
@@ -257,11 +265,13 @@ def run(size_mib: int, client_kind: str, log: Any) -> Result:
         sampler = RssSampler(process)
         sampler.start()
         log(f"uploading ({client_kind}) ...")
+        sent = BodySent()
         started = time.perf_counter()
         try:
-            response = upload(base_url, key, source, client_kind)
+            response = upload(base_url, key, source, client_kind, sent)
         finally:
-            upload_seconds = time.perf_counter() - started
+            finished = time.perf_counter()
+            upload_seconds = finished - started
             sampler.stop()
         client_cpu = time.process_time() - client_cpu_before
         server_cpu = sum(process.cpu_times()[:2]) - server_cpu_before
@@ -284,6 +294,7 @@ def run(size_mib: int, client_kind: str, log: Any) -> Result:
             server_rss_peak_mib=round(sampler.peak / MIB, 1),
             server_cpu_seconds=round(server_cpu, 2),
             client_cpu_seconds=round(client_cpu, 2),
+            reply_after_body_seconds=None if sent.at is None else round(finished - sent.at, 3),
             status_code=response.status_code,
             sha256_match=got == expected,
         )
@@ -311,6 +322,10 @@ def print_table(result: Result) -> None:
             f"{result.server_rss_idle_mib:.0f} / {result.server_rss_peak_mib:.0f} MiB   {rss_note}",
         ),
         ("CPU during upload", f"server {result.server_cpu_seconds:.1f} s, client {result.client_cpu_seconds:.1f} s"),
+        (
+            "reply after last byte sent",
+            "n/a" if result.reply_after_body_seconds is None else f"{result.reply_after_body_seconds:.2f} s",
+        ),
         ("sha256 matches", "yes" if result.sha256_match else "NO"),
     ]
     width = max(len(name) for name, _ in rows)

@@ -26,20 +26,64 @@ def scenes_source(seconds: int = 3, size: str = "320x240", rate: int = 30) -> li
 
 
 def make_h264_aac(path: Path, seconds: int = 4) -> Path:
-    ffmpeg(*scenes_source(seconds), "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
-           "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path))
+    ffmpeg(
+        *scenes_source(seconds),
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency=440:duration={seconds}",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+        str(path),
+    )
     return path
 
 
 def make_hevc_mov(path: Path) -> Path:
-    ffmpeg(*scenes_source(3), "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error",
-           "-pix_fmt", "yuv420p", "-tag:v", "hvc1", str(path))
+    ffmpeg(
+        *scenes_source(3),
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        "-x265-params",
+        "log-level=error",
+        "-pix_fmt",
+        "yuv420p",
+        "-tag:v",
+        "hvc1",
+        str(path),
+    )
     return path
 
 
 def make_vp9_webm(path: Path) -> Path:
-    ffmpeg(*scenes_source(3), "-f", "lavfi", "-i", "sine=duration=3", "-c:v", "libvpx-vp9", "-deadline", "realtime",
-           "-cpu-used", "8", "-b:v", "300k", "-c:a", "libopus", "-shortest", str(path))
+    ffmpeg(
+        *scenes_source(3),
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=duration=3",
+        "-c:v",
+        "libvpx-vp9",
+        "-deadline",
+        "realtime",
+        "-cpu-used",
+        "8",
+        "-b:v",
+        "300k",
+        "-c:a",
+        "libopus",
+        "-shortest",
+        str(path),
+    )
     return path
 
 
@@ -52,22 +96,57 @@ def make_rotated_phone_clip(path: Path) -> Path:
 
 def make_tagged_clip(path: Path) -> Path:
     """A QuickTime file with GPS, make/model/software and a creation time, as phones write them."""
-    ffmpeg(*scenes_source(3), "-f", "lavfi", "-i", "sine=duration=3", "-c:v", "libx264", "-preset", "veryfast",
-           "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
-           "-metadata", "com.apple.quicktime.location.ISO6709=+35.7006+051.3347+1190.000/",
-           "-metadata", "com.apple.quicktime.make=Apple",
-           "-metadata", "com.apple.quicktime.model=iPhone 8",
-           "-metadata", "com.apple.quicktime.software=13.1.3",
-           "-metadata", "creation_time=2019-11-16T14:15:00Z",
-           "-movflags", "+use_metadata_tags", str(path))
+    ffmpeg(
+        *scenes_source(3),
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=duration=3",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+        "-metadata",
+        "com.apple.quicktime.location.ISO6709=+35.7006+051.3347+1190.000/",
+        "-metadata",
+        "com.apple.quicktime.make=Apple",
+        "-metadata",
+        "com.apple.quicktime.model=iPhone 8",
+        "-metadata",
+        "com.apple.quicktime.software=13.1.3",
+        "-metadata",
+        "creation_time=2019-11-16T14:15:00Z",
+        "-movflags",
+        "+use_metadata_tags",
+        str(path),
+    )
     return path
 
 
 def make_vfr_clip(path: Path) -> Path:
     """Variable frame rate: 30 fps for 1.5 s, then 10 fps, as phones write under load."""
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30:duration=3",
-           "-vf", "select='lt(t\\,1.5)+not(mod(n\\,3))'", "-fps_mode", "vfr",
-           "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(path))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=30:duration=3",
+        "-vf",
+        "select='lt(t\\,1.5)+not(mod(n\\,3))'",
+        "-fps_mode",
+        "vfr",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-pix_fmt",
+        "yuv420p",
+        str(path),
+    )
     return path
 
 
@@ -94,8 +173,18 @@ def make_truncated(path: Path, source: Path) -> Path:
 
 def make_undecodable(path: Path) -> Path:
     """A valid MP4 (index first) whose coded video has been zeroed: nothing in it decodes."""
-    ffmpeg(*scenes_source(2), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
-           "-movflags", "+faststart", str(path))
+    ffmpeg(
+        *scenes_source(2),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+faststart",
+        str(path),
+    )
     data = bytearray(path.read_bytes())
     start = data.index(b"mdat") + 4
     data[start:] = bytes(len(data) - start)

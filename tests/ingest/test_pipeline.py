@@ -108,7 +108,9 @@ def test_playlist_pointing_at_the_network_is_not_followed(archive: Archive, tmp_
         listener.settimeout(0.5)
         port = listener.getsockname()[1]
         playlist = tmp_path / "evil.m3u8"
-        playlist.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nhttp://127.0.0.1:{port}/a.ts\n#EXT-X-ENDLIST\n")
+        playlist.write_text(
+            f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nhttp://127.0.0.1:{port}/a.ts\n#EXT-X-ENDLIST\n"
+        )
         clip, _, _ = load(archive, ingest_file(archive, playlist))
         assert clip.status == "unsupported"
         with pytest.raises(TimeoutError):
