@@ -9,7 +9,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ STEP_START = {"fetch": 0.0, "probe": 0.03, "decode": 0.05, "keyframes": 0.9, "fi
 class IngestResult:
     status: str
     reason: str | None
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def thumbnail_key(clip_id: str, index: int) -> str:
@@ -135,12 +136,23 @@ def run_ingest(archive: Archive, clip_id: str) -> IngestResult:
     work_root.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=f"{clip_id}-", dir=work_root))
     probe_limits = Limits(settings.ffprobe_timeout_s, settings.ffmpeg_memory_mb)
+    timings: dict[str, float] = {}
+    clock = time.monotonic()
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        now = time.monotonic()
+        timings[step] = round(now - clock, 3)
+        clock = now
+
     try:
         path = _materialise(archive.blobs, blob_key, workdir)
+        lap("fetch")
         progress.step("probe")
         info = probe(path, probe_limits)
         _save_media(archive, clip_id, info)
         require_video(info)
+        lap("probe")
         progress.step("decode")
         frames = decode(
             path,
@@ -149,11 +161,13 @@ def run_ingest(archive: Archive, clip_id: str) -> IngestResult:
             Limits(settings.decode_timeout_s, settings.ffmpeg_memory_mb),
             progress.decoding(info.duration_s),
         )
+        lap("decode")
         progress.step("keyframes")
         keyframes = extract_keyframes(frames, scene_threshold=settings.scene_threshold)
         _save_keyframes(archive, clip_id, keyframes, frames.sample_count)
+        lap("keyframes")
         progress.step("finish")
-        return _finish(archive, clip_id, ClipStatus.ready, None)
+        return _finish(archive, clip_id, ClipStatus.ready, None, timings)
     except UnsupportedMedia as exc:
         return _finish(archive, clip_id, ClipStatus.unsupported, exc.detail)
     except MediaFailed as exc:
@@ -209,7 +223,9 @@ def _save_keyframes(archive: Archive, clip_id: str, keyframes: list[Keyframe], s
         )
 
 
-def _finish(archive: Archive, clip_id: str, status: ClipStatus, reason: str | None) -> IngestResult:
+def _finish(
+    archive: Archive, clip_id: str, status: ClipStatus, reason: str | None, timings: dict[str, float] | None = None
+) -> IngestResult:
     with archive.sessions.begin() as session:
         clip = session.get(Clip, clip_id)
         assert clip is not None
@@ -221,9 +237,9 @@ def _finish(archive: Archive, clip_id: str, status: ClipStatus, reason: str | No
             clip_id,
             "ingest_finished" if status == ClipStatus.ready else "ingest_failed",
             ACTOR,
-            {"status": status.value, "reason": reason},
+            {"status": status.value, "reason": reason, **({"step_seconds": timings} if timings else {})},
         )
-    return IngestResult(status.value, reason)
+    return IngestResult(status.value, reason, timings or {})
 
 
 def request_reprocess(archive: Archive, clip_id: str, actor: str) -> None:
