@@ -24,13 +24,14 @@ class DecodedFrames:
     def sample_count(self) -> int:
         return self.samples.stat().st_size // (self.sample_size * self.sample_size)
 
-    def iter_samples(self) -> Iterator[tuple[float, bytes]]:
-        """(time in seconds from the start, grey pixels row by row) for each sample."""
+    def iter_samples(self, start_s: float = 0.0) -> Iterator[tuple[float, bytes]]:
+        """(presentation time, grey pixels row by row) for each sample; `start_s` is the time of
+        the first decoded frame (the first keyframe's), where the sampling clock starts."""
         frame_bytes = self.sample_size * self.sample_size
         with self.samples.open("rb") as handle:
             index = 0
             while len(frame := handle.read(frame_bytes)) == frame_bytes:
-                yield index / self.sample_fps, frame
+                yield start_s + index / self.sample_fps, frame
                 index += 1
 
 

@@ -116,6 +116,8 @@ def classify_failure(stderr: str, tool: str, path: Path) -> Exception:
             )
     if lines and all(line.endswith("Invalid data found when processing input") for line in lines):
         return UnsupportedMedia(f"not a recognised audio/video file: {reason}")
+    if any(line.startswith("Cannot determine format of input stream") for line in lines):
+        return MediaFailed(f"the video stream has no decodable frames ({tool}: {reason})")
     return MediaFailed(f"{tool} could not read the file: {reason}")
 
 
@@ -168,7 +170,8 @@ class DecodePlan:
 
 def decode_command(path: Path, plan: DecodePlan, outputs: DecodeOutputs) -> list[str]:
     """One ffmpeg run: decode the video once, scale it once to thumbnail size (upright: ffmpeg
-    applies the display matrix), then split into keyframe thumbnails and grey frame samples."""
+    applies the display matrix), then split into keyframe thumbnails and grey frame samples.
+    `-copyts` keeps the file's own presentation times, which need not start at zero."""
     side = plan.thumbnail_max_side
     scaled = (
         _input(path)
@@ -191,7 +194,7 @@ def decode_command(path: Path, plan: DecodePlan, outputs: DecodeOutputs) -> list
     graph = ffmpeg.merge_outputs(
         ffmpeg.output(thumbnails, str(outputs.thumbnail_pattern), fps_mode="passthrough", **{"q:v": 3}),
         ffmpeg.output(samples, str(outputs.samples), f="rawvideo"),
-    ).global_args("-nostdin", "-v", "error", "-progress", "pipe:1", "-nostats")
+    ).global_args("-nostdin", "-v", "error", "-progress", "pipe:1", "-nostats", "-copyts")
     command: list[str] = graph.compile(cmd=_binary("ffmpeg"), overwrite_output=True)
     return command
 

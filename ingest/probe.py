@@ -92,12 +92,15 @@ def parse_iso6709(text: str | None) -> dict[str, float | None] | None:
     lat, lon = float(match.group(1)), float(match.group(2))
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None
+    if lat == 0 and lon == 0:
+        return None  # "null island": what devices write when they had no fix
     alt = float(match.group(3)) if match.group(3) else None
     return {"lat": lat, "lon": lon, "alt": alt}
 
 
 def parse_time(text: str | None) -> str | None:
-    """A tag's date-time as ISO 8601 UTC, or None when it is not a date-time."""
+    """A tag's date-time as ISO 8601: in UTC (`Z`) when the tag names its zone, else as written,
+    with no zone (camera clocks in AVI files are local time); None when it is not a date-time."""
     if not text:
         return None
     try:
@@ -105,7 +108,7 @@ def parse_time(text: str | None) -> str | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # QuickTime/MP4 creation_time is UTC by definition
+        return moment.isoformat()
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -145,7 +148,7 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
             "pixel_format": video_stream.get("pix_fmt"),
             "avg_frame_rate": avg,
             "real_frame_rate": real,
-            "variable_frame_rate": (abs(avg - real) / real > 0.01) if avg and real else None,
+            "variable_frame_rate": (abs(avg - real) / real > 0.005) if avg and real else None,
             "frame_count": _integer(video_stream.get("nb_frames")),
             "bit_rate": _integer(video_stream.get("bit_rate")),
         }

@@ -1,0 +1,125 @@
+"""The pipeline on real-world files from ../shared/fixtures/real (see its MANIFEST.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from storage.archive import Archive
+from tests.conftest import SHARED
+from tests.ingest.test_pipeline import ingest_file, load
+
+REAL = SHARED / "fixtures" / "real"
+pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"{REAL} is absent (../shared is not beside the checkout)")
+
+
+@pytest.fixture
+def embedded(tmp_path: Path) -> Archive:
+    from storage.archive import open_archive
+    from verity.settings import Settings
+
+    return open_archive(Settings(data_dir=tmp_path, keyframe_every_s=0.5), upgrade=True)
+
+
+def ingest_real(archive: Archive, name: str) -> tuple[object, list, dict]:  # type: ignore[type-arg]
+    clip, keyframes, _actions = load(archive, ingest_file(archive, REAL / name))
+    return clip, keyframes, json.loads(clip.media) if clip.media else {}
+
+
+def test_android_clip_with_gps_and_creation_time(embedded: Archive) -> None:
+    clip, _, media = ingest_real(embedded, "metadata-extractor/with-gps.mp4")
+    assert clip.status == "ready"  # type: ignore[attr-defined]
+    assert media["location"] == {"lat": 51.4169, "lon": -0.0806, "alt": None}
+    assert media["creation_time"]["container"] == "2017-02-22T08:20:28Z"
+    assert media["device"]["software"] == "6.0.1"
+
+
+def test_gps_with_altitude_and_audio_as_first_stream(embedded: Archive) -> None:
+    clip, _, media = ingest_real(embedded, "metadata-extractor/issue-515.mp4")
+    assert clip.status == "ready"  # type: ignore[attr-defined]
+    assert media["location"] == {"lat": 52.3693, "lon": 6.6761, "alt": pytest.approx(10.534988)}
+    assert media["video"]["codec"] == "h264" and media["audio"]["codec"] == "aac"
+
+
+def test_null_island_is_not_reported_as_a_place(embedded: Archive) -> None:
+    _, keyframes, media = ingest_real(embedded, "metadata-extractor/ftyp3gp5.mp4")
+    assert media["location"] is None
+    assert media["rotation"] == 90
+
+
+def test_macos_recording_keeps_quicktime_device_keys(embedded: Archive) -> None:
+    clip, _, media = ingest_real(embedded, "c2pa/C-recorded-as-mov.mov")
+    assert clip.status == "ready"  # type: ignore[attr-defined]
+    assert media["device"] == {"make": "Apple", "model": "Mac15,9", "software": "macOS 14.6.1 (23G93)"}
+    assert media["video"]["variable_frame_rate"] is True
+    assert (media["video"]["width"], media["video"]["height"]) == (2750, 1834)
+
+
+def test_rotated_phone_footage_gives_upright_keyframes(embedded: Archive) -> None:
+    clip, keyframes, media = ingest_real(embedded, "jcodec/orientation.mp4")
+    assert clip.status == "ready"  # type: ignore[attr-defined]
+    assert media["rotation"] == 90
+    assert (keyframes[0].width, keyframes[0].height) == (360, 640)  # coded 1280x720, shown portrait
+
+
+def test_cut_away_media_data_still_yields_metadata_and_fails_with_reason(embedded: Archive) -> None:
+    clip, keyframes, media = ingest_real(embedded, "jcodec/keyed.mp4")
+    assert clip.status == "failed"  # type: ignore[attr-defined]
+    assert "no decodable frames" in clip.status_reason  # type: ignore[attr-defined]
+    assert keyframes == []
+    assert media["location"] == {"lat": 33.9951, "lon": -118.4762, "alt": None}
+    assert media["creation_time"]["container"] == "2017-07-13T19:16:41Z"
+
+
+def test_avi_camera_time_without_zone_is_not_given_one(embedded: Archive) -> None:
+    clip, _, media = ingest_real(embedded, "metadata-extractor/MVI_4823.AVI")
+    assert clip.status == "ready"  # type: ignore[attr-defined]
+    assert media["creation_time"]["container"] == "2012-09-10T20:52:00"
+    assert media["device"]["software"] == "CanonMVI06"
+
+
+def test_keyframe_times_are_frame_accurate(embedded: Archive) -> None:
+    _, keyframes, _ = ingest_real(embedded, "scenedetect/counter.mp4")  # 10 fps, 3 s
+    times = [k.time_s for k in keyframes]
+    assert times == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
+
+
+def test_stream_that_starts_late_keeps_its_own_times(embedded: Archive) -> None:
+    _, keyframes, _ = ingest_real(embedded, "scenedetect/delayed_start.mp4")
+    assert keyframes[0].time_s == pytest.approx(1.075, abs=0.05)
+
+
+def test_real_hard_cuts_are_found_as_scene_changes(embedded: Archive) -> None:
+    _, keyframes, _ = ingest_real(embedded, "scenedetect/testvideo.mp4")
+    scenes = [k.time_s for k in keyframes if k.reason == "scene"]
+    # PySceneDetect's ContentDetector golden: cuts at frames 30, 180 and 394 (29.97 fps). The third
+    # is a soft cut whose ffmpeg scene score is 0.025, far below any usable threshold.
+    assert scenes == pytest.approx([30 / 29.97, 180 / 29.97], abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "words"),
+    [
+        ("jcodec/a01_0023.mp4", "unsupported", "audio only"),
+        ("exiftool/ASF.wmv", "unsupported", "not a recognised"),
+        ("exiftool/Matroska.mkv", "failed", "File ended prematurely"),
+        ("exiftool/QuickTime.mov", "failed", "no decodable frames"),
+        ("exiftool/RIFF.avi", "failed", "no decodable frames"),
+        ("c2pa/A.jpg", "unsupported", "still image"),
+    ],
+)
+def test_broken_and_non_video_real_files_end_with_a_reason(
+    embedded: Archive, name: str, status: str, words: str
+) -> None:
+    clip, keyframes, _ = ingest_real(embedded, name)
+    assert clip.status == status  # type: ignore[attr-defined]
+    assert words in clip.status_reason  # type: ignore[attr-defined]
+    assert keyframes == []
+
+
+def test_single_frame_video_with_longer_audio_is_ready_with_one_keyframe(embedded: Archive) -> None:
+    clip, keyframes, _ = ingest_real(embedded, "jcodec/37.mp4")
+    assert clip.status == "ready"  # type: ignore[attr-defined]
+    assert len(keyframes) == 1 and (keyframes[0].width, keyframes[0].height) == (480, 640)
