@@ -130,3 +130,18 @@ def test_reprocessing_replaces_keyframes_and_extends_the_chain(archive: Archive,
     assert len(keyframes) > first_count
     assert [k.index for k in keyframes] == list(range(len(keyframes)))
     assert actions.count("ingest_finished") == 2 and "reprocess_requested" in actions
+
+
+def test_decode_over_its_time_limit_fails_with_that_reason(archive: Archive, clips: dict[str, Path]) -> None:
+    archive.settings.decode_timeout_s = 0.05
+    clip, keyframes, _ = load(archive, ingest_file(archive, clips["vp9.webm"]))
+    assert clip.status == "failed"
+    assert "longer than the limit" in (clip.status_reason or "")
+    assert keyframes == []
+
+
+def test_ffmpeg_memory_limit_is_enforced(archive: Archive, clips: dict[str, Path]) -> None:
+    archive.settings.ffmpeg_memory_mb = 256  # far too little for ffmpeg's decoders
+    clip, _, _ = load(archive, ingest_file(archive, clips["h264.mp4"]))
+    assert clip.status == "failed"
+    assert clip.status_reason
