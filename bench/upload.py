@@ -52,6 +52,7 @@ class Result:
     ratio: float
     server_rss_idle_mib: float
     server_rss_peak_mib: float
+    rss_samples: int
     server_cpu_seconds: float
     client_cpu_seconds: float
     reply_after_body_seconds: float | None
@@ -177,6 +178,7 @@ class RssSampler(threading.Thread):
             self.peak = max(self.peak, rss_bytes(self.process))
 
 
+@dataclass
 class BodySent:
     """When the generator handed its last bytes to httpx (perf_counter), if it did."""
 
@@ -292,6 +294,7 @@ def run(size_mib: int, client_kind: str, log: Any) -> Result:
             ratio=round(upload_rate / sha_rate, 3),
             server_rss_idle_mib=round(idle_rss / MIB, 1),
             server_rss_peak_mib=round(sampler.peak / MIB, 1),
+            rss_samples=sampler.samples,
             server_cpu_seconds=round(server_cpu, 2),
             client_cpu_seconds=round(client_cpu, 2),
             reply_after_body_seconds=None if sent.at is None else round(finished - sent.at, 3),
