@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     scene_threshold: float = Field(default=0.3, gt=0, lt=1, description="ffmpeg scene score for a new scene.")
     thumbnail_max_side: int = Field(default=640, ge=32, le=4096)
     sample_fps: float = Field(default=2.0, gt=0, le=30, description="Frame samples per second for fingerprints.")
-    sample_size: int = Field(default=32, ge=8, le=256, description="Frame samples are this many pixels square.")
+    sample_size: int = Field(default=64, ge=16, le=256, description="Frame samples are this many pixels square.")
     ffprobe_timeout_s: float = Field(default=60, gt=0)
     decode_timeout_s: float = Field(default=3 * 3600, gt=0, description="Longest one decode pass may run.")
     ffmpeg_memory_mb: int = Field(default=3072, ge=256, description="Address-space limit for ffmpeg/ffprobe.")

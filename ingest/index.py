@@ -1,0 +1,232 @@
+"""The fingerprint index: every archived frame hash in memory, found by multi-index hashing.
+
+Each 64-bit hash is cut into four 16-bit chunks; a hash within distance d of a query shares at
+least one chunk exactly when d < 4, and in practice a true copy shares one on enough of its
+frames for the matcher to find it and then check every frame. Per chunk the index keeps its
+entries sorted by that chunk, so a lookup is a binary search, never a scan. Frames are stored
+clip by clip, so a clip's whole fingerprint is a slice. New clips go to a small unsorted tail
+that is searched directly and merged into the sorted tables when it grows.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from ingest.fingerprint import Fingerprint, Hashes, hamming
+
+CHUNKS = 4
+CHUNK_BITS = 16
+
+
+@dataclass(frozen=True)
+class Hits:
+    """Archived frames near some query frames: parallel arrays, one row per (query frame, hit)."""
+
+    query_frame: npt.NDArray[np.int64]
+    clip: npt.NDArray[np.int64]  # position in `FingerprintIndex.clip_ids`
+    clip_frame: npt.NDArray[np.int64]  # frame number within that clip
+    clip_time: npt.NDArray[np.float64]  # that frame's time in its clip
+    distance: npt.NDArray[np.int64]
+
+
+class FingerprintLookup(Protocol):
+    def add(self, clip_id: str, print_: Fingerprint) -> None: ...
+
+    def query(self, hashes: Hashes, max_distance: int) -> Hits: ...
+
+    def clip_print(self, clip: int) -> Fingerprint: ...
+
+
+def _chunk(hashes: Hashes, number: int) -> npt.NDArray[np.uint16]:
+    return ((hashes >> np.uint64(number * CHUNK_BITS)) & np.uint64(0xFFFF)).astype(np.uint16)
+
+
+class _Growing:
+    """An append-only NumPy array with spare capacity, so adding a clip copies only that clip."""
+
+    def __init__(self, dtype: type) -> None:
+        self._data: npt.NDArray[Any] = np.zeros(1024, dtype)
+        self.size = 0
+
+    def extend(self, values: npt.NDArray[np.generic]) -> None:
+        needed = self.size + len(values)
+        if needed > len(self._data):
+            grown = np.zeros(max(needed, 2 * len(self._data)), self._data.dtype)
+            grown[: self.size] = self._data[: self.size]
+            self._data = grown
+        self._data[self.size : needed] = values
+        self.size = needed
+
+    @property
+    def array(self) -> npt.NDArray[Any]:
+        return self._data[: self.size]
+
+
+@dataclass
+class _Run:
+    """A block of searchable entries, sorted once per chunk."""
+
+    keys: list[npt.NDArray[np.uint16]]
+    entries: list[npt.NDArray[np.int64]]
+
+    @classmethod
+    def build(cls, hashes: Hashes, first_entry: int) -> _Run:
+        keys, entries = [], []
+        for number in range(CHUNKS):
+            chunk = _chunk(hashes, number)
+            order = np.argsort(chunk, kind="stable")
+            keys.append(chunk[order])
+            entries.append(order.astype(np.int64) + first_entry)
+        return cls(keys, entries)
+
+
+class FingerprintIndex:
+    """In-memory multi-index over the informative frame hashes (whole and centre) of every clip.
+
+    Searchable entries are kept in sorted runs (built as clips arrive, merged when there are
+    many, like a log-structured tree) plus a small unsorted tail that is compared directly."""
+
+    TAIL = 20_000
+    MAX_RUNS = 12
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.clip_ids: list[str] = []
+        self._clip_of: dict[str, int] = {}
+        self._starts = _Growing(np.int64)
+        self._starts.extend(np.zeros(1, np.int64))
+        self._times = _Growing(np.float64)
+        self._hashes = _Growing(np.uint64)
+        self._centre = _Growing(np.uint64)
+        self._informative = _Growing(np.bool_)
+        self._frame_clip = _Growing(np.int64)
+        self._entry_frame = _Growing(np.int64)
+        self._entry_hash = _Growing(np.uint64)
+        self._removed: set[int] = set()
+        self._runs: list[_Run] = []
+        self._in_runs = 0  # entries [0, _in_runs) are in runs; the rest is the tail
+
+    def __len__(self) -> int:
+        return self._times.size
+
+    def __contains__(self, clip_id: str) -> bool:
+        return clip_id in self._clip_of
+
+    def clip_number(self, clip_id: str) -> int | None:
+        return self._clip_of.get(clip_id)
+
+    @property
+    def clip_count(self) -> int:
+        return len(self._clip_of)
+
+    def add(self, clip_id: str, print_: Fingerprint) -> None:
+        with self._lock:
+            self.remove(clip_id)
+            clip = len(self.clip_ids)
+            self.clip_ids.append(clip_id)
+            self._clip_of[clip_id] = clip
+            first = self._times.size
+            self._starts.extend(np.array([first + len(print_)], np.int64))
+            self._times.extend(print_.times)
+            self._hashes.extend(print_.hashes)
+            self._centre.extend(print_.centre_hashes)
+            self._informative.extend(print_.informative)
+            self._frame_clip.extend(np.full(len(print_), clip, np.int64))
+            frames = first + np.flatnonzero(print_.informative)
+            self._entry_frame.extend(np.concatenate([frames, frames]))
+            self._entry_hash.extend(
+                np.concatenate([print_.hashes[print_.informative], print_.centre_hashes[print_.informative]])
+            )
+            if self._entry_frame.size - self._in_runs >= self.TAIL:
+                self._seal_tail()
+
+    def _seal_tail(self) -> None:
+        hashes = self._entry_hash.array[self._in_runs :]
+        self._runs.append(_Run.build(hashes, self._in_runs))
+        self._in_runs = self._entry_frame.size
+        if len(self._runs) > self.MAX_RUNS:
+            self._runs = [_Run.build(self._entry_hash.array[: self._in_runs], 0)]
+
+    def finish_loading(self) -> None:
+        """Put every entry into one sorted run (after a bulk load at startup)."""
+        with self._lock:
+            self._in_runs = self._entry_frame.size
+            self._runs = [_Run.build(self._entry_hash.array, 0)] if self._in_runs else []
+
+    def remove(self, clip_id: str) -> None:
+        """Forget a clip for matching; its entries stay but are never returned."""
+        with self._lock:
+            clip = self._clip_of.pop(clip_id, None)
+            if clip is not None:
+                self._removed.add(clip)
+
+    def query(self, hashes: Hashes, max_distance: int) -> Hits:
+        """Archived frames within `max_distance` bits of each query hash that share a chunk with it
+        (any frame, when it sits in the unsorted tail)."""
+        with self._lock:
+            found_query: list[npt.NDArray[np.int64]] = []
+            found_entry: list[npt.NDArray[np.int64]] = []
+            query_keys = [_chunk(hashes, number) for number in range(CHUNKS)]
+            for run in self._runs:
+                for number in range(CHUNKS):
+                    keys = run.keys[number]
+                    lo = np.searchsorted(keys, query_keys[number], "left")
+                    hi = np.searchsorted(keys, query_keys[number], "right")
+                    counts = hi - lo
+                    total = int(counts.sum())
+                    if total:
+                        starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+                        found_query.append(np.repeat(np.arange(len(hashes)), counts))
+                        found_entry.append(run.entries[number][starts + np.arange(total)])
+            entry_hash = self._entry_hash.array
+            tail = np.arange(self._in_runs, self._entry_frame.size)
+            if len(tail) and len(hashes):
+                distances = hamming(hashes[:, None], entry_hash[tail][None, :])
+                rows, cols = np.nonzero(distances <= max_distance)
+                found_query.append(rows.astype(np.int64))
+                found_entry.append(tail[cols])
+            empty = np.zeros(0, np.int64)
+            if not found_query:
+                return Hits(empty, empty, empty, np.zeros(0), empty)
+            query_frame = np.concatenate(found_query)
+            entry = np.concatenate(found_entry)
+            distance = hamming(hashes[query_frame], entry_hash[entry])
+            close = distance <= max_distance
+            query_frame, distance = query_frame[close], distance[close]
+            frame = self._entry_frame.array[entry[close]]
+            clip = self._frame_clip.array[frame]
+            if self._removed:
+                live = ~np.isin(clip, list(self._removed))
+                query_frame, frame, distance, clip = query_frame[live], frame[live], distance[live], clip[live]
+            # One row per (query frame, archived frame), at its smallest distance: a pair can be
+            # found through several chunks and through both of the frame's hashes.
+            order = np.lexsort((distance, frame, query_frame))
+            query_frame, frame, distance, clip = query_frame[order], frame[order], distance[order], clip[order]
+            first = np.ones(len(order), bool)
+            first[1:] = (query_frame[1:] != query_frame[:-1]) | (frame[1:] != frame[:-1])
+            query_frame, frame, distance, clip = query_frame[first], frame[first], distance[first], clip[first]
+            starts = self._starts.array
+            return Hits(query_frame, clip, frame - starts[clip], self._times.array[frame], distance)
+
+    def clip_print(self, clip: int) -> Fingerprint:
+        with self._lock:
+            start, end = int(self._starts.array[clip]), int(self._starts.array[clip + 1])
+            return Fingerprint(
+                self._times.array[start:end],
+                self._hashes.array[start:end],
+                self._centre.array[start:end],
+                self._informative.array[start:end],
+            )
+
+    def memory_bytes(self) -> int:
+        growing = [self._times, self._hashes, self._centre, self._informative, self._frame_clip]
+        growing += [self._entry_frame, self._entry_hash, self._starts]
+        total = sum(g.array.nbytes for g in growing)
+        return total + sum(
+            k.nbytes + e.nbytes for run in self._runs for k, e in zip(run.keys, run.entries, strict=True)
+        )

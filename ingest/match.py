@@ -1,0 +1,197 @@
+"""Near-duplicate matching with time alignment.
+
+Seed: query frame hashes find archived frames within a few bits (through the index); each hit
+votes for (clip, time offset). Extend: for each well-supported (clip, offset), every query frame
+is compared with the archived frame at that offset (the offset is refined to the best tenth of a
+second), and runs of matching frames become segments. A segment counts only if it is long
+enough and its archived frames change over time: a black screen or a static test card looks
+the same in every video and must not make two unrelated clips match.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from ingest.fingerprint import Fingerprint, hamming
+from ingest.index import FingerprintIndex
+
+SEED_DISTANCE = 10  # bits: a hash this close to a query frame proposes an alignment
+MATCH_DISTANCE = 16  # bits: a frame this close, at the aligned time, counts as matching
+OFFSET_BIN_S = 1.0
+MIN_VOTES = 3  # query frames that must agree on a (clip, offset) before it is checked
+MAX_CANDIDATES = 24
+REFINE_S = np.arange(-1.0, 1.0001, 0.1)
+GAP_S = 3.0  # unmatched stretch that ends a segment
+MIN_SEGMENT_FRAMES = 4
+MIN_CHANGES = 2  # the archived side of a segment must change picture this many times
+CHANGE_BITS = 12
+
+
+@dataclass(frozen=True)
+class Segment:
+    query_start_s: float
+    clip_start_s: float
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class Match:
+    clip_id: str
+    score: float
+    matched_seconds: float
+    segments: list[Segment] = field(default_factory=list)
+    mirrored: bool = False
+
+
+@dataclass(frozen=True)
+class _Alignment:
+    matched: npt.NDArray[np.bool_]
+    distance: npt.NDArray[np.int64]
+    clip_frame: npt.NDArray[np.int64]
+    in_range: npt.NDArray[np.bool_]
+
+
+def _align(query: Fingerprint, clip: Fingerprint, offset: float, step: float) -> _Alignment:
+    """Compare each query frame with the archived frames nearest its time plus `offset`."""
+    target = query.times + offset
+    nearest = np.clip(np.searchsorted(clip.times, target), 0, len(clip.times) - 1)
+    best = np.full(len(query), 64, np.int64)
+    best_frame = nearest.copy()
+    for shift in (-1, 0, 1):
+        frame = np.clip(nearest + shift, 0, len(clip.times) - 1)
+        close_in_time = np.abs(clip.times[frame] - target) <= step
+        usable = close_in_time & clip.informative[frame]
+        distance = np.minimum.reduce(
+            [
+                hamming(query.hashes, clip.hashes[frame]),
+                hamming(query.hashes, clip.centre_hashes[frame]),
+                hamming(query.centre_hashes, clip.hashes[frame]),
+            ]
+        )
+        distance = np.where(usable, distance, 64)
+        better = distance < best
+        best = np.where(better, distance, best)
+        best_frame = np.where(better, frame, best_frame)
+    in_range = (target >= clip.times[0] - step) & (target <= clip.times[-1] + step)
+    matched = query.informative & in_range & (best <= MATCH_DISTANCE)
+    return _Alignment(matched, best, best_frame, in_range)
+
+
+def _changes(clip: Fingerprint, frames: npt.NDArray[np.int64]) -> int:
+    """How many times the archived picture changes along these frames."""
+    changes, reference = 0, clip.hashes[frames[0]]
+    for frame in frames[1:]:
+        if int(hamming(np.asarray([reference]), np.asarray([clip.hashes[frame]]))[0]) > CHANGE_BITS:
+            changes += 1
+            reference = clip.hashes[frame]
+    return changes
+
+
+def _segments(
+    query: Fingerprint, clip: Fingerprint, offset: float, alignment: _Alignment, step: float
+) -> list[Segment]:
+    segments: list[Segment] = []
+    run: list[int] = []
+
+    def close_run() -> None:
+        if len(run) >= MIN_SEGMENT_FRAMES and _changes(clip, alignment.clip_frame[run]) >= MIN_CHANGES:
+            start, end = query.times[run[0]], query.times[run[-1]] + step
+            segments.append(
+                Segment(round(float(start), 3), round(float(start + offset), 3), round(float(end - start), 3))
+            )
+        run.clear()
+
+    for index in np.flatnonzero(alignment.matched):
+        if run and query.times[index] - query.times[run[-1]] > GAP_S:
+            close_run()
+        run.append(int(index))
+    close_run()
+    return segments
+
+
+def _candidates(index: FingerprintIndex, query: Fingerprint, exclude: set[int]) -> list[tuple[int, float, int]]:
+    """(clip, offset, votes) proposals, best supported first."""
+    rows = np.flatnonzero(query.informative)
+    if len(rows) == 0:
+        return []
+    hits = index.query(query.hashes[rows], SEED_DISTANCE)
+    if len(hits.clip) == 0:
+        return []
+    query_frame = rows[hits.query_frame]
+    offsets = hits.clip_time - query.times[query_frame]
+    bins = np.round(offsets / OFFSET_BIN_S).astype(np.int64)
+    # Votes are distinct query frames per (clip, offset bin).
+    triples = np.unique(np.stack([hits.clip, bins, query_frame], axis=1), axis=0)
+    pairs, votes = np.unique(triples[:, :2], axis=0, return_counts=True)
+    order = np.argsort(-votes, kind="stable")
+    proposals: list[tuple[int, float, int]] = []
+    for position in order:
+        clip, bin_ = int(pairs[position, 0]), int(pairs[position, 1])
+        if votes[position] < MIN_VOTES or len(proposals) >= MAX_CANDIDATES:
+            break
+        if clip not in exclude:
+            proposals.append((clip, bin_ * OFFSET_BIN_S, int(votes[position])))
+    return proposals
+
+
+def match_clip(
+    index: FingerprintIndex,
+    query: Fingerprint,
+    mirrored_query: Fingerprint | None = None,
+    *,
+    sample_step_s: float = 0.5,
+    exclude_clip_id: str | None = None,
+) -> list[Match]:
+    """Archived clips sharing footage with the query, best first."""
+    excluded = index.clip_number(exclude_clip_id) if exclude_clip_id else None
+    exclude = {excluded} if excluded is not None else set()
+    best: dict[int, Match] = {}
+    for mirrored, side in ((False, query), (True, mirrored_query)):
+        if side is None or len(side) == 0:
+            continue
+        found: dict[int, list[tuple[Segment, int]]] = {}
+        checked: set[tuple[int, float]] = set()
+        for clip, offset, _votes in _candidates(index, side, exclude):
+            clip_print = index.clip_print(clip)
+            alignments = [(_align(side, clip_print, offset + d, sample_step_s), offset + d) for d in REFINE_S]
+            alignment, refined = max(alignments, key=lambda pair: (int(pair[0].matched.sum()), -abs(pair[1] - offset)))
+            key = (clip, round(refined, 1))
+            if key in checked:
+                continue
+            checked.add(key)
+            for segment in _segments(side, clip_print, refined, alignment, sample_step_s):
+                found.setdefault(clip, []).append((segment, int(alignment.matched.sum())))
+        for clip, segments in found.items():
+            kept = _non_overlapping([s for s, _ in segments])
+            seconds = round(sum(s.duration_s for s in kept), 3)
+            score = _score(side, index.clip_print(clip), kept, sample_step_s)
+            candidate = Match(index.clip_ids[clip], score, seconds, kept, mirrored)
+            if clip not in best or candidate.matched_seconds > best[clip].matched_seconds:
+                best[clip] = candidate
+    return sorted(best.values(), key=lambda m: (-m.matched_seconds, -m.score))
+
+
+def _non_overlapping(segments: list[Segment]) -> list[Segment]:
+    """Longest segments first; drop any that covers query time already explained."""
+    kept: list[Segment] = []
+    for segment in sorted(segments, key=lambda s: -s.duration_s):
+        start, end = segment.query_start_s, segment.query_start_s + segment.duration_s
+        if all(end <= k.query_start_s or start >= k.query_start_s + k.duration_s for k in kept):
+            kept.append(segment)
+    return sorted(kept, key=lambda s: s.query_start_s)
+
+
+def _score(query: Fingerprint, clip: Fingerprint, segments: list[Segment], step: float) -> float:
+    """Share of the shorter video that the segments cover (0–1)."""
+    shorter = min(_span(query, step), _span(clip, step))
+    if shorter <= 0:
+        return 0.0
+    return round(min(sum(s.duration_s for s in segments) / shorter, 1.0), 3)
+
+
+def _span(print_: Fingerprint, step: float) -> float:
+    informative = print_.times[print_.informative]
+    return float(informative[-1] - informative[0] + step) if len(informative) else 0.0
