@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.routes import clips, health, keyframes, keys
+from ingest.near_duplicates import NearDuplicateFinder
 from ingest.runner import InProcessRunner, resume_pending
 from storage.archive import Archive, open_archive
 from verity.settings import Settings
@@ -25,8 +26,10 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = archive is None
         opened = archive or open_archive(settings or Settings(), upgrade=True)
-        runner = InProcessRunner(opened, opened.settings.ingest_workers)
-        app.state.archive, app.state.runner = opened, runner
+        finder = NearDuplicateFinder(opened.sessions)
+        finder.sync()
+        runner = InProcessRunner(opened, finder, opened.settings.ingest_workers)
+        app.state.archive, app.state.runner, app.state.finder = opened, runner, finder
         resume_pending(opened, runner)
         try:
             yield

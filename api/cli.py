@@ -176,6 +176,7 @@ def ingest(
 def _ingest_local(
     archive: Any, path: Path, fields: dict[str, str], progress: Progress, task: Any
 ) -> tuple[str, str, bool]:
+    from ingest.near_duplicates import NearDuplicateFinder
     from ingest.pipeline import run_ingest
     from ingest.upload import Receipt, receive_original
 
@@ -194,7 +195,7 @@ def _ingest_local(
     result = receive_original(archive, _file_chunks(path, lambda n: progress.advance(task, n)), receipt)
     if not result.duplicate:
         # The embedded archive analyses in-process: do it now rather than at the next `serve`.
-        outcome = run_ingest(archive, result.clip.id)
+        outcome = run_ingest(archive, NearDuplicateFinder(archive.sessions), result.clip.id)
         reason = f": {outcome.reason}" if outcome.reason else ""
         progress.console.print(f"{path.name}: {outcome.status}{reason}", highlight=False)
     return result.clip.id, result.clip.sha256, result.duplicate

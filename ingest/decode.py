@@ -8,6 +8,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from ingest.ffmpeg import DecodeOutputs, DecodePlan, Limits, run_decode
 from verity.errors import MediaFailed
 
@@ -24,14 +27,14 @@ class DecodedFrames:
     def sample_count(self) -> int:
         return self.samples.stat().st_size // (self.sample_size * self.sample_size)
 
-    def iter_samples(self, start_s: float = 0.0) -> Iterator[tuple[float, bytes]]:
-        """(presentation time, grey pixels row by row) for each sample; `start_s` is the time of
-        the first decoded frame (the first keyframe's), where the sampling clock starts."""
-        frame_bytes = self.sample_size * self.sample_size
+    def iter_samples(self, start_s: float = 0.0) -> Iterator[tuple[float, npt.NDArray[np.uint8]]]:
+        """(presentation time, grey picture) for each sample, read from disk one at a time;
+        `start_s` is the time of the first decoded frame, where the sampling clock starts."""
+        size = self.sample_size
         with self.samples.open("rb") as handle:
             index = 0
-            while len(frame := handle.read(frame_bytes)) == frame_bytes:
-                yield start_s + index / self.sample_fps, frame
+            while len(frame := handle.read(size * size)) == size * size:
+                yield start_s + index / self.sample_fps, np.frombuffer(frame, np.uint8).reshape(size, size)
                 index += 1
 
 

@@ -124,7 +124,9 @@ class FingerprintIndex:
     def clip_count(self) -> int:
         return len(self._clip_of)
 
-    def add(self, clip_id: str, print_: Fingerprint) -> None:
+    def add(self, clip_id: str, print_: Fingerprint, *, defer_sorting: bool = False) -> None:
+        """Make a clip searchable (replacing an earlier fingerprint of it). With `defer_sorting`,
+        for bulk loads, its entries wait in the tail until `finish_loading`."""
         with self._lock:
             self.remove(clip_id)
             clip = len(self.clip_ids)
@@ -142,7 +144,7 @@ class FingerprintIndex:
             self._entry_hash.extend(
                 np.concatenate([print_.hashes[print_.informative], print_.centre_hashes[print_.informative]])
             )
-            if self._entry_frame.size - self._in_runs >= self.TAIL:
+            if not defer_sorting and self._entry_frame.size - self._in_runs >= self.TAIL:
                 self._seal_tail()
 
     def _seal_tail(self) -> None:

@@ -7,9 +7,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from ingest.decode import DecodedFrames
+from ingest.fingerprint import phash64
 from verity.errors import MediaFailed
 
 _FRAME_LINE = re.compile(r"^frame:(\d+)\s+pts:(-?\d+)\s+pts_time:(-?[\d.]+)")
@@ -25,6 +27,7 @@ class Keyframe:
     path: Path
     width: int
     height: int
+    phash: str  # 64-bit pHash of the thumbnail, hex
 
 
 def _read_log(log: Path) -> list[tuple[float, float | None]]:
@@ -53,5 +56,6 @@ def extract_keyframes(frames: DecodedFrames, *, scene_threshold: float) -> list[
             reason = "interval"
         with Image.open(path) as image:
             width, height = image.size
-        keyframes.append(Keyframe(index, round(time_s, 3), reason, score, path, width, height))
+            phash = f"{phash64(np.asarray(image.convert('L'))):016x}"
+        keyframes.append(Keyframe(index, round(time_s, 3), reason, score, path, width, height, phash))
     return keyframes

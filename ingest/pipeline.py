@@ -8,7 +8,7 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,10 @@ from sqlalchemy import delete, select
 
 from ingest.decode import decode
 from ingest.ffmpeg import DecodePlan, Limits
+from ingest.fingerprint import Fingerprint, fingerprint
 from ingest.keyframes import Keyframe, extract_keyframes
+from ingest.match import Match
+from ingest.near_duplicates import NearDuplicateFinder, save_fingerprint, save_relations
 from ingest.probe import MediaInfo, probe, require_video
 from storage.archive import Archive
 from storage.blobs import BlobStore
@@ -32,7 +35,15 @@ ACTOR = "ingest"
 ACTIVE = (ClipStatus.queued, ClipStatus.processing)
 
 # Where each step starts on the clip's progress bar; decoding fills most of it.
-STEP_START = {"fetch": 0.0, "probe": 0.03, "decode": 0.05, "keyframes": 0.9, "finish": 0.97}
+STEP_START = {
+    "fetch": 0.0,
+    "probe": 0.03,
+    "decode": 0.05,
+    "keyframes": 0.85,
+    "fingerprint": 0.88,
+    "match": 0.95,
+    "finish": 0.98,
+}
 
 
 @dataclass(frozen=True)
@@ -124,7 +135,7 @@ def _begin(archive: Archive, clip_id: str) -> tuple[str | None, str]:
         return clip.blob_key, clip.status
 
 
-def run_ingest(archive: Archive, clip_id: str) -> IngestResult:
+def run_ingest(archive: Archive, finder: NearDuplicateFinder, clip_id: str) -> IngestResult:
     """Analyse one queued clip to a terminal status. Never raises for a bad file: the reason
     lands on the clip and in its custody log, and the original stays as it is."""
     blob_key, status = _begin(archive, clip_id)
@@ -166,6 +177,19 @@ def run_ingest(archive: Archive, clip_id: str) -> IngestResult:
         keyframes = extract_keyframes(frames, scene_threshold=settings.scene_threshold)
         _save_keyframes(archive, clip_id, keyframes, frames.sample_count)
         lap("keyframes")
+        progress.step("fingerprint")
+        start_s = keyframes[0].time_s
+
+        def samples() -> Iterator[tuple[float, Any]]:
+            return frames.iter_samples(start_s)
+
+        print_, mirrored = fingerprint(samples), fingerprint(samples, mirror=True)
+        _save_fingerprint(archive, clip_id, print_, settings.sample_fps)
+        lap("fingerprint")
+        progress.step("match")
+        matches = finder.find(print_, mirrored, sample_step_s=1 / settings.sample_fps, exclude_clip_id=clip_id)
+        _save_relations(archive, clip_id, matches)
+        lap("match")
         progress.step("finish")
         return _finish(archive, clip_id, ClipStatus.ready, None, timings)
     except UnsupportedMedia as exc:
@@ -205,6 +229,7 @@ def _save_keyframes(archive: Archive, clip_id: str, keyframes: list[Keyframe], s
                 height=keyframe.height,
                 blob_key=key,
                 size_bytes=stored.size,
+                phash=keyframe.phash,
             )
         )
     with archive.sessions.begin() as session:
@@ -220,6 +245,30 @@ def _save_keyframes(archive: Archive, clip_id: str, keyframes: list[Keyframe], s
                 "scene_changes": sum(k.reason == "scene" for k in keyframes),
                 "frame_samples": sample_count,
             },
+        )
+
+
+def _save_fingerprint(archive: Archive, clip_id: str, print_: Fingerprint, sample_fps: float) -> None:
+    with archive.sessions.begin() as session:
+        save_fingerprint(session, clip_id, print_, sample_fps)
+        append_event(
+            session,
+            clip_id,
+            "fingerprinted",
+            ACTOR,
+            {"frames": len(print_), "informative_frames": int(print_.informative.sum()), "sample_fps": sample_fps},
+        )
+
+
+def _save_relations(archive: Archive, clip_id: str, matches: list[Match]) -> None:
+    with archive.sessions.begin() as session:
+        save_relations(session, clip_id, matches)
+        append_event(
+            session,
+            clip_id,
+            "near_duplicates_found",
+            ACTOR,
+            {"count": len(matches), "clips": [m.clip_id for m in matches]},
         )
 
 

@@ -8,12 +8,13 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
+from ingest.near_duplicates import NearDuplicateFinder
 from ingest.pipeline import pending_clip_ids, run_ingest
 from storage.archive import Archive
 
 log = logging.getLogger("verity.runner")
 
-JOBS: dict[str, Callable[[Archive, str], Any]] = {"ingest": run_ingest}
+JOBS: dict[str, Callable[[Archive, NearDuplicateFinder, str], Any]] = {"ingest": run_ingest}
 
 
 class JobRunner(Protocol):
@@ -24,8 +25,9 @@ class InProcessRunner:
     """Runs jobs on a few background threads of this process; ffmpeg does the heavy work in
     its own processes, so the API stays responsive."""
 
-    def __init__(self, archive: Archive, workers: int = 1) -> None:
+    def __init__(self, archive: Archive, finder: NearDuplicateFinder, workers: int = 1) -> None:
         self.archive = archive
+        self.finder = finder
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="verity-job")
         self.futures: list[Future[None]] = []
 
@@ -37,7 +39,7 @@ class InProcessRunner:
 
     def _run(self, job_name: str, clip_id: str) -> None:
         try:
-            JOBS[job_name](self.archive, clip_id)
+            JOBS[job_name](self.archive, self.finder, clip_id)
         except Exception:
             log.exception("job %s for clip %s failed", job_name, clip_id)
 

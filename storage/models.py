@@ -7,7 +7,18 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -139,3 +150,38 @@ class Keyframe(Base):
     height: Mapped[int] = mapped_column(Integer)
     blob_key: Mapped[str] = mapped_column(String(255))
     size_bytes: Mapped[int] = mapped_column(Integer)
+    phash: Mapped[str | None] = mapped_column(String(16))  # 64-bit pHash of the thumbnail, hex
+
+
+class StoredFingerprint(Base):
+    """A clip's frame hashes, packed: sample i is at start_s + i / sample_fps. The id only grows,
+    so a process can load what it has not seen yet."""
+
+    __tablename__ = "fingerprints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id"), unique=True)
+    start_s: Mapped[float] = mapped_column(Float)
+    sample_fps: Mapped[float] = mapped_column(Float)
+    frame_count: Mapped[int] = mapped_column(Integer)
+    hashes: Mapped[bytes] = mapped_column(LargeBinary)  # little-endian uint64 each
+    centre_hashes: Mapped[bytes] = mapped_column(LargeBinary)
+    informative: Mapped[bytes] = mapped_column(LargeBinary)  # one byte (0/1) per sample
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ClipRelation(Base):
+    """Footage shared between a clip and an earlier-archived one, found when the clip was ingested.
+    Segments are in the clip's (query's) time and the related clip's time."""
+
+    __tablename__ = "clip_relations"
+    __table_args__ = (UniqueConstraint("clip_id", "related_clip_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id"), index=True)
+    related_clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    matched_seconds: Mapped[float] = mapped_column(Float)
+    mirrored: Mapped[bool] = mapped_column(Boolean)
+    segments: Mapped[str] = mapped_column(Text)  # JSON list of {query_start_s, clip_start_s, duration_s}
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from ingest.near_duplicates import NearDuplicateFinder
 from ingest.pipeline import run_ingest
 from ingest.upload import Receipt, receive_original
 from storage.archive import Archive
@@ -20,7 +21,7 @@ from storage.models import Clip, Keyframe
 def ingest_file(archive: Archive, path: Path) -> str:
     with path.open("rb") as handle:
         result = receive_original(archive, iter(lambda: handle.read(65536), b""), Receipt("tester", path.name))
-    run_ingest(archive, result.clip.id)
+    run_ingest(archive, NearDuplicateFinder(archive.sessions), result.clip.id)
     return result.clip.id
 
 
@@ -43,7 +44,15 @@ def test_clip_ends_ready_with_media_and_keyframes(archive: Archive, clips: dict[
     media = json.loads(clip.media or "{}")
     assert media["video"]["width"] == 320
     assert keyframes[0].time_s < 0.1 and keyframes[0].reason == "first"
-    assert actions == ["uploaded", "ingest_started", "probed", "keyframes_extracted", "ingest_finished"]
+    assert actions == [
+        "uploaded",
+        "ingest_started",
+        "probed",
+        "keyframes_extracted",
+        "fingerprinted",
+        "near_duplicates_found",
+        "ingest_finished",
+    ]
 
 
 def test_scene_change_and_interval_keyframes_have_their_times(archive: Archive, clips: dict[str, Path]) -> None:
@@ -124,7 +133,7 @@ def test_reprocessing_replaces_keyframes_and_extends_the_chain(archive: Archive,
     first_count = len(load(archive, clip_id)[1])
     archive.settings.keyframe_every_s = 0.5
     request_reprocess(archive, clip_id, "admin-key")
-    run_ingest(archive, clip_id)
+    run_ingest(archive, NearDuplicateFinder(archive.sessions), clip_id)
     clip, keyframes, actions = load(archive, clip_id)
     assert clip.status == "ready"
     assert len(keyframes) > first_count
