@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from ingest.near_duplicates import NearDuplicateFinder
 from ingest.runner import JobRunner
 from storage.archive import Archive
 
@@ -34,3 +35,11 @@ def get_runner(request: Request) -> JobRunner:
 
 
 RunnerDep = Annotated[JobRunner, Depends(get_runner)]
+
+
+def get_finder(request: Request) -> NearDuplicateFinder:
+    finder: NearDuplicateFinder = request.app.state.finder
+    return finder
+
+
+FinderDep = Annotated[NearDuplicateFinder, Depends(get_finder)]

@@ -135,6 +135,44 @@ class KeyframeOut(BaseModel):
     url: str
 
 
+class SegmentOut(BaseModel):
+    query_start_s: float = Field(description="Where the shared footage starts in the query (or this clip).")
+    clip_start_s: float = Field(description="Where it starts in the matched clip.")
+    duration_s: float
+
+
+class NearDuplicateOut(BaseModel):
+    clip_id: str
+    filename: str
+    score: float = Field(ge=0, le=1, description="Share of the shorter video found in the other.")
+    matched_seconds: float
+    mirrored: bool = Field(description="The match is with the mirror image.")
+    segments: list[SegmentOut]
+    first_seen_at: datetime = Field(description="When the matched clip was first archived.")
+
+
+class ExactMatchOut(BaseModel):
+    clip: ClipOut
+    first_acquisition: AcquisitionOut
+    acquisitions: list[AcquisitionOut]
+    custody_verified: bool
+
+
+class VerifyOut(BaseModel):
+    sha256: str
+    exact_match: ExactMatchOut | None
+    near_duplicates: list[NearDuplicateOut] = Field(description="Best first.")
+    not_analysed: str | None = Field(
+        default=None, description="Why the file's footage could not be compared, when it could not."
+    )
+
+
+class RelatedOut(BaseModel):
+    clip_id: str
+    first_seen_clip_id: str = Field(description="Of this clip and its copies, the one archived first.")
+    related: list[NearDuplicateOut]
+
+
 class Health(BaseModel):
     status: str
     database: str

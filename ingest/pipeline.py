@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from ingest.decode import decode
+from ingest.decode import DecodedFrames, decode
 from ingest.ffmpeg import DecodePlan, Limits
 from ingest.fingerprint import Fingerprint, fingerprint
 from ingest.keyframes import Keyframe, extract_keyframes
@@ -93,6 +93,24 @@ class _Progress:
             clip = session.get(Clip, self.clip_id)
             if clip is not None:
                 clip.ingest_step, clip.ingest_progress = step, round(fraction, 3)
+
+
+def fingerprints_of(frames: DecodedFrames, keyframes: list[Keyframe]) -> tuple[Fingerprint, Fingerprint]:
+    """The clip's fingerprint and that of its mirror image, from the decode pass's samples."""
+    start_s = keyframes[0].time_s  # the sampling clock starts at the first decoded frame
+
+    def samples() -> Iterator[tuple[float, Any]]:
+        return frames.iter_samples(start_s)
+
+    return fingerprint(samples), fingerprint(samples, mirror=True)
+
+
+def analyse_file(path: Path, settings: Settings, workdir: Path) -> tuple[Fingerprint, Fingerprint]:
+    """Fingerprint a file that is not archived (a provenance query), with the same hardened steps."""
+    info = probe(path, Limits(settings.ffprobe_timeout_s, settings.ffmpeg_memory_mb))
+    require_video(info)
+    frames = decode(path, decode_plan(settings), workdir, Limits(settings.decode_timeout_s, settings.ffmpeg_memory_mb))
+    return fingerprints_of(frames, extract_keyframes(frames, scene_threshold=settings.scene_threshold))
 
 
 def _materialise(blobs: BlobStore, key: str, workdir: Path) -> Path:
@@ -178,12 +196,7 @@ def run_ingest(archive: Archive, finder: NearDuplicateFinder, clip_id: str) -> I
         _save_keyframes(archive, clip_id, keyframes, frames.sample_count)
         lap("keyframes")
         progress.step("fingerprint")
-        start_s = keyframes[0].time_s
-
-        def samples() -> Iterator[tuple[float, Any]]:
-            return frames.iter_samples(start_s)
-
-        print_, mirrored = fingerprint(samples), fingerprint(samples, mirror=True)
+        print_, mirrored = fingerprints_of(frames, keyframes)
         _save_fingerprint(archive, clip_id, print_, settings.sample_fps)
         lap("fingerprint")
         progress.step("match")

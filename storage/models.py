@@ -185,3 +185,16 @@ class ClipRelation(Base):
     mirrored: Mapped[bool] = mapped_column(Boolean)
     segments: Mapped[str] = mapped_column(Text)  # JSON list of {query_start_s, clip_start_s, duration_s}
     found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """An action that concerns no archived clip, such as a provenance query with a file that is
+    not kept. Insert-only, like the custody log."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50))
+    details: Mapped[str] = mapped_column(Text)  # canonical JSON

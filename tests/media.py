@@ -204,3 +204,62 @@ def make_hls_playlist(path: Path) -> Path:
 def make_concat_list(path: Path) -> Path:
     path.write_text("ffconcat version 1.0\nfile '/etc/passwd'\nfile 'http://127.0.0.1:9/x.mp4'\n")
     return path
+
+
+def make_source(path: Path, seconds: int = 12) -> Path:
+    """An 'original' 640×360 clip with three different moving scenes."""
+    third = seconds // 3
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"mandelbrot=size=640x360:rate=30:start_scale=2,trim=duration={third},setpts=PTS-STARTPTS[a];"
+        f"life=size=160x90:rate=30:mold=10:ratio=0.4:seed=7:life_color=#e0c040,scale=640:360:flags=neighbor,"
+        f"trim=duration={third},setpts=PTS-STARTPTS[b];"
+        f"testsrc2=size=640x360:rate=30,hue=H=t/3,trim=duration={seconds - 2 * third},setpts=PTS-STARTPTS[c];"
+        "[a][b][c]concat=n=3",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-pix_fmt",
+        "yuv420p",
+        str(path),
+    )
+    return path
+
+
+def make_copy(path: Path, source: Path, *args: str) -> Path:
+    """A transformed copy of `source`: ffmpeg input options/filters in `args`."""
+    ffmpeg(
+        *args[: args.index("-i")],
+        "-i",
+        str(source),
+        *args[args.index("-i") + 1 :],
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-pix_fmt",
+        "yuv420p",
+        "-an",
+        str(path),
+    )
+    return path
+
+
+def make_unrelated(path: Path, source: str, seconds: int = 10) -> Path:
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"{source},trim=duration={seconds}",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-pix_fmt",
+        "yuv420p",
+        str(path),
+    )
+    return path

@@ -1,4 +1,5 @@
-"""Fingerprints per clip, keyframe hashes, and the near-duplicate relations found at ingest.
+"""Fingerprints per clip, keyframe hashes, the near-duplicate relations found at ingest, and an
+audit log for actions that concern no stored clip (provenance queries).
 
 Revision ID: 0003
 Revises: 0002
@@ -43,9 +44,18 @@ def upgrade() -> None:
     op.create_index("ix_clip_relations_related_clip_id", "clip_relations", ["related_clip_id"])
     with op.batch_alter_table("keyframes") as batch:
         batch.add_column(sa.Column("phash", sa.String(16), nullable=True))
+    op.create_table(
+        "audit_events",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(100), nullable=False),
+        sa.Column("action", sa.String(50), nullable=False),
+        sa.Column("details", sa.Text, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("audit_events")
     with op.batch_alter_table("keyframes") as batch:
         batch.drop_column("phash")
     op.drop_table("clip_relations")

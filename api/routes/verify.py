@@ -1,0 +1,127 @@
+"""Provenance: `POST /api/v1/verify` (a file, not kept) and `GET /api/v1/verify?sha256=`, plus
+`GET /api/v1/clips/{id}/related`."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from api.auth import Caller, require
+from api.deps import ArchiveDep, FinderDep, SessionDep
+from api.multipart import read_upload_form
+from api.routes.clips import FORM_OVERHEAD_BYTES, load_clip
+from api.schemas import AcquisitionOut, ClipOut, ExactMatchOut, NearDuplicateOut, RelatedOut, SegmentOut, VerifyOut
+from ingest.match import Match
+from ingest.near_duplicates import relations_of
+from ingest.verify import QueryFile, Verification, discard_query, spool_query, verify_file, verify_sha256
+from storage.custody import list_events, verify_chain
+from storage.keys import Role
+from storage.models import Clip
+from verity.errors import InvalidInput, UploadTooLarge
+
+router = APIRouter(tags=["provenance"])
+Viewer = Annotated[Caller, Depends(require(Role.viewer))]
+SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+
+VERIFY_FORM_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+def describe_matches(session: Session, matches: list[Match]) -> list[NearDuplicateOut]:
+    described = []
+    for found in matches:
+        clip = session.get(Clip, found.clip_id)
+        if clip is None:
+            continue
+        described.append(
+            NearDuplicateOut(
+                clip_id=clip.id,
+                filename=clip.filename,
+                score=found.score,
+                matched_seconds=found.matched_seconds,
+                mirrored=found.mirrored,
+                segments=[SegmentOut(**vars(s)) for s in found.segments],
+                first_seen_at=clip.created_at,
+            )
+        )
+    return described
+
+
+def _answer(session: Session, result: Verification) -> VerifyOut:
+    exact = None
+    if result.exact_clip_id:
+        clip = load_clip(session, result.exact_clip_id)
+        acquisitions = [AcquisitionOut.model_validate(a) for a in clip.acquisitions]
+        exact = ExactMatchOut(
+            clip=ClipOut.of(clip),
+            first_acquisition=acquisitions[0],
+            acquisitions=acquisitions,
+            custody_verified=verify_chain(list_events(session, clip.id)).verified,
+        )
+    return VerifyOut(
+        sha256=result.sha256,
+        exact_match=exact,
+        near_duplicates=describe_matches(session, result.near_duplicates),
+        not_analysed=result.not_analysed,
+    )
+
+
+@router.get("/api/v1/verify", response_model=VerifyOut)
+def verify_by_hash(
+    session: SessionDep,
+    archive: ArchiveDep,
+    caller: Viewer,
+    sha256: Annotated[str, Query(description="SHA-256 of the file, hex.", examples=["9f86d0" + "0" * 58])],
+) -> VerifyOut:
+    if not SHA256.match(sha256):
+        raise InvalidInput("sha256 must be 64 hexadecimal characters")
+    result = verify_sha256(archive, sha256, caller.name)
+    return _answer(session, result)
+
+
+@router.post("/api/v1/verify", response_model=VerifyOut, openapi_extra=VERIFY_FORM_DOC)
+async def verify_by_file(request: Request, archive: ArchiveDep, finder: FinderDep, caller: Viewer) -> VerifyOut:
+    """The file is hashed and fingerprinted, then deleted; only an audit entry of the query stays."""
+    settings = archive.settings
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + FORM_OVERHEAD_BYTES:
+        raise UploadTooLarge(f"the file is larger than the limit of {settings.max_upload_bytes} bytes")
+
+    def consume(chunks: Iterator[bytes]) -> QueryFile:
+        return spool_query(chunks, settings.resolved_work_dir(), filename="query", max_bytes=settings.max_upload_bytes)
+
+    form = await read_upload_form(request, "file", consume)
+    query = form.file_result
+    try:
+        query = QueryFile(query.path, query.sha256, query.size, form.filename)
+        result = await asyncio.to_thread(verify_file, archive, finder, query, caller.name)
+    finally:
+        discard_query(query.path)
+    with archive.sessions() as session:
+        return _answer(session, result)
+
+
+@router.get("/api/v1/clips/{clip_id}/related", response_model=RelatedOut)
+def related(clip_id: str, session: SessionDep, _caller: Viewer) -> RelatedOut:
+    """Archived copies of this clip's footage, found when either was ingested."""
+    clip = load_clip(session, clip_id)
+    copies = describe_matches(session, relations_of(session, clip.id))
+    first = min([(clip.created_at, clip.id), *[(c.first_seen_at, c.clip_id) for c in copies]])
+    return RelatedOut(clip_id=clip.id, first_seen_clip_id=first[1], related=copies)

@@ -1,0 +1,110 @@
+"""Provenance checks: is this exact file archived, and which archived clips share its footage?
+
+A queried file is hashed and fingerprinted in a scratch folder and then deleted; all that is
+kept of the query is an audit event (and, on an exact match, a custody event on that clip).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ingest.match import Match
+from ingest.near_duplicates import NearDuplicateFinder, relations_of
+from ingest.pipeline import analyse_file
+from storage.archive import Archive
+from storage.custody import append_event, canonical_json
+from storage.models import AuditEvent, Clip
+from verity.errors import MediaFailed, UnsupportedMedia, UploadTooLarge
+
+
+@dataclass(frozen=True)
+class QueryFile:
+    path: Path
+    sha256: str
+    size: int
+    filename: str
+
+
+@dataclass
+class Verification:
+    sha256: str
+    exact_clip_id: str | None
+    near_duplicates: list[Match] = field(default_factory=list)
+    not_analysed: str | None = None  # why the file's footage could not be compared, if it could not
+
+
+def spool_query(chunks: Iterable[bytes], workdir: Path, *, filename: str, max_bytes: int) -> QueryFile:
+    """Write a queried file to scratch space, hashing it on the way."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix="verify-", dir=workdir)) / "query"
+    digest, size = hashlib.sha256(), 0
+    try:
+        with path.open("wb") as out:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise UploadTooLarge(f"the file is larger than the limit of {max_bytes} bytes")
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        discard_query(path)
+        raise
+    return QueryFile(path, digest.hexdigest(), size, filename)
+
+
+def discard_query(path: Path) -> None:
+    shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def _find_exact(archive: Archive, sha256: str) -> str | None:
+    with archive.sessions() as session:
+        return session.scalar(select(Clip.id).where(Clip.sha256 == sha256))
+
+
+def _record(archive: Archive, actor: str, action: str, result: Verification, extra: dict[str, object]) -> None:
+    with archive.sessions.begin() as session:
+        details = {
+            "sha256": result.sha256,
+            "exact_clip_id": result.exact_clip_id,
+            "near_duplicates": [m.clip_id for m in result.near_duplicates],
+            **extra,
+        }
+        session.add(AuditEvent(actor=actor, action=action, details=canonical_json(details)))
+        if result.exact_clip_id:
+            append_event(session, result.exact_clip_id, "provenance_checked", actor, {"by": action})
+
+
+def verify_sha256(archive: Archive, sha256: str, actor: str) -> Verification:
+    """By hash alone: the exact clip, and the copies found of it when it was ingested."""
+    sha256 = sha256.lower()
+    result = Verification(sha256, _find_exact(archive, sha256))
+    if result.exact_clip_id:
+        with archive.sessions() as session:
+            result.near_duplicates = relations_of(session, result.exact_clip_id)
+    _record(archive, actor, "verify_sha256", result, {})
+    return result
+
+
+def verify_file(archive: Archive, finder: NearDuplicateFinder, query: QueryFile, actor: str) -> Verification:
+    """By file: the exact clip if these bytes are archived, and every clip sharing footage with it."""
+    result = Verification(query.sha256, _find_exact(archive, query.sha256))
+    if result.exact_clip_id:
+        with archive.sessions() as session:
+            result.near_duplicates = relations_of(session, result.exact_clip_id)
+    else:
+        settings = archive.settings
+        try:
+            print_, mirrored = analyse_file(query.path, settings, query.path.parent / "decode")
+        except (UnsupportedMedia, MediaFailed) as exc:
+            result.not_analysed = exc.detail
+        else:
+            result.near_duplicates = finder.find(print_, mirrored, sample_step_s=1 / settings.sample_fps)
+    _record(archive, actor, "verify_file", result, {"size_bytes": query.size, "filename": query.filename})
+    return result
