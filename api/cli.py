@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import mimetypes
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+from rich.table import Table
 
 from storage.archive import open_archive
 from storage.db import upgrade_database
@@ -233,6 +235,102 @@ def _ingest_remote(
         body = response.json()
         return body["id"], body["sha256"], bool(body.get("duplicate"))
     raise AssertionError("unreachable")
+
+
+@app.command()
+def verify(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON answer.")] = False,
+    server: Annotated[str | None, typer.Option(help="Ask this Verity server instead of the local archive.")] = None,
+    key: Annotated[str | None, typer.Option(envvar="VERITY_API_KEY", help="API key for --server.")] = None,
+) -> None:
+    """Is FILE archived, and which archived clips share its footage (with time offsets)?"""
+    if server is None:
+        answer = _verify_local(file)
+    else:
+        if not key:
+            raise _fail("--key (or VERITY_API_KEY) is required with --server")
+        with file.open("rb") as handle:
+            response = httpx.post(
+                server.rstrip("/") + "/api/v1/verify",
+                headers={"Authorization": f"Bearer {key}"},
+                files={"file": (file.name, handle, "application/octet-stream")},
+                timeout=httpx.Timeout(600.0),
+            )
+        if response.status_code != 200:
+            raise _fail(f"server answered {response.status_code}: {response.text}")
+        answer = response.json()
+    if as_json:
+        print(json.dumps(answer, indent=2))
+        return
+    _print_verification(file, answer)
+
+
+def _verify_local(file: Path) -> dict[str, Any]:
+    from api.routes.verify import verification_answer
+    from ingest.near_duplicates import NearDuplicateFinder
+    from ingest.verify import discard_query, spool_query, verify_file
+
+    settings = Settings()
+    archive = open_archive(settings, upgrade=True)
+    try:
+        with file.open("rb") as handle:
+            query = spool_query(
+                iter(lambda: handle.read(CHUNK), b""),
+                settings.resolved_work_dir(),
+                filename=file.name,
+                max_bytes=settings.max_upload_bytes,
+            )
+        try:
+            result = verify_file(archive, NearDuplicateFinder(archive.sessions), query, f"local:{getpass.getuser()}")
+        finally:
+            discard_query(query.path)
+        with archive.sessions() as session:
+            return verification_answer(session, result).model_dump(mode="json")
+    finally:
+        archive.close()
+
+
+def _print_verification(file: Path, answer: dict[str, Any]) -> None:
+    console.print(f"[bold]{file}[/bold]  sha256 {answer['sha256']}", highlight=False)
+    exact = answer.get("exact_match")
+    if exact:
+        clip, first = exact["clip"], exact["first_acquisition"]
+        chain = "verifies" if exact["custody_verified"] else "[red]DOES NOT VERIFY[/red]"
+        console.print(f"Exact match: clip {clip['id']} ({clip['filename']}), archived {clip['created_at']}")
+        console.print(
+            f"  first received {first['received_at']} by {first['received_by']}"
+            f" from {first['source'] or 'unknown source'}; {len(exact['acquisitions'])} acquisition(s);"
+            f" custody chain {chain}",
+            highlight=False,
+        )
+    else:
+        console.print("Exact match: none (these bytes are not in the archive)")
+    if answer.get("not_analysed"):
+        console.print(f"Footage not compared: {answer['not_analysed']}", highlight=False)
+    near = answer.get("near_duplicates") or []
+    if not near:
+        console.print("Near-duplicates: none")
+        return
+    table = Table(title="Near-duplicates (best first)")
+    for column in ("clip", "file", "score", "matched s", "mirrored", "first seen", "segments (query → clip, s)"):
+        table.add_column(column)
+    for item in near:
+        segments = ", ".join(
+            f"{s['query_start_s']:.1f}–{s['query_start_s'] + s['duration_s']:.1f} → "
+            f"{s['clip_start_s']:.1f}–{s['clip_start_s'] + s['duration_s']:.1f}"
+            for s in item["segments"]
+        )
+        table.add_row(
+            item["clip_id"],
+            item["filename"],
+            f"{item['score']:.2f}",
+            f"{item['matched_seconds']:.1f}",
+            "yes" if item["mirrored"] else "no",
+            str(item["first_seen_at"]),
+            segments,
+        )
+    console.print(table)
 
 
 if __name__ == "__main__":

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import VERITY, RunningServer
 
@@ -78,3 +81,46 @@ def test_ingest_with_a_wrong_key_fails_with_the_reason(tmp_path: Path, server: R
     result = run(["ingest", str(path), "--server", url, "--key", "vrt_wrong"], tmp_path / "client", check=False)
     assert result.returncode == 1
     assert "401" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def source_and_copy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from tests import media
+
+    folder = tmp_path_factory.mktemp("cli-verify")
+    source = media.make_source(folder / "source.mp4", seconds=9)
+    return source, media.make_copy(folder / "copy.mp4", source, "-ss", "2", "-t", "5", "-i", "-vf", "scale=320:180")
+
+
+def test_verify_prints_exact_match_and_near_duplicates(tmp_path: Path, source_and_copy: tuple[Path, Path]) -> None:
+    source, copy = source_and_copy
+    clip_id = run(["ingest", str(source)], tmp_path).stdout.split()[0]
+    exact = run(["verify", str(source)], tmp_path).stdout
+    assert f"Exact match: clip {clip_id}" in exact
+    assert "custody chain verifies" in exact
+    near = run(["verify", str(copy)], tmp_path).stdout
+    assert "Exact match: none" in near
+    assert clip_id in near and "→" in near
+
+
+def test_verify_json_against_a_server(
+    tmp_path: Path, server: RunningServer, source_and_copy: tuple[Path, Path]
+) -> None:
+    source, copy = source_and_copy
+    clip_id = run(["ingest", str(source), "--server", server.url, "--key", server.admin_key], tmp_path).stdout.split()[
+        0
+    ]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = httpx.get(
+            f"{server.url}/api/v1/clips/{clip_id}", headers={"Authorization": f"Bearer {server.admin_key}"}
+        )
+        if status.json()["status"] == "ready":
+            break
+        time.sleep(0.2)
+    result = run(["verify", str(copy), "--json", "--server", server.url, "--key", server.admin_key], tmp_path)
+    answer = json.loads(result.stdout)
+    assert answer["exact_match"] is None
+    [near] = answer["near_duplicates"]
+    assert near["clip_id"] == clip_id
+    assert near["segments"][0]["clip_start_s"] == pytest.approx(2, abs=1.0)

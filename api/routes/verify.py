@@ -64,7 +64,7 @@ def describe_matches(session: Session, matches: list[Match]) -> list[NearDuplica
     return described
 
 
-def _answer(session: Session, result: Verification) -> VerifyOut:
+def verification_answer(session: Session, result: Verification) -> VerifyOut:
     exact = None
     if result.exact_clip_id:
         clip = load_clip(session, result.exact_clip_id)
@@ -93,7 +93,7 @@ def verify_by_hash(
     if not SHA256.match(sha256):
         raise InvalidInput("sha256 must be 64 hexadecimal characters")
     result = verify_sha256(archive, sha256, caller.name)
-    return _answer(session, result)
+    return verification_answer(session, result)
 
 
 @router.post("/api/v1/verify", response_model=VerifyOut, openapi_extra=VERIFY_FORM_DOC)
@@ -115,7 +115,7 @@ async def verify_by_file(request: Request, archive: ArchiveDep, finder: FinderDe
     finally:
         discard_query(query.path)
     with archive.sessions() as session:
-        return _answer(session, result)
+        return verification_answer(session, result)
 
 
 @router.get("/api/v1/clips/{clip_id}/related", response_model=RelatedOut)
