@@ -1,8 +1,9 @@
 """The fingerprint index: every archived frame hash in memory, found by multi-index hashing.
 
-Each 64-bit hash is cut into four 16-bit chunks; a hash within distance d of a query shares at
-least one chunk exactly when d < 4, and in practice a true copy shares one on enough of its
-frames for the matcher to find it and then check every frame. Per chunk the index keeps its
+Each 64-bit hash is cut into three chunks of 21–22 bits; a hash within distance d of a query
+shares at least one chunk exactly when d < 3, and in practice a true copy shares one on enough
+of its frames for the matcher to find it and then check every frame. Chunks of this size keep
+buckets small (a few dozen entries at 10,000 hours of footage), so a query touches little. Per chunk the index keeps its
 entries sorted by that chunk, so a lookup is a binary search, never a scan. Frames are stored
 clip by clip, so a clip's whole fingerprint is a slice. New clips go to a small unsorted tail
 that is searched directly and merged into the sorted tables when it grows.
@@ -19,8 +20,9 @@ import numpy.typing as npt
 
 from ingest.fingerprint import Fingerprint, Hashes, hamming
 
-CHUNKS = 4
-CHUNK_BITS = 16
+CHUNK_SPANS = ((0, 21), (21, 21), (42, 22))  # (first bit, width)
+CHUNKS = len(CHUNK_SPANS)
+MAX_FRAMES = 2**30  # entry codes are int32: frame × 2 + 1
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,9 @@ class FingerprintLookup(Protocol):
     def clip_print(self, clip: int) -> Fingerprint: ...
 
 
-def _chunk(hashes: Hashes, number: int) -> npt.NDArray[np.uint16]:
-    return ((hashes >> np.uint64(number * CHUNK_BITS)) & np.uint64(0xFFFF)).astype(np.uint16)
+def _chunk(hashes: Hashes, number: int) -> npt.NDArray[np.uint32]:
+    first, width = CHUNK_SPANS[number]
+    return ((hashes >> np.uint64(first)) & np.uint64((1 << width) - 1)).astype(np.uint32)
 
 
 class _Growing:
@@ -71,17 +74,17 @@ class _Growing:
 class _Run:
     """A block of searchable entries, sorted once per chunk."""
 
-    keys: list[npt.NDArray[np.uint16]]
-    entries: list[npt.NDArray[np.int64]]
+    keys: list[npt.NDArray[np.uint32]]
+    entries: list[npt.NDArray[np.int32]]  # positions in the entry list
 
     @classmethod
     def build(cls, hashes: Hashes, first_entry: int) -> _Run:
         keys, entries = [], []
         for number in range(CHUNKS):
             chunk = _chunk(hashes, number)
-            order = np.argsort(chunk, kind="stable")
+            order = np.argsort(chunk, kind="stable").astype(np.int32)
             keys.append(chunk[order])
-            entries.append(order.astype(np.int64) + first_entry)
+            entries.append(order + np.int32(first_entry))
         return cls(keys, entries)
 
 
@@ -100,13 +103,13 @@ class FingerprintIndex:
         self._clip_of: dict[str, int] = {}
         self._starts = _Growing(np.int64)
         self._starts.extend(np.zeros(1, np.int64))
-        self._times = _Growing(np.float64)
+        self._times = _Growing(np.float32)
         self._hashes = _Growing(np.uint64)
         self._centre = _Growing(np.uint64)
         self._informative = _Growing(np.bool_)
-        self._frame_clip = _Growing(np.int64)
-        self._entry_frame = _Growing(np.int64)
-        self._entry_hash = _Growing(np.uint64)
+        self._frame_clip = _Growing(np.int32)
+        # A searchable entry is a code: frame number × 2, plus 1 for the frame's centre hash.
+        self._entry_code = _Growing(np.int32)
         self._removed: set[int] = set()
         self._runs: list[_Run] = []
         self._in_runs = 0  # entries [0, _in_runs) are in runs; the rest is the tail
@@ -138,27 +141,31 @@ class FingerprintIndex:
             self._hashes.extend(print_.hashes)
             self._centre.extend(print_.centre_hashes)
             self._informative.extend(print_.informative)
-            self._frame_clip.extend(np.full(len(print_), clip, np.int64))
-            frames = first + np.flatnonzero(print_.informative)
-            self._entry_frame.extend(np.concatenate([frames, frames]))
-            self._entry_hash.extend(
-                np.concatenate([print_.hashes[print_.informative], print_.centre_hashes[print_.informative]])
-            )
-            if not defer_sorting and self._entry_frame.size - self._in_runs >= self.TAIL:
+            self._frame_clip.extend(np.full(len(print_), clip, np.int32))
+            if first + len(print_) >= MAX_FRAMES:
+                raise OverflowError("the fingerprint index holds at most 2^30 frames")
+            frames = (first + np.flatnonzero(print_.informative)).astype(np.int32)
+            self._entry_code.extend(np.concatenate([frames * 2, frames * 2 + 1]))
+            if not defer_sorting and self._entry_code.size - self._in_runs >= self.TAIL:
                 self._seal_tail()
 
+    def _entry_hashes(self, codes: npt.NDArray[np.int32]) -> Hashes:
+        frames, centre = codes >> 1, (codes & 1).astype(bool)
+        hashes: Hashes = np.where(centre, self._centre.array[frames], self._hashes.array[frames])
+        return hashes
+
     def _seal_tail(self) -> None:
-        hashes = self._entry_hash.array[self._in_runs :]
-        self._runs.append(_Run.build(hashes, self._in_runs))
-        self._in_runs = self._entry_frame.size
+        codes = self._entry_code.array[self._in_runs :]
+        self._runs.append(_Run.build(self._entry_hashes(codes), self._in_runs))
+        self._in_runs = self._entry_code.size
         if len(self._runs) > self.MAX_RUNS:
-            self._runs = [_Run.build(self._entry_hash.array[: self._in_runs], 0)]
+            self._runs = [_Run.build(self._entry_hashes(self._entry_code.array[: self._in_runs]), 0)]
 
     def finish_loading(self) -> None:
         """Put every entry into one sorted run (after a bulk load at startup)."""
         with self._lock:
-            self._in_runs = self._entry_frame.size
-            self._runs = [_Run.build(self._entry_hash.array, 0)] if self._in_runs else []
+            self._in_runs = self._entry_code.size
+            self._runs = [_Run.build(self._entry_hashes(self._entry_code.array), 0)] if self._in_runs else []
 
     def remove(self, clip_id: str) -> None:
         """Forget a clip for matching; its entries stay but are never returned."""
@@ -172,7 +179,7 @@ class FingerprintIndex:
         (any frame, when it sits in the unsorted tail)."""
         with self._lock:
             found_query: list[npt.NDArray[np.int64]] = []
-            found_entry: list[npt.NDArray[np.int64]] = []
+            found_entry: list[npt.NDArray[np.int32]] = []
             query_keys = [_chunk(hashes, number) for number in range(CHUNKS)]
             for run in self._runs:
                 for number in range(CHUNKS):
@@ -185,23 +192,22 @@ class FingerprintIndex:
                         starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
                         found_query.append(np.repeat(np.arange(len(hashes)), counts))
                         found_entry.append(run.entries[number][starts + np.arange(total)])
-            entry_hash = self._entry_hash.array
-            tail = np.arange(self._in_runs, self._entry_frame.size)
+            tail = np.arange(self._in_runs, self._entry_code.size)
             if len(tail) and len(hashes):
-                distances = hamming(hashes[:, None], entry_hash[tail][None, :])
+                distances = hamming(hashes[:, None], self._entry_hashes(self._entry_code.array[tail])[None, :])
                 rows, cols = np.nonzero(distances <= max_distance)
                 found_query.append(rows.astype(np.int64))
-                found_entry.append(tail[cols])
+                found_entry.append(tail[cols].astype(np.int32))
             empty = np.zeros(0, np.int64)
             if not found_query:
                 return Hits(empty, empty, empty, np.zeros(0), empty)
             query_frame = np.concatenate(found_query)
-            entry = np.concatenate(found_entry)
-            distance = hamming(hashes[query_frame], entry_hash[entry])
+            codes = self._entry_code.array[np.concatenate(found_entry)]
+            distance = hamming(hashes[query_frame], self._entry_hashes(codes))
             close = distance <= max_distance
             query_frame, distance = query_frame[close], distance[close]
-            frame = self._entry_frame.array[entry[close]]
-            clip = self._frame_clip.array[frame]
+            frame = (codes[close] >> 1).astype(np.int64)
+            clip = self._frame_clip.array[frame].astype(np.int64)
             if self._removed:
                 live = ~np.isin(clip, list(self._removed))
                 query_frame, frame, distance, clip = query_frame[live], frame[live], distance[live], clip[live]
@@ -213,13 +219,14 @@ class FingerprintIndex:
             first[1:] = (query_frame[1:] != query_frame[:-1]) | (frame[1:] != frame[:-1])
             query_frame, frame, distance, clip = query_frame[first], frame[first], distance[first], clip[first]
             starts = self._starts.array
-            return Hits(query_frame, clip, frame - starts[clip], self._times.array[frame], distance)
+            times = self._times.array[frame].astype(np.float64)
+            return Hits(query_frame, clip, frame - starts[clip], times, distance)
 
     def clip_print(self, clip: int) -> Fingerprint:
         with self._lock:
             start, end = int(self._starts.array[clip]), int(self._starts.array[clip + 1])
             return Fingerprint(
-                self._times.array[start:end],
+                self._times.array[start:end].astype(np.float64),
                 self._hashes.array[start:end],
                 self._centre.array[start:end],
                 self._informative.array[start:end],
@@ -227,7 +234,7 @@ class FingerprintIndex:
 
     def memory_bytes(self) -> int:
         growing = [self._times, self._hashes, self._centre, self._informative, self._frame_clip]
-        growing += [self._entry_frame, self._entry_hash, self._starts]
+        growing += [self._entry_code, self._starts]
         total = sum(g.array.nbytes for g in growing)
         return total + sum(
             k.nbytes + e.nbytes for run in self._runs for k, e in zip(run.keys, run.entries, strict=True)

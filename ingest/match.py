@@ -23,7 +23,8 @@ MATCH_DISTANCE = 16  # bits: a frame this close, at the aligned time, counts as 
 OFFSET_BIN_S = 1.0
 MIN_VOTES = 3  # query frames that must agree on a (clip, offset) before it is checked
 MAX_CANDIDATES = 24
-REFINE_S = np.arange(-1.0, 1.0001, 0.1)
+REFINE_S = (-0.2, 0.0, 0.2)  # around the seeds' median offset
+SAME_PLACE_S = 2.0  # proposals for one clip closer than this are one alignment
 GAP_S = 3.0  # unmatched stretch that ends a segment
 MIN_SEGMENT_FRAMES = 4
 MIN_CHANGES = 2  # the archived side of a segment must change picture this many times
@@ -113,7 +114,8 @@ def _segments(
 
 
 def _candidates(index: FingerprintIndex, query: Fingerprint, exclude: set[int]) -> list[tuple[int, float, int]]:
-    """(clip, offset, votes) proposals, best supported first."""
+    """(clip, offset, votes) proposals, best supported first; the offset is the median of the
+    seeds that voted for it, and proposals for one clip at nearly the same place are merged."""
     rows = np.flatnonzero(query.informative)
     if len(rows) == 0:
         return []
@@ -124,16 +126,20 @@ def _candidates(index: FingerprintIndex, query: Fingerprint, exclude: set[int]) 
     offsets = hits.clip_time - query.times[query_frame]
     bins = np.round(offsets / OFFSET_BIN_S).astype(np.int64)
     # Votes are distinct query frames per (clip, offset bin).
-    triples = np.unique(np.stack([hits.clip, bins, query_frame], axis=1), axis=0)
-    pairs, votes = np.unique(triples[:, :2], axis=0, return_counts=True)
-    order = np.argsort(-votes, kind="stable")
+    keys = np.stack([hits.clip, bins], axis=1)
+    pairs, inverse = np.unique(keys, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    distinct = np.unique(inverse * (int(query_frame.max()) + 1) + query_frame)
+    votes = np.bincount(distinct // (int(query_frame.max()) + 1), minlength=len(pairs))
     proposals: list[tuple[int, float, int]] = []
-    for position in order:
-        clip, bin_ = int(pairs[position, 0]), int(pairs[position, 1])
+    for position in np.argsort(-votes, kind="stable"):
         if votes[position] < MIN_VOTES or len(proposals) >= MAX_CANDIDATES:
             break
-        if clip not in exclude:
-            proposals.append((clip, bin_ * OFFSET_BIN_S, int(votes[position])))
+        clip = int(pairs[position, 0])
+        offset = float(np.median(offsets[inverse == position]))  # only for the few proposals kept
+        if clip in exclude or any(c == clip and abs(o - offset) < SAME_PLACE_S for c, o, _ in proposals):
+            continue
+        proposals.append((clip, offset, int(votes[position])))
     return proposals
 
 
