@@ -12,7 +12,7 @@ import asyncio
 import queue
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
@@ -64,8 +64,8 @@ class _ChunkChannel:
                     return
                 if isinstance(item, BaseException):
                     raise item
-                assert isinstance(item, bytes)
-                yield item
+                assert isinstance(item, bytes | bytearray)
+                yield cast(bytes, item)  # a bytearray serves every consumer as bytes would
         finally:
             self.abandoned = True
 
@@ -174,9 +174,10 @@ async def read_upload_form(request: Request, file_field: str, consume: Callable[
     )
 
     async def flush(force: bool) -> None:
+        nonlocal pending
         if channel is not None and pending and (force or len(pending) >= BATCH_BYTES):
-            batch = bytes(pending)
-            pending.clear()
+            # Hand the buffer over rather than copying it: a copy per MiB showed up in profiles.
+            batch, pending = pending, bytearray()
             await asyncio.to_thread(channel.put, batch)
 
     try:

@@ -82,10 +82,19 @@ class _Run:
         keys, entries = [], []
         for number in range(CHUNKS):
             chunk = _chunk(hashes, number)
-            order = np.argsort(chunk, kind="stable").astype(np.int32)
+            order = _radix_order(chunk)
             keys.append(chunk[order])
             entries.append(order + np.int32(first_entry))
         return cls(keys, entries)
+
+
+def _radix_order(keys: npt.NDArray[np.uint32]) -> npt.NDArray[np.int32]:
+    """Sorting permutation of 22-bit keys in two stable 11-bit passes (NumPy radix-sorts 16-bit
+    keys in linear time; a general sort of 10^8 keys takes minutes on two cores)."""
+    low = np.argsort((keys & 0x7FF).astype(np.uint16), kind="stable")
+    high = np.argsort((keys[low] >> 11).astype(np.uint16), kind="stable")
+    order: npt.NDArray[np.int32] = low[high].astype(np.int32)
+    return order
 
 
 class FingerprintIndex:

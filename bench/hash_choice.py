@@ -1,0 +1,96 @@
+"""Why pHash, on the whole picture and its centre: measured on make-corpus.sh's corpus.
+
+For each transform, the median Hamming distance (of 64 bits) between a copy's frame samples and
+the source's frames at the same time, per hash kind and preprocessing, next to the distance
+between unrelated frames (the 1st percentile: what a threshold must stay below). A good choice
+keeps every transform's distance far below the unrelated one.
+
+    .venv/bin/python bench/hash_choice.py /tmp/corpus
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import imagehash
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ingest.decode import decode  # noqa: E402
+from ingest.ffmpeg import DecodePlan, Limits  # noqa: E402
+from ingest.fingerprint import _BorderStats, _centre, hamming  # noqa: E402
+
+PLAN = DecodePlan(every_s=10, scene_threshold=0.3, thumbnail_max_side=640, sample_fps=2, sample_size=64)
+KINDS: dict[str, Callable[[Image.Image], imagehash.ImageHash]] = {
+    "ahash": imagehash.average_hash,
+    "dhash": imagehash.dhash,
+    "phash": imagehash.phash,
+    "whash": imagehash.whash,
+}
+
+
+def frames_of(path: Path) -> np.ndarray:
+    decoded = decode(path, PLAN, Path(tempfile.mkdtemp()), Limits(600, 4096))
+    return np.stack([picture for _t, picture in decoded.iter_samples()])
+
+
+def as_int(value: imagehash.ImageHash) -> int:
+    return int(str(value), 16)
+
+
+def hashes(frames: np.ndarray, kind: str, borders: bool, centre: bool, mirror: bool = False) -> np.ndarray:
+    top, bottom, left, right = 0, frames.shape[1], 0, frames.shape[2]
+    if borders:
+        stats = _BorderStats(*frames.shape[1:])
+        for picture in frames:
+            stats.add(picture)
+        top, bottom, left, right = stats.box()
+    out = []
+    for picture in frames[:, top:bottom, left:right]:
+        picture = picture[:, ::-1] if mirror else picture
+        picture = _centre(picture) if centre else picture
+        out.append(as_int(KINDS[kind](Image.fromarray(np.ascontiguousarray(picture)))))
+    return np.asarray(out, np.uint64)
+
+
+def main() -> None:
+    corpus = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/corpus")
+    source = frames_of(corpus / "sources" / "src-a.mp4")
+    others = np.concatenate([frames_of(p) for p in sorted((corpus / "unrelated").glob("*.mp4"))])
+    copies = {p.name.split(".")[1]: frames_of(p) for p in sorted((corpus / "copies").glob("*.mp4"))}
+    variants = {
+        "plain": (False, False),
+        "borders cut": (True, False),
+    }
+    print(f"{'hash':6} {'preprocessing':22} " + " ".join(f"{t:>11}" for t in copies) + "   unrelated p1")
+    for kind in KINDS:
+        for label, (borders, _c) in variants.items():
+            base = hashes(source, kind, borders, False)
+            base_centre = hashes(source, kind, borders, True)
+            row = []
+            for name, frames in copies.items():
+                if name in ("excerpt10", "compilation"):
+                    row.append("-")
+                    continue
+                n = min(len(frames), len(base))
+                query = hashes(frames[:n], kind, borders, False, mirror=(name == "mirror"))
+                plain = hamming(query, base[:n])
+                best = np.minimum(plain, hamming(query, base_centre[:n]))  # whole-vs-centre as Verity does
+                row.append(f"{int(np.median(plain)):>4}/{int(np.median(best)):<4}")
+            unrelated = hashes(others, kind, borders, False)
+            pairs = hamming(base[:, None], unrelated[None, :]).ravel()
+            print(
+                f"{kind:6} {label:22} "
+                + " ".join(f"{cell:>11}" for cell in row)
+                + f"   {int(np.percentile(pairs, 1)):>6}"
+            )
+    print("cells: median bits apart, whole picture only / best of whole and centre (mirror: query mirrored)")
+
+
+if __name__ == "__main__":
+    main()
