@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = archive is None
         opened = archive or open_archive(settings or Settings(), upgrade=True)
-        finder = NearDuplicateFinder(opened.sessions)
+        finder = NearDuplicateFinder(opened.sessions, opened.settings.data_dir / "index")
         finder.sync()
         runner = InProcessRunner(opened, finder, opened.settings.ingest_workers)
         app.state.archive, app.state.runner, app.state.finder = opened, runner, finder
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
             yield
         finally:
             runner.shutdown()
+            finder.save_snapshot()
             if owned:
                 opened.close()
 

@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -86,6 +87,13 @@ def main() -> None:
     added = time.perf_counter() - started
     index.finish_loading()
     built = time.perf_counter() - started
+    began = time.perf_counter()
+    index.save(work / "index", last_fingerprint_id=0)
+    saved = time.perf_counter() - began
+    del index
+    began = time.perf_counter()
+    index, _meta = FingerprintIndex.load(work / "index")
+    loaded = time.perf_counter() - began
 
     latencies: list[float] = []
     found_planted = 0
@@ -115,6 +123,8 @@ def main() -> None:
         "frames": len(index),
         "add_s": round(added, 1),
         "build_s": round(built, 1),
+        "snapshot_save_s": round(saved, 1),
+        "snapshot_load_s": round(loaded, 1),
         "index_memory_mb": round(index.memory_bytes() / 2**20),
         "process_peak_rss_mb": round(peak_rss_mb()),
         "queries": args.queries,
@@ -123,6 +133,7 @@ def main() -> None:
         "planted_found": f"{found_planted}/{(args.queries + 1) // 2}",
         "cpu": os.cpu_count(),
     }
+    shutil.rmtree(work, ignore_errors=True)
     if args.json:
         print(json.dumps(result))
     else:

@@ -11,8 +11,11 @@ that is searched directly and merged into the sorted tables when it grows.
 
 from __future__ import annotations
 
+import json
+import shutil
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -64,6 +67,10 @@ class _Growing:
             self._data = grown
         self._data[self.size : needed] = values
         self.size = needed
+
+    def replace(self, values: npt.NDArray[Any]) -> None:
+        self._data = values.astype(self._data.dtype, copy=False)
+        self.size = len(values)
 
     @property
     def array(self) -> npt.NDArray[Any]:
@@ -240,6 +247,64 @@ class FingerprintIndex:
                 self._centre.array[start:end],
                 self._informative.array[start:end],
             )
+
+    def save(self, folder: Path, **meta: object) -> None:
+        """Write the whole index (sorted runs included) so a restart loads it instead of rebuilding."""
+        with self._lock:
+            if self._entry_code.size > self._in_runs:
+                self._seal_tail()
+            partial = folder.with_name(folder.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir(parents=True)
+            arrays = {
+                "starts": self._starts.array,
+                "times": self._times.array,
+                "hashes": self._hashes.array,
+                "centre": self._centre.array,
+                "informative": self._informative.array,
+                "frame_clip": self._frame_clip.array,
+                "entry_code": self._entry_code.array,
+            }
+            for number, run in enumerate(self._runs):
+                for chunk in range(CHUNKS):
+                    arrays[f"run{number}_keys{chunk}"] = run.keys[chunk]
+                    arrays[f"run{number}_entries{chunk}"] = run.entries[chunk]
+            for name, array in arrays.items():
+                np.save(partial / f"{name}.npy", array)
+            state = {"clip_ids": self.clip_ids, "live": sorted(self._clip_of), "runs": len(self._runs), "meta": meta}
+            (partial / "index.json").write_text(json.dumps(state))
+            shutil.rmtree(folder, ignore_errors=True)
+            partial.rename(folder)
+
+    @classmethod
+    def load(cls, folder: Path) -> tuple[FingerprintIndex, dict[str, Any]]:
+        state = json.loads((folder / "index.json").read_text())
+        index = cls()
+
+        def read(name: str) -> npt.NDArray[Any]:
+            loaded: npt.NDArray[Any] = np.load(folder / f"{name}.npy")
+            return loaded
+
+        for name, growing in (
+            ("starts", index._starts),
+            ("times", index._times),
+            ("hashes", index._hashes),
+            ("centre", index._centre),
+            ("informative", index._informative),
+            ("frame_clip", index._frame_clip),
+            ("entry_code", index._entry_code),
+        ):
+            growing.replace(read(name))
+        index.clip_ids = list(state["clip_ids"])
+        live = set(state["live"])
+        index._clip_of = {clip_id: number for number, clip_id in enumerate(index.clip_ids) if clip_id in live}
+        index._removed = {number for number, clip_id in enumerate(index.clip_ids) if clip_id not in live}
+        index._runs = [
+            _Run([read(f"run{n}_keys{c}") for c in range(CHUNKS)], [read(f"run{n}_entries{c}") for c in range(CHUNKS)])
+            for n in range(state["runs"])
+        ]
+        index._in_runs = index._entry_code.size
+        return index, dict(state["meta"])
 
     def memory_bytes(self) -> int:
         growing = [self._times, self._hashes, self._centre, self._informative, self._frame_clip]

@@ -8,8 +8,10 @@ process wrote it) and answers match queries against it.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import delete, or_, select
@@ -44,15 +46,30 @@ def unpack(row: StoredFingerprint) -> Fingerprint:
     )
 
 
+log = logging.getLogger("verity.index")
 BULK_ROWS = 500  # more new fingerprints than this at once: sort the index once at the end
 
 
 class NearDuplicateFinder:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], snapshot: Path | None = None) -> None:
+        """With `snapshot`, start from the index saved there (if any) and sync only what is newer."""
         self.sessions = sessions
+        self.snapshot = snapshot
         self.index = FingerprintIndex()
         self._last_id = 0
         self._lock = threading.Lock()
+        if snapshot is not None and (snapshot / "index.json").exists():
+            try:
+                self.index, meta = FingerprintIndex.load(snapshot)
+                self._last_id = int(meta.get("last_fingerprint_id", 0))
+            except (OSError, ValueError, KeyError):
+                log.warning("fingerprint index snapshot at %s is unreadable; rebuilding", snapshot)
+                self.index, self._last_id = FingerprintIndex(), 0
+
+    def save_snapshot(self) -> None:
+        if self.snapshot is not None:
+            with self._lock:
+                self.index.save(self.snapshot, last_fingerprint_id=self._last_id)
 
     def sync(self) -> int:
         """Load fingerprints stored since the last sync; returns how many."""

@@ -145,3 +145,21 @@ def test_index_finds_clips_added_after_it_was_sorted(corpus: dict[str, tuple[Fin
     assert [m.clip_id for m in query(built, corpus, "360p")] == ["source"]
     built.remove("source")
     assert query(built, corpus, "360p") == []
+
+
+def test_saved_index_loads_back_and_still_takes_new_clips(
+    corpus: dict[str, tuple[Fingerprint, Fingerprint]], tmp_path: Path
+) -> None:
+    built = FingerprintIndex()
+    built.add("fractal", corpus["fractal"][0])
+    built.add("source", corpus["source"][0])
+    built.add("bars", corpus["bars"][0])
+    built.remove("bars")
+    built.save(tmp_path / "index", last_fingerprint_id=42)
+    loaded, meta = FingerprintIndex.load(tmp_path / "index")
+    assert meta == {"last_fingerprint_id": 42}
+    assert "bars" not in loaded and "source" in loaded
+    assert [m.clip_id for m in query(loaded, corpus, "excerpt")] == ["source"]
+    loaded.add("cells", corpus["cells"][0])
+    assert "cells" in loaded and len(loaded) == len(built) + len(corpus["cells"][0])
+    assert query(loaded, corpus, "black") == []
