@@ -12,7 +12,7 @@ import asyncio
 import queue
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
@@ -210,6 +210,13 @@ async def read_upload_form(request: Request, file_field: str, consume: Callable[
             raise InvalidInput(f"malformed multipart body: {exc}") from exc
         raise
     return UploadForm(fields, file_meta[0], file_meta[1], result)
+
+
+def form_doc(file_description: str, **fields: dict[str, str]) -> dict[str, Any]:
+    """OpenAPI request body for a route that reads its form with `read_upload_form`."""
+    properties = {"file": {"type": "string", "format": "binary", "description": file_description}, **fields}
+    schema = {"type": "object", "required": ["file"], "properties": properties}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
 
 
 def _basename(filename: str) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Caller, require
 from api.deps import ArchiveDep, RunnerDep, SessionDep
-from api.multipart import read_upload_form
+from api.multipart import form_doc, read_upload_form
 from api.ranges import parse_range
 from api.schemas import ClipOut, ClipPage, CustodyEventOut, CustodyLog, UploadOut
 from ingest.pipeline import request_reprocess
@@ -33,26 +33,13 @@ Viewer = Annotated[Caller, Depends(require(Role.viewer))]
 Contributor = Annotated[Caller, Depends(require(Role.contributor))]
 Admin = Annotated[Caller, Depends(require(Role.admin))]
 
-UPLOAD_FORM_DOC = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary", "description": "The footage."},
-                        "source": {"type": "string", "description": "Who or where it came from."},
-                        "source_url": {"type": "string"},
-                        "captured_at": {"type": "string", "format": "date-time"},
-                        "note": {"type": "string"},
-                    },
-                }
-            }
-        },
-    }
-}
+UPLOAD_FORM_DOC = form_doc(
+    "The footage.",
+    source={"type": "string", "description": "Who or where it came from."},
+    source_url={"type": "string"},
+    captured_at={"type": "string", "format": "date-time", "description": "When it was recorded."},
+    note={"type": "string"},
+)
 # Room for the multipart envelope around the file when checking Content-Length up front.
 FORM_OVERHEAD_BYTES = 1024 * 1024
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Caller, require
 from api.deps import ArchiveDep, FinderDep, SessionDep
-from api.multipart import read_upload_form
+from api.multipart import form_doc, read_upload_form
 from api.routes.clips import FORM_OVERHEAD_BYTES, load_clip
 from api.schemas import AcquisitionOut, ClipOut, ExactMatchOut, NearDuplicateOut, RelatedOut, SegmentOut, VerifyOut
 from ingest.match import Match
@@ -28,20 +28,7 @@ router = APIRouter(tags=["provenance"])
 Viewer = Annotated[Caller, Depends(require(Role.viewer))]
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
-VERIFY_FORM_DOC = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                }
-            }
-        },
-    }
-}
+VERIFY_FORM_DOC = form_doc("The file to check; it is not kept.")
 
 
 def describe_matches(session: Session, matches: list[Match]) -> list[NearDuplicateOut]:
