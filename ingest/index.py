@@ -298,7 +298,8 @@ class FingerprintIndex:
         index.clip_ids = list(state["clip_ids"])
         live = set(state["live"])
         index._clip_of = {clip_id: number for number, clip_id in enumerate(index.clip_ids) if clip_id in live}
-        index._removed = {number for number, clip_id in enumerate(index.clip_ids) if clip_id not in live}
+        # A clip fingerprinted again holds several slots; only its newest is live.
+        index._removed = {n for n, clip_id in enumerate(index.clip_ids) if index._clip_of.get(clip_id) != n}
         index._runs = [
             _Run([read(f"run{n}_keys{c}") for c in range(CHUNKS)], [read(f"run{n}_entries{c}") for c in range(CHUNKS)])
             for n in range(state["runs"])

@@ -155,11 +155,13 @@ def test_saved_index_loads_back_and_still_takes_new_clips(
     built.add("source", corpus["source"][0])
     built.add("bars", corpus["bars"][0])
     built.remove("bars")
+    built.add("cells", corpus["source"][0])  # wrong footage first, then fingerprinted again
+    built.add("cells", corpus["cells"][0])
     built.save(tmp_path / "index", last_fingerprint_id=42)
     loaded, meta = FingerprintIndex.load(tmp_path / "index")
     assert meta == {"last_fingerprint_id": 42}
     assert "bars" not in loaded and "source" in loaded
-    assert [m.clip_id for m in query(loaded, corpus, "excerpt")] == ["source"]
-    loaded.add("cells", corpus["cells"][0])
-    assert "cells" in loaded and len(loaded) == len(built) + len(corpus["cells"][0])
-    assert query(loaded, corpus, "black") == []
+    assert [m.clip_id for m in query(loaded, corpus, "excerpt")] == ["source"]  # not "cells"' old slot
+    loaded.add("black", corpus["black"][0])
+    assert "black" in loaded and len(loaded) == len(built) + len(corpus["black"][0])
+    assert [m.clip_id for m in query(loaded, corpus, "cells")] == []
