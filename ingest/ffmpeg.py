@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,9 +210,14 @@ def run_decode(
     stderr_path = outputs.samples.with_suffix(".stderr")
     with stderr_path.open("wb") as stderr_file:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr_file, stdin=subprocess.DEVNULL)
-        timer = threading.Timer(limits.timeout_s, process.kill)
+        timed_out = threading.Event()
+
+        def stop() -> None:
+            timed_out.set()
+            process.kill()
+
+        timer = threading.Timer(limits.timeout_s, stop)
         timer.start()
-        started = time.monotonic()
         try:
             assert process.stdout is not None
             for raw in process.stdout:
@@ -228,7 +232,7 @@ def run_decode(
                 process.wait()
     stderr = stderr_path.read_text("utf-8", "replace")
     if returncode != 0:
-        if time.monotonic() - started >= limits.timeout_s:
+        if timed_out.is_set():
             raise MediaFailed(f"decoding took longer than the limit of {limits.timeout_s:.0f} s")
         raise classify_failure(stderr, "ffmpeg", path)
     os.unlink(stderr_path)
