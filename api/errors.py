@@ -16,6 +16,8 @@ STATUS_BY_ERROR: list[tuple[type[errors.VerityError], int]] = [
     (errors.Unauthenticated, 401),
     (errors.Forbidden, 403),
     (errors.Conflict, 409),
+    (errors.StaleWrite, 412),
+    (errors.PreconditionRequired, 428),
     (errors.StorageUnavailable, 503),
 ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -51,6 +51,7 @@ class ClipOut(BaseModel):
     status_reason: str | None
     created_at: datetime
     uploaded_by: str
+    verification_status: str = Field(description="unverified, in_review, verified, disputed or rejected.")
     acquisitions: list[AcquisitionOut]
     ingest: IngestProgress
     media: dict[str, Any] | None = Field(
@@ -171,6 +172,121 @@ class RelatedOut(BaseModel):
     clip_id: str
     first_seen_clip_id: str = Field(description="Of this clip and its copies, the one archived first.")
     related: list[NearDuplicateOut]
+
+
+class IncidentIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "title": "Shooting at Sadeghieh square",
+                "description": "Security forces fire on protesters from a rooftop.",
+                "starts_at": "2019-11-16T14:00:00Z",
+                "time_precision": "hour",
+                "place_name": "Sadeghieh square, Tehran",
+                "lat": 35.7219,
+                "lon": 51.3347,
+                "radius_m": 300,
+                "tags": ["shooting", "rooftop"],
+            }
+        }
+    )
+
+    title: str = Field(min_length=1, max_length=300)
+    description: str = ""
+    starts_at: datetime
+    ends_at: datetime | None = None
+    time_precision: Literal["exact", "hour", "day", "approximate"] = "approximate"
+    place_name: str | None = Field(default=None, max_length=300)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    radius_m: float | None = Field(default=None, ge=0, description="Uncertainty of the location, metres.")
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _zoned(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give a time zone, e.g. 2019-11-16T14:00:00+03:30")
+        return value
+
+
+class IncidentPatch(BaseModel):
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    description: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    time_precision: Literal["exact", "hour", "day", "approximate"] | None = None
+    place_name: str | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    radius_m: float | None = Field(default=None, ge=0)
+    tags: list[str] | None = None
+
+
+class IncidentOut(BaseModel):
+    id: str
+    title: str
+    description: str
+    starts_at: datetime
+    ends_at: datetime | None
+    time_precision: str
+    place_name: str | None
+    lat: float | None
+    lon: float | None
+    radius_m: float | None
+    tags: list[str]
+    version: int = Field(description="Also sent as the ETag header; send it back in If-Match to change.")
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _parse_tags(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+
+class LinkIn(BaseModel):
+    clip_id: str
+    start_s: float | None = Field(default=None, ge=0)
+    end_s: float | None = Field(default=None, ge=0)
+    note: str | None = None
+
+
+class LinkOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    incident_id: str
+    clip_id: str
+    start_s: float | None
+    end_s: float | None
+    note: str | None
+    linked_by: str
+    linked_at: datetime
+    unlinked_by: str | None
+    unlinked_at: datetime | None
+
+
+class VerificationIn(BaseModel):
+    status: Literal["unverified", "in_review", "verified", "disputed", "rejected"]
+    rationale: str = Field(min_length=1, description="Why; required, kept with the change.")
+
+
+class VerificationChangeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    from_status: str
+    to_status: str
+    rationale: str
+    reviewer: str
+    changed_at: datetime
+
+
+class VerificationOut(BaseModel):
+    clip_id: str
+    status: str
+    history: list[VerificationChangeOut]
 
 
 class Health(BaseModel):

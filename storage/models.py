@@ -91,6 +91,7 @@ class Clip(Base):
     uploaded_by: Mapped[str] = mapped_column(String(100))
     ingest_step: Mapped[str | None] = mapped_column(String(50))
     ingest_progress: Mapped[float | None] = mapped_column(Float)
+    verification_status: Mapped[str] = mapped_column(String(20), default="unverified")
     media: Mapped[str | None] = mapped_column(Text)  # normalised fields, JSON
     probe_raw: Mapped[str | None] = mapped_column(Text)  # ffprobe's JSON, verbatim
 
@@ -198,3 +199,56 @@ class AuditEvent(Base):
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(50))
     details: Mapped[str] = mapped_column(Text)  # canonical JSON
+
+
+class Incident(Base):
+    """Something that happened at a place and time, which clips may document."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    time_precision: Mapped[str] = mapped_column(String(20))
+    place_name: Mapped[str | None] = mapped_column(String(300))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    radius_m: Mapped[float | None] = mapped_column(Float)
+    tags: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
+    version: Mapped[int] = mapped_column(Integer, default=1)  # the ETag; bumped on every change
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ClipLink(Base):
+    """A clip, or a segment of it, documenting an incident. Unlinking keeps the row."""
+
+    __tablename__ = "clip_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id"), index=True)
+    start_s: Mapped[float | None] = mapped_column(Float)
+    end_s: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)
+    linked_by: Mapped[str] = mapped_column(String(100))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    unlinked_by: Mapped[str | None] = mapped_column(String(100))
+    unlinked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class VerificationChange(Base):
+    """One reviewer's change of a clip's verification status, with the reason."""
+
+    __tablename__ = "verification_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id"), index=True)
+    from_status: Mapped[str] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    rationale: Mapped[str] = mapped_column(Text)
+    reviewer: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -76,3 +76,13 @@ class UnsupportedMedia(VerityError):
     """The file is not video Verity can analyse (audio only, a still image, not media at all)."""
 
     code = "unsupported_media"
+
+
+class StaleWrite(VerityError):
+    """The `If-Match` version is not the current one: someone else changed it first."""
+
+    code = "stale_write"
+
+
+class PreconditionRequired(VerityError):
+    code = "precondition_required"

@@ -1,0 +1,140 @@
+"""Incidents (with ETag / If-Match), the clip segments linked to them, and clip verification."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+
+from api.auth import Caller, require
+from api.deps import SessionDep
+from api.routes.clips import load_clip
+from api.schemas import (
+    IncidentIn,
+    IncidentOut,
+    IncidentPatch,
+    LinkIn,
+    LinkOut,
+    VerificationChangeOut,
+    VerificationIn,
+    VerificationOut,
+)
+from storage.evidence import (
+    IncidentFields,
+    active_links,
+    change_verification,
+    create_incident,
+    delete_incident,
+    etag,
+    link_clip,
+    load_incident,
+    unlink_clip,
+    update_incident,
+    verification_history,
+)
+from storage.keys import Role
+from storage.models import ClipLink, Incident
+
+router = APIRouter(tags=["incidents"])
+Viewer = Annotated[Caller, Depends(require(Role.viewer))]
+Contributor = Annotated[Caller, Depends(require(Role.contributor))]
+Analyst = Annotated[Caller, Depends(require(Role.analyst))]
+IfMatch = Annotated[str | None, Header(description="The ETag you read; required to change or delete.")]
+
+
+def _out(incident: Incident, response: Response) -> IncidentOut:
+    response.headers["ETag"] = etag(incident.version)
+    return IncidentOut.model_validate(incident, from_attributes=True)
+
+
+@router.post("/api/v1/incidents", status_code=201, response_model=IncidentOut)
+def create(body: IncidentIn, response: Response, session: SessionDep, caller: Contributor) -> IncidentOut:
+    incident = create_incident(session, IncidentFields(**body.model_dump()), caller.name)
+    session.commit()
+    response.headers["Location"] = f"/api/v1/incidents/{incident.id}"
+    return _out(incident, response)
+
+
+@router.get("/api/v1/incidents", response_model=list[IncidentOut])
+def index(
+    session: SessionDep,
+    _caller: Viewer,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[IncidentOut]:
+    from sqlalchemy import select
+
+    rows = session.scalars(
+        select(Incident).order_by(Incident.starts_at.desc(), Incident.id).limit(limit).offset(offset)
+    )
+    return [IncidentOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.get("/api/v1/incidents/{incident_id}", response_model=IncidentOut)
+def show(incident_id: str, response: Response, session: SessionDep, _caller: Viewer) -> IncidentOut:
+    return _out(load_incident(session, incident_id), response)
+
+
+@router.patch(
+    "/api/v1/incidents/{incident_id}",
+    response_model=IncidentOut,
+    responses={412: {"description": "If-Match is stale"}, 428: {"description": "If-Match missing"}},
+)
+def update(
+    incident_id: str,
+    body: IncidentPatch,
+    response: Response,
+    session: SessionDep,
+    _caller: Contributor,
+    if_match: IfMatch = None,
+) -> IncidentOut:
+    incident = update_incident(session, incident_id, body.model_dump(exclude_unset=True), if_match)
+    session.commit()
+    return _out(incident, response)
+
+
+@router.delete("/api/v1/incidents/{incident_id}", status_code=204, responses={409: {"description": "Clips linked"}})
+def delete(incident_id: str, session: SessionDep, _caller: Contributor, if_match: IfMatch = None) -> Response:
+    delete_incident(session, incident_id, if_match)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.post("/api/v1/incidents/{incident_id}/clips", status_code=201, response_model=LinkOut)
+def link(incident_id: str, body: LinkIn, session: SessionDep, caller: Contributor) -> ClipLink:
+    created = link_clip(session, incident_id, body.clip_id, body.start_s, body.end_s, body.note, caller.name)
+    session.commit()
+    return created
+
+
+@router.delete("/api/v1/incidents/{incident_id}/clips/{link_id}", response_model=LinkOut)
+def unlink(incident_id: str, link_id: int, session: SessionDep, caller: Contributor) -> ClipLink:
+    removed = unlink_clip(session, incident_id, link_id, caller.name)
+    session.commit()
+    return removed
+
+
+@router.get("/api/v1/incidents/{incident_id}/clips", response_model=list[LinkOut])
+def incident_clips(incident_id: str, session: SessionDep, _caller: Viewer) -> list[ClipLink]:
+    load_incident(session, incident_id)
+    return active_links(session, incident_id=incident_id)
+
+
+@router.get("/api/v1/clips/{clip_id}/incidents", response_model=list[LinkOut])
+def clip_incidents(clip_id: str, session: SessionDep, _caller: Viewer) -> list[ClipLink]:
+    load_clip(session, clip_id)
+    return active_links(session, clip_id=clip_id)
+
+
+@router.post("/api/v1/clips/{clip_id}/verification", response_model=VerificationOut)
+def set_verification(clip_id: str, body: VerificationIn, session: SessionDep, caller: Analyst) -> VerificationOut:
+    change_verification(session, clip_id, body.status, body.rationale, caller.name)
+    session.commit()
+    return get_verification(clip_id, session, caller)
+
+
+@router.get("/api/v1/clips/{clip_id}/verification", response_model=VerificationOut)
+def get_verification(clip_id: str, session: SessionDep, _caller: Viewer) -> VerificationOut:
+    clip = load_clip(session, clip_id)
+    history = [VerificationChangeOut.model_validate(c) for c in verification_history(session, clip_id)]
+    return VerificationOut(clip_id=clip.id, status=clip.verification_status, history=history)

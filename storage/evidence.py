@@ -1,0 +1,197 @@
+"""Incidents, the clip segments linked to them, and clips' verification status. Every link,
+unlink and status change is also a custody event on the clip."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.custody import append_event
+from storage.models import Clip, ClipLink, Incident, VerificationChange, utcnow
+from verity.errors import ClipNotFound, Conflict, InvalidInput, NotFound, PreconditionRequired, StaleWrite
+
+VERIFICATION_STEPS = {
+    "unverified": {"in_review"},
+    "in_review": {"verified", "disputed", "rejected"},
+    "verified": {"in_review"},
+    "disputed": {"in_review"},
+    "rejected": {"in_review"},
+}
+TIME_PRECISIONS = ("exact", "hour", "day", "approximate")
+
+
+@dataclass(frozen=True)
+class IncidentFields:
+    title: str
+    description: str
+    starts_at: datetime
+    ends_at: datetime | None
+    time_precision: str
+    place_name: str | None
+    lat: float | None
+    lon: float | None
+    radius_m: float | None
+    tags: list[str]
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def check_version(current: int, if_match: str | None) -> None:
+    """Optimistic concurrency: the caller must name the version it read."""
+    if if_match is None:
+        raise PreconditionRequired("send If-Match with the ETag you read, so no one's change is overwritten")
+    if if_match.strip() not in (etag(current), "*"):
+        raise StaleWrite(f"the incident changed since you read it (now {etag(current)}); read it again")
+
+
+def _validate(fields: IncidentFields) -> None:
+    if fields.time_precision not in TIME_PRECISIONS:
+        raise InvalidInput(f"time_precision must be one of {', '.join(TIME_PRECISIONS)}")
+    if fields.ends_at is not None and fields.ends_at < fields.starts_at:
+        raise InvalidInput("ends_at is before starts_at")
+    if (fields.lat is None) != (fields.lon is None):
+        raise InvalidInput("give both lat and lon, or neither")
+
+
+def create_incident(session: Session, fields: IncidentFields, actor: str) -> Incident:
+    _validate(fields)
+    incident = Incident(**{**vars(fields), "tags": json.dumps(sorted(set(fields.tags)))}, created_by=actor)
+    session.add(incident)
+    session.flush()
+    return incident
+
+
+def load_incident(session: Session, incident_id: str) -> Incident:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound(f"no incident with id {incident_id}")
+    return incident
+
+
+def update_incident(session: Session, incident_id: str, changes: dict[str, Any], if_match: str | None) -> Incident:
+    incident = load_incident(session, incident_id)
+    check_version(incident.version, if_match)
+    current = IncidentFields(
+        incident.title,
+        incident.description,
+        incident.starts_at,
+        incident.ends_at,
+        incident.time_precision,
+        incident.place_name,
+        incident.lat,
+        incident.lon,
+        incident.radius_m,
+        json.loads(incident.tags),
+    )
+    merged = IncidentFields(**{**vars(current), **changes})
+    _validate(merged)
+    for name, value in vars(merged).items():
+        setattr(incident, name, json.dumps(sorted(set(value))) if name == "tags" else value)
+    incident.version += 1
+    incident.updated_at = utcnow()
+    return incident
+
+
+def delete_incident(session: Session, incident_id: str, if_match: str | None) -> None:
+    incident = load_incident(session, incident_id)
+    check_version(incident.version, if_match)
+    if active_links(session, incident_id=incident_id):
+        raise Conflict("the incident has linked clips; unlink them first")
+    if session.scalar(select(func.count()).where(ClipLink.incident_id == incident_id)):
+        raise Conflict("the incident has link history that the custody log refers to; it cannot be deleted")
+    session.delete(incident)
+
+
+def active_links(session: Session, *, incident_id: str | None = None, clip_id: str | None = None) -> list[ClipLink]:
+    query = select(ClipLink).where(ClipLink.unlinked_at.is_(None)).order_by(ClipLink.id)
+    if incident_id:
+        query = query.where(ClipLink.incident_id == incident_id)
+    if clip_id:
+        query = query.where(ClipLink.clip_id == clip_id)
+    return list(session.scalars(query))
+
+
+def link_clip(
+    session: Session,
+    incident_id: str,
+    clip_id: str,
+    start_s: float | None,
+    end_s: float | None,
+    note: str | None,
+    actor: str,
+) -> ClipLink:
+    load_incident(session, incident_id)
+    clip = session.get(Clip, clip_id)
+    if clip is None:
+        raise ClipNotFound(f"no clip with id {clip_id}")
+    duration = json.loads(clip.media).get("duration_s") if clip.media else None
+    for name, value in (("start_s", start_s), ("end_s", end_s)):
+        if value is not None and (value < 0 or (duration is not None and value > duration + 0.01)):
+            raise InvalidInput(f"{name} {value} is outside the clip (0 to {duration} s)")
+    if start_s is not None and end_s is not None and end_s <= start_s:
+        raise InvalidInput("end_s must be after start_s")
+    link = ClipLink(incident_id=incident_id, clip_id=clip_id, start_s=start_s, end_s=end_s, note=note, linked_by=actor)
+    session.add(link)
+    session.flush()
+    append_event(
+        session,
+        clip_id,
+        "linked",
+        actor,
+        {"link_id": link.id, "incident_id": incident_id, "start_s": start_s, "end_s": end_s, "note": note},
+    )
+    return link
+
+
+def unlink_clip(session: Session, incident_id: str, link_id: int, actor: str) -> ClipLink:
+    link = session.get(ClipLink, link_id)
+    if link is None or link.incident_id != incident_id:
+        raise NotFound(f"incident {incident_id} has no link {link_id}")
+    if link.unlinked_at is not None:
+        raise Conflict(f"link {link_id} was already removed")
+    link.unlinked_at, link.unlinked_by = utcnow(), actor
+    append_event(session, link.clip_id, "unlinked", actor, {"link_id": link.id, "incident_id": incident_id})
+    return link
+
+
+def change_verification(
+    session: Session, clip_id: str, status: str, rationale: str, reviewer: str
+) -> VerificationChange:
+    clip = session.get(Clip, clip_id)
+    if clip is None:
+        raise ClipNotFound(f"no clip with id {clip_id}")
+    if status not in VERIFICATION_STEPS:
+        raise InvalidInput(f"status must be one of {', '.join(VERIFICATION_STEPS)}")
+    if not rationale.strip():
+        raise InvalidInput("a rationale is required")
+    allowed = VERIFICATION_STEPS[clip.verification_status]
+    if status not in allowed:
+        raise Conflict(
+            f"a clip that is {clip.verification_status} can go to {', '.join(sorted(allowed))}, not {status}"
+        )
+    change = VerificationChange(
+        clip_id=clip_id, from_status=clip.verification_status, to_status=status, rationale=rationale, reviewer=reviewer
+    )
+    clip.verification_status = status
+    session.add(change)
+    session.flush()
+    append_event(
+        session,
+        clip_id,
+        "verification_changed",
+        reviewer,
+        {"from": change.from_status, "to": status, "rationale": rationale},
+    )
+    return change
+
+
+def verification_history(session: Session, clip_id: str) -> list[VerificationChange]:
+    query = select(VerificationChange).where(VerificationChange.clip_id == clip_id).order_by(VerificationChange.id)
+    return list(session.scalars(query))

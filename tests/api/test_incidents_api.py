@@ -1,0 +1,130 @@
+"""Incidents with optimistic concurrency, clip segment links, and the verification workflow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests import media
+from tests.api.test_ingest_api import wait_until_done
+from tests.api.test_upload import upload
+from tests.conftest import auth
+
+INCIDENT = {
+    "title": "Shooting at the square",
+    "starts_at": "2019-11-16T14:00:00+03:30",
+    "time_precision": "hour",
+    "place_name": "Sadeghieh square",
+    "lat": 35.72,
+    "lon": 51.33,
+    "radius_m": 300,
+    "tags": ["shooting"],
+}
+
+
+@pytest.fixture(scope="module")
+def clip_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return media.make_silent_clip(tmp_path_factory.mktemp("incident-clips") / "clip.mp4", seconds=4)
+
+
+def create_incident(client: TestClient, key: str) -> tuple[str, str]:
+    response = client.post("/api/v1/incidents", headers=auth(key), json=INCIDENT)
+    assert response.status_code == 201, response.text
+    return response.json()["id"], response.headers["etag"]
+
+
+def actions(client: TestClient, key: str, clip_id: str) -> list[str]:
+    body = client.get(f"/api/v1/clips/{clip_id}/custody", headers=auth(key)).json()
+    assert body["verified"] is True
+    return [e["action"] for e in body["events"]]
+
+
+def test_incident_is_created_and_read_with_an_etag(client: TestClient, keys: dict[str, str]) -> None:
+    incident_id, tag = create_incident(client, keys["contributor"])
+    response = client.get(f"/api/v1/incidents/{incident_id}", headers=auth(keys["viewer"]))
+    body = response.json()
+    assert response.headers["etag"] == tag == '"1"'
+    assert body["starts_at"].startswith("2019-11-16T10:30:00")
+    assert body["tags"] == ["shooting"] and body["radius_m"] == 300
+
+
+def test_update_needs_if_match_and_refuses_a_stale_one(client: TestClient, keys: dict[str, str]) -> None:
+    incident_id, tag = create_incident(client, keys["contributor"])
+    url, key = f"/api/v1/incidents/{incident_id}", auth(keys["contributor"])
+    assert client.patch(url, headers=key, json={"title": "x"}).status_code == 428
+    first = client.patch(url, headers={**key, "If-Match": tag}, json={"title": "Shooting (verified place)"})
+    assert first.status_code == 200 and first.headers["etag"] == '"2"'
+    stale = client.patch(url, headers={**key, "If-Match": tag}, json={"title": "overwrite"})
+    assert stale.status_code == 412
+    assert client.get(url, headers=key).json()["title"] == "Shooting (verified place)"
+
+
+def test_bad_incident_times_are_refused(client: TestClient, keys: dict[str, str]) -> None:
+    backwards = {**INCIDENT, "ends_at": "2019-11-15T00:00:00Z"}
+    assert client.post("/api/v1/incidents", headers=auth(keys["contributor"]), json=backwards).status_code == 400
+    no_zone = {**INCIDENT, "starts_at": "2019-11-16T14:00:00"}
+    assert client.post("/api/v1/incidents", headers=auth(keys["contributor"]), json=no_zone).status_code == 422
+
+
+def test_segments_are_linked_listed_and_unlinked_with_custody(
+    client: TestClient, keys: dict[str, str], clip_file: Path
+) -> None:
+    clip_id = upload(client, keys["contributor"], clip_file.read_bytes()).json()["id"]
+    wait_until_done(client, keys["viewer"], clip_id)
+    incident_id, _ = create_incident(client, keys["contributor"])
+    url, key = f"/api/v1/incidents/{incident_id}/clips", auth(keys["contributor"])
+    first = client.post(
+        url, headers=key, json={"clip_id": clip_id, "start_s": 0.5, "end_s": 1.5, "note": "muzzle flash"}
+    )
+    second = client.post(url, headers=key, json={"clip_id": clip_id, "start_s": 2, "end_s": 3})
+    assert first.status_code == second.status_code == 201
+    beyond = client.post(url, headers=key, json={"clip_id": clip_id, "start_s": 1, "end_s": 60})
+    assert beyond.status_code == 400 and "outside the clip" in beyond.json()["detail"]
+    listed = client.get(url, headers=auth(keys["viewer"])).json()
+    assert [(link["start_s"], link["end_s"]) for link in listed] == [(0.5, 1.5), (2.0, 3.0)]
+    from_clip = client.get(f"/api/v1/clips/{clip_id}/incidents", headers=auth(keys["viewer"])).json()
+    assert {link["incident_id"] for link in from_clip} == {incident_id}
+    removed = client.delete(f"{url}/{first.json()['id']}", headers=key)
+    assert removed.status_code == 200 and removed.json()["unlinked_by"] == "contributor-key"
+    assert len(client.get(url, headers=auth(keys["viewer"])).json()) == 1
+    assert actions(client, keys["viewer"], clip_id)[-3:] == ["linked", "linked", "unlinked"]
+
+
+def test_incident_with_linked_clips_cannot_be_deleted(client: TestClient, keys: dict[str, str]) -> None:
+    clip_id = upload(client, keys["contributor"], b"not video" * 10).json()["id"]
+    incident_id, tag = create_incident(client, keys["contributor"])
+    client.post(f"/api/v1/incidents/{incident_id}/clips", headers=auth(keys["contributor"]), json={"clip_id": clip_id})
+    response = client.delete(f"/api/v1/incidents/{incident_id}", headers={**auth(keys["contributor"]), "If-Match": tag})
+    assert response.status_code == 409
+    empty_id, empty_tag = create_incident(client, keys["contributor"])
+    gone = client.delete(f"/api/v1/incidents/{empty_id}", headers={**auth(keys["contributor"]), "If-Match": empty_tag})
+    assert gone.status_code == 204
+    assert client.get(f"/api/v1/incidents/{empty_id}", headers=auth(keys["viewer"])).status_code == 404
+
+
+def test_verification_moves_through_review_by_analysts_only(client: TestClient, keys: dict[str, str]) -> None:
+    clip_id = upload(client, keys["contributor"], b"footage bytes" * 10).json()["id"]
+    url = f"/api/v1/clips/{clip_id}/verification"
+    review = {"status": "in_review", "rationale": "geolocation started"}
+    assert client.post(url, headers=auth(keys["contributor"]), json=review).status_code == 403
+    assert client.post(url, headers=auth(keys["analyst"]), json=review).status_code == 200
+    skip = client.post(url, headers=auth(keys["analyst"]), json={"status": "in_review", "rationale": "again"})
+    assert skip.status_code == 409
+    assert (
+        client.post(url, headers=auth(keys["analyst"]), json={"status": "verified", "rationale": ""}).status_code == 422
+    )
+    done = client.post(
+        url, headers=auth(keys["admin"]), json={"status": "verified", "rationale": "shadows match 14:10"}
+    )
+    body = done.json()
+    assert body["status"] == "verified"
+    assert [(c["from_status"], c["to_status"], c["reviewer"]) for c in body["history"]] == [
+        ("unverified", "in_review", "analyst-key"),
+        ("in_review", "verified", "admin-key"),
+    ]
+    assert (
+        client.get(f"/api/v1/clips/{clip_id}", headers=auth(keys["viewer"])).json()["verification_status"] == "verified"
+    )
+    assert actions(client, keys["viewer"], clip_id).count("verification_changed") == 2
