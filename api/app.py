@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import clips, health, incidents, keyframes, keys, verify
+from api.routes import cases, clips, health, incidents, keyframes, keys, verify
 from ingest.near_duplicates import NearDuplicateFinder
 from ingest.runner import InProcessRunner, resume_pending
 from storage.archive import Archive, open_archive
@@ -47,4 +47,5 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(keys.router)
     app.include_router(verify.router)
     app.include_router(incidents.router)
+    app.include_router(cases.router)
     return app

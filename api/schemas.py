@@ -289,6 +289,32 @@ class VerificationOut(BaseModel):
     history: list[VerificationChangeOut]
 
 
+class CaseIn(BaseModel):
+    title: str = Field(min_length=1, max_length=300, examples=["Submission to the fact-finding mission"])
+    description: str = ""
+    status: Literal["open", "closed"] = "open"
+
+
+class CasePatch(BaseModel):
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    description: str | None = None
+    status: Literal["open", "closed"] | None = None
+
+
+class CaseOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    title: str
+    description: str
+    status: str
+    incident_ids: list[str]
+    version: int = Field(description="Also sent as the ETag header; send it back in If-Match to change.")
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
 class Health(BaseModel):
     status: str
     database: str

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.custody import append_event
-from storage.models import Clip, ClipLink, Incident, VerificationChange, utcnow
+from storage.models import Case, CaseIncident, Clip, ClipLink, Incident, VerificationChange, utcnow
 from verity.errors import ClipNotFound, Conflict, InvalidInput, NotFound, PreconditionRequired, StaleWrite
 
 VERIFICATION_STEPS = {
@@ -43,12 +43,12 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def check_version(current: int, if_match: str | None) -> None:
+def check_version(current: int, if_match: str | None, what: str = "incident") -> None:
     """Optimistic concurrency: the caller must name the version it read."""
     if if_match is None:
         raise PreconditionRequired("send If-Match with the ETag you read, so no one's change is overwritten")
     if if_match.strip() not in (etag(current), "*"):
-        raise StaleWrite(f"the incident changed since you read it (now {etag(current)}); read it again")
+        raise StaleWrite(f"the {what} changed since you read it (now {etag(current)}); read it again")
 
 
 def _validate(fields: IncidentFields) -> None:
@@ -106,6 +106,8 @@ def delete_incident(session: Session, incident_id: str, if_match: str | None) ->
         raise Conflict("the incident has linked clips; unlink them first")
     if session.scalar(select(func.count()).where(ClipLink.incident_id == incident_id)):
         raise Conflict("the incident has link history that the custody log refers to; it cannot be deleted")
+    if session.scalar(select(func.count()).where(CaseIncident.incident_id == incident_id)):
+        raise Conflict("the incident belongs to a case; remove it from the case first")
     session.delete(incident)
 
 
@@ -195,3 +197,58 @@ def change_verification(
 def verification_history(session: Session, clip_id: str) -> list[VerificationChange]:
     query = select(VerificationChange).where(VerificationChange.clip_id == clip_id).order_by(VerificationChange.id)
     return list(session.scalars(query))
+
+
+CASE_STATUSES = ("open", "closed")
+
+
+def load_case(session: Session, case_id: str) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"no case with id {case_id}")
+    return case
+
+
+def create_case(session: Session, title: str, description: str, status: str, actor: str) -> Case:
+    if status not in CASE_STATUSES:
+        raise InvalidInput("status must be open or closed")
+    case = Case(title=title, description=description, status=status, created_by=actor)
+    session.add(case)
+    session.flush()
+    return case
+
+
+def update_case(session: Session, case_id: str, changes: dict[str, Any], if_match: str | None) -> Case:
+    case = load_case(session, case_id)
+    check_version(case.version, if_match, "case")
+    if changes.get("status", case.status) not in CASE_STATUSES:
+        raise InvalidInput("status must be open or closed")
+    for name in ("title", "description", "status"):
+        if changes.get(name) is not None:
+            setattr(case, name, changes[name])
+    case.version += 1
+    case.updated_at = utcnow()
+    return case
+
+
+def delete_case(session: Session, case_id: str, if_match: str | None) -> None:
+    case = load_case(session, case_id)
+    check_version(case.version, if_match, "case")
+    session.delete(case)
+
+
+def set_case_incident(session: Session, case_id: str, incident_id: str, member: bool) -> Case:
+    """Add or remove an incident; changes the case's version like any other edit."""
+    case = load_case(session, case_id)
+    load_incident(session, incident_id)
+    present = next((link for link in case.incident_links if link.incident_id == incident_id), None)
+    if member and present is None:
+        case.incident_links.append(CaseIncident(case_id=case_id, incident_id=incident_id))
+    elif not member and present is not None:
+        case.incident_links.remove(present)
+    else:
+        return case
+    case.version += 1
+    case.updated_at = utcnow()
+    session.flush()
+    return case

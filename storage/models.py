@@ -252,3 +252,31 @@ class VerificationChange(Base):
     rationale: Mapped[str] = mapped_column(Text)
     reviewer: Mapped[str] = mapped_column(String(100))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CaseIncident(Base):
+    __tablename__ = "case_incidents"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), primary_key=True, index=True)
+
+
+class Case(Base):
+    """A group of incidents: a report, a submission to an inquiry."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    incident_links: Mapped[list[CaseIncident]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+    @property
+    def incident_ids(self) -> list[str]:
+        return sorted(link.incident_id for link in self.incident_links)

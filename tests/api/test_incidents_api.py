@@ -128,3 +128,25 @@ def test_verification_moves_through_review_by_analysts_only(client: TestClient, 
         client.get(f"/api/v1/clips/{clip_id}", headers=auth(keys["viewer"])).json()["verification_status"] == "verified"
     )
     assert actions(client, keys["viewer"], clip_id).count("verification_changed") == 2
+
+
+def test_case_groups_incidents_with_concurrency_control(client: TestClient, keys: dict[str, str]) -> None:
+    key = auth(keys["contributor"])
+    created = client.post("/api/v1/cases", headers=key, json={"title": "UN submission"})
+    assert created.status_code == 201 and created.json()["status"] == "open"
+    case_id, tag = created.json()["id"], created.headers["etag"]
+    first, _ = create_incident(client, keys["contributor"])
+    second, _ = create_incident(client, keys["contributor"])
+    client.put(f"/api/v1/cases/{case_id}/incidents/{first}", headers=key)
+    added = client.put(f"/api/v1/cases/{case_id}/incidents/{second}", headers=key)
+    assert added.json()["incident_ids"] == sorted([first, second])
+    stale = client.patch(f"/api/v1/cases/{case_id}", headers={**key, "If-Match": tag}, json={"status": "closed"})
+    assert stale.status_code == 412  # adding incidents changed the case
+    current = client.get(f"/api/v1/cases/{case_id}", headers=auth(keys["viewer"])).headers["etag"]
+    closed = client.patch(f"/api/v1/cases/{case_id}", headers={**key, "If-Match": current}, json={"status": "closed"})
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+    removed = client.delete(f"/api/v1/cases/{case_id}/incidents/{first}", headers=key)
+    assert removed.json()["incident_ids"] == [second]
+    in_case = client.get(f"/api/v1/incidents/{second}", headers=key).headers["etag"]
+    assert client.delete(f"/api/v1/incidents/{second}", headers={**key, "If-Match": in_case}).status_code == 409
+    assert client.put(f"/api/v1/cases/{case_id}/incidents/nope", headers=key).status_code == 404

@@ -1,0 +1,88 @@
+"""Cases: CRUD with ETag / If-Match, and the incidents each contains."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+from sqlalchemy import select
+
+from api.auth import Caller, require
+from api.deps import SessionDep
+from api.routes.incidents import IfMatch
+from api.schemas import CaseIn, CaseOut, CasePatch
+from storage.evidence import create_case, delete_case, etag, load_case, set_case_incident, update_case
+from storage.keys import Role
+from storage.models import Case
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+Viewer = Annotated[Caller, Depends(require(Role.viewer))]
+Contributor = Annotated[Caller, Depends(require(Role.contributor))]
+
+
+def _out(case: Case, response: Response) -> CaseOut:
+    response.headers["ETag"] = etag(case.version)
+    return CaseOut.model_validate(case)
+
+
+@router.post("", status_code=201, response_model=CaseOut)
+def create(body: CaseIn, response: Response, session: SessionDep, caller: Contributor) -> CaseOut:
+    case = create_case(session, body.title, body.description, body.status, caller.name)
+    session.commit()
+    response.headers["Location"] = f"/api/v1/cases/{case.id}"
+    return _out(case, response)
+
+
+@router.get("", response_model=list[CaseOut])
+def index(
+    session: SessionDep,
+    _caller: Viewer,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[CaseOut]:
+    rows = session.scalars(select(Case).order_by(Case.created_at.desc(), Case.id).limit(limit).offset(offset))
+    return [CaseOut.model_validate(row) for row in rows]
+
+
+@router.get("/{case_id}", response_model=CaseOut)
+def show(case_id: str, response: Response, session: SessionDep, _caller: Viewer) -> CaseOut:
+    return _out(load_case(session, case_id), response)
+
+
+@router.patch("/{case_id}", response_model=CaseOut, responses={412: {"description": "stale"}, 428: {}})
+def update(
+    case_id: str,
+    body: CasePatch,
+    response: Response,
+    session: SessionDep,
+    _caller: Contributor,
+    if_match: IfMatch = None,
+) -> CaseOut:
+    case = update_case(session, case_id, body.model_dump(exclude_unset=True), if_match)
+    session.commit()
+    return _out(case, response)
+
+
+@router.delete("/{case_id}", status_code=204)
+def delete(case_id: str, session: SessionDep, _caller: Contributor, if_match: IfMatch = None) -> Response:
+    delete_case(session, case_id, if_match)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.put("/{case_id}/incidents/{incident_id}", response_model=CaseOut)
+def add_incident(
+    case_id: str, incident_id: str, response: Response, session: SessionDep, _caller: Contributor
+) -> CaseOut:
+    case = set_case_incident(session, case_id, incident_id, True)
+    session.commit()
+    return _out(case, response)
+
+
+@router.delete("/{case_id}/incidents/{incident_id}", response_model=CaseOut)
+def remove_incident(
+    case_id: str, incident_id: str, response: Response, session: SessionDep, _caller: Contributor
+) -> CaseOut:
+    case = set_case_incident(session, case_id, incident_id, False)
+    session.commit()
+    return _out(case, response)
