@@ -246,6 +246,13 @@ class IncidentOut(BaseModel):
         return json.loads(value) if isinstance(value, str) else value
 
 
+class IncidentPage(BaseModel):
+    items: list[IncidentOut]
+    total: int
+    limit: int
+    offset: int
+
+
 class LinkIn(BaseModel):
     clip_id: str
     start_s: float | None = Field(default=None, ge=0)

@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +223,15 @@ def _save_media(archive: Archive, clip_id: str, info: MediaInfo) -> None:
         assert clip is not None
         clip.media = json.dumps(info.media)
         clip.probe_raw = json.dumps(info.raw)
+        media = info.media
+        created = media["creation_time"]["container"] or media["creation_time"]["stream"]
+        # Only a time that names its zone can be compared with others.
+        clip.recorded_at = (
+            datetime.fromisoformat(created.replace("Z", "+00:00")) if created and created.endswith("Z") else None
+        )
+        location = media["location"] or {}
+        clip.lat, clip.lon = location.get("lat"), location.get("lon")
+        clip.device_make, clip.device_model = media["device"]["make"], media["device"]["model"]
         append_event(session, clip_id, "probed", ACTOR, _summary(info))
 
 

@@ -92,6 +92,12 @@ class Clip(Base):
     ingest_step: Mapped[str | None] = mapped_column(String(50))
     ingest_progress: Mapped[float | None] = mapped_column(Float)
     verification_status: Mapped[str] = mapped_column(String(20), default="unverified")
+    # Searchable copies of what the file says (see `media`): null when it does not say.
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    device_make: Mapped[str | None] = mapped_column(String(200))
+    device_model: Mapped[str | None] = mapped_column(String(200))
     media: Mapped[str | None] = mapped_column(Text)  # normalised fields, JSON
     probe_raw: Mapped[str | None] = mapped_column(Text)  # ffprobe's JSON, verbatim
 

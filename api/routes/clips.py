@@ -13,7 +13,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.auth import Caller, require
@@ -26,6 +25,7 @@ from ingest.upload import Receipt, StagedOriginal, record_original, stage_origin
 from storage.custody import append_event, list_events, verify_chain
 from storage.keys import Role
 from storage.models import Clip
+from storage.search import BoundingBox, ClipFilters, search_clips
 from verity.errors import ClipNotFound, InvalidInput, NotFound, UploadTooLarge
 
 router = APIRouter(prefix="/api/v1/clips", tags=["clips"])
@@ -108,16 +108,67 @@ async def upload_clip(
     return UploadOut.model_validate({**ClipOut.of(result.clip).model_dump(), "duplicate": result.duplicate})
 
 
+def parse_bbox(value: str | None) -> BoundingBox | None:
+    """`min_lat,min_lon,max_lat,max_lon` → a box, or a 400 that says what is wrong."""
+    if value is None:
+        return None
+    try:
+        min_lat, min_lon, max_lat, max_lon = (float(part) for part in value.split(","))
+    except ValueError:
+        raise InvalidInput("bbox must be min_lat,min_lon,max_lat,max_lon") from None
+    if not (-90 <= min_lat <= max_lat <= 90 and -180 <= min_lon <= max_lon <= 180):
+        raise InvalidInput("bbox corners are out of range or in the wrong order")
+    return min_lat, min_lon, max_lat, max_lon
+
+
 @router.get("", response_model=ClipPage)
 def list_clips(
     session: SessionDep,
     _caller: Viewer,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    status: Annotated[str | None, Query(description="queued, processing, ready, failed, unsupported")] = None,
+    verification_status: Annotated[str | None, Query(description="unverified, in_review, verified, …")] = None,
+    recorded_from: Annotated[datetime | None, Query(description="The file's own creation time, from.")] = None,
+    recorded_to: Annotated[datetime | None, Query()] = None,
+    captured_from: Annotated[datetime | None, Query(description="Capture time an uploader gave, from.")] = None,
+    captured_to: Annotated[datetime | None, Query()] = None,
+    bbox: Annotated[
+        str | None, Query(description="min_lat,min_lon,max_lat,max_lon", examples=["35.6,51.2,35.8,51.5"])
+    ] = None,
+    device_make: Annotated[str | None, Query()] = None,
+    device_model: Annotated[str | None, Query()] = None,
+    uploader: Annotated[str | None, Query(description="Name of the key that handed a copy in.")] = None,
+    source: Annotated[str | None, Query(description="Text in an acquisition's source.")] = None,
+    incident_id: Annotated[str | None, Query()] = None,
+    case_id: Annotated[str | None, Query()] = None,
+    has_near_duplicates: Annotated[bool | None, Query()] = None,
 ) -> ClipPage:
-    total = session.scalar(select(func.count()).select_from(Clip)) or 0
-    clips = session.scalars(select(Clip).order_by(Clip.created_at.desc(), Clip.id.desc()).limit(limit).offset(offset))
+    """Clips, newest first, filtered by any of the parameters (all must hold)."""
+    filters = ClipFilters(
+        status=status,
+        verification_status=verification_status,
+        recorded_from=utc(recorded_from),
+        recorded_to=utc(recorded_to),
+        captured_from=utc(captured_from),
+        captured_to=utc(captured_to),
+        bbox=parse_bbox(bbox),
+        device_make=device_make,
+        device_model=device_model,
+        uploader=uploader,
+        source=source,
+        incident_id=incident_id,
+        case_id=case_id,
+        has_near_duplicates=has_near_duplicates,
+    )
+    total, clips = search_clips(session, filters, limit, offset)
     return ClipPage(items=[ClipOut.of(c) for c in clips], total=total, limit=limit, offset=offset)
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @router.get("/{clip_id}", response_model=ClipOut)

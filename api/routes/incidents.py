@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
 from api.auth import Caller, require
 from api.deps import SessionDep
-from api.routes.clips import load_clip
+from api.routes.clips import load_clip, parse_bbox, utc
 from api.schemas import (
     IncidentIn,
     IncidentOut,
+    IncidentPage,
     IncidentPatch,
     LinkIn,
     LinkOut,
@@ -34,6 +36,7 @@ from storage.evidence import (
 )
 from storage.keys import Role
 from storage.models import ClipLink, Incident
+from storage.search import IncidentFilters, search_incidents
 
 router = APIRouter(tags=["incidents"])
 Viewer = Annotated[Caller, Depends(require(Role.viewer))]
@@ -55,19 +58,22 @@ def create(body: IncidentIn, response: Response, session: SessionDep, caller: Co
     return _out(incident, response)
 
 
-@router.get("/api/v1/incidents", response_model=list[IncidentOut])
+@router.get("/api/v1/incidents", response_model=IncidentPage)
 def index(
     session: SessionDep,
     _caller: Viewer,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[IncidentOut]:
-    from sqlalchemy import select
-
-    rows = session.scalars(
-        select(Incident).order_by(Incident.starts_at.desc(), Incident.id).limit(limit).offset(offset)
-    )
-    return [IncidentOut.model_validate(row, from_attributes=True) for row in rows]
+    time_from: Annotated[datetime | None, Query(description="Incidents overlapping this range.")] = None,
+    time_to: Annotated[datetime | None, Query()] = None,
+    bbox: Annotated[str | None, Query(description="min_lat,min_lon,max_lat,max_lon")] = None,
+    tag: Annotated[str | None, Query()] = None,
+    q: Annotated[str | None, Query(description="Text in the title or description.")] = None,
+) -> IncidentPage:
+    filters = IncidentFilters(time_from=utc(time_from), time_to=utc(time_to), bbox=parse_bbox(bbox), tag=tag, text=q)
+    total, rows = search_incidents(session, filters, limit, offset)
+    items = [IncidentOut.model_validate(row, from_attributes=True) for row in rows]
+    return IncidentPage(items=items, total=total, limit=limit, offset=offset)
 
 
 @router.get("/api/v1/incidents/{incident_id}", response_model=IncidentOut)

@@ -1,0 +1,119 @@
+"""Finding clips and incidents by what investigators know: status, time, place, device, who
+handed a clip in, where it came from, what it documents, and whether copies of it exist."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from storage.models import Acquisition, CaseIncident, Clip, ClipLink, ClipRelation, Incident
+
+BoundingBox = tuple[float, float, float, float]  # min_lat, min_lon, max_lat, max_lon
+
+
+@dataclass(frozen=True)
+class ClipFilters:
+    status: str | None = None
+    verification_status: str | None = None
+    recorded_from: datetime | None = None  # the file's own creation time
+    recorded_to: datetime | None = None
+    captured_from: datetime | None = None  # what an uploader said
+    captured_to: datetime | None = None
+    bbox: BoundingBox | None = None
+    device_make: str | None = None
+    device_model: str | None = None
+    uploader: str | None = None
+    source: str | None = None
+    incident_id: str | None = None
+    case_id: str | None = None
+    has_near_duplicates: bool | None = None
+
+
+@dataclass(frozen=True)
+class IncidentFilters:
+    time_from: datetime | None = None
+    time_to: datetime | None = None
+    bbox: BoundingBox | None = None
+    tag: str | None = None
+    text: str | None = None
+
+
+def _contains(column: Any, text: str) -> Any:
+    return func.lower(column).contains(text.lower(), autoescape=True)
+
+
+def _in_box(lat: Any, lon: Any, box: BoundingBox) -> Any:
+    min_lat, min_lon, max_lat, max_lon = box
+    return and_(lat.is_not(None), lat >= min_lat, lat <= max_lat, lon >= min_lon, lon <= max_lon)
+
+
+def _clip_conditions(f: ClipFilters) -> list[Any]:
+    acquired = Acquisition.clip_id == Clip.id
+    live_link = and_(ClipLink.clip_id == Clip.id, ClipLink.unlinked_at.is_(None))
+    conditions: list[Any] = []
+    if f.status:
+        conditions.append(Clip.status == f.status)
+    if f.verification_status:
+        conditions.append(Clip.verification_status == f.verification_status)
+    if f.recorded_from:
+        conditions.append(Clip.recorded_at >= f.recorded_from)
+    if f.recorded_to:
+        conditions.append(Clip.recorded_at <= f.recorded_to)
+    if f.captured_from or f.captured_to:
+        window = [acquired, Acquisition.captured_at.is_not(None)]
+        if f.captured_from:
+            window.append(Acquisition.captured_at >= f.captured_from)
+        if f.captured_to:
+            window.append(Acquisition.captured_at <= f.captured_to)
+        conditions.append(exists().where(*window))
+    if f.bbox:
+        conditions.append(_in_box(Clip.lat, Clip.lon, f.bbox))
+    if f.device_make:
+        conditions.append(_contains(Clip.device_make, f.device_make))
+    if f.device_model:
+        conditions.append(_contains(Clip.device_model, f.device_model))
+    if f.uploader:
+        conditions.append(exists().where(acquired, Acquisition.received_by == f.uploader))
+    if f.source:
+        conditions.append(exists().where(acquired, _contains(Acquisition.source, f.source)))
+    if f.incident_id:
+        conditions.append(exists().where(live_link, ClipLink.incident_id == f.incident_id))
+    if f.case_id:
+        in_case = and_(CaseIncident.incident_id == ClipLink.incident_id, CaseIncident.case_id == f.case_id)
+        conditions.append(exists().where(live_link, in_case))
+    if f.has_near_duplicates is not None:
+        related = exists().where(or_(ClipRelation.clip_id == Clip.id, ClipRelation.related_clip_id == Clip.id))
+        conditions.append(related if f.has_near_duplicates else ~related)
+    return conditions
+
+
+def _page(session: Session, query: Select[Any], order: list[Any], limit: int, offset: int) -> tuple[int, list[Any]]:
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return total, list(session.scalars(query.order_by(*order).limit(limit).offset(offset)))
+
+
+def search_clips(session: Session, filters: ClipFilters, limit: int, offset: int) -> tuple[int, list[Clip]]:
+    """Matching clips, newest first (ties by id, so pages are stable), with the total count."""
+    query = select(Clip).where(*_clip_conditions(filters))
+    return _page(session, query, [Clip.created_at.desc(), Clip.id.desc()], limit, offset)
+
+
+def search_incidents(session: Session, filters: IncidentFilters, limit: int, offset: int) -> tuple[int, list[Incident]]:
+    """Matching incidents, latest first; a time range matches incidents that overlap it."""
+    conditions: list[Any] = []
+    if filters.time_from:
+        conditions.append(func.coalesce(Incident.ends_at, Incident.starts_at) >= filters.time_from)
+    if filters.time_to:
+        conditions.append(Incident.starts_at <= filters.time_to)
+    if filters.bbox:
+        conditions.append(_in_box(Incident.lat, Incident.lon, filters.bbox))
+    if filters.tag:
+        conditions.append(Incident.tags.contains(f'"{filters.tag}"', autoescape=True))
+    if filters.text:
+        conditions.append(or_(_contains(Incident.title, filters.text), _contains(Incident.description, filters.text)))
+    query = select(Incident).where(*conditions)
+    return _page(session, query, [Incident.starts_at.desc(), Incident.id], limit, offset)

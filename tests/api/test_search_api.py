@@ -1,0 +1,95 @@
+"""Finding clips and incidents by status, time, place, device, uploader, source, incident, case
+and copies; paginated with totals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests import media
+from tests.api.test_incidents_api import INCIDENT
+from tests.api.test_ingest_api import wait_until_done
+from tests.api.test_upload import upload
+from tests.conftest import auth
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("search")
+    return {
+        "tagged": media.make_tagged_clip(folder / "tagged.mov"),
+        "plain": media.make_silent_clip(folder / "plain.mp4"),
+    }
+
+
+def ids(client: TestClient, key: str, query: str) -> set[str]:
+    response = client.get(f"/api/v1/clips?{query}", headers=auth(key))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["total"] == len(body["items"])
+    return {c["id"] for c in body["items"]}
+
+
+def test_clips_are_found_by_what_the_file_and_the_uploader_say(
+    client: TestClient, keys: dict[str, str], files: dict[str, Path]
+) -> None:
+    tagged = upload(client, keys["contributor"], files["tagged"].read_bytes(), source="Witness in Tehran").json()["id"]
+    plain = upload(client, keys["admin"], files["plain"].read_bytes(), captured_at="2019-11-17T09:00:00Z").json()["id"]
+    for clip_id in (tagged, plain):
+        assert wait_until_done(client, keys["viewer"], clip_id)["status"] == "ready"
+    viewer = keys["viewer"]
+    assert ids(client, viewer, "status=ready") == {tagged, plain}
+    assert ids(client, viewer, "bbox=35.6,51.2,35.8,51.5") == {tagged}
+    assert ids(client, viewer, "bbox=40,0,41,1") == set()
+    assert ids(client, viewer, "device_make=apple&device_model=iPhone") == {tagged}
+    assert ids(client, viewer, "recorded_from=2019-11-16T00:00:00Z&recorded_to=2019-11-16T23:59:59Z") == {tagged}
+    assert ids(client, viewer, "captured_from=2019-11-17T00:00:00Z") == {plain}
+    assert ids(client, viewer, "uploader=admin-key") == {plain}
+    assert ids(client, viewer, "source=tehran") == {tagged}
+    assert ids(client, viewer, "verification_status=unverified") == {tagged, plain}
+    assert client.get("/api/v1/clips?bbox=1,2,3", headers=auth(viewer)).status_code == 400
+
+    incident = client.post("/api/v1/incidents", headers=auth(keys["contributor"]), json=INCIDENT).json()["id"]
+    client.post(f"/api/v1/incidents/{incident}/clips", headers=auth(keys["contributor"]), json={"clip_id": plain})
+    case = client.post("/api/v1/cases", headers=auth(keys["contributor"]), json={"title": "report"}).json()["id"]
+    client.put(f"/api/v1/cases/{case}/incidents/{incident}", headers=auth(keys["contributor"]))
+    assert ids(client, viewer, f"incident_id={incident}") == {plain}
+    assert ids(client, viewer, f"case_id={case}") == {plain}
+
+    # Both clips are made from the same generated footage, so ingest found each a copy of the other.
+    assert ids(client, viewer, "has_near_duplicates=true") == {tagged, plain}
+    assert ids(client, viewer, "has_near_duplicates=false") == set()
+    page = client.get("/api/v1/clips?limit=1&offset=1", headers=auth(viewer)).json()
+    assert page["total"] == 2 and [c["id"] for c in page["items"]] == [tagged]
+
+
+def test_incidents_are_found_by_time_place_tag_and_text(client: TestClient, keys: dict[str, str]) -> None:
+    key = auth(keys["contributor"])
+    tehran = client.post("/api/v1/incidents", headers=key, json=INCIDENT).json()["id"]
+    shiraz = client.post(
+        "/api/v1/incidents",
+        headers=key,
+        json={
+            "title": "Funeral procession",
+            "description": "crowd dispersed with tear gas",
+            "starts_at": "2019-11-18T10:00:00Z",
+            "ends_at": "2019-11-18T12:00:00Z",
+            "lat": 29.59,
+            "lon": 52.58,
+            "tags": ["tear gas"],
+        },
+    ).json()["id"]
+
+    def found(query: str) -> set[str]:
+        body = client.get(f"/api/v1/incidents?{query}", headers=auth(keys["viewer"])).json()
+        assert body["total"] == len(body["items"])
+        return {i["id"] for i in body["items"]}
+
+    assert found("") == {tehran, shiraz}
+    assert found("time_from=2019-11-18T11:00:00Z") == {shiraz}
+    assert found("time_to=2019-11-17T00:00:00Z") == {tehran}
+    assert found("bbox=29,52,30,53") == {shiraz}
+    assert found("tag=shooting") == {tehran}
+    assert found("q=TEAR") == {shiraz}
