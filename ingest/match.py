@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from ingest.fingerprint import Fingerprint, hamming
+from ingest.fingerprint import Fingerprint, Hashes, hamming
 from ingest.index import FingerprintIndex
 
 SEED_DISTANCE = 10  # bits: a hash this close to a query frame proposes an alignment
@@ -119,7 +119,27 @@ def _candidates(index: FingerprintIndex, query: Fingerprint, exclude: set[int]) 
     rows = np.flatnonzero(query.informative)
     if len(rows) == 0:
         return []
-    hits = index.query(query.hashes[rows], SEED_DISTANCE)
+    proposals = _proposals(index, query, query.hashes[rows], rows, exclude, probe_radius=0, min_votes=MIN_VOTES)
+    if not proposals:
+        # Heavily altered copies (a large logo over the picture) may share no hash chunk exactly
+        # with the original. Look one bit around each chunk, with the centre hashes too, and let
+        # two agreeing frames propose: the frame-by-frame check that follows is what decides.
+        both = np.concatenate([query.hashes[rows], query.centre_hashes[rows]])
+        proposals = _proposals(index, query, both, np.concatenate([rows, rows]), exclude, probe_radius=1, min_votes=2)
+    return proposals
+
+
+def _proposals(
+    index: FingerprintIndex,
+    query: Fingerprint,
+    hashes: Hashes,
+    rows: npt.NDArray[np.int64],
+    exclude: set[int],
+    *,
+    probe_radius: int,
+    min_votes: int,
+) -> list[tuple[int, float, int]]:
+    hits = index.query(hashes, SEED_DISTANCE, probe_radius=probe_radius)
     if len(hits.clip) == 0:
         return []
     query_frame = rows[hits.query_frame]
@@ -133,7 +153,7 @@ def _candidates(index: FingerprintIndex, query: Fingerprint, exclude: set[int]) 
     votes = np.bincount(distinct // (int(query_frame.max()) + 1), minlength=len(pairs))
     proposals: list[tuple[int, float, int]] = []
     for position in np.argsort(-votes, kind="stable"):
-        if votes[position] < MIN_VOTES or len(proposals) >= MAX_CANDIDATES:
+        if votes[position] < min_votes or len(proposals) >= MAX_CANDIDATES:
             break
         clip = int(pairs[position, 0])
         offset = float(np.median(offsets[inverse == position]))  # only for the few proposals kept

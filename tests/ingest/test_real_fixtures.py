@@ -123,3 +123,24 @@ def test_single_frame_video_with_longer_audio_is_ready_with_one_keyframe(embedde
     clip, keyframes, _ = ingest_real(embedded, "jcodec/37.mp4")
     assert clip.status == "ready"  # type: ignore[attr-defined]
     assert len(keyframes) == 1 and (keyframes[0].width, keyframes[0].height) == (480, 640)
+
+
+def test_threatexchange_copies_match_the_original_and_the_doorknob_matches_nothing(tmp_path: Path) -> None:
+    from ingest.index import FingerprintIndex
+    from ingest.match import match_clip
+    from ingest.pipeline import analyse_file
+    from verity.settings import Settings
+
+    folder = REAL / "threatexchange-tmk"
+    settings = Settings(data_dir=tmp_path)
+    prints = {p.name: analyse_file(p, settings, tmp_path / p.stem) for p in sorted(folder.glob("*.mp4"))}
+    index = FingerprintIndex()
+    for name in ("pattern-hd-no-bar.mp4", "doorknob-hd-no-bar.mp4"):
+        index.add(name, prints[name][0])
+    index.finish_loading()  # all entries in sorted runs, as in a large archive: seeds need chunk hits
+    for name, (print_, mirrored) in prints.items():
+        found = [m.clip_id for m in match_clip(index, print_, mirrored, sample_step_s=0.5, exclude_clip_id=name)]
+        if name.startswith("pattern-") and name != "pattern-hd-no-bar.mp4":
+            assert found == ["pattern-hd-no-bar.mp4"], name
+        else:
+            assert found == [], name
