@@ -124,3 +124,41 @@ def test_verify_json_against_a_server(
     [near] = answer["near_duplicates"]
     assert near["clip_id"] == clip_id
     assert near["segments"][0]["clip_start_s"] == pytest.approx(2, abs=1.0)
+
+
+def test_incident_create_list_show_and_link_through_a_server(tmp_path: Path, server: RunningServer) -> None:
+    path = tmp_path / "clip.bin"
+    path.write_bytes(os.urandom(5000))
+    connection = ["--server", server.url, "--key", server.admin_key]
+    clip_id = run(["ingest", str(path), *connection], tmp_path).stdout.split()[0]
+    created = run(
+        [
+            "incident",
+            "create",
+            "--title",
+            "Shooting at the square",
+            "--starts-at",
+            "2019-11-16T14:00:00+03:30",
+            "--precision",
+            "hour",
+            "--place",
+            "Sadeghieh",
+            "--lat",
+            "35.72",
+            "--lon",
+            "51.33",
+            "--tag",
+            "shooting",
+            *connection,
+        ],
+        tmp_path,
+    )
+    incident_id = created.stdout.strip()
+    link_id = run(["link", clip_id, incident_id, "--note", "whole clip", *connection], tmp_path).stdout.strip()
+    assert link_id.isdigit()
+    listed = run(["incident", "list", "--text", "square", *connection], tmp_path).stdout
+    assert incident_id in listed
+    shown = run(["incident", "show", incident_id, *connection], tmp_path).stdout
+    assert "Shooting at the square" in shown and clip_id in shown and "35.72" in shown
+    missing = run(["link", clip_id, "no-such-incident", *connection], tmp_path, check=False)
+    assert missing.returncode == 1 and "404" in missing.stderr
