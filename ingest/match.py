@@ -25,6 +25,7 @@ MIN_VOTES = 3  # query frames that must agree on a (clip, offset) before it is c
 MAX_CANDIDATES = 24
 REFINE_S = (-0.2, 0.0, 0.2)  # around the seeds' median offset
 SAME_PLACE_S = 2.0  # proposals for one clip closer than this are one alignment
+CLOSER_LOOK_FRAMES = 60  # query frames probed one bit around, when nothing matched exactly
 GAP_S = 3.0  # unmatched stretch that ends a segment
 MIN_SEGMENT_FRAMES = 4
 MIN_CHANGES = 2  # the archived side of a segment must change picture this many times
@@ -113,20 +114,23 @@ def _segments(
     return segments
 
 
-def _candidates(index: FingerprintIndex, query: Fingerprint, exclude: set[int]) -> list[tuple[int, float, int]]:
+def _candidates(
+    index: FingerprintIndex, query: Fingerprint, exclude: set[int], *, closer_look: bool
+) -> list[tuple[int, float, int]]:
     """(clip, offset, votes) proposals, best supported first; the offset is the median of the
-    seeds that voted for it, and proposals for one clip at nearly the same place are merged."""
+    seeds that voted for it, and proposals for one clip at nearly the same place are merged.
+    With `closer_look`, for a query whose exact chunks proposed nothing anywhere: heavily
+    altered copies (a large logo over the picture) may share no hash chunk exactly with the
+    original, while the centre of the picture is spared. So centre hashes of up to
+    CLOSER_LOOK_FRAMES frames are probed one bit around each chunk, and two agreeing frames
+    propose; the frame-by-frame check that follows is what decides."""
     rows = np.flatnonzero(query.informative)
     if len(rows) == 0:
         return []
-    proposals = _proposals(index, query, query.hashes[rows], rows, exclude, probe_radius=0, min_votes=MIN_VOTES)
-    if not proposals:
-        # Heavily altered copies (a large logo over the picture) may share no hash chunk exactly
-        # with the original. Look one bit around each chunk, with the centre hashes too, and let
-        # two agreeing frames propose: the frame-by-frame check that follows is what decides.
-        both = np.concatenate([query.hashes[rows], query.centre_hashes[rows]])
-        proposals = _proposals(index, query, both, np.concatenate([rows, rows]), exclude, probe_radius=1, min_votes=2)
-    return proposals
+    if not closer_look:
+        return _proposals(index, query, query.hashes[rows], rows, exclude, probe_radius=0, min_votes=MIN_VOTES)
+    rows = rows[np.linspace(0, len(rows) - 1, min(len(rows), CLOSER_LOOK_FRAMES)).astype(np.int64)]
+    return _proposals(index, query, query.centre_hashes[rows], rows, exclude, probe_radius=1, min_votes=2)
 
 
 def _proposals(
@@ -175,12 +179,16 @@ def match_clip(
     excluded = index.clip_number(exclude_clip_id) if exclude_clip_id else None
     exclude = {excluded} if excluded is not None else set()
     best: dict[int, Match] = {}
-    for mirrored, side in ((False, query), (True, mirrored_query)):
-        if side is None or len(side) == 0:
+    sides = [(False, query), (True, mirrored_query)]
+    proposed = {m: _candidates(index, side, exclude, closer_look=False) for m, side in sides if side is not None}
+    if not any(proposed.values()):
+        proposed = {False: _candidates(index, query, exclude, closer_look=True)}  # mirrored and altered: rare
+    for mirrored, side in sides:
+        if side is None or len(side) == 0 or not proposed.get(mirrored):
             continue
         found: dict[int, list[tuple[Segment, int]]] = {}
         checked: set[tuple[int, float]] = set()
-        for clip, offset, _votes in _candidates(index, side, exclude):
+        for clip, offset, _votes in proposed[mirrored]:
             clip_print = index.clip_print(clip)
             alignments = [(_align(side, clip_print, offset + d, sample_step_s), offset + d) for d in REFINE_S]
             alignment, refined = max(alignments, key=lambda pair: (int(pair[0].matched.sum()), -abs(pair[1] - offset)))
