@@ -43,3 +43,6 @@ def get_finder(request: Request) -> NearDuplicateFinder:
 
 
 FinderDep = Annotated[NearDuplicateFinder, Depends(get_finder)]
+
+# Largest integer a path or query parameter may carry: what every database column here can hold.
+MAX_INT = 2**31 - 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.requests import ClientDisconnect
 
 from verity import errors
@@ -42,5 +43,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_disconnect(_request: Request, _exc: Exception) -> JSONResponse:
         return JSONResponse({"error": "upload_interrupted", "detail": "the client went away"}, 400)
 
+    async def on_data_error(_request: Request, _exc: Exception) -> JSONResponse:
+        # The database refused a value the schema let through (e.g. a NUL character in text on
+        # PostgreSQL): the request is at fault, and nothing was written.
+        return JSONResponse({"error": "invalid_input", "detail": "a value was not accepted by the database"}, 400)
+
     app.add_exception_handler(errors.VerityError, on_domain_error)
+    app.add_exception_handler(DataError, on_data_error)
     app.add_exception_handler(ClientDisconnect, on_disconnect)

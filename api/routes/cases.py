@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import select
 
 from api.auth import Caller, require
-from api.deps import SessionDep
+from api.deps import MAX_INT, SessionDep
 from api.routes.incidents import IfMatch
 from api.schemas import CaseIn, CaseOut, CasePatch
 from storage.evidence import create_case, delete_case, etag, load_case, set_case_incident, update_case
@@ -38,7 +38,7 @@ def index(
     session: SessionDep,
     _caller: Viewer,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> list[CaseOut]:
     rows = session.scalars(select(Case).order_by(Case.created_at.desc(), Case.id).limit(limit).offset(offset))
     return [CaseOut.model_validate(row) for row in rows]

@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from api.auth import Caller, require
-from api.deps import ArchiveDep, RunnerDep, SessionDep
+from api.deps import MAX_INT, ArchiveDep, RunnerDep, SessionDep
 from api.multipart import form_doc, read_upload_form
 from api.ranges import parse_range
 from api.schemas import ClipOut, ClipPage, CustodyEventOut, CustodyLog, UploadOut
@@ -126,7 +126,7 @@ def list_clips(
     session: SessionDep,
     _caller: Viewer,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     status: Annotated[str | None, Query(description="queued, processing, ready, failed, unsupported")] = None,
     verification_status: Annotated[str | None, Query(description="unverified, in_review, verified, …")] = None,
     recorded_from: Annotated[datetime | None, Query(description="The file's own creation time, from.")] = None,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
 from api.auth import Caller, require
-from api.deps import SessionDep
+from api.deps import MAX_INT, SessionDep
 from api.routes.clips import load_clip, parse_bbox, utc
 from api.schemas import (
     IncidentIn,
@@ -63,7 +63,7 @@ def index(
     session: SessionDep,
     _caller: Viewer,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     time_from: Annotated[datetime | None, Query(description="Incidents overlapping this range.")] = None,
     time_to: Annotated[datetime | None, Query()] = None,
     bbox: Annotated[str | None, Query(description="min_lat,min_lon,max_lat,max_lon")] = None,
@@ -114,7 +114,9 @@ def link(incident_id: str, body: LinkIn, session: SessionDep, caller: Contributo
 
 
 @router.delete("/api/v1/incidents/{incident_id}/clips/{link_id}", response_model=LinkOut)
-def unlink(incident_id: str, link_id: int, session: SessionDep, caller: Contributor) -> ClipLink:
+def unlink(
+    incident_id: str, link_id: Annotated[int, Path(ge=1, le=MAX_INT)], session: SessionDep, caller: Contributor
+) -> ClipLink:
     removed = unlink_clip(session, incident_id, link_id, caller.name)
     session.commit()
     return removed

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
 from api.auth import Caller, require
-from api.deps import ArchiveDep, SessionDep
+from api.deps import MAX_INT, ArchiveDep, SessionDep
 from api.routes.clips import load_clip
 from api.schemas import KeyframeOut
 from storage.keys import Role
@@ -45,7 +45,11 @@ def list_keyframes(clip_id: str, session: SessionDep, _caller: Viewer) -> list[K
     responses={200: {"content": {"image/jpeg": {}}, "description": "The thumbnail, upright."}},
 )
 def keyframe_image(
-    clip_id: str, index: int, session: SessionDep, archive: ArchiveDep, _caller: Viewer
+    clip_id: str,
+    index: Annotated[int, Path(ge=0, le=MAX_INT)],
+    session: SessionDep,
+    archive: ArchiveDep,
+    _caller: Viewer,
 ) -> StreamingResponse:
     clip = load_clip(session, clip_id)
     row = session.scalar(select(Keyframe).where(Keyframe.clip_id == clip.id, Keyframe.index == index))
