@@ -25,6 +25,7 @@ from ingest.fingerprint import Fingerprint, Hashes, hamming
 
 CHUNK_SPANS = ((0, 21), (21, 21), (42, 22))  # (first bit, width)
 CHUNKS = len(CHUNK_SPANS)
+TAIL_BLOCK_PAIRS = 2_000_000  # query hash × tail entry pairs compared at once
 MAX_FRAMES = 2**30  # entry codes are int32: frame × 2 + 1
 
 
@@ -190,7 +191,9 @@ class FingerprintIndex:
             if clip is not None:
                 self._removed.add(clip)
 
-    def query(self, hashes: Hashes, max_distance: int, *, probe_radius: int = 0) -> Hits:
+    def query(
+        self, hashes: Hashes, max_distance: int, *, probe_radius: int = 0, exclude: frozenset[int] = frozenset()
+    ) -> Hits:
         """Archived frames within `max_distance` bits of each query hash that share a chunk with it
         exactly, or with `probe_radius=1` up to one bit (21 times the lookups); any frame, when it
         sits in the unsorted tail."""
@@ -220,11 +223,18 @@ class FingerprintIndex:
                         found_query.append(np.repeat(probe_rows, counts))
                         found_entry.append(run.entries[number][starts + np.arange(total)])
             tail = np.arange(self._in_runs, self._entry_code.size)
-            if len(tail) and len(hashes):
-                distances = hamming(hashes[:, None], self._entry_hashes(self._entry_code.array[tail])[None, :])
+            skip = self._removed | set(exclude)
+            if len(tail) and skip:
+                tail_clips = self._frame_clip.array[self._entry_code.array[tail] >> 1]
+                tail = tail[~np.isin(tail_clips, list(skip))]
+            # Compared directly, in blocks, so a long query against a full tail stays small in memory.
+            block = max(1, TAIL_BLOCK_PAIRS // max(1, len(hashes)))
+            for start in range(0, len(tail) if len(hashes) else 0, block):
+                part = tail[start : start + block]
+                distances = hamming(hashes[:, None], self._entry_hashes(self._entry_code.array[part])[None, :])
                 rows, cols = np.nonzero(distances <= max_distance)
                 found_query.append(rows.astype(np.int64))
-                found_entry.append(tail[cols].astype(np.int32))
+                found_entry.append(part[cols].astype(np.int32))
             empty = np.zeros(0, np.int64)
             if not found_query:
                 return Hits(empty, empty, empty, np.zeros(0), empty)
@@ -235,8 +245,8 @@ class FingerprintIndex:
             query_frame, distance = query_frame[close], distance[close]
             frame = (codes[close] >> 1).astype(np.int64)
             clip = self._frame_clip.array[frame].astype(np.int64)
-            if self._removed:
-                live = ~np.isin(clip, list(self._removed))
+            if self._removed or exclude:
+                live = ~np.isin(clip, list(self._removed | set(exclude)))
                 query_frame, frame, distance, clip = query_frame[live], frame[live], distance[live], clip[live]
             # One row per (query frame, archived frame), at its smallest distance: a pair can be
             # found through several chunks and through both of the frame's hashes.

@@ -143,7 +143,7 @@ def _proposals(
     probe_radius: int,
     min_votes: int,
 ) -> list[tuple[int, float, int]]:
-    hits = index.query(hashes, SEED_DISTANCE, probe_radius=probe_radius)
+    hits = index.query(hashes, SEED_DISTANCE, probe_radius=probe_radius, exclude=frozenset(exclude))
     if len(hits.clip) == 0:
         return []
     query_frame = rows[hits.query_frame]

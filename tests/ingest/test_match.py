@@ -165,3 +165,11 @@ def test_saved_index_loads_back_and_still_takes_new_clips(
     loaded.add("black", corpus["black"][0])
     assert "black" in loaded and len(loaded) == len(built) + len(corpus["black"][0])
     assert [m.clip_id for m in query(loaded, corpus, "cells")] == []
+
+
+def test_excluded_clip_in_the_tail_is_never_compared(corpus: dict[str, tuple[Fingerprint, Fingerprint]]) -> None:
+    built = FingerprintIndex()
+    built.add("source", corpus["source"][0])  # unsorted tail, as right after a clip is ingested
+    hits = built.query(corpus["source"][0].hashes, 10, exclude=frozenset({0}))
+    assert len(hits.clip) == 0
+    assert len(built.query(corpus["source"][0].hashes, 10).clip) > 0
