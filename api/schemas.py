@@ -273,6 +273,13 @@ class LinkOut(BaseModel):
     linked_at: datetime
     unlinked_by: str | None
     unlinked_at: datetime | None
+    version: int = Field(description="Also sent as the ETag header; send it back in If-Match to change or unlink.")
+
+
+class LinkPatch(BaseModel):
+    start_s: float | None = Field(default=None, ge=0, description="null with end_s null: the whole clip.")
+    end_s: float | None = Field(default=None, ge=0)
+    note: str | None = None
 
 
 class VerificationIn(BaseModel):

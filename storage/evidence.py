@@ -120,6 +120,15 @@ def active_links(session: Session, *, incident_id: str | None = None, clip_id: s
     return list(session.scalars(query))
 
 
+def _check_segment(clip: Clip, start_s: float | None, end_s: float | None) -> None:
+    duration = json.loads(clip.media).get("duration_s") if clip.media else None
+    for name, value in (("start_s", start_s), ("end_s", end_s)):
+        if value is not None and (value < 0 or (duration is not None and value > duration + 0.01)):
+            raise InvalidInput(f"{name} {value} is outside the clip (0 to {duration} s)")
+    if start_s is not None and end_s is not None and end_s <= start_s:
+        raise InvalidInput("end_s must be after start_s")
+
+
 def link_clip(
     session: Session,
     incident_id: str,
@@ -133,12 +142,7 @@ def link_clip(
     clip = session.get(Clip, clip_id)
     if clip is None:
         raise ClipNotFound(f"no clip with id {clip_id}")
-    duration = json.loads(clip.media).get("duration_s") if clip.media else None
-    for name, value in (("start_s", start_s), ("end_s", end_s)):
-        if value is not None and (value < 0 or (duration is not None and value > duration + 0.01)):
-            raise InvalidInput(f"{name} {value} is outside the clip (0 to {duration} s)")
-    if start_s is not None and end_s is not None and end_s <= start_s:
-        raise InvalidInput("end_s must be after start_s")
+    _check_segment(clip, start_s, end_s)
     link = ClipLink(incident_id=incident_id, clip_id=clip_id, start_s=start_s, end_s=end_s, note=note, linked_by=actor)
     session.add(link)
     session.flush()
@@ -152,13 +156,45 @@ def link_clip(
     return link
 
 
-def unlink_clip(session: Session, incident_id: str, link_id: int, actor: str) -> ClipLink:
+def load_link(session: Session, incident_id: str, link_id: int) -> ClipLink:
     link = session.get(ClipLink, link_id)
     if link is None or link.incident_id != incident_id:
         raise NotFound(f"incident {incident_id} has no link {link_id}")
+    return link
+
+
+def _live_link(session: Session, incident_id: str, link_id: int, if_match: str | None) -> ClipLink:
+    link = load_link(session, incident_id, link_id)
     if link.unlinked_at is not None:
-        raise Conflict(f"link {link_id} was already removed")
+        raise Conflict(f"link {link_id} was removed; link the clip again instead")
+    check_version(link.version, if_match, "link")
+    return link
+
+
+def update_link(
+    session: Session, incident_id: str, link_id: int, changes: dict[str, Any], if_match: str | None, actor: str
+) -> ClipLink:
+    """Change a link's segment or note; the custody event keeps what it was before."""
+    link = _live_link(session, incident_id, link_id, if_match)
+    before = {"start_s": link.start_s, "end_s": link.end_s, "note": link.note}
+    after = {**before, **{name: changes[name] for name in before if name in changes}}
+    _check_segment(session.get_one(Clip, link.clip_id), after["start_s"], after["end_s"])
+    link.start_s, link.end_s, link.note = after["start_s"], after["end_s"], after["note"]
+    link.version += 1
+    append_event(
+        session,
+        link.clip_id,
+        "link_changed",
+        actor,
+        {"link_id": link.id, "incident_id": incident_id, "before": before, "after": after},
+    )
+    return link
+
+
+def unlink_clip(session: Session, incident_id: str, link_id: int, if_match: str | None, actor: str) -> ClipLink:
+    link = _live_link(session, incident_id, link_id, if_match)
     link.unlinked_at, link.unlinked_by = utcnow(), actor
+    link.version += 1
     append_event(session, link.clip_id, "unlinked", actor, {"link_id": link.id, "incident_id": incident_id})
     return link
 

@@ -244,6 +244,7 @@ class ClipLink(Base):
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     unlinked_by: Mapped[str | None] = mapped_column(String(100))
     unlinked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # the ETag; bumped on every change
 
 
 class VerificationChange(Base):

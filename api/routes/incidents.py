@@ -17,6 +17,7 @@ from api.schemas import (
     IncidentPatch,
     LinkIn,
     LinkOut,
+    LinkPatch,
     VerificationChangeOut,
     VerificationIn,
     VerificationOut,
@@ -30,8 +31,10 @@ from storage.evidence import (
     etag,
     link_clip,
     load_incident,
+    load_link,
     unlink_clip,
     update_incident,
+    update_link,
     verification_history,
 )
 from storage.keys import Role
@@ -107,18 +110,61 @@ def delete(incident_id: str, session: SessionDep, _caller: Contributor, if_match
 
 
 @router.post("/api/v1/incidents/{incident_id}/clips", status_code=201, response_model=LinkOut)
-def link(incident_id: str, body: LinkIn, session: SessionDep, caller: Contributor) -> ClipLink:
+def link(incident_id: str, body: LinkIn, response: Response, session: SessionDep, caller: Contributor) -> ClipLink:
     created = link_clip(session, incident_id, body.clip_id, body.start_s, body.end_s, body.note, caller.name)
     session.commit()
+    response.headers["Location"] = f"/api/v1/incidents/{incident_id}/clips/{created.id}"
+    response.headers["ETag"] = etag(created.version)
     return created
 
 
-@router.delete("/api/v1/incidents/{incident_id}/clips/{link_id}", response_model=LinkOut)
-def unlink(
-    incident_id: str, link_id: Annotated[int, Path(ge=1, le=MAX_INT)], session: SessionDep, caller: Contributor
+LinkId = Annotated[int, Path(ge=1, le=MAX_INT)]
+
+
+@router.get("/api/v1/incidents/{incident_id}/clips/{link_id}", response_model=LinkOut)
+def show_link(incident_id: str, link_id: LinkId, response: Response, session: SessionDep, _caller: Viewer) -> ClipLink:
+    found = load_link(session, incident_id, link_id)
+    response.headers["ETag"] = etag(found.version)
+    return found
+
+
+@router.patch(
+    "/api/v1/incidents/{incident_id}/clips/{link_id}",
+    response_model=LinkOut,
+    responses={409: {"description": "Link removed"}, 412: {"description": "If-Match is stale"}, 428: {}},
+)
+def update_link_segment(
+    incident_id: str,
+    link_id: LinkId,
+    body: LinkPatch,
+    response: Response,
+    session: SessionDep,
+    caller: Contributor,
+    if_match: IfMatch = None,
 ) -> ClipLink:
-    removed = unlink_clip(session, incident_id, link_id, caller.name)
+    changed = update_link(session, incident_id, link_id, body.model_dump(exclude_unset=True), if_match, caller.name)
     session.commit()
+    response.headers["ETag"] = etag(changed.version)
+    return changed
+
+
+@router.delete(
+    "/api/v1/incidents/{incident_id}/clips/{link_id}",
+    response_model=LinkOut,
+    responses={409: {"description": "Already removed"}, 412: {"description": "If-Match is stale"}, 428: {}},
+)
+def unlink(
+    incident_id: str,
+    link_id: LinkId,
+    response: Response,
+    session: SessionDep,
+    caller: Contributor,
+    if_match: IfMatch = None,
+) -> ClipLink:
+    """Remove the link; the row stays, with who removed it and when."""
+    removed = unlink_clip(session, incident_id, link_id, if_match, caller.name)
+    session.commit()
+    response.headers["ETag"] = etag(removed.version)
     return removed
 
 

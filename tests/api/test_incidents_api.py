@@ -86,10 +86,52 @@ def test_segments_are_linked_listed_and_unlinked_with_custody(
     assert [(link["start_s"], link["end_s"]) for link in listed] == [(0.5, 1.5), (2.0, 3.0)]
     from_clip = client.get(f"/api/v1/clips/{clip_id}/incidents", headers=auth(keys["viewer"])).json()
     assert {link["incident_id"] for link in from_clip} == {incident_id}
-    removed = client.delete(f"{url}/{first.json()['id']}", headers=key)
+    link_url = f"{url}/{first.json()['id']}"
+    assert client.delete(link_url, headers=key).status_code == 428
+    removed = client.delete(link_url, headers={**key, "If-Match": first.headers["etag"]})
     assert removed.status_code == 200 and removed.json()["unlinked_by"] == "contributor-key"
+    again = client.delete(link_url, headers={**key, "If-Match": removed.headers["etag"]})
+    assert again.status_code == 409
     assert len(client.get(url, headers=auth(keys["viewer"])).json()) == 1
+    kept = client.get(link_url, headers=auth(keys["viewer"])).json()
+    assert kept["unlinked_at"] is not None and kept["note"] == "muzzle flash"
     assert actions(client, keys["viewer"], clip_id)[-3:] == ["linked", "linked", "unlinked"]
+
+
+def test_a_link_changes_only_with_the_etag_its_editor_read(
+    client: TestClient, keys: dict[str, str], clip_file: Path
+) -> None:
+    clip_id = upload(client, keys["contributor"], clip_file.read_bytes()).json()["id"]
+    wait_until_done(client, keys["viewer"], clip_id)
+    incident_id, _ = create_incident(client, keys["contributor"])
+    key = auth(keys["contributor"])
+    created = client.post(f"/api/v1/incidents/{incident_id}/clips", headers=key, json={"clip_id": clip_id})
+    link_url, read_tag = created.headers["location"], created.headers["etag"]
+    assert client.get(link_url, headers=auth(keys["viewer"])).headers["etag"] == read_tag
+    first = client.patch(
+        link_url, headers={**key, "If-Match": read_tag}, json={"start_s": 0.5, "end_s": 2.5, "note": "first shot"}
+    )
+    assert first.status_code == 200 and first.headers["etag"] != read_tag
+    # A second investigator who read the link before that change cannot overwrite it.
+    stale = client.patch(link_url, headers={**key, "If-Match": read_tag}, json={"note": "whole clip"})
+    assert stale.status_code == 412
+    assert client.patch(link_url, headers=key, json={"note": "no etag"}).status_code == 428
+    outside = client.patch(link_url, headers={**key, "If-Match": first.headers["etag"]}, json={"end_s": 99})
+    assert outside.status_code == 400
+    shown = client.get(link_url, headers=auth(keys["viewer"])).json()
+    assert (shown["start_s"], shown["end_s"], shown["note"]) == (0.5, 2.5, "first shot")
+    custody = client.get(f"/api/v1/clips/{clip_id}/custody", headers=auth(keys["viewer"])).json()["events"]
+    changed = [event["details"] for event in custody if event["action"] == "link_changed"]
+    assert changed == [
+        {
+            "link_id": created.json()["id"],
+            "incident_id": incident_id,
+            "before": {"start_s": None, "end_s": None, "note": None},
+            "after": {"start_s": 0.5, "end_s": 2.5, "note": "first shot"},
+        }
+    ]
+    elsewhere, _ = create_incident(client, keys["contributor"])
+    assert client.get(f"/api/v1/incidents/{elsewhere}/clips/{created.json()['id']}", headers=key).status_code == 404
 
 
 def test_incident_with_linked_clips_cannot_be_deleted(client: TestClient, keys: dict[str, str]) -> None:
