@@ -13,10 +13,11 @@ from typing import Annotated, Any, BinaryIO
 
 import httpx
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
+from api import cli_evidence
+from api.cli_output import console, err_console, fail
 from storage.archive import open_archive
 from storage.db import upgrade_database
 from storage.keys import create_key, has_any_key
@@ -28,23 +29,15 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
-incident_app = typer.Typer(help="Incidents, through a Verity server.", no_args_is_help=True)
-app.add_typer(incident_app, name="incident")
-ServerOption = Annotated[str, typer.Option(envvar="VERITY_SERVER", help="Verity server URL.")]
-KeyOption = Annotated[str, typer.Option(envvar="VERITY_API_KEY", help="API key.")]
-console = Console()
-err_console = Console(stderr=True)
+app.add_typer(cli_evidence.incident_app, name="incident")
+app.add_typer(cli_evidence.case_app, name="case")
+app.add_typer(cli_evidence.clip_app, name="clip")
 
 CHUNK = 1024 * 1024
 
 
 class RemoteRefused(VerityError):
     """The server answered an upload with an error."""
-
-
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(1)
 
 
 @app.command()
@@ -88,7 +81,7 @@ def keys_create(
             key, secret = create_key(session, name, role)
             console.print(f"created key {key.name!r} with role {key.role}; it is shown only now:")
     except VerityError as exc:
-        raise _fail(exc.detail) from None
+        raise fail(exc.detail) from None
     finally:
         archive.close()
     print(secret)
@@ -164,7 +157,7 @@ def ingest(
                     clip_id, sha256, duplicate = _ingest_local(archive, path, fields, progress, task)
                 else:
                     if not key:
-                        raise _fail("--key (or VERITY_API_KEY) is required with --server")
+                        raise fail("--key (or VERITY_API_KEY) is required with --server")
                     clip_id, sha256, duplicate = _ingest_remote(server, key, path, fields, progress, task, retries)
             except (VerityError, httpx.HTTPError, OSError) as exc:
                 failures += 1
@@ -253,7 +246,7 @@ def verify(
         answer = _verify_local(file)
     else:
         if not key:
-            raise _fail("--key (or VERITY_API_KEY) is required with --server")
+            raise fail("--key (or VERITY_API_KEY) is required with --server")
         with file.open("rb") as handle:
             response = httpx.post(
                 server.rstrip("/") + "/api/v1/verify",
@@ -262,7 +255,7 @@ def verify(
                 timeout=httpx.Timeout(600.0),
             )
         if response.status_code != 200:
-            raise _fail(f"server answered {response.status_code}: {response.text}")
+            raise fail(f"server answered {response.status_code}: {response.text}")
         answer = response.json()
     if as_json:
         print(json.dumps(answer, indent=2))
@@ -337,104 +330,9 @@ def _print_verification(file: Path, answer: dict[str, Any]) -> None:
     console.print(table)
 
 
-def _call(method: str, server: str, key: str, path: str, **kwargs: Any) -> Any:
-    try:
-        response = httpx.request(
-            method, server.rstrip("/") + path, headers={"Authorization": f"Bearer {key}"}, timeout=60, **kwargs
-        )
-    except httpx.TransportError as exc:
-        raise _fail(f"cannot reach {server}: {exc}") from None
-    if response.status_code >= 400:
-        try:
-            detail = response.json().get("detail", response.text)
-        except ValueError:
-            detail = response.text
-        raise _fail(f"server answered {response.status_code}: {detail}")
-    return response.json()
-
-
-@incident_app.command("create")
-def incident_create(
-    title: Annotated[str, typer.Option()],
-    starts_at: Annotated[datetime, typer.Option(help="ISO 8601 with a zone.")],
-    server: ServerOption = "http://127.0.0.1:8000",
-    key: KeyOption = "",
-    ends_at: Annotated[datetime | None, typer.Option()] = None,
-    precision: Annotated[str, typer.Option(help="exact, hour, day or approximate.")] = "approximate",
-    description: Annotated[str, typer.Option()] = "",
-    place: Annotated[str | None, typer.Option(help="Place name.")] = None,
-    lat: Annotated[float | None, typer.Option()] = None,
-    lon: Annotated[float | None, typer.Option()] = None,
-    radius_m: Annotated[float | None, typer.Option(help="Location uncertainty, metres.")] = None,
-    tag: Annotated[list[str] | None, typer.Option(help="Repeat for several tags.")] = None,
-) -> None:
-    """Record an incident; prints its id."""
-    body = {
-        "title": title,
-        "description": description,
-        "starts_at": starts_at.isoformat(),
-        "ends_at": ends_at.isoformat() if ends_at else None,
-        "time_precision": precision,
-        "place_name": place,
-        "lat": lat,
-        "lon": lon,
-        "radius_m": radius_m,
-        "tags": tag or [],
-    }
-    created = _call("POST", server, key, "/api/v1/incidents", json=body)
-    console.print(created["id"], highlight=False)
-
-
-@incident_app.command("list")
-def incident_list(
-    server: ServerOption = "http://127.0.0.1:8000",
-    key: KeyOption = "",
-    text: Annotated[str | None, typer.Option("--text", help="Text in title or description.")] = None,
-    tag: Annotated[str | None, typer.Option()] = None,
-    limit: Annotated[int, typer.Option()] = 50,
-) -> None:
-    """Incidents, latest first."""
-    params = {k: v for k, v in {"q": text, "tag": tag, "limit": limit}.items() if v is not None}
-    page = _call("GET", server, key, "/api/v1/incidents", params=params)
-    table = Table(title=f"Incidents ({page['total']})")
-    for column in ("id", "starts at", "place", "title", "tags"):
-        table.add_column(column)
-    for item in page["items"]:
-        table.add_row(item["id"], item["starts_at"], item["place_name"] or "", item["title"], ", ".join(item["tags"]))
-    console.print(table)
-
-
-@incident_app.command("show")
-def incident_show(incident_id: str, server: ServerOption = "http://127.0.0.1:8000", key: KeyOption = "") -> None:
-    """One incident with the clip segments linked to it."""
-    item = _call("GET", server, key, f"/api/v1/incidents/{incident_id}")
-    links = _call("GET", server, key, f"/api/v1/incidents/{incident_id}/clips")
-    console.print(f"[bold]{item['title']}[/bold]  ({item['id']}, version {item['version']})")
-    console.print(f"when: {item['starts_at']} – {item['ends_at'] or '…'} ({item['time_precision']})", highlight=False)
-    where = item["place_name"] or ""
-    if item["lat"] is not None:
-        where += f" ({item['lat']}, {item['lon']} ± {item['radius_m'] or '?'} m)"
-    console.print(f"where: {where or 'unknown'}", highlight=False)
-    console.print(f"tags: {', '.join(item['tags']) or '-'}")
-    for link in links:
-        segment = "whole clip" if link["start_s"] is None else f"{link['start_s']}–{link['end_s']} s"
-        console.print(f"  clip {link['clip_id']}: {segment}  {link['note'] or ''}", highlight=False)
-
-
-@app.command()
-def link(
-    clip_id: str,
-    incident_id: str,
-    start: Annotated[float | None, typer.Option("--from", help="Segment start, seconds.")] = None,
-    end: Annotated[float | None, typer.Option("--to", help="Segment end, seconds.")] = None,
-    note: Annotated[str | None, typer.Option()] = None,
-    server: ServerOption = "http://127.0.0.1:8000",
-    key: KeyOption = "",
-) -> None:
-    """Link a clip, or a segment of it, to an incident; prints the link id."""
-    body = {"clip_id": clip_id, "start_s": start, "end_s": end, "note": note}
-    created = _call("POST", server, key, f"/api/v1/incidents/{incident_id}/clips", json=body)
-    console.print(str(created["id"]), highlight=False)
+# The evidence commands talk to a server; they live in api/cli_evidence.py.
+for command in (cli_evidence.link, cli_evidence.unlink, cli_evidence.review):
+    app.command()(command)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -206,15 +207,17 @@ class RunningServer:
     data_dir: Path
     admin_key: str
     pid: int
+    env: dict[str, str]  # what a `verity` command needs to reach the same archive directly
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RunningServer]:
-    """A real `verity serve` on loopback over a new embedded archive, with its bootstrap admin key."""
+@contextmanager
+def running_server(tmp_path: Path, settings_env: dict[str, str]) -> Iterator[RunningServer]:
+    """A real `verity serve` on loopback over the archive `settings_env` describes (VERITY_*),
+    with the admin key it prints when it creates the archive."""
     data_dir = tmp_path / "server-data"
     port = free_port()
-    log_path = tmp_path / "serve.log"
-    env = {**os.environ, "VERITY_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+    log_path = tmp_path / f"serve-{port}.log"
+    env = {**os.environ, "VERITY_DATA_DIR": str(data_dir), "COLUMNS": "200", **settings_env}
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [VERITY, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, text=True
@@ -231,7 +234,45 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
                 time.sleep(0.1)
         keys = [line.strip() for line in log_path.read_text().splitlines() if line.startswith("vrt_")]
         assert keys, f"serve did not print a bootstrap admin key: {log_path.read_text()}"
-        yield RunningServer(url, data_dir, keys[0], process.pid)
+        yield RunningServer(url, data_dir, keys[0], process.pid, env)
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RunningServer]:
+    """A real `verity serve` over a new embedded archive (SQLite and a local folder)."""
+    with running_server(tmp_path, {}) as running:
+        yield running
+
+
+@pytest.fixture
+def scaled_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningServer]:
+    """A real `verity serve` over a new scaled archive: a fresh PostgreSQL database and a new bucket
+    on the real S3 server."""
+    template = request.getfixturevalue("postgres_template")
+    s3: S3Server = request.getfixturevalue("s3_server")
+    url, name = _fresh_postgres_database(template)
+    settings_env = {
+        "VERITY_DATABASE_URL": url,
+        "VERITY_BLOB_BACKEND": "s3",
+        "VERITY_S3_ENDPOINT": s3.endpoint,
+        "VERITY_S3_BUCKET": f"test-{uuid.uuid4().hex[:12]}",
+        "VERITY_S3_ACCESS_KEY": s3.access_key,
+        "VERITY_S3_SECRET_KEY": s3.secret_key,
+        "VERITY_S3_SECURE": "false",
+    }
+    try:
+        with running_server(tmp_path, settings_env) as running:
+            yield running
+    finally:
+        _drop_postgres_database(name)
+
+
+@pytest.fixture(params=["embedded", "scaled"])
+def any_server(request: pytest.FixtureRequest) -> RunningServer:
+    """The embedded server, then the scaled one (skipped where PostgreSQL or S3 is not set up)."""
+    fixture = "server" if request.param == "embedded" else "scaled_server"
+    running: RunningServer = request.getfixturevalue(fixture)
+    return running
