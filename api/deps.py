@@ -46,3 +46,5 @@ FinderDep = Annotated[NearDuplicateFinder, Depends(get_finder)]
 
 # Largest integer a path or query parameter may carry: what every database column here can hold.
 MAX_INT = 2**31 - 1
+# The OpenAPI schema of a response that is raw bytes (an original, a thumbnail).
+BINARY = {"type": "string", "format": "binary"}

@@ -212,11 +212,12 @@ async def read_upload_form(request: Request, file_field: str, consume: Callable[
     return UploadForm(fields, file_meta[0], file_meta[1], result)
 
 
-def form_doc(file_description: str, **fields: dict[str, str]) -> dict[str, Any]:
+def form_doc(file_description: str, example: dict[str, str], **fields: dict[str, str]) -> dict[str, Any]:
     """OpenAPI request body for a route that reads its form with `read_upload_form`."""
     properties = {"file": {"type": "string", "format": "binary", "description": file_description}, **fields}
     schema = {"type": "object", "required": ["file"], "properties": properties}
-    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+    form = {"schema": schema, "example": example}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": form}}}
 
 
 def _basename(filename: str) -> str:

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from api import examples as ex
+from api.examples import examples
 from storage.keys import Role
 
 
@@ -30,17 +32,7 @@ class IngestProgress(BaseModel):
 
 
 class ClipOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "example": {
-                "id": "6f1c3d2e-8a4b-4f0e-9a51-0d7f3c1b2a99",
-                "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-                "size_bytes": 10485760,
-                "filename": "VID_20191116_141502.mp4",
-                "status": "ready",
-            }
-        },
-    )
+    model_config = ConfigDict(json_schema_extra=examples(ex.CLIP))
 
     id: str
     sha256: str
@@ -72,10 +64,14 @@ class ClipOut(BaseModel):
 
 
 class UploadOut(ClipOut):
+    model_config = ConfigDict(json_schema_extra=examples(ex.UPLOAD))
+
     duplicate: bool = Field(description="True when these exact bytes were already archived.")
 
 
 class ClipPage(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.CLIP_PAGE))
+
     items: list[ClipOut]
     total: int
     limit: int
@@ -100,6 +96,8 @@ class CustodyEventOut(BaseModel):
 
 
 class CustodyLog(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.CUSTODY_LOG))
+
     clip_id: str
     verified: bool = Field(description="Whether every event's hash recomputes and links to the one before.")
     first_bad_seq: int | None
@@ -108,12 +106,14 @@ class CustodyLog(BaseModel):
 
 
 class KeyCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100, examples=["field-team-tehran"])
+    model_config = ConfigDict(json_schema_extra=examples(ex.KEY_CREATE))
+
+    name: str = Field(min_length=1, max_length=100)
     role: Role
 
 
 class KeyOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra=examples(ex.KEY))
 
     name: str
     role: str
@@ -122,10 +122,14 @@ class KeyOut(BaseModel):
 
 
 class KeyCreated(KeyOut):
+    model_config = ConfigDict(json_schema_extra=examples(ex.KEY_CREATED))
+
     key: str = Field(description="The secret. Shown once; only its hash is stored.")
 
 
 class KeyframeOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.KEYFRAME))
+
     index: int = Field(description="Counts from 0 in time order.")
     time_s: float = Field(description="Presentation time of the frame.")
     reason: str = Field(description="first, scene (a scene change) or interval.")
@@ -160,6 +164,8 @@ class ExactMatchOut(BaseModel):
 
 
 class VerifyOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.VERIFY))
+
     sha256: str
     exact_match: ExactMatchOut | None
     near_duplicates: list[NearDuplicateOut] = Field(description="Best first.")
@@ -169,27 +175,15 @@ class VerifyOut(BaseModel):
 
 
 class RelatedOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.RELATED))
+
     clip_id: str
     first_seen_clip_id: str = Field(description="Of this clip and its copies, the one archived first.")
     related: list[NearDuplicateOut]
 
 
 class IncidentIn(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "example": {
-                "title": "Shooting at Sadeghieh square",
-                "description": "Security forces fire on protesters from a rooftop.",
-                "starts_at": "2019-11-16T14:00:00Z",
-                "time_precision": "hour",
-                "place_name": "Sadeghieh square, Tehran",
-                "lat": 35.7219,
-                "lon": 51.3347,
-                "radius_m": 300,
-                "tags": ["shooting", "rooftop"],
-            }
-        }
-    )
+    model_config = ConfigDict(json_schema_extra=examples(ex.INCIDENT_IN))
 
     title: str = Field(min_length=1, max_length=300)
     description: str = ""
@@ -211,6 +205,8 @@ class IncidentIn(BaseModel):
 
 
 class IncidentPatch(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.INCIDENT_PATCH))
+
     title: str | None = Field(default=None, min_length=1, max_length=300)
     description: str | None = None
     starts_at: datetime | None = None
@@ -224,6 +220,8 @@ class IncidentPatch(BaseModel):
 
 
 class IncidentOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.INCIDENT))
+
     id: str
     title: str
     description: str
@@ -247,6 +245,8 @@ class IncidentOut(BaseModel):
 
 
 class IncidentPage(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.INCIDENT_PAGE))
+
     items: list[IncidentOut]
     total: int
     limit: int
@@ -254,6 +254,8 @@ class IncidentPage(BaseModel):
 
 
 class LinkIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.LINK_IN))
+
     clip_id: str
     start_s: float | None = Field(default=None, ge=0)
     end_s: float | None = Field(default=None, ge=0)
@@ -261,7 +263,7 @@ class LinkIn(BaseModel):
 
 
 class LinkOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra=examples(ex.LINK))
 
     id: int
     incident_id: str
@@ -277,12 +279,16 @@ class LinkOut(BaseModel):
 
 
 class LinkPatch(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.LINK_PATCH))
+
     start_s: float | None = Field(default=None, ge=0, description="null with end_s null: the whole clip.")
     end_s: float | None = Field(default=None, ge=0)
     note: str | None = None
 
 
 class VerificationIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.VERIFICATION_IN))
+
     status: Literal["unverified", "in_review", "verified", "disputed", "rejected"]
     rationale: str = Field(min_length=1, description="Why; required, kept with the change.")
 
@@ -298,25 +304,31 @@ class VerificationChangeOut(BaseModel):
 
 
 class VerificationOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.VERIFICATION))
+
     clip_id: str
     status: str
     history: list[VerificationChangeOut]
 
 
 class CaseIn(BaseModel):
-    title: str = Field(min_length=1, max_length=300, examples=["Submission to the fact-finding mission"])
+    model_config = ConfigDict(json_schema_extra=examples(ex.CASE_IN))
+
+    title: str = Field(min_length=1, max_length=300)
     description: str = ""
     status: Literal["open", "closed"] = "open"
 
 
 class CasePatch(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.CASE_PATCH))
+
     title: str | None = Field(default=None, min_length=1, max_length=300)
     description: str | None = None
     status: Literal["open", "closed"] | None = None
 
 
 class CaseOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra=examples(ex.CASE))
 
     id: str
     title: str
@@ -330,6 +342,8 @@ class CaseOut(BaseModel):
 
 
 class Health(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.HEALTH))
+
     status: str
     database: str
     object_store: str

@@ -15,8 +15,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
+from api import examples as ex
 from api.auth import Caller, require
-from api.deps import MAX_INT, ArchiveDep, RunnerDep, SessionDep
+from api.deps import BINARY, MAX_INT, ArchiveDep, RunnerDep, SessionDep
 from api.multipart import form_doc, read_upload_form
 from api.ranges import parse_range
 from api.schemas import ClipOut, ClipPage, CustodyEventOut, CustodyLog, UploadOut
@@ -35,6 +36,7 @@ Admin = Annotated[Caller, Depends(require(Role.admin))]
 
 UPLOAD_FORM_DOC = form_doc(
     "The footage.",
+    ex.UPLOAD_FORM,
     source={"type": "string", "description": "Who or where it came from."},
     source_url={"type": "string"},
     captured_at={"type": "string", "format": "date-time", "description": "When it was recorded."},
@@ -180,7 +182,7 @@ def get_clip(clip_id: str, session: SessionDep, _caller: Viewer) -> ClipOut:
     "/{clip_id}/original",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"application/octet-stream": {}}, "description": "The original bytes."},
+        200: {"content": {"application/octet-stream": {"schema": BINARY}}, "description": "The original bytes."},
         206: {"description": "The requested byte range."},
         304: {"description": "The client's copy (If-None-Match) is current."},
         416: {"description": "The range lies outside the file."},
@@ -237,7 +239,11 @@ def custody_log(clip_id: str, session: SessionDep, _caller: Viewer) -> CustodyLo
     )
 
 
-@router.get("/{clip_id}/probe", response_model=dict[str, Any])
+@router.get(
+    "/{clip_id}/probe",
+    response_model=dict[str, Any],
+    responses={200: {"content": {"application/json": {"example": ex.PROBE}}}},
+)
 def probe_output(clip_id: str, session: SessionDep, _caller: Viewer) -> dict[str, Any]:
     """ffprobe's JSON for the original, verbatim (404 until the clip has been probed)."""
     clip = load_clip(session, clip_id)

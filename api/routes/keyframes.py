@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
 from api.auth import Caller, require
-from api.deps import MAX_INT, ArchiveDep, SessionDep
+from api.deps import BINARY, MAX_INT, ArchiveDep, SessionDep
 from api.routes.clips import load_clip
 from api.schemas import KeyframeOut
 from storage.keys import Role
@@ -42,7 +42,7 @@ def list_keyframes(clip_id: str, session: SessionDep, _caller: Viewer) -> list[K
 @router.get(
     "/{clip_id}/keyframes/{index}",
     response_class=StreamingResponse,
-    responses={200: {"content": {"image/jpeg": {}}, "description": "The thumbnail, upright."}},
+    responses={200: {"content": {"image/jpeg": {"schema": BINARY}}, "description": "The thumbnail, upright."}},
 )
 def keyframe_image(
     clip_id: str,

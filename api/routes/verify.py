@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
+from api import examples as ex
 from api.auth import Caller, require
 from api.deps import ArchiveDep, FinderDep, SessionDep
 from api.multipart import form_doc, read_upload_form
@@ -28,7 +29,7 @@ router = APIRouter(tags=["provenance"])
 Viewer = Annotated[Caller, Depends(require(Role.viewer))]
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
-VERIFY_FORM_DOC = form_doc("The file to check; it is not kept.")
+VERIFY_FORM_DOC = form_doc("The file to check; it is not kept.", {"file": ex.UPLOAD_FORM["file"]})
 
 
 def describe_matches(session: Session, matches: list[Match]) -> list[NearDuplicateOut]:

@@ -1,0 +1,238 @@
+"""Examples for the OpenAPI description: one consistent story (a clip of a shooting, its incident
+and case), so a reader can follow ids from one endpoint to the next. Each example validates
+against its model (tests/api/test_openapi.py checks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CLIP_ID = "6f1c3d2e-8a4b-4f0e-9a51-0d7f3c1b2a99"
+COPY_ID = "0b8e5a61-3c2d-4f7e-8d90-5a4b3c2d1e0f"
+INCIDENT_ID = "c41d9b7a-2e6f-4a83-b5c0-7d1e2f3a4b5c"
+CASE_ID = "e5a0c3f2-9b1d-4e7a-8c6b-2f4d6a8b0c1e"
+SHA256 = "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b"
+HASH = "5d41402abc4b2a76b9719d911017c592ae2f3a8cd0e5a7b6c4d3e2f1a0b9c8d7"
+
+ACQUISITION = {
+    "id": 1,
+    "received_at": "2019-11-18T09:12:44Z",
+    "received_by": "field-team",
+    "filename": "VID_20191116_141502.mp4",
+    "source": "witness A, via Signal",
+    "source_url": None,
+    "captured_at": "2019-11-16T14:15:00+03:30",
+    "note": "sent from the rooftop opposite the bank",
+}
+
+MEDIA = {
+    "container": "mov,mp4,m4a,3gp,3g2,mj2",
+    "duration_s": 41.2,
+    "size": 10485760,
+    "bit_rate": 2036000,
+    "video": {
+        "codec": "h264",
+        "profile": "High",
+        "width": 1920,
+        "height": 1080,
+        "display_width": 1080,
+        "display_height": 1920,
+        "display_aspect_ratio": None,
+        "pixel_format": "yuvj420p",
+        "avg_frame_rate": 29.97,
+        "real_frame_rate": 29.97,
+        "variable_frame_rate": False,
+        "frame_count": 1235,
+        "bit_rate": 1965000,
+    },
+    "rotation": 90,
+    "audio": {"codec": "aac", "channels": 1, "sample_rate": 48000},
+    "creation_time": {"container": "2019-11-16T10:45:02Z", "stream": "2019-11-16T10:45:02Z"},
+    "location": {"lat": 35.7219, "lon": 51.3347, "alt": 1190.0},
+    "device": {"make": "Apple", "model": "iPhone 8", "software": "13.1.3"},
+    "encoder": None,
+}
+
+CLIP: dict[str, Any] = {
+    "id": CLIP_ID,
+    "sha256": SHA256,
+    "size_bytes": 10485760,
+    "filename": "VID_20191116_141502.mp4",
+    "content_type": "video/mp4",
+    "status": "ready",
+    "status_reason": None,
+    "created_at": "2019-11-18T09:12:44Z",
+    "uploaded_by": "field-team",
+    "verification_status": "in_review",
+    "acquisitions": [ACQUISITION],
+    "ingest": {"step": None, "progress": 1.0},
+    "media": MEDIA,
+}
+
+UPLOAD = {**CLIP, "status": "queued", "verification_status": "unverified", "media": None, "duplicate": False}
+UPLOAD["ingest"] = {"step": None, "progress": 0.0}
+
+CLIP_PAGE = {"items": [CLIP], "total": 1, "limit": 50, "offset": 0}
+
+UPLOAD_FORM = {
+    "file": "(the video file's bytes)",
+    "source": "witness A, via Signal",
+    "captured_at": "2019-11-16T14:15:00+03:30",
+}
+
+CUSTODY_LOG = {
+    "clip_id": CLIP_ID,
+    "verified": True,
+    "first_bad_seq": None,
+    "reason": None,
+    "events": [
+        {
+            "seq": 1,
+            "action": "uploaded",
+            "actor": "field-team",
+            "occurred_at": "2019-11-18T09:12:44Z",
+            "details": {
+                "acquisition_id": 1,
+                "filename": "VID_20191116_141502.mp4",
+                "sha256": SHA256,
+                "size_bytes": 10485760,
+                "source": "witness A, via Signal",
+                "source_url": None,
+            },
+            "prev_hash": "0" * 64,
+            "hash": HASH,
+        },
+        {
+            "seq": 2,
+            "action": "linked",
+            "actor": "field-team",
+            "occurred_at": "2019-11-19T16:03:10Z",
+            "details": {"link_id": 7, "incident_id": INCIDENT_ID, "start_s": 12.5, "end_s": 19.0, "note": None},
+            "prev_hash": HASH,
+            "hash": "9c1185a5c5e9fc54612808977ee8f548b2258d31a4b2c3d4e5f60718293a4b5c",
+        },
+    ],
+}
+
+KEYFRAME = {
+    "index": 3,
+    "time_s": 12.48,
+    "reason": "scene",
+    "scene_score": 0.41,
+    "width": 360,
+    "height": 640,
+    "size_bytes": 28113,
+    "url": f"/api/v1/clips/{CLIP_ID}/keyframes/3",
+}
+
+KEY_CREATE = {"name": "field-team", "role": "contributor"}
+KEY = {"name": "field-team", "role": "contributor", "created_at": "2019-11-17T08:00:00Z", "revoked_at": None}
+KEY_CREATED = {**KEY, "key": "vrt_4f9d2c7a1b8e6d3f0a5c9b2e7d4a1f6c"}
+
+NEAR_DUPLICATE = {
+    "clip_id": CLIP_ID,
+    "filename": "VID_20191116_141502.mp4",
+    "score": 0.92,
+    "matched_seconds": 18.5,
+    "mirrored": False,
+    "segments": [{"query_start_s": 0.0, "clip_start_s": 12.5, "duration_s": 18.5}],
+    "first_seen_at": "2019-11-18T09:12:44Z",
+}
+
+VERIFY = {
+    "sha256": "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9",
+    "exact_match": None,
+    "near_duplicates": [NEAR_DUPLICATE],
+    "not_analysed": None,
+}
+
+RELATED = {
+    "clip_id": COPY_ID,
+    "first_seen_clip_id": CLIP_ID,
+    "related": [NEAR_DUPLICATE],
+}
+
+INCIDENT_IN = {
+    "title": "Shooting at Sadeghieh square",
+    "description": "Security forces fire on protesters from a rooftop.",
+    "starts_at": "2019-11-16T14:00:00+03:30",
+    "time_precision": "hour",
+    "place_name": "Sadeghieh square, Tehran",
+    "lat": 35.7219,
+    "lon": 51.3347,
+    "radius_m": 300,
+    "tags": ["rooftop", "shooting"],
+}
+
+INCIDENT_PATCH = {"ends_at": "2019-11-16T15:30:00+03:30", "time_precision": "exact"}
+
+INCIDENT = {
+    **INCIDENT_IN,
+    "id": INCIDENT_ID,
+    "ends_at": None,
+    "version": 2,
+    "created_by": "field-team",
+    "created_at": "2019-11-19T15:58:02Z",
+    "updated_at": "2019-11-19T16:20:41Z",
+}
+
+INCIDENT_PAGE = {"items": [INCIDENT], "total": 1, "limit": 50, "offset": 0}
+
+LINK_IN = {"clip_id": CLIP_ID, "start_s": 12.5, "end_s": 19.0, "note": "muzzle flash on the second-floor roof"}
+LINK_PATCH = {"end_s": 21.0}
+LINK = {
+    **LINK_IN,
+    "id": 7,
+    "incident_id": INCIDENT_ID,
+    "linked_by": "field-team",
+    "linked_at": "2019-11-19T16:03:10Z",
+    "unlinked_by": None,
+    "unlinked_at": None,
+    "version": 1,
+}
+
+VERIFICATION_IN = {"status": "verified", "rationale": "Skyline and shadow angles match 14:10 local time."}
+VERIFICATION = {
+    "clip_id": CLIP_ID,
+    "status": "verified",
+    "history": [
+        {
+            "from_status": "unverified",
+            "to_status": "in_review",
+            "rationale": "Geolocating the rooftop.",
+            "reviewer": "analyst-mina",
+            "changed_at": "2019-11-20T10:00:00Z",
+        },
+        {
+            "from_status": "in_review",
+            "to_status": "verified",
+            "rationale": "Skyline and shadow angles match 14:10 local time.",
+            "reviewer": "analyst-mina",
+            "changed_at": "2019-11-21T17:45:12Z",
+        },
+    ],
+}
+
+CASE_IN = {"title": "Submission to the fact-finding mission", "description": "November 2019, Tehran province."}
+CASE_PATCH = {"status": "closed"}
+CASE = {
+    **CASE_IN,
+    "id": CASE_ID,
+    "status": "open",
+    "incident_ids": [INCIDENT_ID],
+    "version": 3,
+    "created_by": "field-team",
+    "created_at": "2019-11-19T15:40:00Z",
+    "updated_at": "2019-11-19T16:00:00Z",
+}
+
+HEALTH = {"status": "ok", "database": "ok", "object_store": "ok"}
+
+PROBE = {
+    "format": {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": "41.200000", "tags": {"make": "Apple"}},
+    "streams": [{"index": 0, "codec_type": "video", "codec_name": "h264", "width": 1920, "height": 1080}],
+}
+
+
+def examples(*values: dict[str, Any]) -> dict[str, Any]:
+    """A model's `json_schema_extra`: its examples, as OpenAPI 3.1 lists them."""
+    return {"examples": list(values)}
