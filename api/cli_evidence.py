@@ -211,12 +211,19 @@ def case_remove(
 
 
 @case_app.command("list")
-def case_list(server: ServerOption = DEFAULT_SERVER, key: KeyOption = "", limit: int = 50) -> None:
+def case_list(
+    server: ServerOption = DEFAULT_SERVER,
+    key: KeyOption = "",
+    status: Annotated[str | None, typer.Option(help="open or closed.")] = None,
+    text: Annotated[str | None, typer.Option("--text", help="Text in title or description.")] = None,
+    limit: int = 50,
+) -> None:
     """Cases, newest first."""
-    table = Table(title="Cases")
+    page = call("GET", server, key, "/api/v1/cases", params=_params(status=status, q=text, limit=limit))
+    table = Table(title=f"Cases ({page['total']})")
     for column in ("id", "status", "incidents", "title"):
         table.add_column(column)
-    for item in call("GET", server, key, "/api/v1/cases", params={"limit": limit}):
+    for item in page["items"]:
         table.add_row(item["id"], item["status"], str(len(item["incident_ids"])), item["title"])
     console.print(table)
 

@@ -225,6 +225,8 @@ CASE = {
     "updated_at": "2019-11-19T16:00:00Z",
 }
 
+CASE_PAGE = {"items": [CASE], "total": 1, "limit": 50, "offset": 0}
+
 HEALTH = {"status": "ok", "database": "ok", "object_store": "ok"}
 
 PROBE = {

@@ -341,6 +341,15 @@ class CaseOut(BaseModel):
     updated_at: datetime
 
 
+class CasePage(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.CASE_PAGE))
+
+    items: list[CaseOut]
+    total: int
+    limit: int
+    offset: int
+
+
 class Health(BaseModel):
     model_config = ConfigDict(json_schema_extra=examples(ex.HEALTH))
 

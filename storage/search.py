@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import Acquisition, CaseIncident, Clip, ClipLink, ClipRelation, Incident
+from storage.models import Acquisition, Case, CaseIncident, Clip, ClipLink, ClipRelation, Incident
 
 BoundingBox = tuple[float, float, float, float]  # min_lat, min_lon, max_lat, max_lon
 
@@ -117,3 +117,15 @@ def search_incidents(session: Session, filters: IncidentFilters, limit: int, off
         conditions.append(or_(_contains(Incident.title, filters.text), _contains(Incident.description, filters.text)))
     query = select(Incident).where(*conditions)
     return _page(session, query, [Incident.starts_at.desc(), Incident.id], limit, offset)
+
+
+def search_cases(
+    session: Session, status: str | None, text: str | None, limit: int, offset: int
+) -> tuple[int, list[Case]]:
+    conditions: list[Any] = []
+    if status:
+        conditions.append(Case.status == status)
+    if text:
+        conditions.append(or_(_contains(Case.title, text), _contains(Case.description, text)))
+    """Matching cases, newest first."""
+    return _page(session, select(Case).where(*conditions), [Case.created_at.desc(), Case.id], limit, offset)

@@ -85,6 +85,7 @@ def test_a_case_from_first_upload_to_verified_clip(any_server: RunningServer, fo
     beyond = team("link", tagged_id, shooting, "--from", "1", "--to", "60", ok=False)
     assert beyond.returncode == 1 and "outside the clip" in beyond.stderr
 
+    assert case_id in team("case", "list", "--text", "fact-finding", "--status", "open").stdout
     shown = team("case", "show", case_id).stdout
     assert "Shooting at Sadeghieh square" in shown and "March on Azadi street" in shown
     assert f"clip {tagged_id}, 0.5–2.0 s" in shown and f"clip {street_id}, whole clip" in shown

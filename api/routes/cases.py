@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from sqlalchemy import select
 
 from api.auth import Caller, require
 from api.deps import MAX_INT, SessionDep
 from api.routes.incidents import IfMatch
-from api.schemas import CaseIn, CaseOut, CasePatch
+from api.schemas import CaseIn, CaseOut, CasePage, CasePatch
 from storage.evidence import create_case, delete_case, etag, load_case, set_case_incident, update_case
 from storage.keys import Role
 from storage.models import Case
+from storage.search import search_cases
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 Viewer = Annotated[Caller, Depends(require(Role.viewer))]
@@ -33,15 +33,18 @@ def create(body: CaseIn, response: Response, session: SessionDep, caller: Contri
     return _out(case, response)
 
 
-@router.get("", response_model=list[CaseOut])
+@router.get("", response_model=CasePage)
 def index(
     session: SessionDep,
     _caller: Viewer,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
-) -> list[CaseOut]:
-    rows = session.scalars(select(Case).order_by(Case.created_at.desc(), Case.id).limit(limit).offset(offset))
-    return [CaseOut.model_validate(row) for row in rows]
+    status: Annotated[Literal["open", "closed"] | None, Query()] = None,
+    q: Annotated[str | None, Query(description="Text in the title or description.")] = None,
+) -> CasePage:
+    """Cases, newest first."""
+    total, rows = search_cases(session, status, q, limit, offset)
+    return CasePage(items=[CaseOut.model_validate(row) for row in rows], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{case_id}", response_model=CaseOut)

@@ -192,3 +192,26 @@ def test_case_groups_incidents_with_concurrency_control(client: TestClient, keys
     in_case = client.get(f"/api/v1/incidents/{second}", headers=key).headers["etag"]
     assert client.delete(f"/api/v1/incidents/{second}", headers={**key, "If-Match": in_case}).status_code == 409
     assert client.put(f"/api/v1/cases/{case_id}/incidents/nope", headers=key).status_code == 404
+
+
+def test_cases_are_listed_newest_first_with_totals_and_filters(client: TestClient, keys: dict[str, str]) -> None:
+    key = auth(keys["contributor"])
+    for title in ("Report on Mahshahr", "UN submission", "Press briefing"):
+        client.post("/api/v1/cases", headers=key, json={"title": title, "description": "November 2019"})
+    closed = client.get("/api/v1/cases", headers=key).json()["items"][0]
+    client.patch(
+        f"/api/v1/cases/{closed['id']}",
+        headers={**key, "If-Match": f'"{closed["version"]}"'},
+        json={"status": "closed"},
+    )
+    page = client.get("/api/v1/cases", headers=key, params={"limit": 2}).json()
+    assert page["total"] == 3 and len(page["items"]) == 2
+    rest = client.get("/api/v1/cases", headers=key, params={"limit": 2, "offset": 2}).json()
+    titles = [case["title"] for case in page["items"] + rest["items"]]
+    assert sorted(titles) == ["Press briefing", "Report on Mahshahr", "UN submission"]
+    assert titles[0] == "Press briefing"  # the newest
+    open_cases = client.get("/api/v1/cases", headers=key, params={"status": "open"}).json()
+    assert open_cases["total"] == 2 and closed["id"] not in [case["id"] for case in open_cases["items"]]
+    found = client.get("/api/v1/cases", headers=key, params={"q": "mahshahr"}).json()
+    assert [case["title"] for case in found["items"]] == ["Report on Mahshahr"]
+    assert client.get("/api/v1/cases", headers=key, params={"status": "pending"}).status_code == 422
