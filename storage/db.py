@@ -1,12 +1,15 @@
-"""Database engine and sessions, and the one way the schema is created: Alembic migrations."""
+"""Database engine and sessions, and the one way the schema is created: Alembic migrations (plus,
+on PostgreSQL, procrastinate's own SQL for the job queue's tables)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -38,15 +41,39 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+# Held while a PostgreSQL database is upgraded, so that an API and workers starting together
+# take turns instead of racing to create the same tables.
+UPGRADE_LOCK_KEY = 0x7665726974790001
+
+
 def upgrade_database(url: str, revision: str = "head") -> None:
-    """Bring the schema at `url` up to `revision` through the migrations."""
+    """Bring the schema at `url` up to `revision` through the migrations; on PostgreSQL also
+    create or update the job queue's tables (storage/queue_schema.py)."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(config, revision)
+    if make_url(url).get_backend_name() != "postgresql":
+        command.upgrade(config, revision)
+        return
+    from storage.queue_schema import ensure_queue_schema
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as lock:
+            lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": UPGRADE_LOCK_KEY})
+            lock.commit()
+            try:
+                command.upgrade(config, revision)
+                with lock.begin():
+                    ensure_queue_schema(lock)
+            finally:
+                lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": UPGRADE_LOCK_KEY})
+                lock.commit()
+    finally:
+        engine.dispose()
 
 
 def _sqlite_begin_immediate(connection: Any) -> None:

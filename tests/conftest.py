@@ -106,6 +106,16 @@ def _drop_postgres_database(name: str) -> None:
     admin.dispose()
 
 
+@pytest.fixture
+def postgres_url(postgres_template: str) -> Iterator[str]:
+    """A fresh migrated PostgreSQL database only (for what SQLite cannot do, e.g. the job queue)."""
+    url, name = _fresh_postgres_database(postgres_template)
+    try:
+        yield url
+    finally:
+        _drop_postgres_database(name)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database on each backend."""

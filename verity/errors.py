@@ -78,6 +78,12 @@ class UnsupportedMedia(VerityError):
     code = "unsupported_media"
 
 
+class ConfigurationError(VerityError):
+    """The settings ask for a combination that cannot work (e.g. job queue workers on SQLite)."""
+
+    code = "configuration_error"
+
+
 class StaleWrite(VerityError):
     """The `If-Match` version is not the current one: someone else changed it first."""
 
