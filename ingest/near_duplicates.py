@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.fingerprint import Fingerprint
@@ -99,8 +99,19 @@ class NearDuplicateFinder:
         return match_clip(self.index, query, mirrored, sample_step_s=sample_step_s, exclude_clip_id=exclude_clip_id)
 
 
+# Taken by each fingerprint writer on PostgreSQL until its transaction ends (see save_fingerprint).
+FINGERPRINT_WRITE_LOCK_KEY = 0x7665726974790002
+
+
 def save_fingerprint(session: Session, clip_id: str, print_: Fingerprint, sample_fps: float) -> None:
-    """Replace the clip's stored fingerprint (a new row, so every process picks it up)."""
+    """Replace the clip's stored fingerprint (a new row, so every process picks it up).
+
+    `sync` reads only ids above the last it saw, so rows must become visible in id order. On
+    PostgreSQL two writers could commit out of sequence order (a finder syncing in between would
+    skip the lower id for good), so writers take turns from before the insert until commit;
+    SQLite already lets one writer at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FINGERPRINT_WRITE_LOCK_KEY})
     session.execute(delete(StoredFingerprint).where(StoredFingerprint.clip_id == clip_id))
     session.flush()
     session.add(pack(clip_id, print_, sample_fps))
