@@ -314,6 +314,17 @@ def _finish(
     return IngestResult(status.value, reason, timings or {})
 
 
+def fail_unfinished(archive: Archive, clip_id: str, reason: str) -> bool:
+    """Mark a clip whose ingest broke off outside the steps (an error `run_ingest` could not
+    record) failed with `reason`, unless it already reached a final status. True if it did."""
+    with archive.sessions() as session:
+        clip = session.get(Clip, clip_id)
+        if clip is None or clip.status not in ACTIVE:
+            return False
+    _finish(archive, clip_id, ClipStatus.failed, reason)
+    return True
+
+
 def request_reprocess(archive: Archive, clip_id: str, actor: str) -> None:
     """Queue a clip for analysis again (its previous results are replaced when it finishes)."""
     with archive.sessions.begin() as session:

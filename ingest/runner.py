@@ -9,16 +9,28 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from ingest.near_duplicates import NearDuplicateFinder
-from ingest.pipeline import pending_clip_ids, run_ingest
+from ingest.pipeline import fail_unfinished, pending_clip_ids, run_ingest
 from storage.archive import Archive
 
 log = logging.getLogger("verity.runner")
 
-JOBS: dict[str, Callable[[Archive, NearDuplicateFinder, str], Any]] = {"ingest": run_ingest}
+Job = Callable[[Archive, NearDuplicateFinder, str], Any]
+JOBS: dict[str, Job] = {"ingest": run_ingest}
 
 
 class JobRunner(Protocol):
     def submit(self, job_name: str, clip_id: str) -> None: ...
+
+
+def run_job(job: Job, archive: Archive, finder: NearDuplicateFinder, clip_id: str) -> Any:
+    """Run one job on a clip. If it raises, the clip is marked failed with the error as its
+    reason (unless it already reached a final status) before the exception goes on, so no clip
+    is left `processing` by an error the pipeline could not record itself."""
+    try:
+        return job(archive, finder, clip_id)
+    except Exception as exc:
+        fail_unfinished(archive, clip_id, f"internal error: {type(exc).__name__}: {exc}")
+        raise
 
 
 class InProcessRunner:
@@ -39,7 +51,7 @@ class InProcessRunner:
 
     def _run(self, job_name: str, clip_id: str) -> None:
         try:
-            JOBS[job_name](self.archive, self.finder, clip_id)
+            run_job(JOBS[job_name], self.archive, self.finder, clip_id)
         except Exception:
             log.exception("job %s for clip %s failed", job_name, clip_id)
 
