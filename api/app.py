@@ -10,13 +10,22 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.routes import cases, clips, health, incidents, keyframes, keys, verify
 from ingest.near_duplicates import NearDuplicateFinder
-from ingest.runner import InProcessRunner, resume_pending
+from ingest.queue import QueueRunner
+from ingest.runner import InProcessRunner, OwnedRunner, resume_pending
 from storage.archive import Archive, open_archive
 from verity.settings import Settings
 
 DESCRIPTION = """Verified-video evidence archive. Originals are kept byte for byte, addressed by
 SHA-256; every action on a clip is an event in its hash-chained custody log.
 Authenticate with `Authorization: Bearer <key>` (keys from `verity keys create`)."""
+
+
+def make_runner(archive: Archive, finder: NearDuplicateFinder) -> OwnedRunner:
+    """The runner the settings name: threads of this process, or procrastinate's queue that
+    `verity worker` processes take jobs from (then this process analyses nothing itself)."""
+    if archive.settings.job_runner == "procrastinate":
+        return QueueRunner.open(archive.settings)
+    return InProcessRunner(archive, finder, archive.settings.ingest_workers)
 
 
 def create_app(settings: Settings | None = None, *, archive: Archive | None = None) -> FastAPI:
@@ -28,7 +37,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
         opened = archive or open_archive(settings or Settings(), upgrade=True)
         finder = NearDuplicateFinder(opened.sessions, opened.settings.data_dir / "index")
         finder.sync()
-        runner = InProcessRunner(opened, finder, opened.settings.ingest_workers)
+        runner = make_runner(opened, finder)
         app.state.archive, app.state.runner, app.state.finder = opened, runner, finder
         resume_pending(opened, runner)
         try:

@@ -61,6 +61,22 @@ def serve(
     uvicorn.run(create_app(archive=archive), host=host, port=port, log_level="info")
 
 
+@app.command()
+def worker() -> None:
+    """Analyse clips from the job queue (VERITY_JOB_RUNNER=procrastinate, PostgreSQL) until SIGTERM
+    or Ctrl-C; a running job is finished first. Start as many as the machines allow."""
+    import logging
+
+    from ingest.queue import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        run_worker(Settings())
+    except VerityError as exc:
+        raise fail(exc.detail) from None
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations to the configured database."""

@@ -1,5 +1,5 @@
 """The job seam: `submit(job_name, clip_id)`. In-process threads for the embedded archive;
-distributed workers implement the same protocol later."""
+`verity worker` processes behind procrastinate's queue for the scaled one (ingest/queue.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,12 @@ JOBS: dict[str, Job] = {"ingest": run_ingest}
 
 class JobRunner(Protocol):
     def submit(self, job_name: str, clip_id: str) -> None: ...
+
+
+class OwnedRunner(JobRunner, Protocol):
+    """A runner its owner (the API process) starts and must shut down."""
+
+    def shutdown(self) -> None: ...
 
 
 def run_job(job: Job, archive: Archive, finder: NearDuplicateFinder, clip_id: str) -> Any:

@@ -39,7 +39,14 @@ class Settings(BaseSettings):
     ffprobe_timeout_s: float = Field(default=60, gt=0)
     decode_timeout_s: float = Field(default=3 * 3600, gt=0, description="Longest one decode pass may run.")
     ffmpeg_memory_mb: int = Field(default=3072, ge=256, description="Address-space limit for ffmpeg/ffprobe.")
-    ingest_workers: int = Field(default=1, ge=1, description="Clips analysed at once by the in-process runner.")
+    ingest_workers: int = Field(
+        default=1, ge=1, description="Clips analysed at once by the in-process runner, or by each `verity worker`."
+    )
+    job_runner: Literal["inprocess", "procrastinate"] = Field(
+        default="inprocess",
+        description="Where ingest jobs run: threads of the API process, or `verity worker` processes fed "
+        "through procrastinate's queue in the same PostgreSQL.",
+    )
     work_dir: Path | None = Field(default=None, description="Scratch space for ingest; default data_dir/work.")
 
     def resolved_database_url(self) -> str:

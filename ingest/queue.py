@@ -1,0 +1,195 @@
+"""Scaled-mode jobs: procrastinate's queue in the archive's own PostgreSQL. The API defers one
+ingest job per clip (`QueueRunner`); `verity worker` processes run them (`run_worker`).
+
+Per clip, a queueing lock keeps at most one job waiting and a lock keeps two jobs from running at
+once. Every minute a worker fails the jobs of workers that died mid-job (freeing their clip's
+lock) and queues every clip still waiting without a live job (`recover_jobs`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import itertools
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import procrastinate
+from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import JobDeferrer, Status
+from psycopg.conninfo import make_conninfo
+from sqlalchemy.engine import make_url
+
+from ingest.near_duplicates import NearDuplicateFinder
+from ingest.pipeline import pending_clip_ids
+from ingest.runner import JOBS, run_job
+from storage.archive import Archive, open_archive
+from verity.errors import ConfigurationError
+from verity.settings import Settings
+
+log = logging.getLogger("verity.queue")
+
+INGEST_TASK = "verity.ingest"
+RECOVER_TASK = "verity.recover"
+RECOVER_CRON = "* * * * *"
+TASK_OF_JOB = {"ingest": INGEST_TASK}
+# A worker whose heartbeat is older than this is dead (procrastinate's own default: heartbeats
+# every 10 s, a worker silent for 30 s is stalled).
+STALLED_AFTER_S = 30.0
+RESOURCES = "verity"  # the key of `WorkerResources` in a job's context
+
+
+def queue_conninfo(settings: Settings) -> str:
+    """The libpq connection string for procrastinate, from the archive's SQLAlchemy URL."""
+    url = make_url(settings.resolved_database_url())
+    if url.get_backend_name() != "postgresql":
+        raise ConfigurationError(
+            "VERITY_JOB_RUNNER=procrastinate needs PostgreSQL (the job queue lives in the archive's database), "
+            f"but the database is {url.get_backend_name()}; set VERITY_DATABASE_URL to a "
+            "postgresql+psycopg:// URL, or use VERITY_JOB_RUNNER=inprocess"
+        )
+    options = {key: value if isinstance(value, str) else value[-1] for key, value in url.query.items()}
+    parts = {"host": url.host, "port": url.port, "dbname": url.database, "user": url.username, "password": url.password}
+    return make_conninfo("", **{key: value for key, value in parts.items() if value is not None}, **options)
+
+
+@dataclass(frozen=True)
+class WorkerResources:
+    """What the jobs of one worker process work with: its archive and its own index."""
+
+    archive: Archive
+    finder: NearDuplicateFinder
+
+
+def _ingest(context: procrastinate.JobContext, clip_id: str) -> str:
+    resources: WorkerResources = context.additional_context[RESOURCES]
+    result = run_job(JOBS["ingest"], resources.archive, resources.finder, clip_id)
+    return str(result.status)
+
+
+async def _recover(context: procrastinate.JobContext, timestamp: int) -> None:
+    resources: WorkerResources = context.additional_context[RESOURCES]
+    await recover_jobs(context.app, resources.archive)
+
+
+def make_queue_app(conninfo: str, **pool: Any) -> procrastinate.App:
+    """A procrastinate app on `conninfo` that knows Verity's tasks; `pool` goes to psycopg's pool."""
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo, **pool))
+    app.task(name=INGEST_TASK, pass_context=True)(_ingest)
+    recover = app.task(name=RECOVER_TASK, pass_context=True, queueing_lock=RECOVER_TASK)(_recover)
+    app.periodic(cron=RECOVER_CRON)(recover)
+    return app
+
+
+def ingest_deferrer(app: procrastinate.App, clip_id: str) -> JobDeferrer:
+    return app.configure_task(INGEST_TASK, queueing_lock=f"ingest:{clip_id}", lock=f"clip:{clip_id}")
+
+
+class QueueRunner:
+    """`JobRunner` of the scaled deployment: each job becomes a row in procrastinate's queue, run
+    by whichever `verity worker` takes it; this process analyses nothing itself."""
+
+    def __init__(self, app: procrastinate.App) -> None:
+        self.app = app
+
+    @classmethod
+    def open(cls, settings: Settings) -> QueueRunner:
+        app = make_queue_app(queue_conninfo(settings), min_size=1, max_size=4)
+        app.open()
+        return cls(app)
+
+    def submit(self, job_name: str, clip_id: str) -> None:
+        if job_name not in TASK_OF_JOB:
+            raise ValueError(f"unknown job {job_name!r}")
+        try:
+            ingest_deferrer(self.app, clip_id).defer(clip_id=clip_id)
+        except AlreadyEnqueued:
+            log.info("clip %s already has a job waiting", clip_id)
+
+    def shutdown(self) -> None:
+        self.app.close()
+
+
+async def recover_jobs(app: procrastinate.App, archive: Archive) -> list[str]:
+    """Fail the ingest jobs of dead workers, then queue every clip still queued or processing
+    that has no job waiting or running. Returns the clips queued."""
+    manager = app.job_manager
+    for job in await manager.get_stalled_jobs(task_name=INGEST_TASK, seconds_since_heartbeat=STALLED_AFTER_S):
+        log.warning("job %s of a dead worker: failed, its clip will be queued again", job.call_string)
+        await manager.finish_job(job, status=Status.FAILED, delete_job=False)
+    live = {
+        job.task_kwargs["clip_id"]
+        for status in (Status.TODO, Status.DOING)
+        for job in await manager.list_jobs_async(task=INGEST_TASK, status=status.value)
+    }
+    queued = []
+    for clip_id in await asyncio.to_thread(pending_clip_ids, archive):
+        if clip_id in live:
+            continue
+        try:
+            await ingest_deferrer(app, clip_id).defer_async(clip_id=clip_id)
+            queued.append(clip_id)
+        except AlreadyEnqueued:
+            pass
+    if queued:
+        log.info("queued %d clips that had no job: %s", len(queued), ", ".join(queued))
+    return queued
+
+
+@contextmanager
+def index_slot(folder: Path) -> Iterator[Path]:
+    """A folder for this process's index snapshot that no other live worker on this machine uses:
+    the first of folder/0, folder/1, … whose lock file nobody holds. A restarted worker takes a
+    free one again and loads the index saved there."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for number in itertools.count():
+        handle = (folder / f"{number}.lock").open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        try:
+            yield folder / str(number)
+        finally:
+            handle.close()
+        return
+
+
+def run_worker(settings: Settings) -> None:
+    """Run queued jobs until SIGTERM or SIGINT. A running ingest is finished first (a second
+    signal ends the process at once; the job is then failed and queued again by `recover_jobs`)."""
+    if settings.job_runner != "procrastinate":
+        raise ConfigurationError(
+            "a worker needs VERITY_JOB_RUNNER=procrastinate (as the API must have it): with the "
+            "in-process runner the API analyses clips itself"
+        )
+    conninfo = queue_conninfo(settings)
+    archive = open_archive(settings, upgrade=True)
+    try:
+        with index_slot(settings.data_dir / "worker-index") as snapshot:
+            finder = NearDuplicateFinder(archive.sessions, snapshot)
+            finder.sync()
+            try:
+                asyncio.run(_work(make_queue_app(conninfo), WorkerResources(archive, finder), settings.ingest_workers))
+            finally:
+                finder.save_snapshot()
+    finally:
+        archive.close()
+
+
+async def _work(app: procrastinate.App, resources: WorkerResources, concurrency: int) -> None:
+    async with app.open_async():
+        await recover_jobs(app, resources.archive)
+        await app.run_worker_async(
+            name=f"{socket.gethostname()}:{os.getpid()}",
+            concurrency=concurrency,
+            additional_context={RESOURCES: resources},
+            delete_jobs="successful",
+        )
