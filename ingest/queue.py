@@ -164,7 +164,7 @@ def index_slot(folder: Path) -> Iterator[Path]:
 
 def run_worker(settings: Settings) -> None:
     """Run queued jobs until SIGTERM or SIGINT. A running ingest is finished first (a second
-    signal ends the process at once; the job is then failed and queued again by `recover_jobs`)."""
+    SIGTERM ends the process at once; the job is then failed and queued again by `recover_jobs`)."""
     if settings.job_runner != "procrastinate":
         raise ConfigurationError(
             "a worker needs VERITY_JOB_RUNNER=procrastinate (as the API must have it): with the "
