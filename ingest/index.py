@@ -6,7 +6,8 @@ of its frames for the matcher to find it and then check every frame. Chunks of t
 buckets small (a few dozen entries at 10,000 hours of footage), so a query touches little. Per chunk the index keeps its
 entries sorted by that chunk, so a lookup is a binary search, never a scan. Frames are stored
 clip by clip, so a clip's whole fingerprint is a slice. New clips go to a small unsorted tail
-that is searched directly and merged into the sorted tables when it grows.
+that is compared directly, by the same rule as the sorted tables (so an answer never depends on
+whether a clip has been sorted yet, or on a restart), and merged into them when it grows.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ingest.fingerprint import Fingerprint, Hashes, hamming
 
 CHUNK_SPANS = ((0, 21), (21, 21), (42, 22))  # (first bit, width)
 CHUNKS = len(CHUNK_SPANS)
+CHUNK_MASKS = tuple(np.uint64(((1 << width) - 1) << first) for first, width in CHUNK_SPANS)
 TAIL_BLOCK_PAIRS = 2_000_000  # query hash × tail entry pairs compared at once
 MAX_FRAMES = 2**30  # entry codes are int32: frame × 2 + 1
 
@@ -195,8 +197,8 @@ class FingerprintIndex:
         self, hashes: Hashes, max_distance: int, *, probe_radius: int = 0, exclude: frozenset[int] = frozenset()
     ) -> Hits:
         """Archived frames within `max_distance` bits of each query hash that share a chunk with it
-        exactly, or with `probe_radius=1` up to one bit (21 times the lookups); any frame, when it
-        sits in the unsorted tail."""
+        exactly, or with `probe_radius=1` up to one bit (21 times the lookups), wherever they sit
+        (sorted runs or the unsorted tail)."""
         with self._lock:
             found_query: list[npt.NDArray[np.int64]] = []
             found_entry: list[npt.NDArray[np.int32]] = []
@@ -227,14 +229,19 @@ class FingerprintIndex:
             if len(tail) and skip:
                 tail_clips = self._frame_clip.array[self._entry_code.array[tail] >> 1]
                 tail = tail[~np.isin(tail_clips, list(skip))]
-            # Compared directly, in blocks, so a long query against a full tail stays small in memory.
+            # Compared directly, in blocks, so a long query against a full tail stays small in memory;
+            # a pair counts only if the sorted runs would have found it too (a chunk within
+            # `probe_radius`), so answers never depend on whether a clip has been sorted yet.
             block = max(1, TAIL_BLOCK_PAIRS // max(1, len(hashes)))
             for start in range(0, len(tail) if len(hashes) else 0, block):
                 part = tail[start : start + block]
-                distances = hamming(hashes[:, None], self._entry_hashes(self._entry_code.array[part])[None, :])
-                rows, cols = np.nonzero(distances <= max_distance)
-                found_query.append(rows.astype(np.int64))
-                found_entry.append(part[cols].astype(np.int32))
+                entry_hashes = self._entry_hashes(self._entry_code.array[part])
+                rows, cols = np.nonzero(hamming(hashes[:, None], entry_hashes[None, :]) <= max_distance)
+                shared = np.zeros(len(rows), bool)
+                for mask in CHUNK_MASKS:
+                    shared |= hamming(hashes[rows] & mask, entry_hashes[cols] & mask) <= probe_radius
+                found_query.append(rows[shared].astype(np.int64))
+                found_entry.append(part[cols[shared]].astype(np.int32))
             empty = np.zeros(0, np.int64)
             if not found_query:
                 return Hits(empty, empty, empty, np.zeros(0), empty)

@@ -2,14 +2,16 @@
 
 Seed: query frame hashes find archived frames within a few bits (through the index); each hit
 votes for (clip, time offset). Extend: for each well-supported (clip, offset), every query frame
-is compared with the archived frame at that offset (the offset is refined to the best tenth of a
-second), and runs of matching frames become segments. A segment counts only if it is long
+is compared with the archived frame at that offset (the offset is refined, around the seeds, to
+where the frames agree most closely, to a tenth of a second), and runs of matching frames become
+segments. A segment counts only if it is long
 enough and its archived frames change over time: a black screen or a static test card looks
 the same in every video and must not make two unrelated clips match.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,8 +25,11 @@ MATCH_DISTANCE = 16  # bits: a frame this close, at the aligned time, counts as 
 OFFSET_BIN_S = 1.0
 MIN_VOTES = 3  # query frames that must agree on a (clip, offset) before it is checked
 MAX_CANDIDATES = 24
-REFINE_S = (-0.2, 0.0, 0.2)  # around the seeds' median offset
 SAME_PLACE_S = 2.0  # proposals for one clip closer than this are one alignment
+# Offsets tried around a proposal's median: the whole stretch its merged seeds came from (slowly
+# changing footage seeds many neighbouring offsets), then a finer look around the best.
+COARSE_S = np.arange(-SAME_PLACE_S, SAME_PLACE_S + 0.01, 0.25)
+FINE_S = (-0.1, 0.0, 0.1)
 CLOSER_LOOK_FRAMES = 60  # query frames probed one bit around, when nothing matched exactly
 GAP_S = 3.0  # unmatched stretch that ends a segment
 MIN_SEGMENT_FRAMES = 4
@@ -50,10 +55,17 @@ class Match:
 
 @dataclass(frozen=True)
 class _Alignment:
+    offset: float
     matched: npt.NDArray[np.bool_]
     distance: npt.NDArray[np.int64]
     clip_frame: npt.NDArray[np.int64]
     in_range: npt.NDArray[np.bool_]
+
+    @property
+    def strength(self) -> int:
+        """How many frames agree, and how closely: the true offset beats a near one even in
+        slowly changing footage, where frames a second apart still pass MATCH_DISTANCE."""
+        return int((MATCH_DISTANCE + 1 - self.distance[self.matched]).sum())
 
 
 def _align(query: Fingerprint, clip: Fingerprint, offset: float, step: float) -> _Alignment:
@@ -79,7 +91,16 @@ def _align(query: Fingerprint, clip: Fingerprint, offset: float, step: float) ->
         best_frame = np.where(better, frame, best_frame)
     in_range = (target >= clip.times[0] - step) & (target <= clip.times[-1] + step)
     matched = query.informative & in_range & (best <= MATCH_DISTANCE)
-    return _Alignment(matched, best, best_frame, in_range)
+    return _Alignment(offset, matched, best, best_frame, in_range)
+
+
+def _best_alignment(query: Fingerprint, clip: Fingerprint, proposed: float, step: float) -> _Alignment:
+    def best_of(offsets: Iterable[float]) -> _Alignment:
+        tried = [_align(query, clip, float(offset), step) for offset in offsets]
+        return max(tried, key=lambda a: (a.strength, -abs(a.offset - proposed)))
+
+    coarse = best_of(proposed + COARSE_S)
+    return best_of(coarse.offset + d for d in FINE_S)
 
 
 def _changes(clip: Fingerprint, frames: npt.NDArray[np.int64]) -> int:
@@ -92,15 +113,15 @@ def _changes(clip: Fingerprint, frames: npt.NDArray[np.int64]) -> int:
     return changes
 
 
-def _segments(
-    query: Fingerprint, clip: Fingerprint, offset: float, alignment: _Alignment, step: float
-) -> list[Segment]:
+def _segments(query: Fingerprint, clip: Fingerprint, alignment: _Alignment, step: float) -> list[Segment]:
     segments: list[Segment] = []
     run: list[int] = []
+    offset = alignment.offset
 
     def close_run() -> None:
         if len(run) >= MIN_SEGMENT_FRAMES and _changes(clip, alignment.clip_frame[run]) >= MIN_CHANGES:
-            start, end = query.times[run[0]], query.times[run[-1]] + step
+            # A first frame matched within a sample step of the clip's start is not before it.
+            start, end = max(query.times[run[0]], clip.times[0] - offset), query.times[run[-1]] + step
             segments.append(
                 Segment(round(float(start), 3), round(float(start + offset), 3), round(float(end - start), 3))
             )
@@ -178,40 +199,52 @@ def match_clip(
     """Archived clips sharing footage with the query, best first."""
     excluded = index.clip_number(exclude_clip_id) if exclude_clip_id else None
     exclude = {excluded} if excluded is not None else set()
+    sides = [(mirrored, side) for mirrored, side in ((False, query), (True, mirrored_query)) if side is not None]
+    proposed = {mirrored: _candidates(index, side, exclude, closer_look=False) for mirrored, side in sides}
+    found = _checked(index, sides, proposed, sample_step_s)
+    if not found:  # heavily altered copies; the mirrored side is not looked at this closely
+        closer = {False: _candidates(index, query, exclude, closer_look=True)}
+        found = _checked(index, [(False, query)], closer, sample_step_s)
+    return sorted(found.values(), key=lambda m: (-m.matched_seconds, -m.score))
+
+
+def _checked(
+    index: FingerprintIndex,
+    sides: list[tuple[bool, Fingerprint]],
+    proposed: dict[bool, list[tuple[int, float, int]]],
+    step: float,
+) -> dict[int, Match]:
+    """The proposals that hold up frame by frame, as one match per clip."""
     best: dict[int, Match] = {}
-    sides = [(False, query), (True, mirrored_query)]
-    proposed = {m: _candidates(index, side, exclude, closer_look=False) for m, side in sides if side is not None}
-    if not any(proposed.values()):
-        proposed = {False: _candidates(index, query, exclude, closer_look=True)}  # mirrored and altered: rare
     for mirrored, side in sides:
-        if side is None or len(side) == 0 or not proposed.get(mirrored):
+        if len(side) == 0 or not proposed.get(mirrored):
             continue
         found: dict[int, list[tuple[Segment, int]]] = {}
         checked: set[tuple[int, float]] = set()
         for clip, offset, _votes in proposed[mirrored]:
             clip_print = index.clip_print(clip)
-            alignments = [(_align(side, clip_print, offset + d, sample_step_s), offset + d) for d in REFINE_S]
-            alignment, refined = max(alignments, key=lambda pair: (int(pair[0].matched.sum()), -abs(pair[1] - offset)))
-            key = (clip, round(refined, 1))
+            alignment = _best_alignment(side, clip_print, offset, step)
+            key = (clip, round(alignment.offset, 1))
             if key in checked:
                 continue
             checked.add(key)
-            for segment in _segments(side, clip_print, refined, alignment, sample_step_s):
-                found.setdefault(clip, []).append((segment, int(alignment.matched.sum())))
+            for segment in _segments(side, clip_print, alignment, step):
+                found.setdefault(clip, []).append((segment, alignment.strength))
         for clip, segments in found.items():
-            kept = _non_overlapping([s for s, _ in segments])
+            kept = _non_overlapping(segments)
             seconds = round(sum(s.duration_s for s in kept), 3)
-            score = _score(side, index.clip_print(clip), kept, sample_step_s)
+            score = _score(side, index.clip_print(clip), kept, step)
             candidate = Match(index.clip_ids[clip], score, seconds, kept, mirrored)
             if clip not in best or candidate.matched_seconds > best[clip].matched_seconds:
                 best[clip] = candidate
-    return sorted(best.values(), key=lambda m: (-m.matched_seconds, -m.score))
+    return best
 
 
-def _non_overlapping(segments: list[Segment]) -> list[Segment]:
-    """Longest segments first; drop any that covers query time already explained."""
+def _non_overlapping(segments: list[tuple[Segment, int]]) -> list[Segment]:
+    """Longest segments first (of equal ones, the more closely aligned); drop any that covers
+    query time already explained."""
     kept: list[Segment] = []
-    for segment in sorted(segments, key=lambda s: -s.duration_s):
+    for segment, _strength in sorted(segments, key=lambda pair: (-pair[0].duration_s, -pair[1])):
         start, end = segment.query_start_s, segment.query_start_s + segment.duration_s
         if all(end <= k.query_start_s or start >= k.query_start_s + k.duration_s for k in kept):
             kept.append(segment)
