@@ -1,13 +1,25 @@
-"""Domain exceptions → HTTP, in one place. Every error body is `{"error": code, "detail": message}`."""
+"""Domain exceptions → HTTP, in one place. Every error body is `{"error": code, "detail": message}`
+(a 422 adds `errors`, the list of problems as pydantic reports them)."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 
+from api.schemas import ErrorOut, ValidationErrorOut
 from verity import errors
+
+log = logging.getLogger("verity.api")
 
 STATUS_BY_ERROR: list[tuple[type[errors.VerityError], int]] = [
     (errors.NotFound, 404),
@@ -22,12 +34,52 @@ STATUS_BY_ERROR: list[tuple[type[errors.VerityError], int]] = [
     (errors.StorageUnavailable, 503),
 ]
 
+ERROR_DESCRIPTIONS = {
+    400: "Bad input; the detail says what and why.",
+    401: "No key, or an unknown or revoked one.",
+    403: "The key's role is too low for this.",
+    404: "No such record (or path).",
+    409: "The record's state does not allow it; the detail says why.",
+    412: "If-Match is stale: someone changed the record since you read it.",
+    413: "Larger than the upload limit.",
+    416: "The range lies outside the file.",
+    422: "The request does not fit the schema (a missing, unknown, null or malformed field).",
+    428: "If-Match missing (or `*`): send the ETag you read.",
+}
+REQUEST_LOCATIONS = ("body", "query", "path", "header", "cookie")
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, each with the error body's schema."""
+    return {
+        status: {"model": ValidationErrorOut if status == 422 else ErrorOut, "description": ERROR_DESCRIPTIONS[status]}
+        for status in statuses
+    }
+
+
+# What every authenticated resource can answer.
+COMMON_ERRORS = error_responses(400, 401, 403, 404, 422)
+
 
 def status_for(exc: errors.VerityError) -> int:
     for kind, status in STATUS_BY_ERROR:
         if isinstance(exc, kind):
             return status
     return 500
+
+
+def describe_problems(problems: Sequence[Any]) -> str:
+    """pydantic's problems as one line a person can act on: `field: message; …`."""
+    described = []
+    for problem in problems:
+        where = [str(part) for part in problem.get("loc", ())]
+        if len(where) > 1 and where[0] in REQUEST_LOCATIONS:
+            where = where[1:]
+        message = str(problem.get("msg", "invalid")).removeprefix("Value error, ")
+        if problem.get("type") == "extra_forbidden":
+            message = "unknown field"
+        described.append(f"{'.'.join(where) or 'request'}: {message}")
+    return "; ".join(described)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -40,6 +92,20 @@ def install_error_handlers(app: FastAPI) -> None:
             headers["Content-Range"] = f"bytes */{exc.size}"
         return JSONResponse({"error": exc.code, "detail": exc.detail}, status_code=status_for(exc), headers=headers)
 
+    async def on_invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        problems = exc.errors()
+        body = {"error": "invalid_request", "detail": describe_problems(problems), "errors": jsonable_encoder(problems)}
+        return JSONResponse(body, status_code=422)
+
+    async def on_http_error(_request: Request, exc: Exception) -> Response:
+        # Starlette's own answers (no such path, wrong method) in the same shape as ours.
+        assert isinstance(exc, HTTPException)
+        if exc.status_code in (204, 304):
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse({"error": code, "detail": str(exc.detail)}, exc.status_code, headers=exc.headers)
+
     async def on_disconnect(_request: Request, _exc: Exception) -> JSONResponse:
         return JSONResponse({"error": "upload_interrupted", "detail": "the client went away"}, 400)
 
@@ -48,6 +114,15 @@ def install_error_handlers(app: FastAPI) -> None:
         # PostgreSQL): the request is at fault, and nothing was written.
         return JSONResponse({"error": "invalid_input", "detail": "a value was not accepted by the database"}, 400)
 
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not the caller's fault: the traceback goes to the log (the server may log it
+        # again), the caller gets the same JSON shape as every other error.
+        log.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"error": "internal", "detail": "internal error; the request was not completed"}, 500)
+
     app.add_exception_handler(errors.VerityError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_invalid_request)
+    app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(DataError, on_data_error)
     app.add_exception_handler(ClientDisconnect, on_disconnect)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -229,6 +229,23 @@ CASE_PAGE = {"items": [CASE], "total": 1, "limit": 50, "offset": 0}
 
 HEALTH = {"status": "ok", "database": "ok", "object_store": "ok"}
 
+ERROR = {
+    "error": "stale_write",
+    "detail": 'the incident changed since you read it (you sent "1", it is now "2"); read it again',
+}
+VALIDATION_ERROR = {
+    "error": "invalid_request",
+    "detail": "starts_at: give a time zone, e.g. 2019-11-16T14:00:00+03:30",
+    "errors": [
+        {
+            "type": "value_error",
+            "loc": ["body", "starts_at"],
+            "msg": "Value error, give a time zone, e.g. 2019-11-16T14:00:00+03:30",
+            "input": "2019-11-16T14:00:00",
+        }
+    ],
+}
+
 PROBE = {
     "format": {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": "41.200000", "tags": {"make": "Apple"}},
     "streams": [{"index": 0, "codec_type": "video", "codec_name": "h264", "width": 1920, "height": 1080}],

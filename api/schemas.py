@@ -13,6 +13,23 @@ from api.examples import examples
 from storage.keys import Role
 
 
+class ErrorOut(BaseModel):
+    """Every error answer."""
+
+    model_config = ConfigDict(json_schema_extra=examples(ex.ERROR))
+
+    error: str = Field(description="A stable code, e.g. not_found, stale_write, invalid_input.")
+    detail: str = Field(description="What went wrong, for a person to read.")
+
+
+class ValidationErrorOut(ErrorOut):
+    """A request that does not fit the schema (422)."""
+
+    model_config = ConfigDict(json_schema_extra=examples(ex.VALIDATION_ERROR))
+
+    errors: list[dict[str, Any]] = Field(description="Each problem: loc (where), msg, type, as pydantic reports it.")
+
+
 class AcquisitionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from api.auth import Caller, require
 from api.deps import MAX_INT, SessionDep
+from api.errors import COMMON_ERRORS, error_responses
 from api.routes.incidents import IfMatch
 from api.schemas import CaseIn, CaseOut, CasePage, CasePatch
 from storage.evidence import create_case, delete_case, etag, load_case, set_case_incident, update_case
@@ -15,7 +16,7 @@ from storage.keys import Role
 from storage.models import Case
 from storage.search import search_cases
 
-router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=COMMON_ERRORS)
 Viewer = Annotated[Caller, Depends(require(Role.viewer))]
 Contributor = Annotated[Caller, Depends(require(Role.contributor))]
 
@@ -52,7 +53,7 @@ def show(case_id: str, response: Response, session: SessionDep, _caller: Viewer)
     return _out(load_case(session, case_id), response)
 
 
-@router.patch("/{case_id}", response_model=CaseOut, responses={412: {"description": "stale"}, 428: {}})
+@router.patch("/{case_id}", response_model=CaseOut, responses=error_responses(412, 428))
 def update(
     case_id: str,
     body: CasePatch,
@@ -66,14 +67,14 @@ def update(
     return _out(case, response)
 
 
-@router.delete("/{case_id}", status_code=204)
+@router.delete("/{case_id}", status_code=204, responses=error_responses(412, 428))
 def delete(case_id: str, session: SessionDep, _caller: Contributor, if_match: IfMatch = None) -> Response:
     delete_case(session, case_id, if_match)
     session.commit()
     return Response(status_code=204)
 
 
-@router.put("/{case_id}/incidents/{incident_id}", response_model=CaseOut)
+@router.put("/{case_id}/incidents/{incident_id}", response_model=CaseOut, responses=error_responses(409))
 def add_incident(
     case_id: str, incident_id: str, response: Response, session: SessionDep, _caller: Contributor
 ) -> CaseOut:
@@ -82,7 +83,7 @@ def add_incident(
     return _out(case, response)
 
 
-@router.delete("/{case_id}/incidents/{incident_id}", response_model=CaseOut)
+@router.delete("/{case_id}/incidents/{incident_id}", response_model=CaseOut, responses=error_responses(409))
 def remove_incident(
     case_id: str, incident_id: str, response: Response, session: SessionDep, _caller: Contributor
 ) -> CaseOut:

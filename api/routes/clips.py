@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from api import examples as ex
 from api.auth import Caller, require
 from api.deps import BINARY, MAX_INT, ArchiveDep, RunnerDep, SessionDep
+from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import form_doc, read_upload_form
 from api.ranges import parse_range
 from api.schemas import ClipOut, ClipPage, CustodyEventOut, CustodyLog, UploadOut
@@ -29,7 +30,7 @@ from storage.models import Clip
 from storage.search import BoundingBox, ClipFilters, search_clips
 from verity.errors import ClipNotFound, InvalidInput, NotFound, UploadTooLarge
 
-router = APIRouter(prefix="/api/v1/clips", tags=["clips"])
+router = APIRouter(prefix="/api/v1/clips", tags=["clips"], responses=COMMON_ERRORS)
 Viewer = Annotated[Caller, Depends(require(Role.viewer))]
 Contributor = Annotated[Caller, Depends(require(Role.contributor))]
 Admin = Annotated[Caller, Depends(require(Role.admin))]
@@ -73,7 +74,10 @@ def _parse_captured_at(value: str | None) -> datetime | None:
     status_code=201,
     response_model=UploadOut,
     openapi_extra=UPLOAD_FORM_DOC,
-    responses={200: {"model": UploadOut, "description": "Same bytes already archived; acquisition recorded."}},
+    responses={
+        200: {"model": UploadOut, "description": "Same bytes already archived; acquisition recorded."},
+        **error_responses(413),
+    },
 )
 async def upload_clip(
     request: Request, response: Response, archive: ArchiveDep, runner: RunnerDep, caller: Contributor
@@ -185,7 +189,7 @@ def get_clip(clip_id: str, session: SessionDep, _caller: Viewer) -> ClipOut:
         200: {"content": {"application/octet-stream": {"schema": BINARY}}, "description": "The original bytes."},
         206: {"description": "The requested byte range."},
         304: {"description": "The client's copy (If-None-Match) is current."},
-        416: {"description": "The range lies outside the file."},
+        **error_responses(416),
     },
 )
 def download_original(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
 from api.auth import Caller, require
 from api.deps import MAX_INT, SessionDep
+from api.errors import COMMON_ERRORS, error_responses
 from api.routes.clips import load_clip, parse_bbox, utc
 from api.schemas import (
     IncidentIn,
@@ -41,11 +42,13 @@ from storage.keys import Role
 from storage.models import ClipLink, Incident
 from storage.search import IncidentFilters, search_incidents
 
-router = APIRouter(tags=["incidents"])
+router = APIRouter(tags=["incidents"], responses=COMMON_ERRORS)
 Viewer = Annotated[Caller, Depends(require(Role.viewer))]
 Contributor = Annotated[Caller, Depends(require(Role.contributor))]
 Analyst = Annotated[Caller, Depends(require(Role.analyst))]
 IfMatch = Annotated[str | None, Header(description="The ETag you read; required to change or delete.")]
+# What a change or deletion guarded by If-Match can answer besides the common errors.
+GUARDED_ERRORS = error_responses(409, 412, 428)
 
 
 def _out(incident: Incident, response: Response) -> IncidentOut:
@@ -84,11 +87,7 @@ def show(incident_id: str, response: Response, session: SessionDep, _caller: Vie
     return _out(load_incident(session, incident_id), response)
 
 
-@router.patch(
-    "/api/v1/incidents/{incident_id}",
-    response_model=IncidentOut,
-    responses={412: {"description": "If-Match is stale"}, 428: {"description": "If-Match missing"}},
-)
+@router.patch("/api/v1/incidents/{incident_id}", response_model=IncidentOut, responses=error_responses(412, 428))
 def update(
     incident_id: str,
     body: IncidentPatch,
@@ -102,14 +101,16 @@ def update(
     return _out(incident, response)
 
 
-@router.delete("/api/v1/incidents/{incident_id}", status_code=204, responses={409: {"description": "Clips linked"}})
+@router.delete("/api/v1/incidents/{incident_id}", status_code=204, responses=GUARDED_ERRORS)
 def delete(incident_id: str, session: SessionDep, _caller: Contributor, if_match: IfMatch = None) -> Response:
     delete_incident(session, incident_id, if_match)
     session.commit()
     return Response(status_code=204)
 
 
-@router.post("/api/v1/incidents/{incident_id}/clips", status_code=201, response_model=LinkOut)
+@router.post(
+    "/api/v1/incidents/{incident_id}/clips", status_code=201, response_model=LinkOut, responses=error_responses(409)
+)
 def link(incident_id: str, body: LinkIn, response: Response, session: SessionDep, caller: Contributor) -> ClipLink:
     created = link_clip(session, incident_id, body.clip_id, body.start_s, body.end_s, body.note, caller.name)
     session.commit()
@@ -131,7 +132,7 @@ def show_link(incident_id: str, link_id: LinkId, response: Response, session: Se
 @router.patch(
     "/api/v1/incidents/{incident_id}/clips/{link_id}",
     response_model=LinkOut,
-    responses={409: {"description": "Link removed"}, 412: {"description": "If-Match is stale"}, 428: {}},
+    responses=GUARDED_ERRORS,
 )
 def update_link_segment(
     incident_id: str,
@@ -151,7 +152,7 @@ def update_link_segment(
 @router.delete(
     "/api/v1/incidents/{incident_id}/clips/{link_id}",
     response_model=LinkOut,
-    responses={409: {"description": "Already removed"}, 412: {"description": "If-Match is stale"}, 428: {}},
+    responses=GUARDED_ERRORS,
 )
 def unlink(
     incident_id: str,
@@ -180,7 +181,7 @@ def clip_incidents(clip_id: str, session: SessionDep, _caller: Viewer) -> list[C
     return active_links(session, clip_id=clip_id)
 
 
-@router.post("/api/v1/clips/{clip_id}/verification", response_model=VerificationOut)
+@router.post("/api/v1/clips/{clip_id}/verification", response_model=VerificationOut, responses=error_responses(409))
 def set_verification(clip_id: str, body: VerificationIn, session: SessionDep, caller: Analyst) -> VerificationOut:
     change_verification(session, clip_id, body.status, body.rationale, caller.name)
     session.commit()

@@ -10,13 +10,14 @@ from sqlalchemy import select
 
 from api.auth import Caller, require
 from api.deps import BINARY, MAX_INT, ArchiveDep, SessionDep
+from api.errors import COMMON_ERRORS
 from api.routes.clips import load_clip
 from api.schemas import KeyframeOut
 from storage.keys import Role
 from storage.models import Keyframe
 from verity.errors import NotFound
 
-router = APIRouter(prefix="/api/v1/clips", tags=["keyframes"])
+router = APIRouter(prefix="/api/v1/clips", tags=["keyframes"], responses=COMMON_ERRORS)
 Viewer = Annotated[Caller, Depends(require(Role.viewer))]
 
 

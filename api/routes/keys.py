@@ -8,14 +8,15 @@ from fastapi import APIRouter, Depends
 
 from api.auth import Caller, require
 from api.deps import SessionDep
+from api.errors import COMMON_ERRORS, error_responses
 from api.schemas import KeyCreate, KeyCreated, KeyOut
 from storage.keys import Role, create_key, list_keys, revoke_key
 
-router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
+router = APIRouter(prefix="/api/v1/keys", tags=["keys"], responses=COMMON_ERRORS)
 Admin = Annotated[Caller, Depends(require(Role.admin))]
 
 
-@router.post("", status_code=201, response_model=KeyCreated)
+@router.post("", status_code=201, response_model=KeyCreated, responses=error_responses(409))
 def create(body: KeyCreate, session: SessionDep, _caller: Admin) -> KeyCreated:
     key, secret = create_key(session, body.name, body.role.value)
     session.commit()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from api import examples as ex
 from api.auth import Caller, require
 from api.deps import ArchiveDep, FinderDep, SessionDep
+from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import form_doc, read_upload_form
 from api.routes.clips import FORM_OVERHEAD_BYTES, load_clip
 from api.schemas import AcquisitionOut, ClipOut, ExactMatchOut, NearDuplicateOut, RelatedOut, SegmentOut, VerifyOut
@@ -25,7 +26,7 @@ from storage.keys import Role
 from storage.models import Clip
 from verity.errors import InvalidInput, UploadTooLarge
 
-router = APIRouter(tags=["provenance"])
+router = APIRouter(tags=["provenance"], responses=COMMON_ERRORS)
 Viewer = Annotated[Caller, Depends(require(Role.viewer))]
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
@@ -84,7 +85,7 @@ def verify_by_hash(
     return verification_answer(session, result)
 
 
-@router.post("/api/v1/verify", response_model=VerifyOut, openapi_extra=VERIFY_FORM_DOC)
+@router.post("/api/v1/verify", response_model=VerifyOut, openapi_extra=VERIFY_FORM_DOC, responses=error_responses(413))
 async def verify_by_file(request: Request, archive: ArchiveDep, finder: FinderDep, caller: Viewer) -> VerifyOut:
     """The file is hashed and fingerprinted, then deleted; only an audit entry of the query stays."""
     settings = archive.settings
