@@ -12,6 +12,9 @@ from api import examples as ex
 from api.examples import examples
 from storage.keys import Role
 
+ClipStatusName = Literal["queued", "processing", "ready", "failed", "unsupported"]
+VerificationStatusName = Literal["unverified", "in_review", "verified", "disputed", "rejected"]
+
 
 class ErrorOut(BaseModel):
     """Every error answer."""
@@ -306,7 +309,7 @@ class LinkPatch(BaseModel):
 class VerificationIn(BaseModel):
     model_config = ConfigDict(json_schema_extra=examples(ex.VERIFICATION_IN))
 
-    status: Literal["unverified", "in_review", "verified", "disputed", "rejected"]
+    status: VerificationStatusName
     rationale: str = Field(min_length=1, description="Why; required, kept with the change.")
 
 

@@ -21,7 +21,15 @@ from api.deps import BINARY, MAX_INT, ArchiveDep, RunnerDep, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import form_doc, read_upload_form
 from api.ranges import parse_range
-from api.schemas import ClipOut, ClipPage, CustodyEventOut, CustodyLog, UploadOut
+from api.schemas import (
+    ClipOut,
+    ClipPage,
+    ClipStatusName,
+    CustodyEventOut,
+    CustodyLog,
+    UploadOut,
+    VerificationStatusName,
+)
 from ingest.pipeline import request_reprocess
 from ingest.upload import Receipt, StagedOriginal, record_original, stage_original
 from storage.custody import append_event, list_events, verify_chain
@@ -40,7 +48,12 @@ UPLOAD_FORM_DOC = form_doc(
     ex.UPLOAD_FORM,
     source={"type": "string", "description": "Who or where it came from."},
     source_url={"type": "string"},
-    captured_at={"type": "string", "format": "date-time", "description": "When it was recorded."},
+    captured_at={
+        "type": "string",
+        "format": "date-time",
+        "description": "When the uploader says it was recorded, with a time zone (the file's own time is "
+        "`recorded_at`, read from its metadata).",
+    },
     note={"type": "string"},
 )
 # Room for the multipart envelope around the file when checking Content-Length up front.
@@ -66,7 +79,7 @@ def _parse_captured_at(value: str | None) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(f"captured_at {value!r} is not an ISO 8601 date-time") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return utc(moment, "captured_at")
 
 
 @router.post(
@@ -133,11 +146,15 @@ def list_clips(
     _caller: Viewer,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
-    status: Annotated[str | None, Query(description="queued, processing, ready, failed, unsupported")] = None,
-    verification_status: Annotated[str | None, Query(description="unverified, in_review, verified, …")] = None,
-    recorded_from: Annotated[datetime | None, Query(description="The file's own creation time, from.")] = None,
+    status: Annotated[ClipStatusName | None, Query()] = None,
+    verification_status: Annotated[VerificationStatusName | None, Query()] = None,
+    recorded_from: Annotated[
+        datetime | None, Query(description="The file's own creation time, from (with a time zone).")
+    ] = None,
     recorded_to: Annotated[datetime | None, Query()] = None,
-    captured_from: Annotated[datetime | None, Query(description="Capture time an uploader gave, from.")] = None,
+    captured_from: Annotated[
+        datetime | None, Query(description="Capture time an uploader gave, from (with a time zone).")
+    ] = None,
     captured_to: Annotated[datetime | None, Query()] = None,
     bbox: Annotated[
         str | None, Query(description="min_lat,min_lon,max_lat,max_lon", examples=["35.6,51.2,35.8,51.5"])
@@ -154,10 +171,10 @@ def list_clips(
     filters = ClipFilters(
         status=status,
         verification_status=verification_status,
-        recorded_from=utc(recorded_from),
-        recorded_to=utc(recorded_to),
-        captured_from=utc(captured_from),
-        captured_to=utc(captured_to),
+        recorded_from=utc(recorded_from, "recorded_from"),
+        recorded_to=utc(recorded_to, "recorded_to"),
+        captured_from=utc(captured_from, "captured_from"),
+        captured_to=utc(captured_to, "captured_to"),
         bbox=parse_bbox(bbox),
         device_make=device_make,
         device_model=device_model,
@@ -171,10 +188,13 @@ def list_clips(
     return ClipPage(items=[ClipOut.of(c) for c in clips], total=total, limit=limit, offset=offset)
 
 
-def utc(moment: datetime | None) -> datetime | None:
+def utc(moment: datetime | None, name: str) -> datetime | None:
+    """`moment` in UTC; one without a time zone is refused, since guessing one would shift it by hours."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment.tzinfo is None:
+        raise InvalidInput(f"{name} needs a time zone, e.g. 2019-11-16T14:15:00+03:30 or 2019-11-16T10:45:00Z")
+    return moment.astimezone(UTC)
 
 
 @router.get("/{clip_id}", response_model=ClipOut)

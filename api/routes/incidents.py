@@ -70,13 +70,17 @@ def index(
     _caller: Viewer,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
-    time_from: Annotated[datetime | None, Query(description="Incidents overlapping this range.")] = None,
+    time_from: Annotated[
+        datetime | None, Query(description="Incidents overlapping this range (times with a time zone).")
+    ] = None,
     time_to: Annotated[datetime | None, Query()] = None,
     bbox: Annotated[str | None, Query(description="min_lat,min_lon,max_lat,max_lon")] = None,
     tag: Annotated[str | None, Query()] = None,
     q: Annotated[str | None, Query(description="Text in the title or description.")] = None,
 ) -> IncidentPage:
-    filters = IncidentFilters(time_from=utc(time_from), time_to=utc(time_to), bbox=parse_bbox(bbox), tag=tag, text=q)
+    filters = IncidentFilters(
+        time_from=utc(time_from, "time_from"), time_to=utc(time_to, "time_to"), bbox=parse_bbox(bbox), tag=tag, text=q
+    )
     total, rows = search_incidents(session, filters, limit, offset)
     items = [IncidentOut.model_validate(row, from_attributes=True) for row in rows]
     return IncidentPage(items=items, total=total, limit=limit, offset=offset)

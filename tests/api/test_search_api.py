@@ -93,3 +93,31 @@ def test_incidents_are_found_by_time_place_tag_and_text(client: TestClient, keys
     assert found("bbox=29,52,30,53") == {shiraz}
     assert found("tag=shooting") == {tehran}
     assert found("q=TEAR") == {shiraz}
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter"),
+    [
+        ("/api/v1/clips", "recorded_from"),
+        ("/api/v1/clips", "recorded_to"),
+        ("/api/v1/clips", "captured_from"),
+        ("/api/v1/clips", "captured_to"),
+        ("/api/v1/incidents", "time_from"),
+        ("/api/v1/incidents", "time_to"),
+    ],
+)
+def test_a_time_filter_without_a_zone_is_refused(
+    client: TestClient, keys: dict[str, str], path: str, parameter: str
+) -> None:
+    response = client.get(path, headers=auth(keys["viewer"]), params={parameter: "2019-11-16T14:15:00"})
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"].startswith(f"{parameter} needs a time zone, e.g. ")
+
+
+@pytest.mark.parametrize(("parameter", "value"), [("status", "bogus"), ("verification_status", "approved")])
+def test_a_misspelled_status_filter_is_refused(
+    client: TestClient, keys: dict[str, str], parameter: str, value: str
+) -> None:
+    response = client.get("/api/v1/clips", headers=auth(keys["viewer"]), params={parameter: value})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"].startswith(f"{parameter}: Input should be ")

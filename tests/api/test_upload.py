@@ -129,6 +129,16 @@ def test_bad_captured_at_is_refused_and_nothing_is_stored(
     assert all_blob_keys(archive.blobs) == []
 
 
+def test_captured_at_without_a_zone_is_refused_and_nothing_is_stored(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    response = upload(client, keys["contributor"], b"abc", captured_at="2019-11-16T14:15:00")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("captured_at needs a time zone, e.g. ")
+    assert row_counts(archive) == (0, 0, 0)
+    assert all_blob_keys(archive.blobs) == []
+
+
 def test_form_without_file_part_is_refused(client: TestClient, keys: dict[str, str]) -> None:
     response = client.post("/api/v1/clips", headers=auth(keys["contributor"]), files={"source": (None, "x")})
     assert response.status_code == 400
