@@ -4,16 +4,47 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from api import examples as ex
 from api.examples import examples
 from storage.keys import Role
 
+T = TypeVar("T")
 ClipStatusName = Literal["queued", "processing", "ready", "failed", "unsupported"]
 VerificationStatusName = Literal["unverified", "in_review", "verified", "disputed", "rejected"]
+TimePrecision = Literal["exact", "hour", "day", "approximate"]
+ZONE_EXAMPLE = "2019-11-16T14:00:00+03:30"
+
+
+class RequestBody(BaseModel):
+    """A JSON request body: a field it does not know is an error (a typo must not pass as a no-op)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _refuse_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("cannot be null; leave the field out to keep its value")
+    return value
+
+
+def _never_null(schema: dict[str, Any]) -> None:
+    branches = [branch for branch in schema.pop("anyOf", []) if branch.get("type") != "null"]
+    schema.update(*branches)
+    schema.pop("default", None)
+
+
+# A PATCH field that may be left out (keeping its value) but not set to null: the record needs a value.
+NotNull = Annotated[T | None, BeforeValidator(_refuse_null), Field(json_schema_extra=_never_null)]
+
+
+def _require_zone(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError(f"give a time zone, e.g. {ZONE_EXAMPLE}")
+    return value
 
 
 class ErrorOut(BaseModel):
@@ -125,7 +156,7 @@ class CustodyLog(BaseModel):
     events: list[CustodyEventOut]
 
 
-class KeyCreate(BaseModel):
+class KeyCreate(RequestBody):
     model_config = ConfigDict(json_schema_extra=examples(ex.KEY_CREATE))
 
     name: str = Field(min_length=1, max_length=100)
@@ -202,41 +233,41 @@ class RelatedOut(BaseModel):
     related: list[NearDuplicateOut]
 
 
-class IncidentIn(BaseModel):
+class IncidentIn(RequestBody):
     model_config = ConfigDict(json_schema_extra=examples(ex.INCIDENT_IN))
 
     title: str = Field(min_length=1, max_length=300)
     description: str = ""
     starts_at: datetime
     ends_at: datetime | None = None
-    time_precision: Literal["exact", "hour", "day", "approximate"] = "approximate"
+    time_precision: TimePrecision = "approximate"
     place_name: str | None = Field(default=None, max_length=300)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     radius_m: float | None = Field(default=None, ge=0, description="Uncertainty of the location, metres.")
     tags: list[str] = Field(default_factory=list)
 
-    @field_validator("starts_at", "ends_at")
-    @classmethod
-    def _zoned(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("give a time zone, e.g. 2019-11-16T14:00:00+03:30")
-        return value
+    _zone_required = field_validator("starts_at", "ends_at")(_require_zone)
 
 
-class IncidentPatch(BaseModel):
+class IncidentPatch(RequestBody):
+    """Fields left out keep their value; null clears ends_at, the place and the location, which
+    may be unknown (send "" to clear the description)."""
+
     model_config = ConfigDict(json_schema_extra=examples(ex.INCIDENT_PATCH))
 
-    title: str | None = Field(default=None, min_length=1, max_length=300)
-    description: str | None = None
-    starts_at: datetime | None = None
+    title: NotNull[str] = Field(default=None, min_length=1, max_length=300)
+    description: NotNull[str] = None
+    starts_at: NotNull[datetime] = None
     ends_at: datetime | None = None
-    time_precision: Literal["exact", "hour", "day", "approximate"] | None = None
-    place_name: str | None = None
+    time_precision: NotNull[TimePrecision] = None
+    place_name: str | None = Field(default=None, max_length=300)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     radius_m: float | None = Field(default=None, ge=0)
-    tags: list[str] | None = None
+    tags: NotNull[list[str]] = None
+
+    _zone_required = field_validator("starts_at", "ends_at")(_require_zone)
 
 
 class IncidentOut(BaseModel):
@@ -273,7 +304,7 @@ class IncidentPage(BaseModel):
     offset: int
 
 
-class LinkIn(BaseModel):
+class LinkIn(RequestBody):
     model_config = ConfigDict(json_schema_extra=examples(ex.LINK_IN))
 
     clip_id: str
@@ -298,7 +329,7 @@ class LinkOut(BaseModel):
     version: int = Field(description="Also sent as the ETag header; send it back in If-Match to change or unlink.")
 
 
-class LinkPatch(BaseModel):
+class LinkPatch(RequestBody):
     model_config = ConfigDict(json_schema_extra=examples(ex.LINK_PATCH))
 
     start_s: float | None = Field(default=None, ge=0, description="null with end_s null: the whole clip.")
@@ -306,7 +337,7 @@ class LinkPatch(BaseModel):
     note: str | None = None
 
 
-class VerificationIn(BaseModel):
+class VerificationIn(RequestBody):
     model_config = ConfigDict(json_schema_extra=examples(ex.VERIFICATION_IN))
 
     status: VerificationStatusName
@@ -331,7 +362,7 @@ class VerificationOut(BaseModel):
     history: list[VerificationChangeOut]
 
 
-class CaseIn(BaseModel):
+class CaseIn(RequestBody):
     model_config = ConfigDict(json_schema_extra=examples(ex.CASE_IN))
 
     title: str = Field(min_length=1, max_length=300)
@@ -339,12 +370,14 @@ class CaseIn(BaseModel):
     status: Literal["open", "closed"] = "open"
 
 
-class CasePatch(BaseModel):
+class CasePatch(RequestBody):
+    """Fields left out keep their value; none of them can be null."""
+
     model_config = ConfigDict(json_schema_extra=examples(ex.CASE_PATCH))
 
-    title: str | None = Field(default=None, min_length=1, max_length=300)
-    description: str | None = None
-    status: Literal["open", "closed"] | None = None
+    title: NotNull[str] = Field(default=None, min_length=1, max_length=300)
+    description: NotNull[str] = None
+    status: NotNull[Literal["open", "closed"]] = None
 
 
 class CaseOut(BaseModel):

@@ -4,8 +4,8 @@ unlink and status change is also a custody event on the clip."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -43,15 +43,47 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
+def _versions_named(if_match: str) -> list[str]:
+    """The versions an If-Match header names: `"3"`, the weak `W/"3"` and a bare `3` all name 3."""
+    return [tag.strip().removeprefix("W/").strip('"') for tag in if_match.split(",")]
+
+
 def check_version(current: int, if_match: str | None, what: str = "incident") -> None:
-    """Optimistic concurrency: the caller must name the version it read."""
-    if if_match is None:
+    """Optimistic concurrency: the caller must name the version it read. `*` ("whatever is there")
+    is refused: on an evidence record nobody may overwrite what they have not seen."""
+    if if_match is None or not if_match.strip():
         raise PreconditionRequired("send If-Match with the ETag you read, so no one's change is overwritten")
-    if if_match.strip() not in (etag(current), "*"):
-        raise StaleWrite(f"the {what} changed since you read it (now {etag(current)}); read it again")
+    named = _versions_named(if_match)
+    if "*" in named:
+        raise PreconditionRequired(
+            f"If-Match: * is refused: send the ETag you read when you fetched the {what}, "
+            "so no one overwrites an evidence record they have not seen"
+        )
+    if str(current) not in named:
+        raise StaleWrite(
+            f"the {what} changed since you read it (you sent {if_match.strip()}, it is now {etag(current)}); "
+            "read it again"
+        )
+
+
+def _normalised(fields: IncidentFields) -> IncidentFields:
+    """Times in UTC (as they are stored and returned) and tags sorted without repeats."""
+    return replace(
+        fields,
+        starts_at=fields.starts_at.astimezone(UTC),
+        ends_at=fields.ends_at.astimezone(UTC) if fields.ends_at else None,
+        tags=sorted(set(fields.tags)),
+    )
 
 
 def _validate(fields: IncidentFields) -> None:
+    for name in ("title", "description", "starts_at", "time_precision", "tags"):
+        if getattr(fields, name) is None:
+            raise InvalidInput(f"{name} cannot be null")
+    for name in ("starts_at", "ends_at"):
+        moment = getattr(fields, name)
+        if moment is not None and moment.tzinfo is None:
+            raise InvalidInput(f"{name} needs a time zone, e.g. 2019-11-16T14:00:00+03:30")
     if fields.time_precision not in TIME_PRECISIONS:
         raise InvalidInput(f"time_precision must be one of {', '.join(TIME_PRECISIONS)}")
     if fields.ends_at is not None and fields.ends_at < fields.starts_at:
@@ -62,7 +94,8 @@ def _validate(fields: IncidentFields) -> None:
 
 def create_incident(session: Session, fields: IncidentFields, actor: str) -> Incident:
     _validate(fields)
-    incident = Incident(**{**vars(fields), "tags": json.dumps(sorted(set(fields.tags)))}, created_by=actor)
+    fields = _normalised(fields)
+    incident = Incident(**{**vars(fields), "tags": json.dumps(fields.tags)}, created_by=actor)
     session.add(incident)
     session.flush()
     return incident
@@ -76,6 +109,7 @@ def load_incident(session: Session, incident_id: str) -> Incident:
 
 
 def update_incident(session: Session, incident_id: str, changes: dict[str, Any], if_match: str | None) -> Incident:
+    """Apply `changes`; one that changes nothing leaves the incident and its version as they are."""
     incident = load_incident(session, incident_id)
     check_version(incident.version, if_match)
     current = IncidentFields(
@@ -92,8 +126,11 @@ def update_incident(session: Session, incident_id: str, changes: dict[str, Any],
     )
     merged = IncidentFields(**{**vars(current), **changes})
     _validate(merged)
+    merged = _normalised(merged)
+    if merged == current:
+        return incident
     for name, value in vars(merged).items():
-        setattr(incident, name, json.dumps(sorted(set(value))) if name == "tags" else value)
+        setattr(incident, name, json.dumps(value) if name == "tags" else value)
     incident.version += 1
     incident.updated_at = utcnow()
     return incident
@@ -120,13 +157,32 @@ def active_links(session: Session, *, incident_id: str | None = None, clip_id: s
     return list(session.scalars(query))
 
 
+def links_of(session: Session, incident_id: str, *, include_removed: bool) -> list[ClipLink]:
+    """An incident's links in the order they were made; removed ones too if asked."""
+    if not include_removed:
+        return active_links(session, incident_id=incident_id)
+    return list(session.scalars(select(ClipLink).where(ClipLink.incident_id == incident_id).order_by(ClipLink.id)))
+
+
 def _check_segment(clip: Clip, start_s: float | None, end_s: float | None) -> None:
     duration = json.loads(clip.media).get("duration_s") if clip.media else None
     for name, value in (("start_s", start_s), ("end_s", end_s)):
         if value is not None and (value < 0 or (duration is not None and value > duration + 0.01)):
             raise InvalidInput(f"{name} {value} is outside the clip (0 to {duration} s)")
+    if start_s is not None and duration is not None and start_s >= duration:
+        raise InvalidInput(
+            f"start_s {start_s} is at or after the clip's end ({duration} s): the segment would be empty"
+        )
     if start_s is not None and end_s is not None and end_s <= start_s:
         raise InvalidInput("end_s must be after start_s")
+
+
+def _refuse_same_segment(
+    session: Session, incident_id: str, clip_id: str, start_s: float | None, end_s: float | None, other_than: int = 0
+) -> None:
+    for link in active_links(session, incident_id=incident_id, clip_id=clip_id):
+        if link.id != other_than and (link.start_s, link.end_s) == (start_s, end_s):
+            raise Conflict(f"this segment of the clip is already linked to the incident as link {link.id}")
 
 
 def link_clip(
@@ -143,6 +199,7 @@ def link_clip(
     if clip is None:
         raise ClipNotFound(f"no clip with id {clip_id}")
     _check_segment(clip, start_s, end_s)
+    _refuse_same_segment(session, incident_id, clip_id, start_s, end_s)
     link = ClipLink(incident_id=incident_id, clip_id=clip_id, start_s=start_s, end_s=end_s, note=note, linked_by=actor)
     session.add(link)
     session.flush()
@@ -174,11 +231,15 @@ def _live_link(session: Session, incident_id: str, link_id: int, if_match: str |
 def update_link(
     session: Session, incident_id: str, link_id: int, changes: dict[str, Any], if_match: str | None, actor: str
 ) -> ClipLink:
-    """Change a link's segment or note; the custody event keeps what it was before."""
+    """Change a link's segment or note; the custody event keeps what it was before. A change that
+    changes nothing leaves the link, its version and the custody log as they are."""
     link = _live_link(session, incident_id, link_id, if_match)
     before = {"start_s": link.start_s, "end_s": link.end_s, "note": link.note}
     after = {**before, **{name: changes[name] for name in before if name in changes}}
+    if after == before:
+        return link
     _check_segment(session.get_one(Clip, link.clip_id), after["start_s"], after["end_s"])
+    _refuse_same_segment(session, incident_id, link.clip_id, after["start_s"], after["end_s"], other_than=link.id)
     link.start_s, link.end_s, link.note = after["start_s"], after["end_s"], after["note"]
     link.version += 1
     append_event(
@@ -255,13 +316,19 @@ def create_case(session: Session, title: str, description: str, status: str, act
 
 
 def update_case(session: Session, case_id: str, changes: dict[str, Any], if_match: str | None) -> Case:
+    """Apply `changes`; one that changes nothing leaves the case and its version as they are."""
     case = load_case(session, case_id)
     check_version(case.version, if_match, "case")
-    if changes.get("status", case.status) not in CASE_STATUSES:
+    wanted = {name: changes.get(name, getattr(case, name)) for name in ("title", "description", "status")}
+    for name, value in wanted.items():
+        if value is None:
+            raise InvalidInput(f"{name} cannot be null")
+    if wanted["status"] not in CASE_STATUSES:
         raise InvalidInput("status must be open or closed")
-    for name in ("title", "description", "status"):
-        if changes.get(name) is not None:
-            setattr(case, name, changes[name])
+    if all(getattr(case, name) == value for name, value in wanted.items()):
+        return case
+    for name, value in wanted.items():
+        setattr(case, name, value)
     case.version += 1
     case.updated_at = utcnow()
     return case
@@ -274,16 +341,19 @@ def delete_case(session: Session, case_id: str, if_match: str | None) -> None:
 
 
 def set_case_incident(session: Session, case_id: str, incident_id: str, member: bool) -> Case:
-    """Add or remove an incident; changes the case's version like any other edit."""
+    """Add or remove an incident; changes the case's version like any other edit. A closed case
+    keeps what it holds (asking for what is already so is not a change, and is answered)."""
     case = load_case(session, case_id)
     load_incident(session, incident_id)
     present = next((link for link in case.incident_links if link.incident_id == incident_id), None)
-    if member and present is None:
-        case.incident_links.append(CaseIncident(case_id=case_id, incident_id=incident_id))
-    elif not member and present is not None:
-        case.incident_links.remove(present)
-    else:
+    if member == (present is not None):
         return case
+    if case.status == "closed":
+        raise Conflict("the case is closed; reopen it first")
+    if present is None:
+        case.incident_links.append(CaseIncident(case_id=case_id, incident_id=incident_id))
+    else:
+        case.incident_links.remove(present)
     case.version += 1
     case.updated_at = utcnow()
     session.flush()

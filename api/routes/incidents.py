@@ -31,6 +31,7 @@ from storage.evidence import (
     delete_incident,
     etag,
     link_clip,
+    links_of,
     load_incident,
     load_link,
     unlink_clip,
@@ -46,7 +47,13 @@ router = APIRouter(tags=["incidents"], responses=COMMON_ERRORS)
 Viewer = Annotated[Caller, Depends(require(Role.viewer))]
 Contributor = Annotated[Caller, Depends(require(Role.contributor))]
 Analyst = Annotated[Caller, Depends(require(Role.analyst))]
-IfMatch = Annotated[str | None, Header(description="The ETag you read; required to change or delete.")]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        description='The ETag you read (`"3"`; `3` and `W/"3"` are taken as the same); required to change or '
+        "delete. `*` is refused."
+    ),
+]
 # What a change or deletion guarded by If-Match can answer besides the common errors.
 GUARDED_ERRORS = error_responses(409, 412, 428)
 
@@ -174,9 +181,15 @@ def unlink(
 
 
 @router.get("/api/v1/incidents/{incident_id}/clips", response_model=list[LinkOut])
-def incident_clips(incident_id: str, session: SessionDep, _caller: Viewer) -> list[ClipLink]:
+def incident_clips(
+    incident_id: str,
+    session: SessionDep,
+    _caller: Viewer,
+    include_removed: Annotated[bool, Query(description="Also the links that were removed (unlinked_at set).")] = False,
+) -> list[ClipLink]:
+    """The clips (or segments) linked to the incident, in the order they were linked."""
     load_incident(session, incident_id)
-    return active_links(session, incident_id=incident_id)
+    return links_of(session, incident_id, include_removed=include_removed)
 
 
 @router.get("/api/v1/clips/{clip_id}/incidents", response_model=list[LinkOut])

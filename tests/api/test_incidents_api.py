@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -184,11 +185,11 @@ def test_case_groups_incidents_with_concurrency_control(client: TestClient, keys
     assert added.json()["incident_ids"] == sorted([first, second])
     stale = client.patch(f"/api/v1/cases/{case_id}", headers={**key, "If-Match": tag}, json={"status": "closed"})
     assert stale.status_code == 412  # adding incidents changed the case
+    removed = client.delete(f"/api/v1/cases/{case_id}/incidents/{first}", headers=key)
+    assert removed.json()["incident_ids"] == [second]
     current = client.get(f"/api/v1/cases/{case_id}", headers=auth(keys["viewer"])).headers["etag"]
     closed = client.patch(f"/api/v1/cases/{case_id}", headers={**key, "If-Match": current}, json={"status": "closed"})
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
-    removed = client.delete(f"/api/v1/cases/{case_id}/incidents/{first}", headers=key)
-    assert removed.json()["incident_ids"] == [second]
     in_case = client.get(f"/api/v1/incidents/{second}", headers=key).headers["etag"]
     assert client.delete(f"/api/v1/incidents/{second}", headers={**key, "If-Match": in_case}).status_code == 409
     assert client.put(f"/api/v1/cases/{case_id}/incidents/nope", headers=key).status_code == 404
@@ -215,3 +216,214 @@ def test_cases_are_listed_newest_first_with_totals_and_filters(client: TestClien
     found = client.get("/api/v1/cases", headers=key, params={"q": "mahshahr"}).json()
     assert [case["title"] for case in found["items"]] == ["Report on Mahshahr"]
     assert client.get("/api/v1/cases", headers=key, params={"status": "pending"}).status_code == 422
+
+
+def ready_clip(client: TestClient, keys: dict[str, str], clip_file: Path) -> tuple[str, float]:
+    """An analysed clip's id and duration."""
+    clip_id = upload(client, keys["contributor"], clip_file.read_bytes()).json()["id"]
+    body = wait_until_done(client, keys["viewer"], clip_id)
+    return clip_id, body["media"]["duration_s"]
+
+
+def refusal(response: httpx.Response, status: int) -> str:
+    """The detail of an error answer, after checking its status and shape."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) >= {"error", "detail"} and isinstance(body["detail"], str), body
+    return str(body["detail"])
+
+
+@pytest.mark.parametrize("field", ["title", "description", "starts_at", "time_precision", "tags"])
+def test_patch_refuses_null_for_what_an_incident_must_have(
+    client: TestClient, keys: dict[str, str], field: str
+) -> None:
+    incident_id, tag = create_incident(client, keys["contributor"])
+    url, key = f"/api/v1/incidents/{incident_id}", {**auth(keys["contributor"]), "If-Match": tag}
+    detail = refusal(client.patch(url, headers=key, json={field: None}), 422)
+    assert detail.startswith(f"{field}: cannot be null")
+    assert client.get(url, headers=key).headers["etag"] == tag
+
+
+def test_patch_clears_what_may_be_unknown_with_null(client: TestClient, keys: dict[str, str]) -> None:
+    incident_id, tag = create_incident(client, keys["contributor"])
+    url, key = f"/api/v1/incidents/{incident_id}", auth(keys["contributor"])
+    dated = client.patch(url, headers={**key, "If-Match": tag}, json={"ends_at": "2019-11-16T15:00:00+03:30"})
+    cleared = client.patch(
+        url,
+        headers={**key, "If-Match": dated.headers["etag"]},
+        json={"ends_at": None, "place_name": None, "lat": None, "lon": None, "radius_m": None},
+    )
+    assert cleared.status_code == 200, cleared.text
+    body = cleared.json()
+    assert [body[name] for name in ("ends_at", "place_name", "lat", "lon", "radius_m")] == [None] * 5
+    half = client.patch(url, headers={**key, "If-Match": cleared.headers["etag"]}, json={"lat": 35.7})
+    assert "both lat and lon" in refusal(half, 400)
+
+
+@pytest.mark.parametrize("field", ["starts_at", "ends_at"])
+def test_patch_refuses_a_time_without_a_zone(client: TestClient, keys: dict[str, str], field: str) -> None:
+    incident_id, tag = create_incident(client, keys["contributor"])
+    url, key = f"/api/v1/incidents/{incident_id}", {**auth(keys["contributor"]), "If-Match": tag}
+    detail = refusal(client.patch(url, headers=key, json={field: "2019-11-16T16:00:00"}), 422)
+    assert detail.startswith(f"{field}: give a time zone")
+
+
+def test_incident_times_are_answered_in_utc(client: TestClient, keys: dict[str, str]) -> None:
+    created = client.post("/api/v1/incidents", headers=auth(keys["contributor"]), json=INCIDENT)
+    assert created.json()["starts_at"].startswith("2019-11-16T10:30:00")
+    changed = client.patch(
+        created.headers["location"],
+        headers={**auth(keys["contributor"]), "If-Match": created.headers["etag"]},
+        json={"ends_at": "2019-11-16T15:30:00+03:30"},
+    )
+    assert changed.json()["ends_at"].startswith("2019-11-16T12:00:00")
+    assert changed.json()["ends_at"].endswith(("Z", "+00:00"))
+
+
+def test_unknown_fields_are_refused_by_name(client: TestClient, keys: dict[str, str]) -> None:
+    clip_id = upload(client, keys["contributor"], b"not video" * 10).json()["id"]
+    incident_id, tag = create_incident(client, keys["contributor"])
+    key = auth(keys["contributor"])
+    url = f"/api/v1/incidents/{incident_id}"
+    assert refusal(client.patch(url, headers={**key, "If-Match": tag}, json={"titel": "typo"}), 422) == (
+        "titel: unknown field"
+    )
+    link = client.post(f"{url}/clips", headers=key, json={"clip_id": clip_id})
+    moved = client.patch(
+        link.headers["location"], headers={**key, "If-Match": link.headers["etag"]}, json={"clip_id": "other"}
+    )
+    assert refusal(moved, 422) == "clip_id: unknown field"
+    assert "colour: unknown field" in refusal(
+        client.post("/api/v1/incidents", headers=key, json={**INCIDENT, "colour": 1}), 422
+    )
+    assert client.get(url, headers=key).headers["etag"] == tag
+    assert client.get(link.headers["location"], headers=key).headers["etag"] == link.headers["etag"]
+
+
+def test_a_patch_that_changes_nothing_keeps_the_version_and_the_custody_log(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    clip_id = upload(client, keys["contributor"], b"not video" * 10).json()["id"]
+    incident_id, tag = create_incident(client, keys["contributor"])
+    key = auth(keys["contributor"])
+    url = f"/api/v1/incidents/{incident_id}"
+    for unchanged in ({}, {"title": INCIDENT["title"], "starts_at": "2019-11-16T10:30:00Z", "tags": ["shooting"]}):
+        same = client.patch(url, headers={**key, "If-Match": tag}, json=unchanged)
+        assert same.status_code == 200 and same.headers["etag"] == tag == '"1"'
+        assert same.json()["version"] == 1
+    link = client.post(f"{url}/clips", headers=key, json={"clip_id": clip_id, "note": "flash"})
+    for unchanged in ({}, {"note": "flash", "start_s": None}):
+        same = client.patch(link.headers["location"], headers={**key, "If-Match": link.headers["etag"]}, json=unchanged)
+        assert same.status_code == 200 and same.headers["etag"] == link.headers["etag"]
+    assert "link_changed" not in actions(client, keys["viewer"], clip_id)
+    case = client.post("/api/v1/cases", headers=key, json={"title": "report"})
+    same = client.patch(
+        case.headers["location"], headers={**key, "If-Match": case.headers["etag"]}, json={"status": "open"}
+    )
+    assert same.status_code == 200 and same.headers["etag"] == case.headers["etag"]
+
+
+@pytest.mark.parametrize("field", ["title", "description", "status"])
+def test_case_patch_refuses_null(client: TestClient, keys: dict[str, str], field: str) -> None:
+    key = auth(keys["contributor"])
+    case = client.post("/api/v1/cases", headers=key, json={"title": "report", "description": "Nov 2019"})
+    patched = client.patch(
+        case.headers["location"], headers={**key, "If-Match": case.headers["etag"]}, json={field: None}
+    )
+    assert refusal(patched, 422).startswith(f"{field}: cannot be null")
+    assert client.get(case.headers["location"], headers=key).json()["title"] == "report"
+
+
+def test_a_segment_starting_at_the_clips_end_is_refused(
+    client: TestClient, keys: dict[str, str], clip_file: Path
+) -> None:
+    clip_id, duration = ready_clip(client, keys, clip_file)
+    incident_id, _ = create_incident(client, keys["contributor"])
+    url, key = f"/api/v1/incidents/{incident_id}/clips", auth(keys["contributor"])
+    empty = client.post(url, headers=key, json={"clip_id": clip_id, "start_s": duration})
+    assert "at or after the clip's end" in refusal(empty, 400)
+    assert client.post(url, headers=key, json={"clip_id": clip_id, "start_s": duration - 1}).status_code == 201
+
+
+def test_the_same_segment_is_linked_once(client: TestClient, keys: dict[str, str], clip_file: Path) -> None:
+    clip_id, _ = ready_clip(client, keys, clip_file)
+    incident_id, _ = create_incident(client, keys["contributor"])
+    url, key = f"/api/v1/incidents/{incident_id}/clips", auth(keys["contributor"])
+    segment = {"clip_id": clip_id, "start_s": 0.5, "end_s": 1.5}
+    first = client.post(url, headers=key, json=segment)
+    link_id = first.json()["id"]
+    assert f"already linked to the incident as link {link_id}" in refusal(
+        client.post(url, headers=key, json=segment), 409
+    )
+    other = client.post(url, headers=key, json={**segment, "end_s": 2})
+    onto = client.patch(
+        other.headers["location"], headers={**key, "If-Match": other.headers["etag"]}, json={"end_s": 1.5}
+    )
+    assert f"as link {link_id}" in refusal(onto, 409)
+    client.delete(first.headers["location"], headers={**key, "If-Match": first.headers["etag"]})
+    assert client.post(url, headers=key, json=segment).status_code == 201
+
+
+def test_a_closed_case_keeps_its_incidents_until_reopened(client: TestClient, keys: dict[str, str]) -> None:
+    key = auth(keys["contributor"])
+    inside, _ = create_incident(client, keys["contributor"])
+    outside, _ = create_incident(client, keys["contributor"])
+    case = client.post("/api/v1/cases", headers=key, json={"title": "report"}).json()
+    url = f"/api/v1/cases/{case['id']}"
+    opened = client.put(f"{url}/incidents/{inside}", headers=key)
+    closed = client.patch(url, headers={**key, "If-Match": opened.headers["etag"]}, json={"status": "closed"})
+    assert refusal(client.put(f"{url}/incidents/{outside}", headers=key), 409) == "the case is closed; reopen it first"
+    assert (
+        refusal(client.delete(f"{url}/incidents/{inside}", headers=key), 409) == "the case is closed; reopen it first"
+    )
+    already = client.put(f"{url}/incidents/{inside}", headers=key)
+    assert already.status_code == 200 and already.headers["etag"] == closed.headers["etag"]
+    reopened = client.patch(url, headers={**key, "If-Match": closed.headers["etag"]}, json={"status": "open"})
+    assert reopened.status_code == 200
+    assert client.put(f"{url}/incidents/{outside}", headers=key).json()["incident_ids"] == sorted([inside, outside])
+
+
+def test_if_match_takes_the_tag_quoted_unquoted_or_weak(client: TestClient, keys: dict[str, str]) -> None:
+    incident_id, _ = create_incident(client, keys["contributor"])
+    url, key = f"/api/v1/incidents/{incident_id}", auth(keys["contributor"])
+    bare = client.patch(url, headers={**key, "If-Match": "1"}, json={"title": "bare"})
+    assert bare.status_code == 200 and bare.headers["etag"] == '"2"'
+    weak = client.patch(url, headers={**key, "If-Match": 'W/"2"'}, json={"title": "weak"})
+    assert weak.status_code == 200 and weak.headers["etag"] == '"3"'
+    stale = refusal(client.patch(url, headers={**key, "If-Match": "1"}, json={"title": "stale"}), 412)
+    assert stale == 'the incident changed since you read it (you sent 1, it is now "3"); read it again'
+
+
+def test_if_match_star_is_refused_everywhere(client: TestClient, keys: dict[str, str]) -> None:
+    clip_id = upload(client, keys["contributor"], b"not video" * 10).json()["id"]
+    incident_id, _ = create_incident(client, keys["contributor"])
+    key = {**auth(keys["contributor"]), "If-Match": "*"}
+    url = f"/api/v1/incidents/{incident_id}"
+    link = client.post(f"{url}/clips", headers=auth(keys["contributor"]), json={"clip_id": clip_id}).headers["location"]
+    case = client.post("/api/v1/cases", headers=auth(keys["contributor"]), json={"title": "r"}).headers["location"]
+    for response in (
+        client.patch(url, headers=key, json={"title": "blind"}),
+        client.delete(url, headers=key),
+        client.patch(link, headers=key, json={"note": "blind"}),
+        client.delete(link, headers=key),
+        client.patch(case, headers=key, json={"title": "blind"}),
+        client.delete(case, headers=key),
+    ):
+        assert "send the ETag you read" in refusal(response, 428)
+    assert client.get(url, headers=key).json()["version"] == 1
+
+
+def test_removed_links_are_listed_when_asked(client: TestClient, keys: dict[str, str]) -> None:
+    clip_id = upload(client, keys["contributor"], b"not video" * 10).json()["id"]
+    incident_id, _ = create_incident(client, keys["contributor"])
+    url, key = f"/api/v1/incidents/{incident_id}/clips", auth(keys["contributor"])
+    kept = client.post(url, headers=key, json={"clip_id": clip_id, "note": "kept"})
+    removed = client.post(url, headers=key, json={"clip_id": clip_id, "start_s": 1, "note": "removed"})
+    client.delete(removed.headers["location"], headers={**key, "If-Match": removed.headers["etag"]})
+    assert [link["note"] for link in client.get(url, headers=key).json()] == ["kept"]
+    everything = client.get(url, headers=key, params={"include_removed": "true"}).json()
+    assert [(link["note"], link["unlinked_by"]) for link in everything] == [
+        ("kept", None),
+        ("removed", "contributor-key"),
+    ]
+    assert kept.status_code == 201
