@@ -3,6 +3,8 @@ Verity server's API (so roles, ETags and custody events apply exactly as over HT
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -14,6 +16,7 @@ from api.cli_output import console, fail
 
 ServerOption = Annotated[str, typer.Option(envvar="VERITY_SERVER", help="Verity server URL.")]
 KeyOption = Annotated[str, typer.Option(envvar="VERITY_API_KEY", help="API key.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's page as JSON instead of a table.")]
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 
 incident_app = typer.Typer(help="Incidents, through a Verity server.", no_args_is_help=True)
@@ -54,6 +57,28 @@ def _params(**values: Any) -> dict[str, Any]:
 
 def _print(text: str) -> None:
     console.print(text, highlight=False, soft_wrap=True)
+
+
+def _print_table(
+    title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]], whole: tuple[str, ...] = ("id",)
+) -> None:
+    """Print a table whose `whole` columns (ids, hashes, times) are never cut: they get copied into
+    the next command, and rich squeezes a table to 80 columns when stdout is not a terminal.
+    Other text folds onto more lines instead of ending in "…"."""
+    table = Table(title=title)
+    for index, column in enumerate(columns):
+        if column in whole:
+            width = max([len(column), *(len(row[index]) for row in rows)])
+            table.add_column(column, no_wrap=True, min_width=width)
+        else:
+            table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 @incident_app.command("create")
@@ -97,16 +122,18 @@ def incident_list(
     time_to: Annotated[datetime | None, typer.Option("--to", help="…to.")] = None,
     bbox: Annotated[str | None, typer.Option(help="min_lat,min_lon,max_lat,max_lon")] = None,
     limit: Annotated[int, typer.Option()] = 50,
+    as_json: JsonOption = False,
 ) -> None:
     """Incidents, latest first."""
     params = _params(q=text, tag=tag, time_from=time_from, time_to=time_to, bbox=bbox, limit=limit)
     page = call("GET", server, key, "/api/v1/incidents", params=params)
-    table = Table(title=f"Incidents ({page['total']})")
-    for column in ("id", "starts at", "place", "title", "tags"):
-        table.add_column(column)
-    for item in page["items"]:
-        table.add_row(item["id"], item["starts_at"], item["place_name"] or "", item["title"], ", ".join(item["tags"]))
-    console.print(table)
+    if as_json:
+        return _print_json(page)
+    rows = [
+        (item["id"], item["starts_at"], item["place_name"] or "", item["title"], ", ".join(item["tags"]))
+        for item in page["items"]
+    ]
+    _print_table(f"Incidents ({page['total']})", ("id", "starts at", "place", "title", "tags"), rows)
 
 
 @incident_app.command("show")
@@ -217,15 +244,14 @@ def case_list(
     status: Annotated[str | None, typer.Option(help="open or closed.")] = None,
     text: Annotated[str | None, typer.Option("--text", help="Text in title or description.")] = None,
     limit: int = 50,
+    as_json: JsonOption = False,
 ) -> None:
     """Cases, newest first."""
     page = call("GET", server, key, "/api/v1/cases", params=_params(status=status, q=text, limit=limit))
-    table = Table(title=f"Cases ({page['total']})")
-    for column in ("id", "status", "incidents", "title"):
-        table.add_column(column)
-    for item in page["items"]:
-        table.add_row(item["id"], item["status"], str(len(item["incident_ids"])), item["title"])
-    console.print(table)
+    if as_json:
+        return _print_json(page)
+    rows = [(item["id"], item["status"], str(len(item["incident_ids"])), item["title"]) for item in page["items"]]
+    _print_table(f"Cases ({page['total']})", ("id", "status", "incidents", "title"), rows)
 
 
 @case_app.command("show")
@@ -260,6 +286,7 @@ def clip_list(
     case: Annotated[str | None, typer.Option(help="Linked to an incident of this case.")] = None,
     has_near_duplicates: Annotated[bool | None, typer.Option("--has-near-duplicates/--no-near-duplicates")] = None,
     limit: Annotated[int, typer.Option()] = 50,
+    as_json: JsonOption = False,
 ) -> None:
     """Clips matching every filter given, newest first."""
     params = _params(
@@ -278,17 +305,18 @@ def clip_list(
         limit=limit,
     )
     page = call("GET", server, key, "/api/v1/clips", params=params)
-    table = Table(title=f"Clips ({page['total']})")
-    for column in ("id", "file", "status", "verification", "recorded", "place"):
-        table.add_column(column)
+    if as_json:
+        return _print_json(page)
+    rows = []
     for item in page["items"]:
         media = item["media"] or {}
         created = media.get("creation_time") or {}
         where = media.get("location") or {}
         place = f"{where['lat']:.4f}, {where['lon']:.4f}" if where else ""
         recorded = created.get("container") or created.get("stream") or ""
-        table.add_row(item["id"], item["filename"], item["status"], item["verification_status"], recorded, place)
-    console.print(table)
+        rows.append((item["id"], item["filename"], item["status"], item["verification_status"], recorded, place))
+    columns = ("id", "file", "status", "verification", "recorded", "place")
+    _print_table(f"Clips ({page['total']})", columns, rows)
 
 
 @clip_app.command("show")
@@ -310,12 +338,12 @@ def clip_show(clip_id: str, server: ServerOption = DEFAULT_SERVER, key: KeyOptio
 def clip_custody(clip_id: str, server: ServerOption = DEFAULT_SERVER, key: KeyOption = "") -> None:
     """The clip's chain of custody, and whether its hash chain verifies."""
     log = call("GET", server, key, f"/api/v1/clips/{clip_id}/custody")
-    table = Table(title=f"Custody of clip {clip_id}")
-    for column in ("seq", "when", "action", "actor", "hash"):
-        table.add_column(column)
-    for event in log["events"]:
-        table.add_row(str(event["seq"]), event["occurred_at"], event["action"], event["actor"], event["hash"][:16])
-    console.print(table)
+    rows = [
+        (str(event["seq"]), event["occurred_at"], event["action"], event["actor"], event["hash"][:16])
+        for event in log["events"]
+    ]
+    columns = ("seq", "when", "action", "actor", "hash")
+    _print_table(f"Custody of clip {clip_id}", columns, rows, whole=("seq", "when", "hash"))
     if log["verified"]:
         _print("custody chain verifies")
     else:

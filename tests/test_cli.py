@@ -162,3 +162,37 @@ def test_incident_create_list_show_and_link_through_a_server(tmp_path: Path, ser
     assert "Shooting at the square" in shown and clip_id in shown and "35.72" in shown
     missing = run(["link", clip_id, "no-such-incident", *connection], tmp_path, check=False)
     assert missing.returncode == 1 and "404" in missing.stderr
+
+
+def run_with(args: list[str], env: dict[str, str], data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`verity` with exactly these VERITY_* settings (none inherited), stdout piped, no COLUMNS:
+    as in a script, where rich lays tables out for 80 columns."""
+    clean = {name: value for name, value in os.environ.items() if not name.startswith("VERITY_") and name != "COLUMNS"}
+    full = {**clean, "VERITY_DATA_DIR": str(data_dir), **env}
+    return subprocess.run([VERITY, *args], capture_output=True, text=True, env=full, timeout=120)
+
+
+def test_lists_keep_ids_whole_when_piped_and_print_json(tmp_path: Path, server: RunningServer) -> None:
+    env = {"VERITY_SERVER": server.url, "VERITY_API_KEY": server.admin_key}
+    clip = tmp_path / "a-file-name-long-enough-to-need-folding-in-eighty-columns.mp4"
+    clip.write_bytes(os.urandom(5000))
+    clip_id = run_with(["ingest", str(clip), "--server", server.url], env, tmp_path).stdout.split()[0]
+    title = "Shooting at Sadeghieh square, seen from the rooftop opposite the bank"
+    incident_id = run_with(
+        ["incident", "create", "--title", title, "--starts-at", "2019-11-16T14:00:00+03:30", "--place", "Tehran"],
+        env,
+        tmp_path,
+    ).stdout.strip()
+    case_id = run_with(["case", "create", "--title", title, "--incident", incident_id], env, tmp_path).stdout.strip()
+    for args, wanted in (
+        (["clip", "list"], clip_id),
+        (["incident", "list"], incident_id),
+        (["case", "list"], case_id),
+        (["clip", "custody", clip_id], "uploaded"),
+    ):
+        table = run_with(args, env, tmp_path).stdout
+        assert wanted in table, table
+        assert "…" not in table, table
+        if args[-1] == "list":
+            page = json.loads(run_with([*args, "--json"], env, tmp_path).stdout)
+            assert [item["id"] for item in page["items"]] == [wanted] and page["total"] == 1
