@@ -16,12 +16,12 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
-from api import cli_evidence
-from api.cli_output import console, err_console, fail
+from api import cli_archive, cli_evidence
+from api.cli_output import NO_KEY, console, err_console, fail
 from storage.archive import open_archive
 from storage.db import upgrade_database
 from storage.keys import create_key, has_any_key
-from verity.errors import InvalidInput, VerityError
+from verity.errors import VerityError
 from verity.settings import Settings
 
 app = typer.Typer(help="Verity: verified-video evidence archive.", no_args_is_help=True)
@@ -57,7 +57,7 @@ def serve(
             _key, secret = create_key(session, "admin", "admin")
             console.print("No API keys existed; created key 'admin' (role admin). Keep it safe, it is shown once:")
             console.print(secret, soft_wrap=True)
-    console.print(f"Verity archive: database {settings.resolved_database_url()}, store {settings.blob_backend}")
+    console.print(f"Verity archive: {cli_archive.describe(settings)}", highlight=False, soft_wrap=True)
     uvicorn.run(create_app(archive=archive), host=host, port=port, log_level="info")
 
 
@@ -90,8 +90,11 @@ def keys_create(
     name: Annotated[str, typer.Option(help="Who or what uses the key.")],
     role: Annotated[str, typer.Option(help="viewer, contributor, analyst or admin.")],
 ) -> None:
-    """Create an API key; the key is printed alone on the last line and never again."""
-    archive = open_archive(Settings(), upgrade=True)
+    """Create an API key in the local archive (the server's, when VERITY_DATA_DIR or VERITY_DATABASE_URL
+    name the same); the key is printed alone on the last line and never again."""
+    settings = Settings()
+    cli_archive.announce(settings, "creating the key in")
+    archive = open_archive(settings, upgrade=True)
     try:
         with archive.sessions.begin() as session:
             key, secret = create_key(session, name, role)
@@ -138,14 +141,25 @@ def ingest(
     source: Annotated[str | None, typer.Option(help="Who or where the footage came from.")] = None,
     source_url: Annotated[str | None, typer.Option(help="Where it was published, if anywhere.")] = None,
     note: Annotated[str | None, typer.Option()] = None,
-    captured_at: Annotated[datetime | None, typer.Option(help="When it was recorded (ISO 8601).")] = None,
+    captured_at: Annotated[
+        datetime | None,
+        typer.Option(
+            help="When the uploader says it was recorded, ISO 8601 with a time zone (the file's own time is "
+            "recorded_at, read from its metadata)."
+        ),
+    ] = None,
     server: Annotated[
-        str | None, typer.Option(help="Upload to this Verity server instead of the local archive.")
+        str | None,
+        typer.Option(envvar="VERITY_SERVER", help="Upload to this Verity server instead of the local archive."),
     ] = None,
     key: Annotated[str | None, typer.Option(envvar="VERITY_API_KEY", help="API key for --server.")] = None,
     retries: Annotated[int, typer.Option(help="Attempts per file when the connection fails.")] = 3,
 ) -> None:
     """Put footage into the archive, printing each clip's id and SHA-256."""
+    if captured_at is not None and captured_at.tzinfo is None:
+        raise fail("--captured-at needs a time zone, e.g. 2019-11-16T14:15:00+03:30")
+    if server is not None and not key:
+        raise fail(NO_KEY)
     fields = {
         name: value
         for name, value in {
@@ -165,22 +179,25 @@ def ingest(
         console=err_console,
     ) as progress:
         if server is None:
-            archive = open_archive(Settings(), upgrade=True)
+            settings = Settings()
+            cli_archive.announce(settings, "archiving into")
+            archive = open_archive(settings, upgrade=True)
         for path in files:
             task = progress.add_task(path.name, total=path.stat().st_size)
             try:
                 if server is None:
-                    clip_id, sha256, duplicate = _ingest_local(archive, path, fields, progress, task)
+                    clip_id, sha256, duplicate, status = _ingest_local(archive, path, fields, progress, task)
                 else:
-                    if not key:
-                        raise fail("--key (or VERITY_API_KEY) is required with --server")
-                    clip_id, sha256, duplicate = _ingest_remote(server, key, path, fields, progress, task, retries)
+                    assert key is not None
+                    clip_id, sha256, duplicate, status = _ingest_remote(
+                        server, key, path, fields, progress, task, retries
+                    )
             except (VerityError, httpx.HTTPError, OSError) as exc:
                 failures += 1
                 detail = exc.detail if isinstance(exc, VerityError) else str(exc)
                 progress.console.print(f"[red]{path}: {detail}[/red]")
                 continue
-            flag = "  (duplicate: already archived)" if duplicate else ""
+            flag = f"  (duplicate: already archived, {status})" if duplicate else ""
             console.print(f"{clip_id}  {sha256}  {path}{flag}", highlight=False, soft_wrap=True)
         if server is None:
             archive.close()
@@ -190,7 +207,7 @@ def ingest(
 
 def _ingest_local(
     archive: Any, path: Path, fields: dict[str, str], progress: Progress, task: Any
-) -> tuple[str, str, bool]:
+) -> tuple[str, str, bool, str]:
     from ingest.near_duplicates import NearDuplicateFinder
     from ingest.pipeline import run_ingest
     from ingest.upload import Receipt, receive_original
@@ -205,20 +222,18 @@ def _ingest_local(
         captured_at=datetime.fromisoformat(captured) if captured else None,
         note=fields.get("note"),
     )
-    if receipt.captured_at is not None and receipt.captured_at.tzinfo is None:
-        raise InvalidInput("--captured-at needs a time zone, e.g. 2019-11-16T14:15:00+03:30")
     result = receive_original(archive, _file_chunks(path, lambda n: progress.advance(task, n)), receipt)
     if not result.duplicate:
         # The embedded archive analyses in-process: do it now rather than at the next `serve`.
         outcome = run_ingest(archive, NearDuplicateFinder(archive.sessions), result.clip.id)
         reason = f": {outcome.reason}" if outcome.reason else ""
         progress.console.print(f"{path.name}: {outcome.status}{reason}", highlight=False)
-    return result.clip.id, result.clip.sha256, result.duplicate
+    return result.clip.id, result.clip.sha256, result.duplicate, result.clip.status
 
 
 def _ingest_remote(
     server: str, key: str, path: Path, fields: dict[str, str], progress: Progress, task: Any, retries: int
-) -> tuple[str, str, bool]:
+) -> tuple[str, str, bool, str]:
     url = server.rstrip("/") + "/api/v1/clips"
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     for attempt in range(1, retries + 1):
@@ -240,13 +255,9 @@ def _ingest_remote(
             time.sleep(min(2**attempt, 30))
             continue
         if response.status_code not in (200, 201):
-            try:
-                detail = str(response.json().get("detail", response.text))
-            except ValueError:
-                detail = response.text
-            raise RemoteRefused(f"server answered {response.status_code}: {detail}")
+            raise RemoteRefused(cli_evidence.refusal(response))
         body = response.json()
-        return body["id"], body["sha256"], bool(body.get("duplicate"))
+        return body["id"], body["sha256"], bool(body.get("duplicate")), body["status"]
     raise AssertionError("unreachable")
 
 
@@ -254,7 +265,10 @@ def _ingest_remote(
 def verify(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON answer.")] = False,
-    server: Annotated[str | None, typer.Option(help="Ask this Verity server instead of the local archive.")] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(envvar="VERITY_SERVER", help="Ask this Verity server instead of the local archive."),
+    ] = None,
     key: Annotated[str | None, typer.Option(envvar="VERITY_API_KEY", help="API key for --server.")] = None,
 ) -> None:
     """Is FILE archived, and which archived clips share its footage (with time offsets)?"""
@@ -262,7 +276,7 @@ def verify(
         answer = _verify_local(file)
     else:
         if not key:
-            raise fail("--key (or VERITY_API_KEY) is required with --server")
+            raise fail(NO_KEY)
         with file.open("rb") as handle:
             response = httpx.post(
                 server.rstrip("/") + "/api/v1/verify",
@@ -271,7 +285,7 @@ def verify(
                 timeout=httpx.Timeout(600.0),
             )
         if response.status_code != 200:
-            raise fail(f"server answered {response.status_code}: {response.text}")
+            raise fail(cli_evidence.refusal(response))
         answer = response.json()
     if as_json:
         print(json.dumps(answer, indent=2))
@@ -285,7 +299,7 @@ def _verify_local(file: Path) -> dict[str, Any]:
     from ingest.verify import discard_query, spool_query, verify_file
 
     settings = Settings()
-    archive = open_archive(settings, upgrade=True)
+    archive = cli_archive.open_existing(settings)
     try:
         with file.open("rb") as handle:
             query = spool_query(

@@ -12,7 +12,7 @@ import httpx
 import typer
 from rich.table import Table
 
-from api.cli_output import console, fail
+from api.cli_output import NO_KEY, console, fail
 
 ServerOption = Annotated[str, typer.Option(envvar="VERITY_SERVER", help="Verity server URL.")]
 KeyOption = Annotated[str, typer.Option(envvar="VERITY_API_KEY", help="API key.")]
@@ -28,18 +28,25 @@ def request(
     method: str, server: str, key: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
 ) -> httpx.Response:
     """One API call; any error answer ends the command with the server's reason."""
+    if not key:
+        raise fail(NO_KEY)
     headers = {"Authorization": f"Bearer {key}", **(headers or {})}
     try:
         response = httpx.request(method, server.rstrip("/") + path, headers=headers, timeout=60, **kwargs)
     except httpx.TransportError as exc:
         raise fail(f"cannot reach {server}: {exc}") from None
     if response.status_code >= 400:
-        try:
-            detail = response.json().get("detail", response.text)
-        except ValueError:
-            detail = response.text
-        raise fail(f"server answered {response.status_code}: {detail}")
+        raise fail(refusal(response))
     return response
+
+
+def refusal(response: httpx.Response) -> str:
+    """An error answer as one sentence: the status and the server's `detail`."""
+    try:
+        detail = response.json().get("detail", response.text)
+    except (ValueError, AttributeError):
+        detail = response.text
+    return f"server answered {response.status_code}: {detail}"
 
 
 def call(method: str, server: str, key: str, path: str, **kwargs: Any) -> Any:

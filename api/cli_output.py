@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 console = Console()
 err_console = Console(stderr=True)
 
 
 def fail(message: str) -> typer.Exit:
-    """Print the reason and return the exit to raise (status 1)."""
-    err_console.print(f"[red]error:[/red] {message}")
+    """Print the reason (on one line, however long: it may be piped or searched) and return the
+    exit to raise (status 1)."""
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(1)
+
+
+NO_KEY = "no API key: give --key or set VERITY_API_KEY"

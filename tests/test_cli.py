@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -172,6 +173,82 @@ def run_with(args: list[str], env: dict[str, str], data_dir: Path) -> subprocess
     return subprocess.run([VERITY, *args], capture_output=True, text=True, env=full, timeout=120)
 
 
+def test_commands_without_a_key_say_how_to_give_one(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"abc")
+    server = {"VERITY_SERVER": "http://127.0.0.1:9"}
+    for args in (["incident", "list"], ["ingest", str(clip)], ["verify", str(clip)]):
+        result = run_with(args, server, tmp_path / "data")
+        assert result.returncode == 1
+        assert "error: no API key: give --key or set VERITY_API_KEY" in result.stderr, result.stderr
+
+
+def test_a_refusal_is_printed_as_the_servers_sentence(tmp_path: Path, server: RunningServer) -> None:
+    env = {"VERITY_SERVER": server.url, "VERITY_API_KEY": server.admin_key}
+    naive = run_with(["incident", "create", "--title", "T", "--starts-at", "2019-11-16T14:00:00"], env, tmp_path)
+    assert naive.returncode == 1
+    assert "server answered 422: starts_at: give a time zone, e.g. 2019-11-16T14:00:00+03:30" in naive.stderr
+
+
+def test_verify_and_ingest_use_verity_server(tmp_path: Path, server: RunningServer) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(os.urandom(5000))
+    env = {"VERITY_SERVER": server.url, "VERITY_API_KEY": server.admin_key}
+    local = tmp_path / "no-archive-here"
+    ingested = run_with(["ingest", str(clip)], env, local)
+    assert ingested.returncode == 0, ingested.stderr
+    clip_id = ingested.stdout.split()[0]
+    answer = httpx.get(f"{server.url}/api/v1/clips/{clip_id}", headers={"Authorization": f"Bearer {server.admin_key}"})
+    assert answer.status_code == 200
+    verified = run_with(["verify", str(clip)], env, local)
+    assert f"Exact match: clip {clip_id}" in verified.stdout, verified.stderr
+    assert not local.exists()
+
+
+def test_local_verify_refuses_when_no_archive_is_there(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"abc")
+    missing = tmp_path / "elsewhere"
+    result = run_with(["verify", str(clip)], {}, missing)
+    assert result.returncode == 1
+    assert f"error: no archive at database sqlite:///{missing.resolve() / 'verity.db'}" in result.stderr
+    assert "VERITY_SERVER" in result.stderr
+    assert not missing.exists()
+
+
+def test_local_ingest_and_keys_create_say_which_archive_they_write(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(os.urandom(5000))
+    data = tmp_path / "data"
+    where = f"the archive at database sqlite:///{data.resolve() / 'verity.db'}, objects {data.resolve() / 'blobs'}"
+    ingested = run_with(["ingest", str(clip)], {}, data)
+    assert f"archiving into {where}" in ingested.stderr
+    created = run_with(["keys", "create", "--name", "alice", "--role", "viewer"], {}, data)
+    assert f"creating the key in {where}" in created.stderr
+    assert created.stdout.strip().splitlines()[-1].startswith("vrt_")
+
+
+def test_captured_at_without_a_zone_is_refused_before_uploading(tmp_path: Path, server: RunningServer) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"abc")
+    env = {"VERITY_SERVER": server.url, "VERITY_API_KEY": server.admin_key}
+    result = run_with(["ingest", str(clip), "--captured-at", "2019-11-16T14:15:00"], env, tmp_path / "client")
+    assert result.returncode == 1
+    assert "error: --captured-at needs a time zone, e.g. 2019-11-16T14:15:00+03:30" in result.stderr
+    clips = httpx.get(f"{server.url}/api/v1/clips", headers={"Authorization": f"Bearer {server.admin_key}"}).json()
+    assert clips["total"] == 0
+
+
+def test_a_duplicate_says_what_became_of_the_archived_clip(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"a text file, not footage\n" * 200)
+    first = run_with(["ingest", str(clip)], {}, tmp_path / "data")
+    status = re.search(r"clip\.mp4: (\w+)", first.stderr)
+    assert status and status[1] in ("unsupported", "failed"), first.stderr
+    again = run_with(["ingest", str(clip)], {}, tmp_path / "data")
+    assert again.stdout.rstrip().endswith(f"(duplicate: already archived, {status[1]})")
+
+
 def test_lists_keep_ids_whole_when_piped_and_print_json(tmp_path: Path, server: RunningServer) -> None:
     env = {"VERITY_SERVER": server.url, "VERITY_API_KEY": server.admin_key}
     clip = tmp_path / "a-file-name-long-enough-to-need-folding-in-eighty-columns.mp4"
@@ -196,3 +273,12 @@ def test_lists_keep_ids_whole_when_piped_and_print_json(tmp_path: Path, server: 
         if args[-1] == "list":
             page = json.loads(run_with([*args, "--json"], env, tmp_path).stdout)
             assert [item["id"] for item in page["items"]] == [wanted] and page["total"] == 1
+
+
+def test_serve_prints_which_archive_on_one_line(tmp_path: Path) -> None:
+    from tests.conftest import running_server
+
+    with running_server(tmp_path, {"COLUMNS": "60"}) as running:
+        log = next(tmp_path.glob("serve-*.log")).read_text()
+    database = f"sqlite:///{(running.data_dir / 'verity.db').resolve()}"
+    assert f"Verity archive: database {database}, objects {(running.data_dir / 'blobs').resolve()}" in log
