@@ -11,7 +11,7 @@ the same in every video and must not make two unrelated clips match.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,9 +27,8 @@ MIN_VOTES = 3  # query frames that must agree on a (clip, offset) before it is c
 MAX_CANDIDATES = 24
 SAME_PLACE_S = 2.0  # proposals for one clip closer than this are one alignment
 # Offsets tried around a proposal's median: the whole stretch its merged seeds came from (slowly
-# changing footage seeds many neighbouring offsets), then a finer look around the best.
-COARSE_S = np.arange(-SAME_PLACE_S, SAME_PLACE_S + 0.01, 0.25)
-FINE_S = (-0.1, 0.0, 0.1)
+# changing footage seeds many neighbouring offsets, and the median need not be the true one).
+SEARCH_S = SAME_PLACE_S
 CLOSER_LOOK_FRAMES = 60  # query frames probed one bit around, when nothing matched exactly
 GAP_S = 3.0  # unmatched stretch that ends a segment
 MIN_SEGMENT_FRAMES = 4
@@ -68,13 +67,17 @@ class _Alignment:
         return int((MATCH_DISTANCE + 1 - self.distance[self.matched]).sum())
 
 
-def _align(query: Fingerprint, clip: Fingerprint, offset: float, step: float) -> _Alignment:
-    """Compare each query frame with the archived frames nearest its time plus `offset`."""
+def _align(query: Fingerprint, clip: Fingerprint, offset: float, step: float, *, strict: bool = False) -> _Alignment:
+    """Compare each query frame with the archived frames nearest its time plus `offset` (within a
+    sample step either way, as two clips' samples need not fall at the same instants); with
+    `strict`, only with the one nearest in time, which tells offsets half a step apart apart."""
     target = query.times + offset
-    nearest = np.clip(np.searchsorted(clip.times, target), 0, len(clip.times) - 1)
+    after = np.clip(np.searchsorted(clip.times, target), 0, len(clip.times) - 1)
+    before = np.clip(after - 1, 0, len(clip.times) - 1)
+    nearest = np.where(np.abs(clip.times[before] - target) < np.abs(clip.times[after] - target), before, after)
     best = np.full(len(query), 64, np.int64)
     best_frame = nearest.copy()
-    for shift in (-1, 0, 1):
+    for shift in (0,) if strict else (-1, 0, 1):
         frame = np.clip(nearest + shift, 0, len(clip.times) - 1)
         close_in_time = np.abs(clip.times[frame] - target) <= step
         usable = close_in_time & clip.informative[frame]
@@ -95,12 +98,17 @@ def _align(query: Fingerprint, clip: Fingerprint, offset: float, step: float) ->
 
 
 def _best_alignment(query: Fingerprint, clip: Fingerprint, proposed: float, step: float) -> _Alignment:
-    def best_of(offsets: Iterable[float]) -> _Alignment:
-        tried = [_align(query, clip, float(offset), step) for offset in offsets]
-        return max(tried, key=lambda a: (a.strength, -abs(a.offset - proposed)))
-
-    coarse = best_of(proposed + COARSE_S)
-    return best_of(coarse.offset + d for d in FINE_S)
+    """The offset within SEARCH_S of `proposed` where most frames agree, and most closely, each
+    judged against the one archived frame nearest in time. Only offsets at which the two clips'
+    samples coincide are tried (their start times differ by a whole number of steps from them):
+    finer offsets cannot be told apart. The segments are then read from the usual, tolerant
+    comparison at the chosen offset."""
+    phase = float(clip.times[0] - query.times[0]) % step
+    first = math.ceil((proposed - SEARCH_S - phase) / step)
+    offsets = [phase + step * k for k in range(first, first + int(2 * SEARCH_S / step) + 1)]
+    tried = [_align(query, clip, offset, step, strict=True) for offset in offsets]
+    best = max(tried, key=lambda a: (int(a.matched.sum()), a.strength, -abs(a.offset - proposed)))
+    return _align(query, clip, best.offset, step)
 
 
 def _changes(clip: Fingerprint, frames: npt.NDArray[np.int64]) -> int:
