@@ -1,4 +1,5 @@
-"""`verity`: the command-line front door (serve, db, keys, ingest)."""
+"""`verity`: the command-line front door (serve, worker, db, keys, ingest, verify; the evidence
+commands are in api/cli_evidence.py)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,13 @@ def serve(
     from api.app import create_app
 
     settings = Settings()
+    if settings.job_runner == "procrastinate":
+        from ingest.queue import queue_conninfo
+
+        try:
+            queue_conninfo(settings)
+        except VerityError as exc:
+            raise fail(exc.detail) from None
     archive = open_archive(settings, upgrade=True)
     with archive.sessions.begin() as session:
         if not has_any_key(session):

@@ -121,7 +121,7 @@ async def upload_clip(
         raise
     result = await asyncio.to_thread(record_original, archive, staged, receipt)
     if not result.duplicate:
-        runner.submit("ingest", result.clip.id)
+        await asyncio.to_thread(runner.submit, "ingest", result.clip.id)  # a queue insert, in scaled mode
     response.status_code = 200 if result.duplicate else 201
     response.headers["Location"] = f"/api/v1/clips/{result.clip.id}"
     return UploadOut.model_validate({**ClipOut.of(result.clip).model_dump(), "duplicate": result.duplicate})

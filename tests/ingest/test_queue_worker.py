@@ -196,5 +196,6 @@ def test_serve_with_the_queue_on_sqlite_stops_at_startup_saying_why(tmp_path: Pa
     env = {**os.environ, "VERITY_DATA_DIR": str(tmp_path), "VERITY_JOB_RUNNER": "procrastinate"}
     env.pop("VERITY_DATABASE_URL", None)
     done = subprocess.run([VERITY, "serve", "--port", "0"], env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode != 0
-    assert "needs PostgreSQL" in done.stdout + done.stderr
+    assert done.returncode == 1
+    assert "needs PostgreSQL" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "verity.db").exists()  # refused before anything was created
