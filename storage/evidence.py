@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from storage.custody import append_event
 from storage.models import Case, CaseIncident, Clip, ClipLink, Incident, VerificationChange, utcnow
@@ -76,6 +77,16 @@ def _normalised(fields: IncidentFields) -> IncidentFields:
     )
 
 
+def _write(session: Session, what: str) -> None:
+    """Send the change now: an incident, case or link changed by someone else since it was read
+    (its version moved on under us) is a stale write, not a silent overwrite."""
+    try:
+        session.flush()
+    except StaleDataError:
+        session.rollback()
+        raise StaleWrite(f"the {what} changed while you were changing it; read it again") from None
+
+
 def _validate(fields: IncidentFields) -> None:
     for name in ("title", "description", "starts_at", "time_precision", "tags"):
         if getattr(fields, name) is None:
@@ -131,8 +142,8 @@ def update_incident(session: Session, incident_id: str, changes: dict[str, Any],
         return incident
     for name, value in vars(merged).items():
         setattr(incident, name, json.dumps(value) if name == "tags" else value)
-    incident.version += 1
     incident.updated_at = utcnow()
+    _write(session, "incident")
     return incident
 
 
@@ -146,6 +157,7 @@ def delete_incident(session: Session, incident_id: str, if_match: str | None) ->
     if session.scalar(select(func.count()).where(CaseIncident.incident_id == incident_id)):
         raise Conflict("the incident belongs to a case; remove it from the case first")
     session.delete(incident)
+    _write(session, "incident")
 
 
 def active_links(session: Session, *, incident_id: str | None = None, clip_id: str | None = None) -> list[ClipLink]:
@@ -241,7 +253,7 @@ def update_link(
     _check_segment(session.get_one(Clip, link.clip_id), after["start_s"], after["end_s"])
     _refuse_same_segment(session, incident_id, link.clip_id, after["start_s"], after["end_s"], other_than=link.id)
     link.start_s, link.end_s, link.note = after["start_s"], after["end_s"], after["note"]
-    link.version += 1
+    _write(session, "link")
     append_event(
         session,
         link.clip_id,
@@ -255,7 +267,7 @@ def update_link(
 def unlink_clip(session: Session, incident_id: str, link_id: int, if_match: str | None, actor: str) -> ClipLink:
     link = _live_link(session, incident_id, link_id, if_match)
     link.unlinked_at, link.unlinked_by = utcnow(), actor
-    link.version += 1
+    _write(session, "link")
     append_event(session, link.clip_id, "unlinked", actor, {"link_id": link.id, "incident_id": incident_id})
     return link
 
@@ -329,8 +341,8 @@ def update_case(session: Session, case_id: str, changes: dict[str, Any], if_matc
         return case
     for name, value in wanted.items():
         setattr(case, name, value)
-    case.version += 1
     case.updated_at = utcnow()
+    _write(session, "case")
     return case
 
 
@@ -338,6 +350,7 @@ def delete_case(session: Session, case_id: str, if_match: str | None) -> None:
     case = load_case(session, case_id)
     check_version(case.version, if_match, "case")
     session.delete(case)
+    _write(session, "case")
 
 
 def set_case_incident(session: Session, case_id: str, incident_id: str, member: bool) -> Case:
@@ -354,7 +367,6 @@ def set_case_incident(session: Session, case_id: str, incident_id: str, member: 
         case.incident_links.append(CaseIncident(case_id=case_id, incident_id=incident_id))
     else:
         case.incident_links.remove(present)
-    case.version += 1
     case.updated_at = utcnow()
-    session.flush()
+    _write(session, "case")
     return case

@@ -223,7 +223,10 @@ class Incident(Base):
     lon: Mapped[float | None] = mapped_column(Float)
     radius_m: Mapped[float | None] = mapped_column(Float)
     tags: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
-    version: Mapped[int] = mapped_column(Integer, default=1)  # the ETag; bumped on every change
+    version: Mapped[int] = mapped_column(Integer, default=1)  # the ETag
+    # Every UPDATE and DELETE also checks and bumps it, so of two edits made from the same
+    # read only the first can land (the other gets StaleDataError, then 412).
+    __mapper_args__ = {"version_id_col": version}
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -244,7 +247,10 @@ class ClipLink(Base):
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     unlinked_by: Mapped[str | None] = mapped_column(String(100))
     unlinked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)  # the ETag; bumped on every change
+    version: Mapped[int] = mapped_column(Integer, default=1)  # the ETag
+    # Every UPDATE and DELETE also checks and bumps it, so of two edits made from the same
+    # read only the first can land (the other gets StaleDataError, then 412).
+    __mapper_args__ = {"version_id_col": version}
 
 
 class VerificationChange(Base):
@@ -277,7 +283,10 @@ class Case(Base):
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="open")
-    version: Mapped[int] = mapped_column(Integer, default=1)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # the ETag
+    # Every UPDATE and DELETE also checks and bumps it, so of two edits made from the same
+    # read only the first can land (the other gets StaleDataError, then 412).
+    __mapper_args__ = {"version_id_col": version}
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

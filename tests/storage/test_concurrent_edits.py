@@ -1,0 +1,118 @@
+"""Two investigators edit the same record from the same read, at the same time: on PostgreSQL,
+where both transactions run at once, only the first edit lands and the second is a stale write.
+(SQLite takes one writer at a time, so there the second always reads the first's result.)"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.custody import list_events
+from storage.db import make_engine, make_session_factory
+from storage.evidence import (
+    IncidentFields,
+    create_case,
+    create_incident,
+    link_clip,
+    load_case,
+    load_incident,
+    load_link,
+    unlink_clip,
+    update_case,
+    update_incident,
+    update_link,
+)
+from storage.models import Clip
+from verity.errors import StaleWrite
+
+
+@pytest.fixture
+def sessions(database_url: str) -> sessionmaker[Session]:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite serialises writers: two edits from one read cannot run at once there")
+    return make_session_factory(make_engine(database_url))
+
+
+def incident_fields(title: str) -> IncidentFields:
+    return IncidentFields(
+        title, "", datetime(2019, 11, 16, 10, 30, tzinfo=UTC), None, "hour", None, None, None, None, []
+    )
+
+
+def race(
+    sessions: sessionmaker[Session], read: Callable[[Session], object], edits: list[Callable[[Session], object]]
+) -> None:
+    """Both sessions read first, holding what they read as a request does until it writes; then
+    the first edits and commits; then the second edits from its now stale read."""
+    first, second = sessions(), sessions()
+    held: list[object] = []
+    try:
+        held += [read(first), read(second)]
+        edits[0](first)
+        first.commit()
+        with pytest.raises(StaleWrite):
+            edits[1](second)
+            second.commit()
+    finally:
+        held.clear()
+        first.close()
+        second.close()
+
+
+def test_second_incident_edit_from_the_same_read_is_refused(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        incident_id = create_incident(session, incident_fields("Shooting"), "alice").id
+    race(
+        sessions,
+        lambda s: load_incident(s, incident_id),
+        [
+            lambda s: update_incident(s, incident_id, {"title": "Shooting at the square"}, '"1"'),
+            lambda s: update_incident(s, incident_id, {"title": "Shooting on the bridge"}, '"1"'),
+        ],
+    )
+    with sessions() as session:
+        incident = load_incident(session, incident_id)
+        assert (incident.title, incident.version) == ("Shooting at the square", 2)
+
+
+def test_second_case_edit_from_the_same_read_is_refused(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        case_id = create_case(session, "UN submission", "", "open", "alice").id
+    race(
+        sessions,
+        lambda s: load_case(s, case_id),
+        [
+            lambda s: update_case(s, case_id, {"status": "closed"}, '"1"'),
+            lambda s: update_case(s, case_id, {"title": "Press briefing"}, '"1"'),
+        ],
+    )
+    with sessions() as session:
+        case = load_case(session, case_id)
+        assert (case.title, case.status, case.version) == ("UN submission", "closed", 2)
+
+
+def test_second_link_edit_from_the_same_read_is_refused_and_leaves_no_custody_event(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        clip = Clip(sha256="cd" * 32, size_bytes=1, filename="f", blob_key="k", status="ready", uploaded_by="t")
+        session.add(clip)
+        session.flush()
+        incident_id = create_incident(session, incident_fields("Shooting"), "alice").id
+        link_id = link_clip(session, incident_id, clip.id, None, None, None, "alice").id
+        clip_id = clip.id
+    race(
+        sessions,
+        lambda s: load_link(s, incident_id, link_id),
+        [
+            lambda s: update_link(s, incident_id, link_id, {"note": "muzzle flash"}, '"1"', "alice"),
+            lambda s: unlink_clip(s, incident_id, link_id, '"1"', "bob"),
+        ],
+    )
+    with sessions() as session:
+        link = load_link(session, incident_id, link_id)
+        assert (link.note, link.unlinked_at, link.version) == ("muzzle flash", None, 2)
+        assert [e.action for e in list_events(session, clip_id)] == ["linked", "link_changed"]
