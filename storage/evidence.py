@@ -177,16 +177,20 @@ def links_of(session: Session, incident_id: str, *, include_removed: bool) -> li
 
 
 def _check_segment(clip: Clip, start_s: float | None, end_s: float | None) -> None:
+    """A segment lies within the clip and is not empty; a missing start is the clip's start, a
+    missing end its end. The duration is checked once the clip has been probed."""
     duration = json.loads(clip.media).get("duration_s") if clip.media else None
-    for name, value in (("start_s", start_s), ("end_s", end_s)):
-        if value is not None and (value < 0 or (duration is not None and value > duration + 0.01)):
-            raise InvalidInput(f"{name} {value} is outside the clip (0 to {duration} s)")
-    if start_s is not None and duration is not None and start_s >= duration:
+    start = 0.0 if start_s is None else start_s
+    if start < 0 or (duration is not None and start > duration + 0.01):
+        raise InvalidInput(f"start_s {start_s} is outside the clip (0 to {duration} s)")
+    if end_s is not None and (end_s < 0 or (duration is not None and end_s > duration + 0.01)):
+        raise InvalidInput(f"end_s {end_s} is outside the clip (0 to {duration} s)")
+    if end_s is None and duration is not None and start >= duration:
         raise InvalidInput(
             f"start_s {start_s} is at or after the clip's end ({duration} s): the segment would be empty"
         )
-    if start_s is not None and end_s is not None and end_s <= start_s:
-        raise InvalidInput("end_s must be after start_s")
+    if end_s is not None and end_s <= start:
+        raise InvalidInput(f"end_s must be after start_s ({start} s): the segment would be empty")
 
 
 def _refuse_same_segment(
@@ -207,7 +211,8 @@ def link_clip(
     actor: str,
 ) -> ClipLink:
     load_incident(session, incident_id)
-    clip = session.get(Clip, clip_id)
+    # Locked (as the custody log locks it), so two identical links sent at once are seen as twins.
+    clip = session.get(Clip, clip_id, with_for_update=True)
     if clip is None:
         raise ClipNotFound(f"no clip with id {clip_id}")
     _check_segment(clip, start_s, end_s)
@@ -250,7 +255,7 @@ def update_link(
     after = {**before, **{name: changes[name] for name in before if name in changes}}
     if after == before:
         return link
-    _check_segment(session.get_one(Clip, link.clip_id), after["start_s"], after["end_s"])
+    _check_segment(session.get_one(Clip, link.clip_id, with_for_update=True), after["start_s"], after["end_s"])
     _refuse_same_segment(session, incident_id, link.clip_id, after["start_s"], after["end_s"], other_than=link.id)
     link.start_s, link.end_s, link.note = after["start_s"], after["end_s"], after["note"]
     _write(session, "link")

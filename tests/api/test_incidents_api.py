@@ -345,6 +345,17 @@ def test_a_segment_starting_at_the_clips_end_is_refused(
     assert client.post(url, headers=key, json={"clip_id": clip_id, "start_s": duration - 1}).status_code == 201
 
 
+def test_a_segment_ending_at_the_clips_start_is_refused(
+    client: TestClient, keys: dict[str, str], clip_file: Path
+) -> None:
+    clip_id, _duration = ready_clip(client, keys, clip_file)
+    incident_id, _ = create_incident(client, keys["contributor"])
+    url, key = f"/api/v1/incidents/{incident_id}/clips", auth(keys["contributor"])
+    empty = client.post(url, headers=key, json={"clip_id": clip_id, "end_s": 0})
+    assert "the segment would be empty" in refusal(empty, 400)
+    assert client.post(url, headers=key, json={"clip_id": clip_id, "end_s": 0.5}).status_code == 201
+
+
 def test_the_same_segment_is_linked_once(client: TestClient, keys: dict[str, str], clip_file: Path) -> None:
     clip_id, _ = ready_clip(client, keys, clip_file)
     incident_id, _ = create_incident(client, keys["contributor"])

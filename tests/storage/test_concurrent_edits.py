@@ -4,6 +4,7 @@ where both transactions run at once, only the first edit lands and the second is
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -17,6 +18,7 @@ from storage.evidence import (
     create_case,
     create_incident,
     link_clip,
+    links_of,
     load_case,
     load_incident,
     load_link,
@@ -26,7 +28,7 @@ from storage.evidence import (
     update_link,
 )
 from storage.models import Clip
-from verity.errors import StaleWrite
+from verity.errors import Conflict, StaleWrite
 
 
 @pytest.fixture
@@ -116,3 +118,37 @@ def test_second_link_edit_from_the_same_read_is_refused_and_leaves_no_custody_ev
         link = load_link(session, incident_id, link_id)
         assert (link.note, link.unlinked_at, link.version) == ("muzzle flash", None, 2)
         assert [e.action for e in list_events(session, clip_id)] == ["linked", "link_changed"]
+
+
+def test_the_same_segment_linked_twice_at_once_is_linked_once(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        clip = Clip(sha256="ef" * 32, size_bytes=1, filename="f", blob_key="k", status="ready", uploaded_by="t")
+        session.add(clip)
+        session.flush()
+        incident_id, clip_id = create_incident(session, incident_fields("Shooting"), "alice").id, clip.id
+    first, second = sessions(), sessions()
+    outcome: list[BaseException | None] = []
+
+    def link_second() -> None:
+        try:
+            link_clip(second, incident_id, clip_id, 1.0, 2.0, None, "bob")
+            second.commit()
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - the outcome is what the test looks at
+            outcome.append(exc)
+
+    try:
+        link_clip(first, incident_id, clip_id, 1.0, 2.0, None, "alice")  # not yet committed
+        racer = threading.Thread(target=link_second)
+        racer.start()
+        racer.join(timeout=1.0)
+        assert racer.is_alive(), "the second link did not wait for the first"
+        first.commit()
+        racer.join(timeout=30)
+    finally:
+        first.close()
+        second.close()
+    [error] = outcome
+    assert isinstance(error, Conflict) and "already linked" in error.detail
+    with sessions() as session:
+        assert len(links_of(session, incident_id, include_removed=True)) == 1
