@@ -156,7 +156,10 @@ def incident_show(incident_id: str, server: ServerOption = DEFAULT_SERVER, key: 
     _print(f"where: {where or 'unknown'}")
     _print(f"tags: {', '.join(item['tags']) or '-'}")
     for link in links:
-        _print(f"  link {link['id']}: clip {link['clip_id']}, {_segment(link)}  {link['note'] or ''}")
+        _print(
+            f"  link {link['id']} (version {link['version']}): clip {link['clip_id']}, {_segment(link)}"
+            f"  {link['note'] or ''}"
+        )
 
 
 def _segment(link: dict[str, Any]) -> str:
@@ -183,15 +186,16 @@ def unlink(
     incident_id: str,
     link_id: int,
     if_match: Annotated[
-        str | None, typer.Option(help="The link's ETag as you read it; by default, its current one.")
-    ] = None,
+        str, typer.Option(help="The link's version as you read it (`verity incident show` prints it).")
+    ],
     server: ServerOption = DEFAULT_SERVER,
     key: KeyOption = "",
 ) -> None:
     """Remove a link (its history stays, and the clip's custody log records the removal)."""
     path = f"/api/v1/incidents/{incident_id}/clips/{link_id}"
-    tag = if_match or request("GET", server, key, path).headers["etag"]
-    removed = call("DELETE", server, key, path, headers={"If-Match": tag})
+    # The version the person read, never one fetched now: removing what nobody looked at is what
+    # If-Match exists to prevent.
+    removed = call("DELETE", server, key, path, headers={"If-Match": if_match})
     _print(f"unlinked clip {removed['clip_id']} from incident {incident_id}")
 
 
@@ -222,6 +226,8 @@ def case_create(
     key: KeyOption = "",
 ) -> None:
     """Open a case, optionally with incidents; prints its id."""
+    for incident_id in incident or []:  # all of them first, so a typo leaves no half-made case behind
+        call("GET", server, key, f"/api/v1/incidents/{incident_id}")
     created = call("POST", server, key, "/api/v1/cases", json={"title": title, "description": description})
     for incident_id in incident or []:
         call("PUT", server, key, f"/api/v1/cases/{created['id']}/incidents/{incident_id}")

@@ -5,6 +5,8 @@ archive and on the scaled one (PostgreSQL + S3)."""
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -70,6 +72,9 @@ def test_a_case_from_first_upload_to_verified_clip(any_server: RunningServer, fo
         "incident", "create", "--title", "March on Azadi street", "--starts-at", "2019-11-16T12:00:00+03:30",
         "--precision", "day", "--tag", "protest",
     ).stdout.strip()  # fmt: skip
+    typo = team("case", "create", "--title", "Submission", "--incident", shooting, "--incident", "no-such", ok=False)
+    assert typo.returncode == 1 and "404" in typo.stderr
+    assert json.loads(team("case", "list", "--json").stdout)["total"] == 0  # nothing half-made
     case_id = team("case", "create", "--title", "Submission to the fact-finding mission", "--incident", shooting)
     case_id = case_id.stdout.strip()
     team("case", "add", case_id, march)
@@ -113,7 +118,13 @@ def test_a_case_from_first_upload_to_verified_clip(any_server: RunningServer, fo
     incidents = team("incident", "list", "--bbox", TEHRAN, "--from", "2019-11-16T00:00Z", "--to", "2019-11-17T00:00Z")
     assert shooting in incidents.stdout and march not in incidents.stdout  # the march has no place
 
-    team("unlink", shooting, muzzle_flash.strip())
+    link_id = muzzle_flash.strip()
+    version = re.search(rf"link {link_id} \(version (\d+)\)", team("incident", "show", shooting).stdout)
+    assert version is not None
+    assert team("unlink", shooting, link_id, ok=False).returncode == 2  # the version read is required
+    stale = team("unlink", shooting, link_id, "--if-match", str(int(version[1]) + 1), ok=False)
+    assert stale.returncode == 1 and "412" in stale.stderr
+    team("unlink", shooting, link_id, "--if-match", version[1])
     custody = team("clip", "custody", tagged_id).stdout
     assert "custody chain verifies" in custody
     for action in ("uploaded", "linked", "verification_changed", "unlinked"):
