@@ -39,7 +39,8 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
         finder.sync()
         runner = make_runner(opened, finder)
         app.state.archive, app.state.runner, app.state.finder = opened, runner, finder
-        resume_pending(opened, runner)
+        if opened.settings.job_runner == "inprocess":
+            resume_pending(opened, runner)  # with the queue, the workers' recovery does this
         try:
             yield
         finally:

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -31,6 +32,7 @@ from api.schemas import (
     VerificationStatusName,
 )
 from ingest.pipeline import request_reprocess
+from ingest.runner import JobRunner
 from ingest.upload import Receipt, StagedOriginal, record_original, stage_original
 from storage.custody import append_event, list_events, verify_chain
 from storage.keys import Role
@@ -38,6 +40,7 @@ from storage.models import Clip
 from storage.search import BoundingBox, ClipFilters, search_clips
 from verity.errors import ClipNotFound, InvalidInput, NotFound, UploadTooLarge
 
+log = logging.getLogger("verity.api")
 router = APIRouter(prefix="/api/v1/clips", tags=["clips"], responses=COMMON_ERRORS)
 Viewer = Annotated[Caller, Depends(require(Role.viewer))]
 Contributor = Annotated[Caller, Depends(require(Role.contributor))]
@@ -121,10 +124,20 @@ async def upload_clip(
         raise
     result = await asyncio.to_thread(record_original, archive, staged, receipt)
     if not result.duplicate:
-        await asyncio.to_thread(runner.submit, "ingest", result.clip.id)  # a queue insert, in scaled mode
+        await asyncio.to_thread(queue_ingest, runner, result.clip.id)
     response.status_code = 200 if result.duplicate else 201
     response.headers["Location"] = f"/api/v1/clips/{result.clip.id}"
     return UploadOut.model_validate({**ClipOut.of(result.clip).model_dump(), "duplicate": result.duplicate})
+
+
+def queue_ingest(runner: JobRunner, clip_id: str) -> None:
+    """Hand the clip to the runner. The clip is already stored and marked queued, so if the
+    queue cannot take the job now (scaled mode: a database insert) the answer stays a success:
+    the workers' recovery, or the next start, queues every clip still waiting."""
+    try:
+        runner.submit("ingest", clip_id)
+    except Exception:
+        log.exception("could not queue the ingest of clip %s; it stays queued for recovery", clip_id)
 
 
 def parse_bbox(value: str | None) -> BoundingBox | None:
@@ -281,6 +294,6 @@ def probe_output(clip_id: str, session: SessionDep, _caller: Viewer) -> dict[str
 def reprocess(clip_id: str, archive: ArchiveDep, runner: RunnerDep, caller: Admin) -> ClipOut:
     """Run the ingest pipeline on the clip again (admin)."""
     request_reprocess(archive, clip_id, caller.name)
-    runner.submit("ingest", clip_id)
+    queue_ingest(runner, clip_id)
     with archive.sessions() as session:
         return ClipOut.of(load_clip(session, clip_id))

@@ -156,6 +156,21 @@ def test_clip_uploaded_while_no_worker_runs_waits_queued_until_one_starts(
             assert wait_for_status(client, clip_id, {"ready", "failed", "unsupported"})["status"] == "ready"
 
 
+def test_upload_kept_when_the_queue_refuses_its_job_is_analysed_once_the_queue_is_back(
+    queue_env: dict[str, str], database: Engine, footage: dict[str, Path], tmp_path: Path
+) -> None:
+    with running_server(tmp_path, queue_env) as server, api(server) as client:
+        with database.begin() as connection:  # the queue's table is gone: every defer fails
+            connection.execute(text("ALTER TABLE procrastinate_jobs RENAME TO procrastinate_jobs_away"))
+        clip_id = upload(client, footage["excerpt"])  # asserts 201: the original is stored
+        assert clip(client, clip_id)["status"] == "queued"
+        with database.begin() as connection:
+            connection.execute(text("ALTER TABLE procrastinate_jobs_away RENAME TO procrastinate_jobs"))
+            assert list(connection.scalars(INGEST_JOBS_OF_CLIP, {"clip_id": clip_id})) == []
+        with running_worker(server, tmp_path / "worker.log"):  # its recovery queues the waiting clip
+            assert wait_for_status(client, clip_id, {"ready", "failed", "unsupported"})["status"] == "ready"
+
+
 def test_sigterm_lets_the_running_ingest_finish_then_stops_the_worker(
     queue_env: dict[str, str], database: Engine, footage: dict[str, Path], tmp_path: Path
 ) -> None:
