@@ -18,7 +18,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColu
 from rich.table import Table
 
 from api import cli_archive, cli_evidence
-from api.cli_output import NO_KEY, console, err_console, fail
+from api.cli_output import NO_KEY, console, err_console, fail, refusal
 from storage.archive import open_archive
 from storage.db import upgrade_database
 from storage.keys import create_key, has_any_key
@@ -263,7 +263,7 @@ def _ingest_remote(
             time.sleep(min(2**attempt, 30))
             continue
         if response.status_code not in (200, 201):
-            raise RemoteRefused(cli_evidence.refusal(response))
+            raise RemoteRefused(refusal(response))
         body = response.json()
         return body["id"], body["sha256"], bool(body.get("duplicate")), body["status"]
     raise AssertionError("unreachable")
@@ -293,7 +293,7 @@ def verify(
                 timeout=httpx.Timeout(600.0),
             )
         if response.status_code != 200:
-            raise fail(cli_evidence.refusal(response))
+            raise fail(refusal(response))
         answer = response.json()
     if as_json:
         print(json.dumps(answer, indent=2))

@@ -12,7 +12,7 @@ import httpx
 import typer
 from rich.table import Table
 
-from api.cli_output import NO_KEY, console, fail
+from api.cli_output import NO_KEY, console, fail, refusal
 
 ServerOption = Annotated[str, typer.Option(envvar="VERITY_SERVER", help="Verity server URL.")]
 KeyOption = Annotated[str, typer.Option(envvar="VERITY_API_KEY", help="API key.")]
@@ -38,15 +38,6 @@ def request(
     if response.status_code >= 400:
         raise fail(refusal(response))
     return response
-
-
-def refusal(response: httpx.Response) -> str:
-    """An error answer as one sentence: the status and the server's `detail`."""
-    try:
-        detail = response.json().get("detail", response.text)
-    except (ValueError, AttributeError):
-        detail = response.text
-    return f"server answered {response.status_code}: {detail}"
 
 
 def call(method: str, server: str, key: str, path: str, **kwargs: Any) -> Any:

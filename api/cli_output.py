@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -18,3 +19,12 @@ def fail(message: str) -> typer.Exit:
 
 
 NO_KEY = "no API key: give --key or set VERITY_API_KEY"
+
+
+def refusal(response: httpx.Response) -> str:
+    """An error answer as one sentence: the status and the server's `detail`."""
+    try:
+        detail = response.json().get("detail", response.text)
+    except (ValueError, AttributeError):
+        detail = response.text
+    return f"server answered {response.status_code}: {detail}"

@@ -1,6 +1,6 @@
 """Examples for the OpenAPI description: one consistent story (a clip of a shooting, its incident
 and case), so a reader can follow ids from one endpoint to the next. Each example validates
-against its model (tests/api/test_openapi.py checks)."""
+against its model (tests/api/test_openapi_examples.py checks)."""
 
 from __future__ import annotations
 

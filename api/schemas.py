@@ -14,6 +14,7 @@ from storage.keys import Role
 
 T = TypeVar("T")
 ClipStatusName = Literal["queued", "processing", "ready", "failed", "unsupported"]
+CaseStatusName = Literal["open", "closed"]
 VerificationStatusName = Literal["unverified", "in_review", "verified", "disputed", "rejected"]
 TimePrecision = Literal["exact", "hour", "day", "approximate"]
 ZONE_EXAMPLE = "2019-11-16T14:00:00+03:30"
@@ -367,7 +368,7 @@ class CaseIn(RequestBody):
 
     title: str = Field(min_length=1, max_length=300)
     description: str = ""
-    status: Literal["open", "closed"] = "open"
+    status: CaseStatusName = "open"
 
 
 class CasePatch(RequestBody):
@@ -377,7 +378,7 @@ class CasePatch(RequestBody):
 
     title: NotNull[str] = Field(default=None, min_length=1, max_length=300)
     description: NotNull[str] = None
-    status: NotNull[Literal["open", "closed"]] = None
+    status: NotNull[CaseStatusName] = None
 
 
 class CaseOut(BaseModel):

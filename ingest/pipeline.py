@@ -212,9 +212,14 @@ def run_ingest(archive: Archive, finder: NearDuplicateFinder, clip_id: str) -> I
         return _finish(archive, clip_id, ClipStatus.failed, exc.detail)
     except Exception as exc:
         log.exception("ingest of clip %s failed", clip_id)
-        return _finish(archive, clip_id, ClipStatus.failed, f"internal error: {type(exc).__name__}: {exc}")
+        return _finish(archive, clip_id, ClipStatus.failed, internal_error(exc))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def internal_error(exc: Exception) -> str:
+    """A clip's status reason for an error nobody foresaw."""
+    return f"internal error: {type(exc).__name__}: {exc}"
 
 
 def _save_media(archive: Archive, clip_id: str, info: MediaInfo) -> None:

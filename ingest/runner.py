@@ -9,7 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from ingest.near_duplicates import NearDuplicateFinder
-from ingest.pipeline import fail_unfinished, pending_clip_ids, run_ingest
+from ingest.pipeline import fail_unfinished, internal_error, pending_clip_ids, run_ingest
 from storage.archive import Archive
 
 log = logging.getLogger("verity.runner")
@@ -35,7 +35,7 @@ def run_job(job: Job, archive: Archive, finder: NearDuplicateFinder, clip_id: st
     try:
         return job(archive, finder, clip_id)
     except Exception as exc:
-        fail_unfinished(archive, clip_id, f"internal error: {type(exc).__name__}: {exc}")
+        fail_unfinished(archive, clip_id, internal_error(exc))
         raise
 
 

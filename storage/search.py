@@ -122,10 +122,10 @@ def search_incidents(session: Session, filters: IncidentFilters, limit: int, off
 def search_cases(
     session: Session, status: str | None, text: str | None, limit: int, offset: int
 ) -> tuple[int, list[Case]]:
+    """Matching cases, newest first."""
     conditions: list[Any] = []
     if status:
         conditions.append(Case.status == status)
     if text:
         conditions.append(or_(_contains(Case.title, text), _contains(Case.description, text)))
-    """Matching cases, newest first."""
     return _page(session, select(Case).where(*conditions), [Case.created_at.desc(), Case.id], limit, offset)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
@@ -10,7 +10,7 @@ from api.auth import Caller, require
 from api.deps import MAX_INT, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.routes.incidents import IfMatch
-from api.schemas import CaseIn, CaseOut, CasePage, CasePatch
+from api.schemas import CaseIn, CaseOut, CasePage, CasePatch, CaseStatusName
 from storage.evidence import create_case, delete_case, etag, load_case, set_case_incident, update_case
 from storage.keys import Role
 from storage.models import Case
@@ -40,7 +40,7 @@ def index(
     _caller: Viewer,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
-    status: Annotated[Literal["open", "closed"] | None, Query()] = None,
+    status: Annotated[CaseStatusName | None, Query()] = None,
     q: Annotated[str | None, Query(description="Text in the title or description.")] = None,
 ) -> CasePage:
     """Cases, newest first."""
