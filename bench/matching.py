@@ -241,7 +241,8 @@ def verity_index(prints: dict[str, VerityPrint], names: list[str], mode: str) ->
     """ "sorted": every entry in the index's sorted runs, as in an archive loaded in bulk or past the
     index's unsorted tail (`FingerprintIndex.TAIL` entries, a few hours of footage), where a seed
     must share a hash chunk exactly. "tail": clips added one by one to a small index, whose entries
-    wait in the unsorted tail that `query` compares by full Hamming distance."""
+    wait in the unsorted tail that `query` compares directly (by the same chunk rule since
+    2026-11-25 15:00 UTC; by full Hamming distance before, which made answers change on a restart)."""
     index = FingerprintIndex()
     for name in names:
         index.add(name, prints[name].print_, defer_sorting=mode == "sorted")
@@ -887,7 +888,7 @@ def table(results: dict[str, Any]) -> str:
 
 def tail_note(results: dict[str, Any]) -> str:
     """How Verity does when the indexed clips sit in the index's unsorted tail (a small archive,
-    compared by full Hamming distance) instead of its sorted runs (the table above)."""
+    compared directly) instead of its sorted runs (the table above); it should not differ."""
     tail = results.get("corpus_tail_index")
     if not tail:
         return ""
@@ -915,7 +916,7 @@ def tail_note(results: dict[str, Any]) -> str:
             found = ", ".join(f"{m['clip']} {m['matched_seconds']:.1f} s" for m in tail_q["verity"]) or "nothing"
             changes.append(f"real {tail_q['clip']}: {found} (ok: {_yes(tail_q['verity_ok'])})")
     return (
-        "Verity with the indexed clips in the index's unsorted tail (small archive, full Hamming compare): "
+        "Verity with the indexed clips in the index's unsorted tail (small archive, compared directly): "
         + "; ".join(changes)
     )
 
