@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from storage.custody import append_event
 from storage.models import Case, CaseIncident, Clip, ClipLink, Incident, VerificationChange, utcnow
 from verity.errors import ClipNotFound, Conflict, InvalidInput, NotFound, PreconditionRequired, StaleWrite
+from verity.times import to_utc
 
 VERIFICATION_STEPS = {
     "unverified": {"in_review"},
@@ -67,16 +68,6 @@ def check_version(current: int, if_match: str | None, what: str = "incident") ->
         )
 
 
-def _normalised(fields: IncidentFields) -> IncidentFields:
-    """Times in UTC (as they are stored and returned) and tags sorted without repeats."""
-    return replace(
-        fields,
-        starts_at=fields.starts_at.astimezone(UTC),
-        ends_at=fields.ends_at.astimezone(UTC) if fields.ends_at else None,
-        tags=sorted(set(fields.tags)),
-    )
-
-
 def _write(session: Session, what: str) -> None:
     """Send the change now: an incident, case or link changed by someone else since it was read
     (its version moved on under us) is a stale write, not a silent overwrite."""
@@ -87,25 +78,31 @@ def _write(session: Session, what: str) -> None:
         raise StaleWrite(f"the {what} changed while you were changing it; read it again") from None
 
 
-def _validate(fields: IncidentFields) -> None:
+def _checked(fields: IncidentFields) -> IncidentFields:
+    """The fields as stored: refused where they make no incident, times in UTC (as they are
+    stored and answered), tags trimmed, sorted and without repeats."""
     for name in ("title", "description", "starts_at", "time_precision", "tags"):
         if getattr(fields, name) is None:
             raise InvalidInput(f"{name} cannot be null")
-    for name in ("starts_at", "ends_at"):
-        moment = getattr(fields, name)
-        if moment is not None and moment.tzinfo is None:
-            raise InvalidInput(f"{name} needs a time zone, e.g. 2019-11-16T14:00:00+03:30")
+    if any(not tag.strip() for tag in fields.tags):
+        raise InvalidInput("a tag cannot be blank")
+    fields = replace(
+        fields,
+        starts_at=to_utc(fields.starts_at, "starts_at"),
+        ends_at=to_utc(fields.ends_at, "ends_at") if fields.ends_at else None,
+        tags=sorted({tag.strip() for tag in fields.tags}),
+    )
     if fields.time_precision not in TIME_PRECISIONS:
         raise InvalidInput(f"time_precision must be one of {', '.join(TIME_PRECISIONS)}")
     if fields.ends_at is not None and fields.ends_at < fields.starts_at:
         raise InvalidInput("ends_at is before starts_at")
     if (fields.lat is None) != (fields.lon is None):
         raise InvalidInput("give both lat and lon, or neither")
+    return fields
 
 
 def create_incident(session: Session, fields: IncidentFields, actor: str) -> Incident:
-    _validate(fields)
-    fields = _normalised(fields)
+    fields = _checked(fields)
     incident = Incident(**{**vars(fields), "tags": json.dumps(fields.tags)}, created_by=actor)
     session.add(incident)
     session.flush()
@@ -136,8 +133,7 @@ def update_incident(session: Session, incident_id: str, changes: dict[str, Any],
         json.loads(incident.tags),
     )
     merged = IncidentFields(**{**vars(current), **changes})
-    _validate(merged)
-    merged = _normalised(merged)
+    merged = _checked(merged)
     if merged == current:
         return incident
     for name, value in vars(merged).items():
@@ -179,7 +175,7 @@ def links_of(session: Session, incident_id: str, *, include_removed: bool) -> li
 def _check_segment(clip: Clip, start_s: float | None, end_s: float | None) -> None:
     """A segment lies within the clip and is not empty; a missing start is the clip's start, a
     missing end its end. The duration is checked once the clip has been probed."""
-    duration = json.loads(clip.media).get("duration_s") if clip.media else None
+    duration = clip.duration_s
     start = 0.0 if start_s is None else start_s
     if start < 0 or (duration is not None and start > duration + 0.01):
         raise InvalidInput(f"start_s {start_s} is outside the clip (0 to {duration} s)")
@@ -194,10 +190,17 @@ def _check_segment(clip: Clip, start_s: float | None, end_s: float | None) -> No
 
 
 def _refuse_same_segment(
-    session: Session, incident_id: str, clip_id: str, start_s: float | None, end_s: float | None, other_than: int = 0
+    session: Session, incident_id: str, clip: Clip, start_s: float | None, end_s: float | None, other_than: int = 0
 ) -> None:
-    for link in active_links(session, incident_id=incident_id, clip_id=clip_id):
-        if link.id != other_than and (link.start_s, link.end_s) == (start_s, end_s):
+    """A live link of the same stretch of the clip to the same incident is a twin: a missing start
+    is the clip's start and a missing end its end, so "whole clip" and 0–duration are one."""
+
+    def stretch(start: float | None, end: float | None) -> tuple[float, float | None]:
+        return (start or 0.0, clip.duration_s if end is None else end)
+
+    wanted = stretch(start_s, end_s)
+    for link in active_links(session, incident_id=incident_id, clip_id=clip.id):
+        if link.id != other_than and stretch(link.start_s, link.end_s) == wanted:
             raise Conflict(f"this segment of the clip is already linked to the incident as link {link.id}")
 
 
@@ -216,7 +219,7 @@ def link_clip(
     if clip is None:
         raise ClipNotFound(f"no clip with id {clip_id}")
     _check_segment(clip, start_s, end_s)
-    _refuse_same_segment(session, incident_id, clip_id, start_s, end_s)
+    _refuse_same_segment(session, incident_id, clip, start_s, end_s)
     link = ClipLink(incident_id=incident_id, clip_id=clip_id, start_s=start_s, end_s=end_s, note=note, linked_by=actor)
     session.add(link)
     session.flush()
@@ -255,8 +258,9 @@ def update_link(
     after = {**before, **{name: changes[name] for name in before if name in changes}}
     if after == before:
         return link
-    _check_segment(session.get_one(Clip, link.clip_id, with_for_update=True), after["start_s"], after["end_s"])
-    _refuse_same_segment(session, incident_id, link.clip_id, after["start_s"], after["end_s"], other_than=link.id)
+    clip = session.get_one(Clip, link.clip_id, with_for_update=True)
+    _check_segment(clip, after["start_s"], after["end_s"])
+    _refuse_same_segment(session, incident_id, clip, after["start_s"], after["end_s"], other_than=link.id)
     link.start_s, link.end_s, link.note = after["start_s"], after["end_s"], after["note"]
     _write(session, "link")
     append_event(
@@ -354,6 +358,8 @@ def update_case(session: Session, case_id: str, changes: dict[str, Any], if_matc
 def delete_case(session: Session, case_id: str, if_match: str | None) -> None:
     case = load_case(session, case_id)
     check_version(case.version, if_match, "case")
+    if case.status == "closed":
+        raise Conflict("the case is closed, and a closed case keeps what it holds; reopen it first")
     session.delete(case)
     _write(session, "case")
 

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -64,8 +64,15 @@ def revoke_key(session: Session, name: str) -> ApiKey:
     if key is None:
         raise KeyNotFound(f"no key named {name!r}")
     if key.revoked_at is None:
+        if key.role == Role.admin and _live_admins(session) == 1:
+            raise Conflict("this is the last admin key: create another admin key before revoking it")
         key.revoked_at = utcnow()
     return key
+
+
+def _live_admins(session: Session) -> int:
+    query = select(func.count()).where(ApiKey.role == Role.admin, ApiKey.revoked_at.is_(None))
+    return session.scalar(query) or 0
 
 
 def list_keys(session: Session) -> list[ApiKey]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -104,6 +105,12 @@ class Clip(Base):
     acquisitions: Mapped[list[Acquisition]] = relationship(
         back_populates="clip", order_by="Acquisition.id", lazy="selectin"
     )
+
+    @property
+    def duration_s(self) -> float | None:
+        """The duration the file states, once probed."""
+        value = json.loads(self.media).get("duration_s") if self.media else None
+        return float(value) if value is not None else None
 
 
 class Acquisition(Base):

@@ -3,6 +3,7 @@ handed a clip in, where it came from, what it documents, and whether copies of i
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -112,7 +113,8 @@ def search_incidents(session: Session, filters: IncidentFilters, limit: int, off
     if filters.bbox:
         conditions.append(_in_box(Incident.lat, Incident.lon, filters.bbox))
     if filters.tag:
-        conditions.append(Incident.tags.contains(f'"{filters.tag}"', autoescape=True))
+        # Tags are stored as a JSON list; the tag as JSON (escapes included) is what to look for.
+        conditions.append(_contains(Incident.tags, json.dumps(filters.tag.strip())))
     if filters.text:
         conditions.append(or_(_contains(Incident.title, filters.text), _contains(Incident.description, filters.text)))
     query = select(Incident).where(*conditions)

@@ -8,7 +8,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -39,6 +39,7 @@ from storage.keys import Role
 from storage.models import Clip
 from storage.search import BoundingBox, ClipFilters, search_clips
 from verity.errors import ClipNotFound, InvalidInput, NotFound, UploadTooLarge
+from verity.times import to_utc
 
 log = logging.getLogger("verity.api")
 router = APIRouter(prefix="/api/v1/clips", tags=["clips"], responses=COMMON_ERRORS)
@@ -203,11 +204,7 @@ def list_clips(
 
 def utc(moment: datetime | None, name: str) -> datetime | None:
     """`moment` in UTC; one without a time zone is refused, since guessing one would shift it by hours."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        raise InvalidInput(f"{name} needs a time zone, e.g. 2019-11-16T14:15:00+03:30 or 2019-11-16T10:45:00Z")
-    return moment.astimezone(UTC)
+    return None if moment is None else to_utc(moment, name)
 
 
 @router.get("/{clip_id}", response_model=ClipOut)

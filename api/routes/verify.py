@@ -18,7 +18,7 @@ from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import form_doc, read_upload_form
 from api.routes.clips import FORM_OVERHEAD_BYTES, load_clip
 from api.schemas import AcquisitionOut, ClipOut, ExactMatchOut, NearDuplicateOut, RelatedOut, SegmentOut, VerifyOut
-from ingest.match import Match
+from ingest.match import Match, Segment
 from ingest.near_duplicates import relations_of
 from ingest.verify import QueryFile, Verification, discard_query, spool_query, verify_file, verify_sha256
 from storage.custody import list_events, verify_chain
@@ -33,30 +33,49 @@ SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 VERIFY_FORM_DOC = form_doc("The file to check; it is not kept.", {"file": ex.UPLOAD_FORM["file"]})
 
 
-def describe_matches(session: Session, matches: list[Match]) -> list[NearDuplicateOut]:
+def describe_matches(
+    session: Session, matches: list[Match], query_duration_s: float | None = None
+) -> list[NearDuplicateOut]:
+    """The matches as answered; segments end where the matched clip (and the query, when its
+    duration is known) ends, so each can be linked as it stands."""
     described = []
     for found in matches:
         clip = session.get(Clip, found.clip_id)
         if clip is None:
             continue
+        segments = [_within(s, clip.duration_s, query_duration_s) for s in found.segments]
         described.append(
             NearDuplicateOut(
                 clip_id=clip.id,
                 filename=clip.filename,
                 score=found.score,
-                matched_seconds=found.matched_seconds,
+                matched_seconds=round(sum(s.duration_s for s in segments), 3),
                 mirrored=found.mirrored,
-                segments=[SegmentOut(**vars(s)) for s in found.segments],
+                segments=segments,
                 first_seen_at=clip.created_at,
             )
         )
     return described
 
 
+def _within(segment: Segment, clip_duration_s: float | None, query_duration_s: float | None) -> SegmentOut:
+    """The matcher's segments end one sample step after their last matching sample, which may lie
+    a little past the end of the file."""
+    duration = segment.duration_s
+    if clip_duration_s is not None:
+        duration = min(duration, clip_duration_s - segment.clip_start_s)
+    if query_duration_s is not None:
+        duration = min(duration, query_duration_s - segment.query_start_s)
+    return SegmentOut(
+        query_start_s=segment.query_start_s, clip_start_s=segment.clip_start_s, duration_s=round(max(duration, 0), 3)
+    )
+
+
 def verification_answer(session: Session, result: Verification) -> VerifyOut:
-    exact = None
+    exact, exact_duration_s = None, None
     if result.exact_clip_id:
         clip = load_clip(session, result.exact_clip_id)
+        exact_duration_s = clip.duration_s
         acquisitions = [AcquisitionOut.model_validate(a) for a in clip.acquisitions]
         exact = ExactMatchOut(
             clip=ClipOut.of(clip),
@@ -67,7 +86,7 @@ def verification_answer(session: Session, result: Verification) -> VerifyOut:
     return VerifyOut(
         sha256=result.sha256,
         exact_match=exact,
-        near_duplicates=describe_matches(session, result.near_duplicates),
+        near_duplicates=describe_matches(session, result.near_duplicates, exact_duration_s),
         not_analysed=result.not_analysed,
     )
 
@@ -111,6 +130,6 @@ async def verify_by_file(request: Request, archive: ArchiveDep, finder: FinderDe
 def related(clip_id: str, session: SessionDep, _caller: Viewer) -> RelatedOut:
     """Archived copies of this clip's footage, found when either was ingested."""
     clip = load_clip(session, clip_id)
-    copies = describe_matches(session, relations_of(session, clip.id))
+    copies = describe_matches(session, relations_of(session, clip.id), clip.duration_s)
     first = min([(clip.created_at, clip.id), *[(c.first_seen_at, c.clip_id) for c in copies]])
     return RelatedOut(clip_id=clip.id, first_seen_clip_id=first[1], related=copies)

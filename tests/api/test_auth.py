@@ -71,3 +71,12 @@ def test_key_list_shows_no_secrets(client: TestClient, keys: dict[str, str]) -> 
     listed = client.get("/api/v1/keys", headers=auth(keys["admin"])).json()
     assert {k["name"] for k in listed} == {"viewer-key", "contributor-key", "analyst-key", "admin-key"}
     assert all(set(k) == {"name", "role", "created_at", "revoked_at"} for k in listed)
+
+
+def test_the_last_admin_key_cannot_be_revoked(client: TestClient, keys: dict[str, str]) -> None:
+    refused = client.delete("/api/v1/keys/admin-key", headers=auth(keys["admin"]))
+    assert refused.status_code == 409 and "last admin key" in refused.json()["detail"]
+    second = client.post("/api/v1/keys", headers=auth(keys["admin"]), json={"name": "admin-2", "role": "admin"})
+    assert second.status_code == 201
+    assert client.delete("/api/v1/keys/admin-key", headers=auth(keys["admin"])).status_code == 200
+    assert client.get("/api/v1/keys", headers=auth(second.json()["key"])).status_code == 200

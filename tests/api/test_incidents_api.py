@@ -438,3 +438,69 @@ def test_removed_links_are_listed_when_asked(client: TestClient, keys: dict[str,
         ("removed", "contributor-key"),
     ]
     assert kept.status_code == 201
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T20:00:00-05:00", "0001-01-01T00:00:00+01:00"])
+def test_a_time_beyond_the_calendar_in_utc_is_refused_not_a_server_error(
+    client: TestClient, keys: dict[str, str], moment: str
+) -> None:
+    key = auth(keys["contributor"])
+    created = client.post("/api/v1/incidents", headers=key, json={**INCIDENT, "starts_at": moment})
+    assert "outside the years 1 to 9999" in refusal(created, 400)
+    incident_id, tag = create_incident(client, keys["contributor"])
+    patched = client.patch(
+        f"/api/v1/incidents/{incident_id}", headers={**key, "If-Match": tag}, json={"ends_at": moment}
+    )
+    assert "outside the years 1 to 9999" in refusal(patched, 400)
+    for path, name in (
+        ("/api/v1/clips", "recorded_from"),
+        ("/api/v1/clips", "captured_to"),
+        ("/api/v1/incidents", "time_from"),
+    ):
+        assert "outside the years" in refusal(client.get(path, headers=key, params={name: moment}), 400)
+    form = client.post("/api/v1/clips", headers=key, data={"captured_at": moment}, files={"file": ("a.bin", b"abc")})
+    assert "outside the years" in refusal(form, 400)
+
+
+def test_tags_are_found_in_any_script_and_with_quotes_and_blank_ones_refused(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    key = auth(keys["contributor"])
+    tags = ["تهران", 'say "stop"', "Night Raid"]
+    created = client.post("/api/v1/incidents", headers=key, json={**INCIDENT, "tags": tags})
+    assert sorted(created.json()["tags"]) == sorted(tags)
+    for wanted in [*tags, "night raid"]:
+        found = client.get("/api/v1/incidents", headers=key, params={"tag": wanted}).json()
+        assert [item["id"] for item in found["items"]] == [created.json()["id"]], wanted
+    assert client.get("/api/v1/incidents", headers=key, params={"tag": "تهر"}).json()["total"] == 0  # whole tags only
+    blank = client.post("/api/v1/incidents", headers=key, json={**INCIDENT, "tags": ["shooting", " "]})
+    assert "blank" in refusal(blank, 400)
+
+
+def test_a_closed_case_cannot_be_deleted(client: TestClient, keys: dict[str, str]) -> None:
+    key = auth(keys["contributor"])
+    case = client.post("/api/v1/cases", headers=key, json={"title": "UN submission", "status": "closed"})
+    deleted = client.delete(case.headers["location"], headers={**key, "If-Match": case.headers["etag"]})
+    assert "reopen it first" in refusal(deleted, 409)
+    reopened = client.patch(
+        case.headers["location"], headers={**key, "If-Match": case.headers["etag"]}, json={"status": "open"}
+    )
+    assert (
+        client.delete(case.headers["location"], headers={**key, "If-Match": reopened.headers["etag"]}).status_code
+        == 204
+    )
+
+
+def test_the_whole_clip_and_its_full_span_are_the_same_segment(
+    client: TestClient, keys: dict[str, str], clip_file: Path
+) -> None:
+    clip_id, duration = ready_clip(client, keys, clip_file)
+    incident_id, _ = create_incident(client, keys["contributor"])
+    url, key = f"/api/v1/incidents/{incident_id}/clips", auth(keys["contributor"])
+    assert client.post(url, headers=key, json={"clip_id": clip_id}).status_code == 201
+    for twin in ({"start_s": 0, "end_s": duration}, {"start_s": 0}, {"end_s": duration}):
+        assert "already linked" in refusal(client.post(url, headers=key, json={"clip_id": clip_id, **twin}), 409)
+    assert client.post(url, headers=key, json={"clip_id": clip_id, "start_s": 1}).status_code == 201
+    assert "already linked" in refusal(
+        client.post(url, headers=key, json={"clip_id": clip_id, "start_s": 1, "end_s": duration}), 409
+    )

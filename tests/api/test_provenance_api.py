@@ -25,6 +25,8 @@ def footage(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "source": source,
         "excerpt": media.make_copy(folder / "excerpt.mp4", source, "-ss", "3", "-t", "5", "-i", "-vf", "scale=320:180"),
         "mirror": media.make_copy(folder / "mirror.mp4", source, "-i", "-vf", "hflip"),
+        # ends between two samples (2 a second): the last matching sample's step runs past its end
+        "odd_excerpt": media.make_copy(folder / "odd.mp4", source, "-ss", "3", "-t", "4.8", "-i"),
         "unrelated": media.make_unrelated(
             folder / "cells.mp4", "cellauto=size=160x90:rate=30:rule=30:seed=5,scale=640:360"
         ),
@@ -55,6 +57,42 @@ def test_copy_ingested_later_lists_the_original_as_seen_first(
     events = client.get(f"/api/v1/clips/{copy}/custody", headers=auth(keys["viewer"])).json()["events"]
     found = [e for e in events if e["action"] == "near_duplicates_found"]
     assert found[0]["details"] == {"count": 1, "clips": [original]}
+
+
+def test_segments_answered_lie_within_both_clips_so_they_can_be_linked_as_they_stand(
+    client: TestClient, keys: dict[str, str], footage: dict[str, Path]
+) -> None:
+    excerpt = ingest(client, keys, footage["odd_excerpt"])
+    original = ingest(client, keys, footage["source"])
+    duration = {
+        c: client.get(f"/api/v1/clips/{c}", headers=auth(keys["viewer"])).json()["media"]["duration_s"]
+        for c in (excerpt, original)
+    }
+    for this, other in ((original, excerpt), (excerpt, original)):
+        [related] = client.get(f"/api/v1/clips/{this}/related", headers=auth(keys["viewer"])).json()["related"]
+        for segment in related["segments"]:
+            assert segment["clip_start_s"] + segment["duration_s"] <= duration[other] + 0.01
+            assert segment["query_start_s"] + segment["duration_s"] <= duration[this] + 0.01
+    with footage["source"].open("rb") as handle:
+        answer = client.post("/api/v1/verify", headers=auth(keys["viewer"]), files={"file": ("q.mp4", handle)}).json()
+    [near] = [n for n in answer["near_duplicates"] if n["clip_id"] == excerpt]
+    [segment] = near["segments"]
+    assert segment["clip_start_s"] + segment["duration_s"] <= duration[excerpt] + 0.01
+    incident = client.post(
+        "/api/v1/incidents",
+        headers=auth(keys["contributor"]),
+        json={"title": "Shooting", "starts_at": "2019-11-16T14:00:00+03:30"},
+    ).json()["id"]
+    linked = client.post(
+        f"/api/v1/incidents/{incident}/clips",
+        headers=auth(keys["contributor"]),
+        json={
+            "clip_id": excerpt,
+            "start_s": segment["clip_start_s"],
+            "end_s": segment["clip_start_s"] + segment["duration_s"],
+        },
+    )
+    assert linked.status_code == 201, linked.text
 
 
 def test_verify_by_hash_gives_exact_match_with_custody(
