@@ -15,10 +15,9 @@ from typing import Annotated, Any, BinaryIO
 import httpx
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
-from rich.table import Table
 
 from api import cli_archive, cli_evidence
-from api.cli_output import NO_KEY, console, err_console, fail, refusal
+from api.cli_output import NO_KEY, console, err_console, fail, print_table, refusal
 from storage.archive import open_archive
 from storage.db import upgrade_database
 from storage.keys import create_key, has_any_key
@@ -285,13 +284,16 @@ def verify(
     else:
         if not key:
             raise fail(NO_KEY)
-        with file.open("rb") as handle:
-            response = httpx.post(
-                server.rstrip("/") + "/api/v1/verify",
-                headers={"Authorization": f"Bearer {key}"},
-                files={"file": (file.name, handle, "application/octet-stream")},
-                timeout=httpx.Timeout(600.0),
-            )
+        try:
+            with file.open("rb") as handle:
+                response = httpx.post(
+                    server.rstrip("/") + "/api/v1/verify",
+                    headers={"Authorization": f"Bearer {key}"},
+                    files={"file": (file.name, handle, "application/octet-stream")},
+                    timeout=httpx.Timeout(600.0),
+                )
+        except httpx.TransportError as exc:
+            raise fail(f"cannot reach {server}: {exc}") from None
         if response.status_code != 200:
             raise fail(refusal(response))
         answer = response.json()
@@ -332,7 +334,12 @@ def _print_verification(file: Path, answer: dict[str, Any]) -> None:
     if exact:
         clip, first = exact["clip"], exact["first_acquisition"]
         chain = "verifies" if exact["custody_verified"] else "[red]DOES NOT VERIFY[/red]"
-        console.print(f"Exact match: clip {clip['id']} ({clip['filename']}), archived {clip['created_at']}")
+        console.print(
+            f"Exact match: clip {clip['id']} ({clip['filename']}), archived {clip['created_at']},"
+            f" review status {clip['verification_status']}",
+            highlight=False,
+            soft_wrap=True,
+        )
         console.print(
             f"  first received {first['received_at']} by {first['received_by']}"
             f" from {first['source'] or 'unknown source'}; {len(exact['acquisitions'])} acquisition(s);"
@@ -347,25 +354,26 @@ def _print_verification(file: Path, answer: dict[str, Any]) -> None:
     if not near:
         console.print("Near-duplicates: none")
         return
-    table = Table(title="Near-duplicates (best first)")
-    for column in ("clip", "file", "score", "matched s", "mirrored", "first seen", "segments (query → clip, s)"):
-        table.add_column(column)
+    rows = []
     for item in near:
         segments = ", ".join(
             f"{s['query_start_s']:.1f}–{s['query_start_s'] + s['duration_s']:.1f} → "
             f"{s['clip_start_s']:.1f}–{s['clip_start_s'] + s['duration_s']:.1f}"
             for s in item["segments"]
         )
-        table.add_row(
-            item["clip_id"],
-            item["filename"],
-            f"{item['score']:.2f}",
-            f"{item['matched_seconds']:.1f}",
-            "yes" if item["mirrored"] else "no",
-            str(item["first_seen_at"]),
-            segments,
+        rows.append(
+            (
+                item["clip_id"],
+                item["filename"],
+                f"{item['score']:.2f}",
+                f"{item['matched_seconds']:.1f}",
+                "yes" if item["mirrored"] else "no",
+                str(item["first_seen_at"]),
+                segments,
+            )
         )
-    console.print(table)
+    columns = ("clip", "file", "score", "matched s", "mirrored", "first seen", "segments (query → clip, s)")
+    print_table("Near-duplicates (best first)", columns, rows, whole=("clip", "first seen"))
 
 
 # The evidence commands talk to a server; they live in api/cli_evidence.py.

@@ -4,15 +4,13 @@ Verity server's API (so roles, ETags and custody events apply exactly as over HT
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
 import httpx
 import typer
-from rich.table import Table
 
-from api.cli_output import NO_KEY, console, fail, refusal
+from api.cli_output import NO_KEY, console, fail, print_table, refusal
 
 ServerOption = Annotated[str, typer.Option(envvar="VERITY_SERVER", help="Verity server URL.")]
 KeyOption = Annotated[str, typer.Option(envvar="VERITY_API_KEY", help="API key.")]
@@ -55,24 +53,6 @@ def _params(**values: Any) -> dict[str, Any]:
 
 def _print(text: str) -> None:
     console.print(text, highlight=False, soft_wrap=True)
-
-
-def _print_table(
-    title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]], whole: tuple[str, ...] = ("id",)
-) -> None:
-    """Print a table whose `whole` columns (ids, hashes, times) are never cut: they get copied into
-    the next command, and rich squeezes a table to 80 columns when stdout is not a terminal.
-    Other text folds onto more lines instead of ending in "…"."""
-    table = Table(title=title)
-    for index, column in enumerate(columns):
-        if column in whole:
-            width = max([len(column), *(len(row[index]) for row in rows)])
-            table.add_column(column, no_wrap=True, min_width=width)
-        else:
-            table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
 
 
 def _print_json(value: Any) -> None:
@@ -131,7 +111,7 @@ def incident_list(
         (item["id"], item["starts_at"], item["place_name"] or "", item["title"], ", ".join(item["tags"]))
         for item in page["items"]
     ]
-    _print_table(f"Incidents ({page['total']})", ("id", "starts at", "place", "title", "tags"), rows)
+    print_table(f"Incidents ({page['total']})", ("id", "starts at", "place", "title", "tags"), rows)
 
 
 @incident_app.command("show")
@@ -217,8 +197,7 @@ def case_create(
     key: KeyOption = "",
 ) -> None:
     """Open a case, optionally with incidents; prints its id."""
-    for incident_id in incident or []:  # all of them first, so a typo leaves no half-made case behind
-        call("GET", server, key, f"/api/v1/incidents/{incident_id}")
+    _check_exist(server, key, None, incident or [])  # a typo leaves no half-made case behind
     created = call("POST", server, key, "/api/v1/cases", json={"title": title, "description": description})
     for incident_id in incident or []:
         call("PUT", server, key, f"/api/v1/cases/{created['id']}/incidents/{incident_id}")
@@ -227,16 +206,26 @@ def case_create(
 
 @case_app.command("add")
 def case_add(case_id: str, incident_ids: list[str], server: ServerOption = DEFAULT_SERVER, key: KeyOption = "") -> None:
-    """Put incidents into a case."""
+    """Put incidents into a case (all or none of them: each is checked first)."""
+    _check_exist(server, key, case_id, incident_ids)
     for incident_id in incident_ids:
         call("PUT", server, key, f"/api/v1/cases/{case_id}/incidents/{incident_id}")
+
+
+def _check_exist(server: str, key: str, case_id: str | None, incident_ids: list[str]) -> None:
+    """Stop before changing anything when the case or one of the incidents does not exist."""
+    if case_id is not None:
+        call("GET", server, key, f"/api/v1/cases/{case_id}")
+    for incident_id in incident_ids:
+        call("GET", server, key, f"/api/v1/incidents/{incident_id}")
 
 
 @case_app.command("remove")
 def case_remove(
     case_id: str, incident_ids: list[str], server: ServerOption = DEFAULT_SERVER, key: KeyOption = ""
 ) -> None:
-    """Take incidents out of a case (the incidents themselves stay)."""
+    """Take incidents out of a case (the incidents themselves stay; all or none: each is checked first)."""
+    _check_exist(server, key, case_id, incident_ids)
     for incident_id in incident_ids:
         call("DELETE", server, key, f"/api/v1/cases/{case_id}/incidents/{incident_id}")
 
@@ -255,7 +244,7 @@ def case_list(
     if as_json:
         return _print_json(page)
     rows = [(item["id"], item["status"], str(len(item["incident_ids"])), item["title"]) for item in page["items"]]
-    _print_table(f"Cases ({page['total']})", ("id", "status", "incidents", "title"), rows)
+    print_table(f"Cases ({page['total']})", ("id", "status", "incidents", "title"), rows)
 
 
 @case_app.command("show")
@@ -320,7 +309,7 @@ def clip_list(
         recorded = created.get("container") or created.get("stream") or ""
         rows.append((item["id"], item["filename"], item["status"], item["verification_status"], recorded, place))
     columns = ("id", "file", "status", "verification", "recorded", "place")
-    _print_table(f"Clips ({page['total']})", columns, rows)
+    print_table(f"Clips ({page['total']})", columns, rows)
 
 
 @clip_app.command("show")
@@ -347,7 +336,7 @@ def clip_custody(clip_id: str, server: ServerOption = DEFAULT_SERVER, key: KeyOp
         for event in log["events"]
     ]
     columns = ("seq", "when", "action", "actor", "hash")
-    _print_table(f"Custody of clip {clip_id}", columns, rows, whole=("seq", "when", "hash"))
+    print_table(f"Custody of clip {clip_id}", columns, rows, whole=("seq", "when", "hash"))
     if log["verified"]:
         _print("custody chain verifies")
     else:

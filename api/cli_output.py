@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import httpx
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 console = Console()
 err_console = Console(stderr=True)
@@ -28,3 +31,21 @@ def refusal(response: httpx.Response) -> str:
     except (ValueError, AttributeError):
         detail = response.text
     return f"server answered {response.status_code}: {detail}"
+
+
+def print_table(
+    title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]], whole: tuple[str, ...] = ("id",)
+) -> None:
+    """Print a table whose `whole` columns (ids, hashes, times) are never cut: they get copied into
+    the next command, and rich squeezes a table to 80 columns when stdout is not a terminal.
+    Other text folds onto more lines instead of ending in "…"."""
+    table = Table(title=title)
+    for index, column in enumerate(columns):
+        if column in whole:
+            width = max([len(column), *(len(row[index]) for row in rows)])
+            table.add_column(column, no_wrap=True, min_width=width)
+        else:
+            table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)

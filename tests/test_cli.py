@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import VERITY, RunningServer
+from tests.conftest import VERITY, RunningServer, free_port
 
 
 def run(args: list[str], data_dir: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -282,3 +282,25 @@ def test_serve_prints_which_archive_on_one_line(tmp_path: Path) -> None:
         log = next(tmp_path.glob("serve-*.log")).read_text()
     database = f"sqlite:///{(running.data_dir / 'verity.db').resolve()}"
     assert f"Verity archive: database {database}, objects {(running.data_dir / 'blobs').resolve()}" in log
+
+
+def test_verify_against_an_unreachable_server_says_so_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "clip.bin"
+    path.write_bytes(b"abc")
+    result = run(
+        ["verify", str(path), "--server", f"http://127.0.0.1:{free_port()}", "--key", "vrt_x"], tmp_path, check=False
+    )
+    assert result.returncode == 1
+    assert "cannot reach" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_case_add_with_one_unknown_incident_changes_nothing(tmp_path: Path, server: RunningServer) -> None:
+    connection = ["--server", server.url, "--key", server.admin_key]
+    incident = run(
+        ["incident", "create", "--title", "Shooting", "--starts-at", "2019-11-16T14:00:00+03:30", *connection], tmp_path
+    ).stdout.strip()
+    case = run(["case", "create", "--title", "Report", *connection], tmp_path).stdout.strip()
+    refused = run(["case", "add", case, incident, "no-such-incident", *connection], tmp_path, check=False)
+    assert refused.returncode == 1 and "404" in refused.stderr
+    shown = httpx.get(f"{server.url}/api/v1/cases/{case}", headers={"Authorization": f"Bearer {server.admin_key}"})
+    assert shown.json()["incident_ids"] == [] and shown.json()["version"] == 1
