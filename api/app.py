@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import cases, clips, health, incidents, keyframes, keys, verify
+from api.routes import cases, clips, health, incidents, keyframes, keys, uploads, verify
 from ingest.near_duplicates import NearDuplicateFinder
 from ingest.queue import QueueRunner
 from ingest.runner import InProcessRunner, OwnedRunner, resume_pending
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(clips.router)
+    app.include_router(uploads.router)
     app.include_router(keyframes.router)
     app.include_router(keys.router)
     app.include_router(verify.router)

@@ -34,6 +34,8 @@ app.add_typer(cli_evidence.case_app, name="case")
 app.add_typer(cli_evidence.clip_app, name="clip")
 
 CHUNK = 1024 * 1024
+# Bytes per request of a resumable upload: what a dropped connection costs at most.
+UPLOAD_CHUNK = 8 * 1024 * 1024
 
 
 class RemoteRefused(VerityError):
@@ -113,28 +115,6 @@ def keys_create(
     print(secret)
 
 
-class _ProgressFile:
-    """A file that advances a progress bar as it is read (for httpx's streamed multipart)."""
-
-    def __init__(self, handle: BinaryIO, advance: Any) -> None:
-        self._handle = handle
-        self._advance = advance
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._handle.read(size)
-        self._advance(len(data))
-        return data
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._handle.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._handle.tell()
-
-    def fileno(self) -> int:
-        return self._handle.fileno()
-
-
 def _file_chunks(path: Path, advance: Any) -> Iterator[bytes]:
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK):
@@ -160,7 +140,10 @@ def ingest(
         typer.Option(envvar="VERITY_SERVER", help="Upload to this Verity server instead of the local archive."),
     ] = None,
     key: Annotated[str | None, typer.Option(envvar="VERITY_API_KEY", help="API key for --server.")] = None,
-    retries: Annotated[int, typer.Option(help="Attempts per file when the connection fails.")] = 3,
+    retries: Annotated[
+        int, typer.Option(min=1, help="Attempts in a row, with --server, before giving up on a failing connection.")
+    ] = 3,
+    chunk_bytes: Annotated[int, typer.Option(hidden=True, min=1, help="Bytes per upload request.")] = UPLOAD_CHUNK,
 ) -> None:
     """Put footage into the archive, printing each clip's id and SHA-256."""
     if captured_at is not None and captured_at.tzinfo is None:
@@ -197,7 +180,7 @@ def ingest(
                 else:
                     assert key is not None
                     clip_id, sha256, duplicate, status = _ingest_remote(
-                        server, key, path, fields, progress, task, retries
+                        server, key, path, fields, progress, task, retries, chunk_bytes
                     )
             except (VerityError, httpx.HTTPError, OSError) as exc:
                 failures += 1
@@ -239,33 +222,119 @@ def _ingest_local(
 
 
 def _ingest_remote(
-    server: str, key: str, path: Path, fields: dict[str, str], progress: Progress, task: Any, retries: int
+    server: str,
+    key: str,
+    path: Path,
+    fields: dict[str, str],
+    progress: Progress,
+    task: Any,
+    retries: int,
+    chunk_bytes: int,
 ) -> tuple[str, str, bool, str]:
-    url = server.rstrip("/") + "/api/v1/clips"
-    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    for attempt in range(1, retries + 1):
-        progress.reset(task)
-        try:
-            with path.open("rb") as handle:
-                upload = _ProgressFile(handle, lambda n: progress.advance(task, n))
-                response = httpx.post(
-                    url,
-                    headers={"Authorization": f"Bearer {key}"},
-                    data=fields,
-                    files={"file": (path.name, upload, content_type)},  # type: ignore[dict-item]
-                    timeout=httpx.Timeout(60.0, write=None),
+    """Upload through /api/v1/uploads: declare the file, send it in chunks, and after a dropped
+    connection or a server error ask where the upload stands and continue from there."""
+    size = path.stat().st_size
+    declaration = {"filename": path.name, "size_bytes": size, **fields}
+    if content_type := mimetypes.guess_type(path.name)[0]:
+        declaration["content_type"] = content_type
+    headers = {"Authorization": f"Bearer {key}"}
+    with (
+        httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=httpx.Timeout(60.0, write=None)) as client,
+        path.open("rb") as handle,
+    ):
+        retry = _Retry(retries, path.name, progress)
+        while True:
+            try:
+                response = client.post("/api/v1/uploads", json=declaration)
+            except httpx.TransportError as exc:
+                retry.after(str(exc) or type(exc).__name__)
+                continue
+            if response.status_code >= 500:
+                retry.after(refusal(response))
+                continue
+            if response.status_code != 201:
+                raise RemoteRefused(refusal(response))
+            break
+        location = f"/api/v1/uploads/{response.json()['id']}"
+        offset: int | None = 0
+        retry = _Retry(retries, path.name, progress)
+        while True:
+            try:
+                if offset is None:
+                    offset = _upload_offset(client, location)
+                    progress.update(task, completed=offset)
+                    progress.console.print(f"{path.name}: resuming from byte {offset}", highlight=False)
+                length = min(chunk_bytes, size - offset)
+                response = client.patch(
+                    location,
+                    headers={
+                        "Upload-Offset": str(offset),
+                        "Content-Type": "application/offset+octet-stream",
+                        "Content-Length": str(length),
+                    },
+                    content=_file_range(handle, offset, length, lambda n: progress.advance(task, n)),
                 )
-        except httpx.TransportError:
-            if attempt == retries:
-                raise
-            # Re-sending is safe: the server recognises bytes it already has.
-            time.sleep(min(2**attempt, 30))
-            continue
-        if response.status_code not in (200, 201):
-            raise RemoteRefused(refusal(response))
-        body = response.json()
-        return body["id"], body["sha256"], bool(body.get("duplicate")), body["status"]
-    raise AssertionError("unreachable")
+            except httpx.TransportError as exc:
+                offset = None
+                retry.after(str(exc) or type(exc).__name__)
+                continue
+            if response.status_code >= 500:
+                offset = None
+                retry.after(refusal(response))
+                continue
+            if response.status_code == 409 and "offset" in response.json():
+                # Not where the server stands (or it is archiving the last byte): take its offset.
+                offset = int(response.json()["offset"])
+                progress.update(task, completed=offset)
+                if offset == size:
+                    retry.after("the server is archiving the upload")
+                continue
+            if response.status_code not in (200, 201):
+                raise RemoteRefused(refusal(response))
+            body = response.json()
+            if "sha256" in body:
+                return body["id"], body["sha256"], bool(body["duplicate"]), body["status"]
+            offset = int(body["received_bytes"])
+            progress.update(task, completed=offset)
+            retry.succeeded()
+
+
+class _Retry:
+    """Failures in a row of one upload: waits longer after each, gives up after `attempts`."""
+
+    def __init__(self, attempts: int, name: str, progress: Progress) -> None:
+        self.attempts, self.name, self.progress = attempts, name, progress
+        self.failures = 0
+
+    def after(self, problem: str) -> None:
+        self.failures += 1
+        if self.failures >= self.attempts:
+            raise RemoteRefused(f"gave up after {self.failures} attempts: {problem}")
+        self.progress.console.print(f"{self.name}: {problem.rstrip('.')}; trying again", highlight=False)
+        time.sleep(min(2 ** (self.failures - 1), 30))
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+
+def _upload_offset(client: httpx.Client, location: str) -> int:
+    response = client.get(location)
+    if response.status_code >= 500:
+        raise httpx.TransportError(refusal(response))
+    if response.status_code != 200:
+        raise RemoteRefused(refusal(response))
+    return int(response.json()["received_bytes"])
+
+
+def _file_range(handle: BinaryIO, offset: int, length: int, advance: Any) -> Iterator[bytes]:
+    handle.seek(offset)
+    while length > 0:
+        data = handle.read(min(CHUNK, length))
+        if not data:
+            raise OSError(f"{handle.name} is shorter than when the upload began")
+        length -= len(data)
+        advance(len(data))
+        yield data
 
 
 @app.command()

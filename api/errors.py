@@ -90,7 +90,11 @@ def install_error_handlers(app: FastAPI) -> None:
             headers["WWW-Authenticate"] = "Bearer"
         if isinstance(exc, errors.RangeNotSatisfiable):
             headers["Content-Range"] = f"bytes */{exc.size}"
-        return JSONResponse({"error": exc.code, "detail": exc.detail}, status_code=status_for(exc), headers=headers)
+        body: dict[str, Any] = {"error": exc.code, "detail": exc.detail}
+        if isinstance(exc, errors.OffsetMismatch):
+            headers["Upload-Offset"] = str(exc.offset)
+            body["offset"] = exc.offset
+        return JSONResponse(body, status_code=status_for(exc), headers=headers)
 
     async def on_invalid_request(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -79,6 +79,27 @@ UPLOAD_FORM = {
     "captured_at": "2019-11-16T14:15:00+03:30",
 }
 
+UPLOAD_ID = "9a2f4c1e-5b7d-4e3a-8f60-1c2d3e4f5a6b"
+UPLOAD_CREATE = {
+    "filename": "VID_20191116_141502.mp4",
+    "size_bytes": 10485760,
+    "content_type": "video/mp4",
+    "source": "witness A, via Signal",
+    "captured_at": "2019-11-16T14:15:00+03:30",
+    "note": "sent from the rooftop opposite the bank",
+}
+UPLOAD_STATE = {
+    **UPLOAD_CREATE,
+    "id": UPLOAD_ID,
+    "received_bytes": 8388608,
+    "source_url": None,
+    "created_by": "field-team",
+    "created_at": "2019-11-18T09:10:02Z",
+    "updated_at": "2019-11-18T09:12:40Z",
+    "clip_id": None,
+}
+UPLOAD_COMPLETED = {**UPLOAD, "upload_id": UPLOAD_ID}
+
 CUSTODY_LOG = {
     "clip_id": CLIP_ID,
     "verified": True,
@@ -232,6 +253,11 @@ HEALTH = {"status": "ok", "database": "ok", "object_store": "ok"}
 ERROR = {
     "error": "stale_write",
     "detail": 'the incident changed since you read it (you sent "1", it is now "2"); read it again',
+}
+OFFSET_CONFLICT = {
+    "error": "offset_mismatch",
+    "detail": f"upload {UPLOAD_ID} stands at byte 8388608, not 0; continue from there",
+    "offset": 8388608,
 }
 VALIDATION_ERROR = {
     "error": "invalid_request",

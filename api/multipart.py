@@ -1,4 +1,4 @@
-"""Streaming `multipart/form-data` reader for uploads.
+"""Streaming `multipart/form-data` reader for uploads (and the raw-body reader for resumable chunks).
 
 Starlette's form parser spools a file part to a temporary file before the route sees it; for
 multi-GB evidence that is a second full copy. Here the file part's bytes are handed, as they
@@ -138,7 +138,7 @@ async def read_upload_form(request: Request, file_field: str, consume: Callable[
             errors.append(f"send exactly one `{file_field}` part")
         else:
             type_header = part.headers.get(b"content-type")
-            file_meta = (_basename(part.filename), type_header.decode("latin-1") if type_header else None)
+            file_meta = (upload_filename(part.filename), type_header.decode("latin-1") if type_header else None)
             channel = _ChunkChannel()
             consumer = asyncio.ensure_future(asyncio.to_thread(consume, iter(channel)))
 
@@ -212,6 +212,32 @@ async def read_upload_form(request: Request, file_field: str, consume: Callable[
     return UploadForm(fields, file_meta[0], file_meta[1], result)
 
 
+async def read_body(request: Request, consume: Callable[[Iterator[bytes]], T]) -> T:
+    """Feed the raw request body to `consume` (run in a thread) as it arrives, through the same
+    bounded hand-over as a form's file part. If the body is cut short (the client went away),
+    `consume` sees the error at its next read, so it can drop what it half wrote, and it is re-raised."""
+    channel = _ChunkChannel()
+    consumer = asyncio.ensure_future(asyncio.to_thread(consume, iter(channel)))
+    pending = bytearray()
+    try:
+        async for chunk in request.stream():
+            pending += chunk
+            if len(pending) >= BATCH_BYTES:
+                batch, pending = pending, bytearray()
+                await asyncio.to_thread(channel.put, batch)
+        if pending:
+            await asyncio.to_thread(channel.put, pending)
+        await asyncio.to_thread(channel.put, _END)
+    except _Abandoned:
+        pass  # the consumer failed; its exception is the one to report
+    except BaseException as exc:
+        if not channel.abandoned:
+            channel.fail(exc if isinstance(exc, Exception) else InvalidInput("upload interrupted"))
+        await asyncio.gather(consumer, return_exceptions=True)
+        raise
+    return await consumer
+
+
 def form_doc(file_description: str, example: dict[str, str], **fields: dict[str, str]) -> dict[str, Any]:
     """OpenAPI request body for a route that reads its form with `read_upload_form`."""
     properties = {"file": {"type": "string", "format": "binary", "description": file_description}, **fields}
@@ -220,6 +246,7 @@ def form_doc(file_description: str, example: dict[str, str], **fields: dict[str,
     return {"requestBody": {"required": True, "content": {"multipart/form-data": form}}}
 
 
-def _basename(filename: str) -> str:
+def upload_filename(filename: str) -> str:
+    """The name a client gave its file, without any folders, cut to what the database keeps."""
     name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
     return name[:1024] or "upload"

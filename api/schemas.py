@@ -18,6 +18,8 @@ CaseStatusName = Literal["open", "closed"]
 VerificationStatusName = Literal["unverified", "in_review", "verified", "disputed", "rejected"]
 TimePrecision = Literal["exact", "hour", "day", "approximate"]
 ZONE_EXAMPLE = "2019-11-16T14:00:00+03:30"
+# Largest size or offset a request may name: what a BIGINT column holds.
+MAX_BYTES = 2**63 - 1
 
 
 class RequestBody(BaseModel):
@@ -55,6 +57,14 @@ class ErrorOut(BaseModel):
 
     error: str = Field(description="A stable code, e.g. not_found, stale_write, invalid_input.")
     detail: str = Field(description="What went wrong, for a person to read.")
+
+
+class OffsetConflictOut(ErrorOut):
+    """A chunk that does not start where the upload stands (409); `offset` is where it does."""
+
+    model_config = ConfigDict(json_schema_extra=examples(ex.OFFSET_CONFLICT))
+
+    offset: int = Field(description="The upload's received bytes, also sent as the Upload-Offset header.")
 
 
 class ValidationErrorOut(ErrorOut):
@@ -119,6 +129,52 @@ class UploadOut(ClipOut):
     model_config = ConfigDict(json_schema_extra=examples(ex.UPLOAD))
 
     duplicate: bool = Field(description="True when these exact bytes were already archived.")
+
+
+class UploadCreate(RequestBody):
+    """A resumable upload: what the file is and what the person handing it in says about it."""
+
+    model_config = ConfigDict(json_schema_extra=examples(ex.UPLOAD_CREATE))
+
+    filename: str = Field(min_length=1, max_length=1024)
+    size_bytes: int = Field(ge=0, le=MAX_BYTES, description="The file's exact size; the chunks must add up to it.")
+    content_type: str | None = Field(default=None, max_length=255)
+    source: str | None = Field(default=None, description="Who or where it came from.")
+    source_url: str | None = None
+    captured_at: datetime | None = Field(
+        default=None, description="When the uploader says it was recorded, with a time zone."
+    )
+    note: str | None = None
+
+    _zone_required = field_validator("captured_at")(_require_zone)
+
+
+class UploadStateOut(BaseModel):
+    """A resumable upload and how far it has come (`received_bytes`, also the `Upload-Offset` header)."""
+
+    model_config = ConfigDict(from_attributes=True, json_schema_extra=examples(ex.UPLOAD_STATE))
+
+    id: str
+    filename: str
+    content_type: str | None
+    size_bytes: int
+    received_bytes: int = Field(description="Where the next chunk must start.")
+    source: str | None
+    source_url: str | None
+    captured_at: datetime | None
+    note: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    clip_id: str | None = Field(description="The archived clip, once the last byte has arrived.")
+
+
+class UploadCompletedOut(UploadOut):
+    """The answer to the chunk that completed a resumable upload: as for POST /api/v1/clips."""
+
+    model_config = ConfigDict(json_schema_extra=examples(ex.UPLOAD_COMPLETED))
+
+    upload_id: str
 
 
 class ClipPage(BaseModel):

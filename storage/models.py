@@ -303,3 +303,41 @@ class Case(Base):
     @property
     def incident_ids(self) -> list[str]:
         return sorted(link.incident_id for link in self.incident_links)
+
+
+class Upload(Base):
+    """A resumable upload: declared with its size, received in chunks (`UploadChunk`), archived as
+    a clip when the last byte arrives. The acquisition fields wait here until then."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    created_by: Mapped[str] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(1024))
+    content_type: Mapped[str | None] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    received_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    source: Mapped[str | None] = mapped_column(Text)
+    source_url: Mapped[str | None] = mapped_column(Text)
+    captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set by the request that received the last byte while it archives the whole; a claim older
+    # than the lease may be taken over (that request's process died).
+    completing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clip_id: Mapped[str | None] = mapped_column(ForeignKey("clips.id"))
+    duplicate: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class UploadChunk(Base):
+    """Bytes `first_byte` … `first_byte + size_bytes - 1` of an upload, stored as their own object."""
+
+    __tablename__ = "upload_chunks"
+    __table_args__ = (UniqueConstraint("upload_id", "first_byte"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    upload_id: Mapped[str] = mapped_column(ForeignKey("uploads.id"))
+    first_byte: Mapped[int] = mapped_column(BigInteger)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    blob_key: Mapped[str] = mapped_column(String(255))

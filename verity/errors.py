@@ -30,6 +30,10 @@ class KeyNotFound(NotFound):
     code = "key_not_found"
 
 
+class UploadNotFound(NotFound):
+    code = "upload_not_found"
+
+
 class InvalidInput(VerityError):
     code = "invalid_input"
 
@@ -60,6 +64,16 @@ class Forbidden(VerityError):
 
 class Conflict(VerityError):
     code = "conflict"
+
+
+class OffsetMismatch(Conflict):
+    """A chunk of a resumable upload does not start where the upload stands (`offset`)."""
+
+    code = "offset_mismatch"
+
+    def __init__(self, detail: str, offset: int) -> None:
+        super().__init__(detail)
+        self.offset = offset
 
 
 class StorageUnavailable(VerityError):

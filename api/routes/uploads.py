@@ -1,0 +1,155 @@
+"""Resumable uploads: declare the file, send its bytes in chunks (each at the offset the server
+has, `Upload-Offset`), ask where it stands after a dropped connection, continue from there. The
+chunk that completes the file answers as POST /api/v1/clips does."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+
+from api import examples as ex
+from api.auth import Caller, require
+from api.deps import BINARY, ArchiveDep, RunnerDep
+from api.errors import COMMON_ERRORS, error_responses
+from api.multipart import read_body, upload_filename
+from api.routes.clips import queue_ingest
+from api.schemas import MAX_BYTES, ClipOut, OffsetConflictOut, UploadCompletedOut, UploadCreate, UploadStateOut
+from ingest.resumable import (
+    ChunkOutcome,
+    abandon_upload,
+    check_chunk,
+    complete_upload,
+    completed_result,
+    create_upload,
+    load_upload,
+    receive_chunk,
+)
+from ingest.upload import Receipt
+from storage.keys import Role
+from storage.models import Upload
+
+router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"], responses=COMMON_ERRORS)
+Contributor = Annotated[Caller, Depends(require(Role.contributor))]
+UploadOffset = Annotated[
+    int,
+    Header(
+        alias="Upload-Offset",
+        ge=0,
+        le=MAX_BYTES,
+        description="Where this chunk starts: the upload's `received_bytes`.",
+    ),
+]
+OFFSET_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": OffsetConflictOut,
+        "description": "The chunk does not start where the upload stands (or the upload is being archived); "
+        "`offset` and the Upload-Offset header say where it stands.",
+    }
+}
+CHUNK_DOC = {
+    "requestBody": {
+        "required": True,
+        "description": "The chunk's bytes, as they are in the file from `Upload-Offset` on (any length up to "
+        "what remains). Empty at the end: the answer of a completed upload again.",
+        # The tus media type; plain application/octet-stream is taken the same way.
+        "content": {
+            "application/offset+octet-stream": {"schema": BINARY},
+            "application/octet-stream": {"schema": BINARY},
+        },
+    }
+}
+
+
+def _is_admin(caller: Caller) -> bool:
+    return caller.role.allows(Role.admin)
+
+
+def _state(upload: Upload, response: Response) -> UploadStateOut:
+    response.headers["Upload-Offset"] = str(upload.received_bytes)
+    return UploadStateOut.model_validate(upload)
+
+
+@router.post("", status_code=201, response_model=UploadStateOut, responses=error_responses(413))
+def start(body: UploadCreate, response: Response, archive: ArchiveDep, caller: Contributor) -> UploadStateOut:
+    """Declare a file to upload in chunks (its exact size is required); then PATCH its bytes."""
+    receipt = Receipt(
+        received_by=caller.name,
+        filename=upload_filename(body.filename),
+        content_type=body.content_type,
+        source=body.source,
+        source_url=body.source_url,
+        captured_at=body.captured_at,
+        note=body.note,
+    )
+    upload = create_upload(archive, receipt, body.size_bytes)
+    response.headers["Location"] = f"/api/v1/uploads/{upload.id}"
+    return _state(upload, response)
+
+
+@router.get("/{upload_id}", response_model=UploadStateOut)
+def state(upload_id: str, response: Response, archive: ArchiveDep, caller: Contributor) -> UploadStateOut:
+    """Where the upload stands: the next chunk starts at `received_bytes`; `clip_id` once archived."""
+    with archive.sessions() as session:
+        upload = load_upload(session, upload_id, caller.name, admin=_is_admin(caller))
+    return _state(upload, response)
+
+
+@router.patch(
+    "/{upload_id}",
+    response_model=UploadStateOut | UploadCompletedOut,
+    openapi_extra=CHUNK_DOC,
+    responses={
+        200: {
+            "description": "The chunk is stored (the upload's state), or, for the chunk that completed it, the "
+            "same bytes were already archived (the clip, `duplicate: true`, acquisition recorded).",
+            "content": {"application/json": {"example": ex.UPLOAD_STATE}},
+        },
+        201: {"model": UploadCompletedOut, "description": "The chunk completed the upload: the new clip."},
+        **OFFSET_CONFLICT,
+        **error_responses(413),
+    },
+)
+async def send_chunk(
+    upload_id: str,
+    upload_offset: UploadOffset,
+    request: Request,
+    response: Response,
+    archive: ArchiveDep,
+    runner: RunnerDep,
+    caller: Contributor,
+) -> UploadStateOut | UploadCompletedOut:
+    """Append a chunk. It counts only once wholly received; a cut-off chunk is dropped and can be
+    sent again from the same offset."""
+    declared = request.headers.get("content-length")
+    length = int(declared) if declared and declared.isdigit() else None
+    await asyncio.to_thread(
+        check_chunk, archive, upload_id, caller.name, admin=_is_admin(caller), offset=upload_offset, length=length
+    )
+
+    def consume(chunks: Iterator[bytes]) -> ChunkOutcome:
+        return receive_chunk(archive, upload_id, upload_offset, chunks)
+
+    outcome = await read_body(request, consume)
+    if not outcome.complete:
+        return _state(outcome.upload, response)
+    if outcome.upload.clip_id is None:
+        result = await asyncio.to_thread(complete_upload, archive, upload_id)
+        if not result.duplicate:
+            await asyncio.to_thread(queue_ingest, runner, result.clip.id)
+    else:
+        result = await asyncio.to_thread(completed_result, archive, outcome.upload)
+    response.status_code = 200 if result.duplicate else 201
+    response.headers["Location"] = f"/api/v1/clips/{result.clip.id}"
+    response.headers["Upload-Offset"] = str(outcome.upload.size_bytes)
+    clip = ClipOut.of(result.clip).model_dump()
+    return UploadCompletedOut.model_validate({**clip, "duplicate": result.duplicate, "upload_id": upload_id})
+
+
+@router.delete("/{upload_id}", status_code=204, responses=error_responses(409))
+def abandon(upload_id: str, archive: ArchiveDep, caller: Contributor) -> Response:
+    """Give up an unfinished upload: its chunks are deleted (a completed one stays, 409)."""
+    abandon_upload(archive, upload_id, caller.name, admin=_is_admin(caller))
+    return Response(status_code=204)

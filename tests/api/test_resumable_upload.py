@@ -1,0 +1,234 @@
+"""Resumable uploads (/api/v1/uploads): chunks at the server's offset, archived like any upload once
+the last byte is in, nothing kept from a refused, abandoned or cut-off chunk."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+from fastapi.testclient import TestClient
+
+from storage.archive import Archive
+from storage.blobs import LocalBlobStore
+from storage.keys import create_key
+from tests.api.test_upload import row_counts
+from tests.conftest import RunningServer, all_blob_keys, auth
+
+
+def start(client: TestClient, key: str, size: int, name: str = "VID_0002.mp4", **fields: object) -> httpx.Response:
+    return client.post("/api/v1/uploads", headers=auth(key), json={"filename": name, "size_bytes": size, **fields})
+
+
+def send(client: TestClient, key: str, upload_id: str, offset: int, data: bytes | Iterator[bytes]) -> httpx.Response:
+    headers = {**auth(key), "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"}
+    return client.patch(f"/api/v1/uploads/{upload_id}", headers=headers, content=data)
+
+
+def chunk_keys(archive: Archive) -> list[str]:
+    return [key for key in all_blob_keys(archive.blobs) if key.startswith("uploads/")]
+
+
+def test_upload_in_three_chunks_archives_the_file_byte_for_byte(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    data = os.urandom(700_001)
+    created = start(client, keys["contributor"], len(data), source="witness B", captured_at="2019-11-16T14:15:00+03:30")
+    assert created.status_code == 201, created.text
+    upload = created.json()
+    assert (upload["size_bytes"], upload["received_bytes"], upload["clip_id"]) == (len(data), 0, None)
+    assert created.headers["location"] == f"/api/v1/uploads/{upload['id']}"
+
+    first = send(client, keys["contributor"], upload["id"], 0, data[:300_000])
+    assert first.status_code == 200, first.text
+    assert first.json()["received_bytes"] == 300_000
+    assert first.headers["upload-offset"] == "300000"
+    assert send(client, keys["contributor"], upload["id"], 300_000, data[300_000:600_000]).json()["received_bytes"] == (
+        600_000
+    )
+    last = send(client, keys["contributor"], upload["id"], 600_000, data[600_000:])
+
+    assert last.status_code == 201, last.text
+    clip = last.json()
+    sha = hashlib.sha256(data).hexdigest()
+    assert (clip["sha256"], clip["size_bytes"], clip["duplicate"], clip["upload_id"]) == (
+        sha,
+        len(data),
+        False,
+        upload["id"],
+    )
+    assert clip["filename"] == "VID_0002.mp4"
+    [acquisition] = clip["acquisitions"]
+    assert acquisition["source"] == "witness B"
+    assert acquisition["captured_at"].startswith("2019-11-16T10:45:00")
+    assert last.headers["location"] == f"/api/v1/clips/{clip['id']}"
+    assert b"".join(archive.blobs.open(f"originals/{sha[:2]}/{sha}")) == data
+    assert all_blob_keys(archive.blobs) == [f"originals/{sha[:2]}/{sha}"]  # the chunks are gone
+    custody = client.get(f"/api/v1/clips/{clip['id']}/custody", headers=auth(keys["viewer"])).json()
+    assert [e["action"] for e in custody["events"] if e["action"] in ("uploaded", "acquired_duplicate")] == ["uploaded"]
+    assert custody["verified"] is True
+    done = client.get(f"/api/v1/uploads/{upload['id']}", headers=auth(keys["contributor"]))
+    assert (done.json()["received_bytes"], done.json()["clip_id"]) == (len(data), clip["id"])
+
+
+def test_asking_again_at_the_end_repeats_the_answer_without_a_new_acquisition(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    data = os.urandom(10_000)
+    upload_id = start(client, keys["contributor"], len(data)).json()["id"]
+    first = send(client, keys["contributor"], upload_id, 0, data).json()
+    again = send(client, keys["contributor"], upload_id, len(data), b"")
+    assert again.status_code == 201
+    assert (again.json()["id"], again.json()["sha256"]) == (first["id"], first["sha256"])
+    assert row_counts(archive)[:2] == (1, 1)  # one clip, one acquisition
+
+
+def test_chunk_at_the_wrong_offset_is_409_with_the_current_offset(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    data = os.urandom(50_000)
+    upload_id = start(client, keys["contributor"], len(data)).json()["id"]
+    send(client, keys["contributor"], upload_id, 0, data[:20_000])
+    for wrong in (0, 10_000, 30_000):
+        response = send(client, keys["contributor"], upload_id, wrong, data[wrong : wrong + 5_000])
+        assert response.status_code == 409
+        assert response.json()["error"] == "offset_mismatch"
+        assert response.json()["offset"] == 20_000
+        assert response.headers["upload-offset"] == "20000"
+    assert len(chunk_keys(archive)) == 1
+    state = client.get(f"/api/v1/uploads/{upload_id}", headers=auth(keys["contributor"]))
+    assert state.json()["received_bytes"] == 20_000
+    assert state.headers["upload-offset"] == "20000"
+
+
+def test_chunk_past_the_declared_size_is_refused_and_changes_nothing(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    upload_id = start(client, keys["contributor"], 100_000).json()["id"]
+    send(client, keys["contributor"], upload_id, 0, os.urandom(60_000))
+    declared = send(client, keys["contributor"], upload_id, 60_000, os.urandom(40_001))
+
+    def streamed() -> Iterator[bytes]:  # no Content-Length: found out while reading
+        for _ in range(5):
+            yield os.urandom(10_000)
+
+    undeclared = send(client, keys["contributor"], upload_id, 60_000, streamed())
+
+    for response in (declared, undeclared):
+        assert response.status_code == 400, response.text
+        assert "past the declared size of 100000 bytes" in response.json()["detail"]
+    state = client.get(f"/api/v1/uploads/{upload_id}", headers=auth(keys["contributor"])).json()
+    assert (state["received_bytes"], state["clip_id"]) == (60_000, None)
+    assert len(chunk_keys(archive)) == 1
+    assert row_counts(archive) == (0, 0, 0)
+
+
+def test_resumable_reupload_of_archived_bytes_is_a_duplicate_with_a_new_acquisition(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    data = os.urandom(80_000)
+    first = client.post(
+        "/api/v1/clips", headers=auth(keys["contributor"]), files={"file": ("a.mp4", data, "video/mp4")}
+    ).json()
+    upload_id = start(client, keys["admin"], len(data), name="copy.mp4", source="second source").json()["id"]
+    send(client, keys["admin"], upload_id, 0, data[:40_000])
+    second = send(client, keys["admin"], upload_id, 40_000, data[40_000:])
+
+    assert second.status_code == 200, second.text
+    body = second.json()
+    assert (body["duplicate"], body["id"], body["filename"]) == (True, first["id"], "a.mp4")
+    assert [(a["filename"], a["source"], a["received_by"]) for a in body["acquisitions"]] == [
+        ("a.mp4", None, "contributor-key"),
+        ("copy.mp4", "second source", "admin-key"),
+    ]
+    custody = client.get(f"/api/v1/clips/{first['id']}/custody", headers=auth(keys["viewer"])).json()
+    receipts = [e["action"] for e in custody["events"] if e["action"] in ("uploaded", "acquired_duplicate")]
+    assert receipts == ["uploaded", "acquired_duplicate"]
+    assert all_blob_keys(archive.blobs) == [f"originals/{first['sha256'][:2]}/{first['sha256']}"]
+
+
+def test_abandoning_an_upload_deletes_its_chunks(client: TestClient, keys: dict[str, str], archive: Archive) -> None:
+    upload_id = start(client, keys["contributor"], 90_000).json()["id"]
+    for offset in (0, 30_000):
+        send(client, keys["contributor"], upload_id, offset, os.urandom(30_000))
+    assert len(chunk_keys(archive)) == 2
+
+    assert client.delete(f"/api/v1/uploads/{upload_id}", headers=auth(keys["contributor"])).status_code == 204
+
+    assert all_blob_keys(archive.blobs) == []
+    assert client.get(f"/api/v1/uploads/{upload_id}", headers=auth(keys["contributor"])).status_code == 404
+    assert send(client, keys["contributor"], upload_id, 60_000, os.urandom(10)).status_code == 404
+
+
+def test_another_contributor_cannot_see_continue_or_delete_an_upload(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    with archive.sessions.begin() as session:
+        _key, other = create_key(session, "other-contributor", "contributor")
+    upload_id = start(client, keys["contributor"], 20_000).json()["id"]
+    send(client, keys["contributor"], upload_id, 0, os.urandom(5_000))
+
+    assert client.get(f"/api/v1/uploads/{upload_id}", headers=auth(other)).status_code == 404
+    assert send(client, other, upload_id, 5_000, os.urandom(15_000)).status_code == 404
+    assert client.delete(f"/api/v1/uploads/{upload_id}", headers=auth(other)).status_code == 404
+
+    state = client.get(f"/api/v1/uploads/{upload_id}", headers=auth(keys["admin"])).json()  # an admin may look
+    assert (state["received_bytes"], state["created_by"]) == (5_000, "contributor-key")
+    assert len(chunk_keys(archive)) == 1
+    assert client.get(f"/api/v1/uploads/{upload_id}", headers=auth(keys["viewer"])).status_code == 403
+
+
+def test_an_empty_or_too_large_declared_size_is_refused(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    archive.settings.max_upload_bytes = 1000
+    empty = start(client, keys["contributor"], 0)
+    assert (empty.status_code, empty.json()["error"]) == (400, "empty_upload")
+    too_large = start(client, keys["contributor"], 1001)
+    assert (too_large.status_code, too_large.json()["error"]) == (413, "upload_too_large")
+    no_zone = start(client, keys["contributor"], 10, captured_at="2019-11-16T14:15:00")
+    assert no_zone.status_code == 422
+    assert start(client, keys["contributor"], 1000).status_code == 201
+
+
+def test_a_connection_dropped_mid_chunk_leaves_the_offset_and_no_object(server: RunningServer) -> None:
+    headers = {"Authorization": f"Bearer {server.admin_key}"}
+    data = os.urandom(3_000_000)
+    upload_id = httpx.post(
+        f"{server.url}/api/v1/uploads", headers=headers, json={"filename": "cut.mp4", "size_bytes": len(data)}
+    ).json()["id"]
+    store = LocalBlobStore(server.data_dir / "blobs")
+    chunk_folder = Path(store.root) / "uploads" / upload_id
+
+    address = urlsplit(server.url)
+    with socket.create_connection((address.hostname, address.port)) as connection:
+        connection.sendall(
+            (
+                f"PATCH /api/v1/uploads/{upload_id} HTTP/1.1\r\nHost: {address.netloc}\r\n"
+                f"Authorization: Bearer {server.admin_key}\r\nUpload-Offset: 0\r\n"
+                f"Content-Type: application/offset+octet-stream\r\nContent-Length: {len(data)}\r\n\r\n"
+            ).encode()
+            + data[:1_500_000]
+        )
+        deadline = time.monotonic() + 10
+        while not (chunk_folder.is_dir() and any(chunk_folder.iterdir())):  # the server is writing the chunk
+            assert time.monotonic() < deadline, "the server never started storing the chunk"
+            time.sleep(0.02)
+
+    deadline = time.monotonic() + 10
+    while all_blob_keys(store) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all_blob_keys(store) == []
+    state = httpx.get(f"{server.url}/api/v1/uploads/{upload_id}", headers=headers)
+    assert (state.json()["received_bytes"], state.headers["upload-offset"]) == (0, "0")
+
+    resent = httpx.patch(
+        f"{server.url}/api/v1/uploads/{upload_id}", headers={**headers, "Upload-Offset": "0"}, content=data, timeout=60
+    )
+    assert resent.status_code == 201, resent.text
+    assert resent.json()["sha256"] == hashlib.sha256(data).hexdigest()

@@ -1,0 +1,121 @@
+"""`verity ingest --server` over a connection that drops: it continues from where the server
+stands instead of sending the file again."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.conftest import VERITY, RunningServer
+
+
+class CuttingProxy:
+    """A TCP proxy on loopback that forwards to `target`, but cuts the connection it is carrying
+    when the bytes sent towards the target reach each of `cuts` (counted over all connections)."""
+
+    def __init__(self, target: tuple[str, int], cuts: list[int]) -> None:
+        self.target = target
+        self.cuts = sorted(cuts)
+        self.forwarded = 0  # bytes that reached the target
+        self.cut_count = 0
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            threading.Thread(target=self._pump_up, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pump_down, args=(upstream, client), daemon=True).start()
+
+    def _pump_up(self, client: socket.socket, upstream: socket.socket) -> None:
+        try:
+            while data := client.recv(65536):
+                with self._lock:
+                    cut = bool(self.cuts) and self.forwarded + len(data) >= self.cuts[0]
+                    if cut:
+                        self.cuts.pop(0)
+                        self.cut_count += 1
+                    else:
+                        self.forwarded += len(data)
+                if cut:
+                    break
+                upstream.sendall(data)
+        except OSError:
+            pass
+        _close(client, upstream)
+
+    def _pump_down(self, upstream: socket.socket, client: socket.socket) -> None:
+        try:
+            while data := upstream.recv(65536):
+                client.sendall(data)
+        except OSError:
+            pass
+        _close(client, upstream)
+
+
+def _close(*connections: socket.socket) -> None:
+    for connection in connections:
+        with contextlib.suppress(OSError):
+            connection.shutdown(socket.SHUT_RDWR)
+        connection.close()
+
+
+@pytest.fixture
+def flaky(server: RunningServer) -> Iterator[CuttingProxy]:
+    address = urlsplit(server.url)
+    assert address.hostname and address.port
+    proxy = CuttingProxy((address.hostname, address.port), cuts=[1_000_000, 2_300_000])
+    try:
+        yield proxy
+    finally:
+        proxy.close()
+
+
+def test_ingest_over_a_dropping_connection_resumes_and_archives_one_clip(
+    tmp_path: Path, server: RunningServer, flaky: CuttingProxy
+) -> None:
+    path = tmp_path / "long.mp4"
+    path.write_bytes(os.urandom(3 * 1024 * 1024 + 12_345))
+    size = path.stat().st_size
+    env = {**os.environ, "VERITY_DATA_DIR": str(tmp_path / "client"), "COLUMNS": "200"}
+    result = subprocess.run(
+        [VERITY, "ingest", str(path), "--server", f"http://127.0.0.1:{flaky.port}", "--key", server.admin_key]
+        + ["--source", "field team", "--retries", "4", "--chunk-bytes", str(256 * 1024)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert flaky.cut_count == 2
+    clip_id, sha256, printed = result.stdout.split()
+    assert (sha256, printed) == (hashlib.sha256(path.read_bytes()).hexdigest(), str(path))
+    resumed_at = [int(line.rsplit(" ", 1)[1]) for line in result.stderr.splitlines() if "resuming from byte" in line]
+    assert len(resumed_at) == 2 and all(0 < offset < size for offset in resumed_at), result.stderr
+    assert flaky.forwarded < 1.5 * size  # continued, not sent again from the start
+    headers = {"Authorization": f"Bearer {server.admin_key}"}
+    clips = httpx.get(f"{server.url}/api/v1/clips", headers=headers).json()
+    assert clips["total"] == 1
+    [clip] = clips["items"]
+    assert (clip["id"], clip["sha256"], clip["size_bytes"]) == (clip_id, sha256, size)
+    assert [a["source"] for a in clip["acquisitions"]] == ["field team"]
