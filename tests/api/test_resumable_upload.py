@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -232,3 +233,47 @@ def test_a_connection_dropped_mid_chunk_leaves_the_offset_and_no_object(server: 
     )
     assert resent.status_code == 201, resent.text
     assert resent.json()["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_of_two_chunks_racing_at_the_same_offset_one_counts_and_the_other_is_409(server: RunningServer) -> None:
+    headers = {"Authorization": f"Bearer {server.admin_key}"}
+    upload_id = httpx.post(
+        f"{server.url}/api/v1/uploads", headers=headers, json={"filename": "race.mp4", "size_bytes": 4_000_000}
+    ).json()["id"]
+    chunk_folder = server.data_dir / "blobs" / "uploads" / upload_id
+    both_writing = threading.Event()
+    answers: list[httpx.Response] = []
+
+    def body(fill: bytes) -> Iterator[bytes]:
+        yield fill * 500_000
+        both_writing.wait(10)
+        yield fill * 500_000
+
+    def send_chunk(fill: bytes) -> None:
+        answers.append(
+            httpx.patch(
+                f"{server.url}/api/v1/uploads/{upload_id}",
+                headers={**headers, "Upload-Offset": "0", "Content-Length": "1000000"},
+                content=body(fill),
+                timeout=30,
+            )
+        )
+
+    senders = [threading.Thread(target=send_chunk, args=(fill,)) for fill in (b"a", b"b")]
+    for sender in senders:
+        sender.start()
+    deadline = time.monotonic() + 10
+    while not (chunk_folder.is_dir() and len(list(chunk_folder.iterdir())) == 2):  # both past the offset check
+        assert time.monotonic() < deadline, "the two chunks were never stored side by side"
+        time.sleep(0.02)
+    both_writing.set()
+    for sender in senders:
+        sender.join()
+
+    assert sorted(answer.status_code for answer in answers) == [200, 409]
+    [conflict] = [answer for answer in answers if answer.status_code == 409]
+    assert conflict.json()["offset"] == 1_000_000
+    [kept] = list(chunk_folder.iterdir())
+    [winner] = [answer for answer in answers if answer.status_code == 200]
+    assert winner.json()["received_bytes"] == 1_000_000
+    assert len(set(kept.read_bytes())) == 1 and kept.stat().st_size == 1_000_000
