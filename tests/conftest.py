@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from minio import Minio
+from minio.deleteobjects import DeleteObject
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -132,6 +134,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         _drop_postgres_database(name)
 
 
+def fresh_bucket(request: pytest.FixtureRequest, server: S3Server) -> str:
+    """A bucket name for one test, dropped (objects and all) when the test ends: SeaweedFS gives
+    every bucket volumes of its own, and runs out of them if a whole suite's buckets stay."""
+    name = f"test-{uuid.uuid4().hex[:12]}"
+
+    def drop() -> None:
+        client = Minio(server.endpoint, server.access_key, server.secret_key, secure=False)
+        if not client.bucket_exists(name):
+            return
+        objects = [DeleteObject(o.object_name) for o in client.list_objects(name, recursive=True) if o.object_name]
+        for error in client.remove_objects(name, objects):
+            raise AssertionError(f"could not empty test bucket {name}: {error}")
+        client.remove_bucket(name)
+
+    request.addfinalizer(drop)
+    return name
+
+
 @pytest.fixture(params=["local", "s3"])
 def blob_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, object]:
     if request.param == "local":
@@ -140,7 +160,7 @@ def blob_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, o
     return {
         "blob_backend": "s3",
         "s3_endpoint": server.endpoint,
-        "s3_bucket": f"test-{uuid.uuid4().hex[:12]}",
+        "s3_bucket": fresh_bucket(request, server),
         "s3_access_key": server.access_key,
         "s3_secret_key": server.secret_key,
         "s3_secure": False,
@@ -170,7 +190,7 @@ def archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Archive]
             database_url=url,
             blob_backend="s3",
             s3_endpoint=server.endpoint,
-            s3_bucket=f"test-{uuid.uuid4().hex[:12]}",
+            s3_bucket=fresh_bucket(request, server),
             s3_access_key=server.access_key,
             s3_secret_key=server.secret_key,  # type: ignore[arg-type]
             s3_secure=False,
@@ -268,7 +288,7 @@ def scaled_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ru
         "VERITY_DATABASE_URL": url,
         "VERITY_BLOB_BACKEND": "s3",
         "VERITY_S3_ENDPOINT": s3.endpoint,
-        "VERITY_S3_BUCKET": f"test-{uuid.uuid4().hex[:12]}",
+        "VERITY_S3_BUCKET": fresh_bucket(request, s3),
         "VERITY_S3_ACCESS_KEY": s3.access_key,
         "VERITY_S3_SECRET_KEY": s3.secret_key,
         "VERITY_S3_SECURE": "false",

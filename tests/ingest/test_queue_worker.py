@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from tests import media
-from tests.conftest import VERITY, RunningServer, S3Server, auth, running_server
+from tests.conftest import VERITY, RunningServer, S3Server, auth, fresh_bucket, running_server
 
 INGEST_JOBS_OF_CLIP = text(
     "SELECT status::text FROM procrastinate_jobs WHERE task_name = 'verity.ingest' AND args->>'clip_id' = :clip_id"
@@ -117,7 +117,7 @@ def test_workers_analyse_uploads_and_find_the_copy(
         queue_env |= {
             "VERITY_BLOB_BACKEND": "s3",
             "VERITY_S3_ENDPOINT": s3.endpoint,
-            "VERITY_S3_BUCKET": f"queue-{os.urandom(6).hex()}",
+            "VERITY_S3_BUCKET": fresh_bucket(request, s3),
             "VERITY_S3_ACCESS_KEY": s3.access_key,
             "VERITY_S3_SECRET_KEY": s3.secret_key,
             "VERITY_S3_SECURE": "false",
