@@ -438,10 +438,11 @@ def _print_verification(file: Path, answer: dict[str, Any]) -> None:
                 f"{item['matched_seconds']:.1f}",
                 "yes" if item["mirrored"] else "no",
                 str(item["first_seen_at"]),
+                item["verification_status"],
                 segments,
             )
         )
-    columns = ("clip", "file", "score", "matched s", "mirrored", "first seen", "segments (query → clip, s)")
+    columns = ("clip", "file", "score", "matched s", "mirrored", "first seen", "review", "segments (query → clip, s)")
     print_table("Near-duplicates (best first)", columns, rows, whole=("clip", "first seen"))
 
 

@@ -157,6 +157,7 @@ NEAR_DUPLICATE = {
     "mirrored": False,
     "segments": [{"query_start_s": 0.0, "clip_start_s": 12.5, "duration_s": 18.5}],
     "first_seen_at": "2019-11-18T09:12:44Z",
+    "verification_status": "verified",
 }
 
 VERIFY = {

@@ -262,6 +262,7 @@ class NearDuplicateOut(BaseModel):
     mirrored: bool = Field(description="The match is with the mirror image.")
     segments: list[SegmentOut]
     first_seen_at: datetime = Field(description="When the matched clip was first archived.")
+    verification_status: str = Field(description="Where the matched clip stands in review.")
 
 
 class ExactMatchOut(BaseModel):

@@ -53,6 +53,7 @@ def describe_matches(
                 mirrored=found.mirrored,
                 segments=segments,
                 first_seen_at=clip.created_at,
+                verification_status=clip.verification_status,
             )
         )
     return described

@@ -113,6 +113,8 @@ def test_verify_by_file_finds_mirrored_copy_and_keeps_nothing(
     client: TestClient, keys: dict[str, str], footage: dict[str, Path], archive: Archive
 ) -> None:
     original = ingest(client, keys, footage["source"])
+    review = {"status": "in_review", "rationale": "geolocating"}
+    client.post(f"/api/v1/clips/{original}/verification", headers=auth(keys["analyst"]), json=review)
     blobs_before = all_blob_keys(archive.blobs)
     response = client.post(
         "/api/v1/verify",
@@ -124,6 +126,7 @@ def test_verify_by_file_finds_mirrored_copy_and_keeps_nothing(
     assert body["exact_match"] is None
     [near] = body["near_duplicates"]
     assert near["clip_id"] == original and near["mirrored"] is True
+    assert near["verification_status"] == "in_review"  # a copy of footage under review, or rejected, says so
     assert near["matched_seconds"] >= 7
     assert near["segments"][0]["query_start_s"] == pytest.approx(0, abs=1.0)
     assert all_blob_keys(archive.blobs) == blobs_before
