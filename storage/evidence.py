@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -68,6 +68,26 @@ def check_version(current: int, if_match: str | None, what: str = "incident") ->
         )
 
 
+# What a start time with this precision leaves open after it, when no end is given.
+PRECISION_SPAN = {
+    "exact": timedelta(0),
+    "hour": timedelta(hours=1),
+    "day": timedelta(days=1),
+    "approximate": timedelta(days=1),
+}
+
+
+def covers_until(fields: IncidentFields) -> datetime:
+    """The end of the time an incident covers, for time filters: its end, or its start plus what
+    its precision leaves open (14:00 to the hour covers 14:00–15:00)."""
+    if fields.ends_at is not None:
+        return fields.ends_at
+    try:
+        return fields.starts_at + PRECISION_SPAN[fields.time_precision]
+    except OverflowError:
+        return fields.starts_at
+
+
 def _write(session: Session, what: str) -> None:
     """Send the change now: an incident, case or link changed by someone else since it was read
     (its version moved on under us) is a stale write, not a silent overwrite."""
@@ -103,7 +123,9 @@ def _checked(fields: IncidentFields) -> IncidentFields:
 
 def create_incident(session: Session, fields: IncidentFields, actor: str) -> Incident:
     fields = _checked(fields)
-    incident = Incident(**{**vars(fields), "tags": json.dumps(fields.tags)}, created_by=actor)
+    incident = Incident(
+        **{**vars(fields), "tags": json.dumps(fields.tags)}, covers_until=covers_until(fields), created_by=actor
+    )
     session.add(incident)
     session.flush()
     return incident
@@ -138,6 +160,7 @@ def update_incident(session: Session, incident_id: str, changes: dict[str, Any],
         return incident
     for name, value in vars(merged).items():
         setattr(incident, name, json.dumps(value) if name == "tags" else value)
+    incident.covers_until = covers_until(merged)
     incident.updated_at = utcnow()
     _write(session, "incident")
     return incident

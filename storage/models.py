@@ -225,6 +225,8 @@ class Incident(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     time_precision: Mapped[str] = mapped_column(String(20))
+    # The end of the time it covers: ends_at, or starts_at plus what its precision leaves open.
+    covers_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     place_name: Mapped[str | None] = mapped_column(String(300))
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)

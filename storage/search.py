@@ -107,7 +107,7 @@ def search_incidents(session: Session, filters: IncidentFilters, limit: int, off
     """Matching incidents, latest first; a time range matches incidents that overlap it."""
     conditions: list[Any] = []
     if filters.time_from:
-        conditions.append(func.coalesce(Incident.ends_at, Incident.starts_at) >= filters.time_from)
+        conditions.append(func.coalesce(Incident.covers_until, Incident.starts_at) >= filters.time_from)
     if filters.time_to:
         conditions.append(Incident.starts_at <= filters.time_to)
     if filters.bbox:

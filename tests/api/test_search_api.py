@@ -121,3 +121,31 @@ def test_a_misspelled_status_filter_is_refused(
     response = client.get("/api/v1/clips", headers=auth(keys["viewer"]), params={parameter: value})
     assert response.status_code == 422, response.text
     assert response.json()["detail"].startswith(f"{parameter}: Input should be ")
+
+
+def test_an_incident_without_an_end_covers_what_its_precision_leaves_open(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    key = auth(keys["contributor"])
+    made = {}
+    for precision in ("exact", "hour", "day"):
+        body = {"title": precision, "starts_at": "2019-11-16T14:00:00Z", "time_precision": precision}
+        made[precision] = client.post("/api/v1/incidents", headers=key, json=body).json()["id"]
+
+    def found(time_from: str, time_to: str) -> set[str]:
+        params = {"time_from": time_from, "time_to": time_to}
+        items = client.get("/api/v1/incidents", headers=key, params=params).json()["items"]
+        return {precision for precision, incident_id in made.items() if incident_id in {i["id"] for i in items}}
+
+    assert found("2019-11-16T14:00:00Z", "2019-11-16T14:00:00Z") == {"exact", "hour", "day"}
+    assert found("2019-11-16T14:30:00Z", "2019-11-16T14:45:00Z") == {"hour", "day"}  # within the hour
+    assert found("2019-11-16T20:00:00Z", "2019-11-16T21:00:00Z") == {"day"}
+    assert found("2019-11-17T15:00:00Z", "2019-11-17T16:00:00Z") == set()
+    # A later edit that gives an end replaces what the precision left open.
+    hour = client.get(f"/api/v1/incidents/{made['hour']}", headers=key)
+    client.patch(
+        f"/api/v1/incidents/{made['hour']}",
+        headers={**key, "If-Match": hour.headers["etag"]},
+        json={"ends_at": "2019-11-16T18:00:00Z"},
+    )
+    assert found("2019-11-16T17:00:00Z", "2019-11-16T17:30:00Z") == {"hour", "day"}
