@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -11,9 +14,12 @@ from api.errors import install_error_handlers
 from api.routes import cases, clips, health, incidents, keyframes, keys, uploads, verify
 from ingest.near_duplicates import NearDuplicateFinder
 from ingest.queue import QueueRunner
+from ingest.resumable import sweep_abandoned
 from ingest.runner import InProcessRunner, OwnedRunner, resume_pending
 from storage.archive import Archive, open_archive
 from verity.settings import Settings
+
+log = logging.getLogger("verity.api")
 
 DESCRIPTION = """Verified-video evidence archive. Originals are kept byte for byte, addressed by
 SHA-256; every action on a clip is an event in its hash-chained custody log.
@@ -26,6 +32,20 @@ def make_runner(archive: Archive, finder: NearDuplicateFinder) -> OwnedRunner:
     if archive.settings.job_runner == "procrastinate":
         return QueueRunner.open(archive.settings)
     return InProcessRunner(archive, finder, archive.settings.ingest_workers)
+
+
+SWEEP_EVERY_S = 3600
+
+
+async def _sweep_uploads(archive: Archive) -> None:
+    """At start and then hourly: delete resumable uploads left unfinished too long."""
+    idle_for = timedelta(hours=archive.settings.upload_idle_hours)
+    while True:
+        try:
+            await asyncio.to_thread(sweep_abandoned, archive, idle_for)
+        except Exception:
+            log.exception("sweeping unfinished uploads failed; trying again in an hour")
+        await asyncio.sleep(SWEEP_EVERY_S)
 
 
 def create_app(settings: Settings | None = None, *, archive: Archive | None = None) -> FastAPI:
@@ -41,9 +61,11 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
         app.state.archive, app.state.runner, app.state.finder = opened, runner, finder
         if opened.settings.job_runner == "inprocess":
             resume_pending(opened, runner)  # with the queue, the workers' recovery does this
+        sweeper = asyncio.create_task(_sweep_uploads(opened))
         try:
             yield
         finally:
+            sweeper.cancel()
             runner.shutdown()
             finder.save_snapshot()
             if owned:

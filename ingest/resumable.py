@@ -183,10 +183,37 @@ def abandon_upload(archive: Archive, upload_id: str, caller: str, *, admin: bool
             raise Conflict(f"upload {upload_id} is complete: its bytes are archived as clip {upload.clip_id}")
         if _completing(upload):
             raise Conflict(f"upload {upload_id} is being archived now")
-        keys = list(session.scalars(select(UploadChunk.blob_key).where(UploadChunk.upload_id == upload_id)))
-        session.execute(delete(UploadChunk).where(UploadChunk.upload_id == upload_id))
-        session.delete(upload)
+        keys = _forget(session, upload)
     _discard(archive.blobs, keys)
+
+
+def sweep_abandoned(archive: Archive, idle_for: timedelta) -> int:
+    """Delete the unfinished uploads nobody has sent a chunk to for `idle_for`, chunks and all;
+    returns how many. Finished ones stay (they answer a client that asks again)."""
+    cutoff = utcnow() - idle_for
+    with archive.sessions() as session:
+        query = select(Upload.id).where(Upload.clip_id.is_(None), Upload.updated_at < cutoff)
+        candidates = list(session.scalars(query))
+    swept = 0
+    for upload_id in candidates:
+        with archive.sessions.begin() as session:
+            upload = session.scalar(select(Upload).where(Upload.id == upload_id).with_for_update())
+            if upload is None or upload.clip_id is not None or upload.updated_at >= cutoff or _completing(upload):
+                continue  # finished, continued or being archived since the look above
+            keys = _forget(session, upload)
+        _discard(archive.blobs, keys)
+        swept += 1
+    if swept:
+        log.info("deleted %d unfinished uploads idle for more than %s", swept, idle_for)
+    return swept
+
+
+def _forget(session: Session, upload: Upload) -> list[str]:
+    """Delete the upload's rows; returns its chunk objects' keys, to delete once committed."""
+    keys = list(session.scalars(select(UploadChunk.blob_key).where(UploadChunk.upload_id == upload.id)))
+    session.execute(delete(UploadChunk).where(UploadChunk.upload_id == upload.id))
+    session.delete(upload)
+    return keys
 
 
 def _lock(session: Session, upload_id: str) -> Upload:

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     s3_region: str | None = None
 
     max_upload_bytes: int = Field(default=20 * 1024**3, gt=0)
+    upload_idle_hours: float = Field(
+        default=72, gt=0, description="Unfinished resumable uploads nobody has added to this long are deleted."
+    )
 
     keyframe_every_s: float = Field(default=10.0, gt=0, description="At least one keyframe this often.")
     scene_threshold: float = Field(default=0.3, gt=0, lt=1, description="ffmpeg scene score for a new scene.")

@@ -9,15 +9,18 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 from fastapi.testclient import TestClient
 
+from api.app import create_app
 from storage.archive import Archive
 from storage.blobs import LocalBlobStore
 from storage.keys import create_key
+from storage.models import Upload
 from tests.api.test_upload import row_counts
 from tests.conftest import RunningServer, all_blob_keys, auth
 
@@ -164,6 +167,27 @@ def test_abandoning_an_upload_deletes_its_chunks(client: TestClient, keys: dict[
     assert all_blob_keys(archive.blobs) == []
     assert client.get(f"/api/v1/uploads/{upload_id}", headers=auth(keys["contributor"])).status_code == 404
     assert send(client, keys["contributor"], upload_id, 60_000, os.urandom(10)).status_code == 404
+
+
+def test_an_upload_left_unfinished_too_long_is_deleted_when_the_server_starts(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    idle = start(client, keys["contributor"], 1000).json()["id"]
+    send(client, keys["contributor"], idle, 0, b"x" * 400)
+    recent = start(client, keys["contributor"], 1000).json()["id"]
+    send(client, keys["contributor"], recent, 0, b"y" * 400)
+    too_long_ago = datetime.now(UTC) - timedelta(hours=archive.settings.upload_idle_hours + 1)
+    with archive.sessions.begin() as session:
+        session.get_one(Upload, idle).updated_at = too_long_ago
+    assert len(chunk_keys(archive)) == 2
+    with TestClient(create_app(archive=archive)) as restarted:  # the sweep runs at start, then hourly
+        deadline = time.monotonic() + 30
+        while restarted.get(f"/api/v1/uploads/{idle}", headers=auth(keys["contributor"])).status_code != 404:
+            assert time.monotonic() < deadline, "the idle upload was not swept"
+            time.sleep(0.05)
+        still = restarted.get(f"/api/v1/uploads/{recent}", headers=auth(keys["contributor"]))
+        assert still.json()["received_bytes"] == 400
+    assert len(chunk_keys(archive)) == 1  # the recent upload's chunk only
 
 
 def test_another_contributor_cannot_see_continue_or_delete_an_upload(
