@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -149,20 +150,26 @@ def complete_upload(archive: Archive, upload_id: str) -> UploadResult:
         if staged.size != upload.size_bytes:
             blobs.delete(staged.key)
             raise Conflict(f"the stored chunks hold {staged.size} bytes, not the declared {upload.size_bytes}")
-        result = record_original(archive, staged, receipt)
+        # The upload is marked done in the very transaction that records the acquisition, so a
+        # crash in between cannot make a retry record the same upload twice.
+        result = record_original(archive, staged, receipt, also=partial(_mark_done, upload_id=upload_id))
     except BaseException:
         with contextlib.suppress(Exception), archive.sessions.begin() as session:
             _lock(session, upload_id).completing_since = None
         raise
-    with archive.sessions.begin() as session:
-        upload = _lock(session, upload_id)
-        upload.clip_id = result.clip.id
-        upload.duplicate = result.duplicate
-        upload.completing_since = None
-        upload.updated_at = utcnow()
-        session.execute(delete(UploadChunk).where(UploadChunk.upload_id == upload_id))
     _discard(blobs, keys)
     return result
+
+
+def _mark_done(session: Session, result: UploadResult, *, upload_id: str) -> None:
+    upload = _lock(session, upload_id)
+    if upload.clip_id is not None:
+        raise Conflict(f"upload {upload_id} was archived by another request meanwhile")
+    upload.clip_id = result.clip.id
+    upload.duplicate = result.duplicate
+    upload.completing_since = None
+    upload.updated_at = utcnow()
+    session.execute(delete(UploadChunk).where(UploadChunk.upload_id == upload_id))
 
 
 def completed_result(archive: Archive, upload: Upload) -> UploadResult:

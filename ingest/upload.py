@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from storage.archive import Archive
 from storage.blobs import BlobStore, staging_key
@@ -82,8 +83,15 @@ def stage_original(blobs: BlobStore, chunks: Iterable[bytes], *, max_bytes: int)
     return StagedOriginal(key, digest.hasher.hexdigest(), digest.size)
 
 
-def record_original(archive: Archive, staged: StagedOriginal, receipt: Receipt) -> UploadResult:
-    """Turn a staged object into an archived original, or a new acquisition of an existing one."""
+# Called inside the transaction that records an original, so what it writes commits with it.
+AlsoRecord = Callable[[Session, UploadResult], None]
+
+
+def record_original(
+    archive: Archive, staged: StagedOriginal, receipt: Receipt, also: AlsoRecord | None = None
+) -> UploadResult:
+    """Turn a staged object into an archived original, or a new acquisition of an existing one;
+    `also` writes whatever must commit together with that record (or not at all)."""
     blobs = archive.blobs
     try:
         placed = blobs.move(staged.key, original_key(staged.sha256))
@@ -92,10 +100,10 @@ def record_original(archive: Archive, staged: StagedOriginal, receipt: Receipt) 
             blobs.delete(staged.key)
         raise
     try:
-        return _record(archive, staged, receipt)
+        return _record(archive, staged, receipt, also)
     except IntegrityError:
         # Another upload of the same bytes committed first: this one is a duplicate of it.
-        return _record(archive, staged, receipt)
+        return _record(archive, staged, receipt, also)
     except BaseException:
         if placed:
             with contextlib.suppress(Exception):
@@ -103,7 +111,7 @@ def record_original(archive: Archive, staged: StagedOriginal, receipt: Receipt) 
         raise
 
 
-def _record(archive: Archive, staged: StagedOriginal, receipt: Receipt) -> UploadResult:
+def _record(archive: Archive, staged: StagedOriginal, receipt: Receipt, also: AlsoRecord | None) -> UploadResult:
     with archive.sessions.begin() as session:
         clip = session.scalar(select(Clip).where(Clip.sha256 == staged.sha256))
         duplicate = clip is not None
@@ -145,7 +153,10 @@ def _record(archive: Archive, staged: StagedOriginal, receipt: Receipt) -> Uploa
             },
         )
         session.refresh(clip, ["acquisitions"])
-        return UploadResult(clip, duplicate)
+        result = UploadResult(clip, duplicate)
+        if also is not None:
+            also(session, result)
+        return result
 
 
 def receive_original(archive: Archive, chunks: Iterable[bytes], receipt: Receipt) -> UploadResult:

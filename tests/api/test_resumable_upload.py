@@ -14,15 +14,18 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from ingest.resumable import complete_upload, receive_chunk
 from storage.archive import Archive
 from storage.blobs import LocalBlobStore
 from storage.keys import create_key
 from storage.models import Upload
-from tests.api.test_upload import row_counts
+from tests.api.test_upload import row_counts, upload
 from tests.conftest import RunningServer, all_blob_keys, auth
+from verity.errors import Conflict
 
 
 def start(client: TestClient, key: str, size: int, name: str = "VID_0002.mp4", **fields: object) -> httpx.Response:
@@ -301,3 +304,18 @@ def test_of_two_chunks_racing_at_the_same_offset_one_counts_and_the_other_is_409
     [winner] = [answer for answer in answers if answer.status_code == 200]
     assert winner.json()["received_bytes"] == 1_000_000
     assert len(set(kept.read_bytes())) == 1 and kept.stat().st_size == 1_000_000
+
+
+def test_an_upload_is_marked_archived_in_the_same_transaction_as_its_acquisition(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    data = os.urandom(5000)
+    upload_id = start(client, keys["contributor"], len(data)).json()["id"]
+    receive_chunk(archive, upload_id, 0, [data])  # all bytes in; this request would now archive it
+    other = upload(client, keys["contributor"], os.urandom(100)).json()["id"]
+    with archive.sessions.begin() as session:  # meanwhile another request (after a lease ran out) finished it
+        session.get_one(Upload, upload_id).clip_id = other
+    before = row_counts(archive)
+    with pytest.raises(Conflict):
+        complete_upload(archive, upload_id)
+    assert row_counts(archive) == before  # no second acquisition, no custody event
