@@ -35,6 +35,7 @@ from ingest.pipeline import request_reprocess
 from ingest.runner import JobRunner
 from ingest.upload import Receipt, StagedOriginal, record_original, stage_original
 from storage.custody import append_event, list_events, verify_chain
+from storage.evidence import load_case, load_incident
 from storage.keys import Role
 from storage.models import Clip
 from storage.search import BoundingBox, ClipFilters, search_clips
@@ -198,6 +199,11 @@ def list_clips(
         case_id=case_id,
         has_near_duplicates=has_near_duplicates,
     )
+    # A filter naming an incident or case that does not exist is a mistake to report, not an empty page.
+    if incident_id is not None:
+        load_incident(session, incident_id)
+    if case_id is not None:
+        load_case(session, case_id)
     total, clips = search_clips(session, filters, limit, offset)
     return ClipPage(items=[ClipOut.of(c) for c in clips], total=total, limit=limit, offset=offset)
 

@@ -57,6 +57,9 @@ def test_clips_are_found_by_what_the_file_and_the_uploader_say(
     client.put(f"/api/v1/cases/{case}/incidents/{incident}", headers=auth(keys["contributor"]))
     assert ids(client, viewer, f"incident_id={incident}") == {plain}
     assert ids(client, viewer, f"case_id={case}") == {plain}
+    for name in ("incident_id", "case_id"):  # a typo in an id is reported, not answered with nothing
+        missing = client.get("/api/v1/clips", headers=auth(viewer), params={name: "no-such-id"})
+        assert missing.status_code == 404 and "no-such-id" in missing.json()["detail"]
 
     # Both clips are made from the same generated footage, so ingest found each a copy of the other.
     assert ids(client, viewer, "has_near_duplicates=true") == {tagged, plain}
