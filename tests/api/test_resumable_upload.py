@@ -23,6 +23,7 @@ from storage.archive import Archive
 from storage.blobs import LocalBlobStore
 from storage.keys import create_key
 from storage.models import Upload
+from tests.api.test_ingest_api import wait_until_done
 from tests.api.test_upload import row_counts, upload
 from tests.conftest import RunningServer, all_blob_keys, auth
 from verity.errors import Conflict
@@ -313,6 +314,7 @@ def test_an_upload_is_marked_archived_in_the_same_transaction_as_its_acquisition
     upload_id = start(client, keys["contributor"], len(data)).json()["id"]
     receive_chunk(archive, upload_id, 0, [data])  # all bytes in; this request would now archive it
     other = upload(client, keys["contributor"], os.urandom(100)).json()["id"]
+    wait_until_done(client, keys["contributor"], other)  # its analysis writes custody events of its own
     with archive.sessions.begin() as session:  # meanwhile another request (after a lease ran out) finished it
         session.get_one(Upload, upload_id).clip_id = other
     before = row_counts(archive)
