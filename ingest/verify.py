@@ -19,7 +19,8 @@ from ingest.match import Match
 from ingest.near_duplicates import NearDuplicateFinder, relations_of
 from ingest.pipeline import analyse_file
 from storage.archive import Archive
-from storage.custody import append_event, canonical_json
+from storage.chain import canonical_json
+from storage.custody import append_event
 from storage.models import AuditEvent, Clip
 from verity.errors import MediaFailed, UnsupportedMedia, UploadTooLarge
 
