@@ -2,11 +2,15 @@
 again after a dropped connection, and the whole is archived like any other upload once the last
 byte is in.
 
-Each chunk is stored through the object store as its own object (so any API process, on a local
-folder or S3, can take the next one) and counts only once a locked check of the upload's offset
-has accepted it; a chunk that is refused, cut short or overtaken is deleted. The last chunk's
-request streams the chunks in order through `stage_original` (the hash is computed while the
-original is written) and `record_original` (duplicates, acquisition, custody), then deletes them.
+A chunk counts only once a locked check of the upload's offset has accepted it; a chunk that is
+refused, cut short or overtaken is dropped. Where the object store keeps files (the local folder),
+chunks are written in place into one spool file per upload (`storage/spool.py`), and the last
+chunk's request hashes that file and links it into place as the original: the bytes are written
+once. On S3, and for a chunk that arrives while another request holds the spool file (a client
+resending after a dropped connection the server has not noticed yet), each chunk is its own
+object; the next holder of the spool copies accepted ones into it, and on S3 the last chunk's
+request streams them in order through `stage_original` (hashing them on the way).
+Either way `record_original` then recognises duplicates and records the acquisition and custody.
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ from functools import partial
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ingest.upload import Receipt, UploadResult, record_original, stage_original
+from ingest.upload import Receipt, StagedOriginal, UploadResult, record_original, stage_original
 from storage.archive import Archive
-from storage.blobs import BlobStore
+from storage.blobs import BlobStore, staging_key
 from storage.models import Clip, Upload, UploadChunk, utcnow
+from storage.spool import HeldSpool, hold_spool
 from verity.errors import (
     ClipNotFound,
     Conflict,
@@ -41,6 +46,8 @@ log = logging.getLogger("verity.ingest")
 # How long the request that received the last byte may take to archive the whole before another
 # request may take over (its process is presumed dead).
 COMPLETION_LEASE = timedelta(minutes=30)
+# How long archiving waits for a chunk still being written into the spool file to end.
+SPOOL_WAIT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -98,11 +105,56 @@ def receive_chunk(archive: Archive, upload_id: str, offset: int, chunks: Iterabl
         upload = session.get(Upload, upload_id)
         if upload is None:
             raise UploadNotFound(f"no upload with id {upload_id}")
-        room = upload.size_bytes - offset
-        message = _past_end(upload, offset)
+        limited = _at_most(chunks, upload.size_bytes - offset, _past_end(upload, offset))
+        archived = upload.clip_id is not None
+    path = None if archived else archive.blobs.spool_path(spool_key(upload_id))
+    if path is not None:
+        with hold_spool(path) as spool:
+            if spool is not None:
+                outcome = _receive_in_place(archive, spool, upload_id, offset, limited)
+                if outcome is not None:
+                    return outcome
+    return _receive_as_object(archive, upload_id, offset, limited)
+
+
+def _receive_in_place(
+    archive: Archive, spool: HeldSpool, upload_id: str, offset: int, chunks: Iterable[bytes]
+) -> ChunkOutcome | None:
+    """Write the chunk into the held spool file; None when the upload no longer takes chunks
+    there (archived or gone meanwhile), for the caller to answer as for any chunk."""
+    with archive.sessions() as session:
+        upload = session.get(Upload, upload_id)
+        if upload is None or upload.clip_id is not None:
+            spool.remove()
+            return None
+        _check_offset(upload, offset)
+    _fill_spool(archive, spool, upload_id)
+    accepted = False
+    try:
+        size = spool.write_at(offset, chunks)
+        with archive.sessions.begin() as session:
+            upload = _lock(session, upload_id)
+            _check_offset(upload, offset)
+            if size:
+                session.add(
+                    UploadChunk(upload_id=upload.id, first_byte=offset, size_bytes=size, blob_key=spool_key(upload_id))
+                )
+            outcome = _count(upload, size)
+        accepted = size > 0
+        return outcome
+    finally:
+        if not accepted:
+            # Nothing of this chunk counts: cut it off (and drop a file that would stay empty).
+            if offset == 0:
+                spool.remove()
+            else:
+                spool.cut(offset)
+
+
+def _receive_as_object(archive: Archive, upload_id: str, offset: int, chunks: Iterable[bytes]) -> ChunkOutcome:
     blobs = archive.blobs
-    key = f"uploads/{upload_id}/{offset:016d}.{uuid.uuid4().hex[:12]}"
-    size = blobs.put_stream(key, _at_most(chunks, room, message)).size
+    key = f"uploads/{upload_id}.{offset:016d}.{uuid.uuid4().hex[:12]}"
+    size = blobs.put_stream(key, chunks).size
     accepted = False
     try:
         with archive.sessions.begin() as session:
@@ -110,12 +162,7 @@ def receive_chunk(archive: Archive, upload_id: str, offset: int, chunks: Iterabl
             _check_offset(upload, offset)
             if size:
                 session.add(UploadChunk(upload_id=upload.id, first_byte=offset, size_bytes=size, blob_key=key))
-                upload.received_bytes += size
-                upload.updated_at = utcnow()
-            complete = upload.received_bytes == upload.size_bytes
-            if complete:
-                _claim_completion(upload)
-            outcome = ChunkOutcome(upload, complete)
+            outcome = _count(upload, size)
         accepted = size > 0
         return outcome
     finally:
@@ -123,10 +170,49 @@ def receive_chunk(archive: Archive, upload_id: str, offset: int, chunks: Iterabl
             _discard(blobs, [key])
 
 
+def _count(upload: Upload, size: int) -> ChunkOutcome:
+    """Count an accepted chunk of `size` bytes (inside the transaction that holds the upload)."""
+    if size:
+        upload.received_bytes += size
+        upload.updated_at = utcnow()
+    complete = upload.received_bytes == upload.size_bytes
+    if complete:
+        _claim_completion(upload)
+    return ChunkOutcome(upload, complete)
+
+
+def _fill_spool(archive: Archive, spool: HeldSpool, upload_id: str) -> None:
+    """Make the held spool file hold exactly the upload's accepted bytes: copy in the chunks that
+    were accepted as objects of their own while another request held it, cut off the rest."""
+    key = spool_key(upload_id)
+    with archive.sessions() as session:
+        chunks = list(
+            session.scalars(
+                select(UploadChunk).where(UploadChunk.upload_id == upload_id).order_by(UploadChunk.first_byte)
+            )
+        )
+    in_place = sum(chunk.size_bytes for chunk in chunks if chunk.blob_key == key)
+    if spool.size < in_place:
+        raise Conflict(
+            f"the stored bytes of upload {upload_id} are missing ({spool.size} of {in_place}); "
+            "delete the upload and send the file again"
+        )
+    spool.cut(in_place)
+    copied = [chunk for chunk in chunks if chunk.blob_key != key]
+    for chunk in copied:
+        if chunk.first_byte != spool.size:
+            raise Conflict(f"upload {upload_id} has a gap at byte {spool.size}; delete it and send the file again")
+        spool.write_at(chunk.first_byte, archive.blobs.open(chunk.blob_key))
+    if copied:
+        with archive.sessions.begin() as session:
+            for chunk in copied:
+                session.get_one(UploadChunk, chunk.id).blob_key = key
+        _discard(archive.blobs, [chunk.blob_key for chunk in copied])
+
+
 def complete_upload(archive: Archive, upload_id: str) -> UploadResult:
-    """Archive a fully received upload (its completion claimed by this request): the chunks in
-    order become the original, exactly as a single-request upload would."""
-    blobs = archive.blobs
+    """Archive a fully received upload (its completion claimed by this request): its bytes in
+    order become the original, exactly as a single-request upload's would."""
     with archive.sessions() as session:
         upload = session.get(Upload, upload_id)
         if upload is None:
@@ -145,20 +231,51 @@ def complete_upload(archive: Archive, upload_id: str) -> UploadResult:
         captured_at=upload.captured_at,
         note=upload.note,
     )
+    # The upload is marked done in the very transaction that records the acquisition, so a crash
+    # in between cannot make a retry record the same upload twice.
+    mark_done = partial(_mark_done, upload_id=upload_id)
     try:
-        staged = stage_original(blobs, _concatenated(blobs, keys), max_bytes=archive.settings.max_upload_bytes)
-        if staged.size != upload.size_bytes:
-            blobs.delete(staged.key)
-            raise Conflict(f"the stored chunks hold {staged.size} bytes, not the declared {upload.size_bytes}")
-        # The upload is marked done in the very transaction that records the acquisition, so a
-        # crash in between cannot make a retry record the same upload twice.
-        result = record_original(archive, staged, receipt, also=partial(_mark_done, upload_id=upload_id))
+        path = archive.blobs.spool_path(spool_key(upload_id))
+        if path is None:
+            staged = _stage_chunks(archive, upload, keys)
+            result = record_original(archive, staged, receipt, also=mark_done)
+        else:
+            with hold_spool(path, wait_s=SPOOL_WAIT_S) as spool:
+                if spool is None:
+                    raise Conflict(f"a chunk of upload {upload_id} is still being written; ask again shortly")
+                staged = _stage_spool(archive, spool, upload)
+                result = record_original(archive, staged, receipt, also=mark_done)
+                spool.remove()
     except BaseException:
         with contextlib.suppress(Exception), archive.sessions.begin() as session:
             _lock(session, upload_id).completing_since = None
         raise
-    _discard(blobs, keys)
+    _discard(archive.blobs, sorted(set(keys)))
     return result
+
+
+def _stage_chunks(archive: Archive, upload: Upload, keys: list[str]) -> StagedOriginal:
+    """The chunk objects, in order, copied into a staging object and hashed on the way."""
+    blobs = archive.blobs
+    staged = stage_original(blobs, _concatenated(blobs, keys), max_bytes=archive.settings.max_upload_bytes)
+    if staged.size != upload.size_bytes:
+        blobs.delete(staged.key)
+        raise Conflict(f"the stored chunks hold {staged.size} bytes, not the declared {upload.size_bytes}")
+    return staged
+
+
+def _stage_spool(archive: Archive, spool: HeldSpool, upload: Upload) -> StagedOriginal:
+    """The held spool file, hashed and given a staging name (a second link, so the spool keeps
+    the bytes until the original is recorded)."""
+    _fill_spool(archive, spool, upload.id)
+    if spool.size != upload.size_bytes:
+        raise Conflict(f"the stored chunks hold {spool.size} bytes, not the declared {upload.size_bytes}")
+    sha256 = spool.sha256(upload.size_bytes)
+    key = staging_key()
+    target = archive.blobs.spool_path(key)
+    assert target is not None  # the store gave a spool path for the upload
+    spool.link(target)
+    return StagedOriginal(key, sha256, upload.size_bytes)
 
 
 def _mark_done(session: Session, result: UploadResult, *, upload_id: str) -> None:
@@ -216,11 +333,16 @@ def sweep_abandoned(archive: Archive, idle_for: timedelta) -> int:
 
 
 def _forget(session: Session, upload: Upload) -> list[str]:
-    """Delete the upload's rows; returns its chunk objects' keys, to delete once committed."""
-    keys = list(session.scalars(select(UploadChunk.blob_key).where(UploadChunk.upload_id == upload.id)))
+    """Delete the upload's rows; returns the keys of its stored bytes, to delete once committed."""
+    keys = set(session.scalars(select(UploadChunk.blob_key).where(UploadChunk.upload_id == upload.id)))
     session.execute(delete(UploadChunk).where(UploadChunk.upload_id == upload.id))
     session.delete(upload)
-    return keys
+    return sorted(keys | {spool_key(upload.id)})
+
+
+def spool_key(upload_id: str) -> str:
+    """Where the upload's chunks are written in place, on a store that keeps files."""
+    return f"uploads/{upload_id}.spool"
 
 
 def _lock(session: Session, upload_id: str) -> Upload:

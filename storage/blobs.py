@@ -50,6 +50,10 @@ class BlobStore(Protocol):
     def local_path(self, key: str) -> Path | None:
         """A filesystem path to read the object from directly, when the store has one."""
 
+    def spool_path(self, key: str) -> Path | None:
+        """A filesystem path where the caller may build the object `key` in place, when the store
+        keeps objects as files (the local folder); None where objects are only written whole."""
+
 
 def _check_key(key: str) -> str:
     parts = key.split("/")
@@ -125,6 +129,9 @@ class LocalBlobStore:
     def local_path(self, key: str) -> Path | None:
         path = self._path(key)
         return path if path.is_file() else None
+
+    def spool_path(self, key: str) -> Path | None:
+        return self._path(key)
 
 
 def _read_range(handle: BinaryIO, start: int | None, end: int | None) -> Iterator[bytes]:
@@ -255,6 +262,9 @@ class S3BlobStore:
         self.client.remove_object(self.bucket, _check_key(key))
 
     def local_path(self, key: str) -> Path | None:
+        return None
+
+    def spool_path(self, key: str) -> Path | None:
         return None
 
 

@@ -333,7 +333,8 @@ class Upload(Base):
 
 
 class UploadChunk(Base):
-    """Bytes `first_byte` … `first_byte + size_bytes - 1` of an upload, stored as their own object."""
+    """Bytes `first_byte` … `first_byte + size_bytes - 1` of an upload, accepted; `blob_key` is the
+    upload's spool file (written in place) or the object they were stored as."""
 
     __tablename__ = "upload_chunks"
     __table_args__ = (UniqueConstraint("upload_id", "first_byte"),)

@@ -18,11 +18,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from ingest.resumable import complete_upload, receive_chunk
+from ingest.resumable import complete_upload, receive_chunk, spool_key
 from storage.archive import Archive
 from storage.blobs import LocalBlobStore
 from storage.keys import create_key
 from storage.models import Upload
+from storage.spool import hold_spool
 from tests.api.test_ingest_api import wait_until_done
 from tests.api.test_upload import row_counts, upload
 from tests.conftest import RunningServer, all_blob_keys, auth
@@ -38,8 +39,10 @@ def send(client: TestClient, key: str, upload_id: str, offset: int, data: bytes 
     return client.patch(f"/api/v1/uploads/{upload_id}", headers=headers, content=data)
 
 
-def chunk_keys(archive: Archive) -> list[str]:
-    return [key for key in all_blob_keys(archive.blobs) if key.startswith("uploads/")]
+def stored_bytes(archive: Archive, upload_id: str = "") -> int:
+    """How many bytes the object store holds for unfinished uploads (one, or all)."""
+    keys = [key for key in all_blob_keys(archive.blobs) if key.startswith(f"uploads/{upload_id}")]
+    return sum(archive.blobs.stat(key).size for key in keys)
 
 
 def test_upload_in_three_chunks_archives_the_file_byte_for_byte(
@@ -108,7 +111,7 @@ def test_chunk_at_the_wrong_offset_is_409_with_the_current_offset(
         assert response.json()["error"] == "offset_mismatch"
         assert response.json()["offset"] == 20_000
         assert response.headers["upload-offset"] == "20000"
-    assert len(chunk_keys(archive)) == 1
+    assert stored_bytes(archive, upload_id) == 20_000
     state = client.get(f"/api/v1/uploads/{upload_id}", headers=auth(keys["contributor"]))
     assert state.json()["received_bytes"] == 20_000
     assert state.headers["upload-offset"] == "20000"
@@ -132,7 +135,7 @@ def test_chunk_past_the_declared_size_is_refused_and_changes_nothing(
         assert "past the declared size of 100000 bytes" in response.json()["detail"]
     state = client.get(f"/api/v1/uploads/{upload_id}", headers=auth(keys["contributor"])).json()
     assert (state["received_bytes"], state["clip_id"]) == (60_000, None)
-    assert len(chunk_keys(archive)) == 1
+    assert stored_bytes(archive, upload_id) == 60_000  # the refused bytes were cut off
     assert row_counts(archive) == (0, 0, 0)
 
 
@@ -164,7 +167,7 @@ def test_abandoning_an_upload_deletes_its_chunks(client: TestClient, keys: dict[
     upload_id = start(client, keys["contributor"], 90_000).json()["id"]
     for offset in (0, 30_000):
         send(client, keys["contributor"], upload_id, offset, os.urandom(30_000))
-    assert len(chunk_keys(archive)) == 2
+    assert stored_bytes(archive, upload_id) == 60_000
 
     assert client.delete(f"/api/v1/uploads/{upload_id}", headers=auth(keys["contributor"])).status_code == 204
 
@@ -183,7 +186,7 @@ def test_an_upload_left_unfinished_too_long_is_deleted_when_the_server_starts(
     too_long_ago = datetime.now(UTC) - timedelta(hours=archive.settings.upload_idle_hours + 1)
     with archive.sessions.begin() as session:
         session.get_one(Upload, idle).updated_at = too_long_ago
-    assert len(chunk_keys(archive)) == 2
+    assert (stored_bytes(archive, idle), stored_bytes(archive, recent)) == (400, 400)
     with TestClient(create_app(archive=archive)) as restarted:  # the sweep runs at start, then hourly
         deadline = time.monotonic() + 30
         while restarted.get(f"/api/v1/uploads/{idle}", headers=auth(keys["contributor"])).status_code != 404:
@@ -191,7 +194,7 @@ def test_an_upload_left_unfinished_too_long_is_deleted_when_the_server_starts(
             time.sleep(0.05)
         still = restarted.get(f"/api/v1/uploads/{recent}", headers=auth(keys["contributor"]))
         assert still.json()["received_bytes"] == 400
-    assert len(chunk_keys(archive)) == 1  # the recent upload's chunk only
+    assert (stored_bytes(archive, idle), stored_bytes(archive)) == (0, 400)  # the recent upload's only
 
 
 def test_another_contributor_cannot_see_continue_or_delete_an_upload(
@@ -208,7 +211,7 @@ def test_another_contributor_cannot_see_continue_or_delete_an_upload(
 
     state = client.get(f"/api/v1/uploads/{upload_id}", headers=auth(keys["admin"])).json()  # an admin may look
     assert (state["received_bytes"], state["created_by"]) == (5_000, "contributor-key")
-    assert len(chunk_keys(archive)) == 1
+    assert stored_bytes(archive, upload_id) == 5_000
     assert client.get(f"/api/v1/uploads/{upload_id}", headers=auth(keys["viewer"])).status_code == 403
 
 
@@ -225,6 +228,12 @@ def test_an_empty_or_too_large_declared_size_is_refused(
     assert start(client, keys["contributor"], 1000).status_code == 201
 
 
+def upload_files(data_dir: Path, upload_id: str) -> list[Path]:
+    """The files a local store holds for an upload: its spool file, chunk objects, files being written."""
+    folder = data_dir / "blobs" / "uploads"
+    return sorted(folder.glob(f"*{upload_id}*")) if folder.is_dir() else []
+
+
 def test_a_connection_dropped_mid_chunk_leaves_the_offset_and_no_object(server: RunningServer) -> None:
     headers = {"Authorization": f"Bearer {server.admin_key}"}
     data = os.urandom(3_000_000)
@@ -232,7 +241,6 @@ def test_a_connection_dropped_mid_chunk_leaves_the_offset_and_no_object(server: 
         f"{server.url}/api/v1/uploads", headers=headers, json={"filename": "cut.mp4", "size_bytes": len(data)}
     ).json()["id"]
     store = LocalBlobStore(server.data_dir / "blobs")
-    chunk_folder = Path(store.root) / "uploads" / upload_id
 
     address = urlsplit(server.url)
     with socket.create_connection((address.hostname, address.port)) as connection:
@@ -245,7 +253,7 @@ def test_a_connection_dropped_mid_chunk_leaves_the_offset_and_no_object(server: 
             + data[:1_500_000]
         )
         deadline = time.monotonic() + 10
-        while not (chunk_folder.is_dir() and any(chunk_folder.iterdir())):  # the server is writing the chunk
+        while not any(path.stat().st_size for path in upload_files(server.data_dir, upload_id)):
             assert time.monotonic() < deadline, "the server never started storing the chunk"
             time.sleep(0.02)
 
@@ -265,12 +273,12 @@ def test_a_connection_dropped_mid_chunk_leaves_the_offset_and_no_object(server: 
 
 def test_of_two_chunks_racing_at_the_same_offset_one_counts_and_the_other_is_409(server: RunningServer) -> None:
     headers = {"Authorization": f"Bearer {server.admin_key}"}
+    rest = os.urandom(3_000_000)
     upload_id = httpx.post(
         f"{server.url}/api/v1/uploads", headers=headers, json={"filename": "race.mp4", "size_bytes": 4_000_000}
     ).json()["id"]
-    chunk_folder = server.data_dir / "blobs" / "uploads" / upload_id
     both_writing = threading.Event()
-    answers: list[httpx.Response] = []
+    answers: dict[bytes, httpx.Response] = {}
 
     def body(fill: bytes) -> Iterator[bytes]:
         yield fill * 500_000
@@ -278,33 +286,69 @@ def test_of_two_chunks_racing_at_the_same_offset_one_counts_and_the_other_is_409
         yield fill * 500_000
 
     def send_chunk(fill: bytes) -> None:
-        answers.append(
-            httpx.patch(
-                f"{server.url}/api/v1/uploads/{upload_id}",
-                headers={**headers, "Upload-Offset": "0", "Content-Length": "1000000"},
-                content=body(fill),
-                timeout=30,
-            )
+        answers[fill] = httpx.patch(
+            f"{server.url}/api/v1/uploads/{upload_id}",
+            headers={**headers, "Upload-Offset": "0", "Content-Length": "1000000"},
+            content=body(fill),
+            timeout=30,
         )
 
     senders = [threading.Thread(target=send_chunk, args=(fill,)) for fill in (b"a", b"b")]
     for sender in senders:
         sender.start()
     deadline = time.monotonic() + 10
-    while not (chunk_folder.is_dir() and len(list(chunk_folder.iterdir())) == 2):  # both past the offset check
+    # One writes into the upload's spool file, the other (finding it held) into an object of its own.
+    while len(upload_files(server.data_dir, upload_id)) != 2:
         assert time.monotonic() < deadline, "the two chunks were never stored side by side"
         time.sleep(0.02)
     both_writing.set()
     for sender in senders:
         sender.join()
 
-    assert sorted(answer.status_code for answer in answers) == [200, 409]
-    [conflict] = [answer for answer in answers if answer.status_code == 409]
-    assert conflict.json()["offset"] == 1_000_000
-    [kept] = list(chunk_folder.iterdir())
-    [winner] = [answer for answer in answers if answer.status_code == 200]
-    assert winner.json()["received_bytes"] == 1_000_000
-    assert len(set(kept.read_bytes())) == 1 and kept.stat().st_size == 1_000_000
+    assert sorted(answer.status_code for answer in answers.values()) == [200, 409]
+    [(winner, won)] = [(fill, answer) for fill, answer in answers.items() if answer.status_code == 200]
+    [lost] = [answer for answer in answers.values() if answer.status_code == 409]
+    assert lost.json()["offset"] == 1_000_000
+    assert won.json()["received_bytes"] == 1_000_000
+    assert sum(path.stat().st_size for path in upload_files(server.data_dir, upload_id)) == 1_000_000
+
+    done = httpx.patch(
+        f"{server.url}/api/v1/uploads/{upload_id}", headers={**headers, "Upload-Offset": "1000000"}, content=rest
+    )
+    assert done.status_code == 201, done.text
+    assert done.json()["sha256"] == hashlib.sha256(winner * 1_000_000 + rest).hexdigest()
+    assert upload_files(server.data_dir, upload_id) == []
+
+
+def test_a_chunk_sent_while_another_request_writes_in_place_is_kept_and_copied_in(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    spool = archive.blobs.spool_path(spool_key("x"))
+    if spool is None:
+        pytest.skip("an S3 store keeps every chunk as an object of its own: there is no spool file")
+    data = os.urandom(300_000)
+    upload_id = start(client, keys["contributor"], len(data)).json()["id"]
+    spool = archive.blobs.spool_path(spool_key(upload_id))
+    assert spool is not None
+    stretches = [(0, 100_000), (100_000, 200_000), (200_000, 250_000), (250_000, 300_000)]
+    for number, (first, end) in enumerate(stretches):
+        if number % 2:  # a request whose client is gone still holds the spool file
+            with hold_spool(spool) as stale:
+                assert stale is not None
+                outcome = receive_chunk(archive, upload_id, first, [data[first:end]])
+        else:
+            outcome = receive_chunk(archive, upload_id, first, [data[first:end]])
+        assert outcome.upload.received_bytes == end
+    assert outcome.complete
+    # The second chunk was copied into the spool file before the third; the last waits as an object.
+    assert archive.blobs.stat(spool_key(upload_id)).size == 250_000
+    assert stored_bytes(archive, upload_id) == 300_000
+
+    result = complete_upload(archive, upload_id)
+
+    assert result.clip.sha256 == hashlib.sha256(data).hexdigest()
+    assert b"".join(archive.blobs.open(result.clip.blob_key)) == data
+    assert stored_bytes(archive) == 0
 
 
 def test_an_upload_is_marked_archived_in_the_same_transaction_as_its_acquisition(
