@@ -1,5 +1,6 @@
 """Incidents, the clip segments linked to them, and clips' verification status. Every link,
-unlink and status change is also a custody event on the clip."""
+unlink and status change is also a custody event on the clip; every change to an incident or a
+case is also an entry in its history (storage/history.py), in the same transaction."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from storage.custody import append_event
+from storage.history import changed_fields, record_entry, snapshot
 from storage.models import Case, CaseIncident, Clip, ClipLink, Incident, VerificationChange, utcnow
 from verity.errors import ClipNotFound, Conflict, InvalidInput, NotFound, PreconditionRequired, StaleWrite
 from verity.times import to_utc
@@ -128,6 +130,7 @@ def create_incident(session: Session, fields: IncidentFields, actor: str) -> Inc
     )
     session.add(incident)
     session.flush()
+    record_entry(session, "incident", incident.id, "created", actor, {"record": snapshot(incident)})
     return incident
 
 
@@ -138,8 +141,11 @@ def load_incident(session: Session, incident_id: str) -> Incident:
     return incident
 
 
-def update_incident(session: Session, incident_id: str, changes: dict[str, Any], if_match: str | None) -> Incident:
-    """Apply `changes`; one that changes nothing leaves the incident and its version as they are."""
+def update_incident(
+    session: Session, incident_id: str, changes: dict[str, Any], if_match: str | None, actor: str
+) -> Incident:
+    """Apply `changes`; one that changes nothing leaves the incident, its version and its history
+    as they are."""
     incident = load_incident(session, incident_id)
     check_version(incident.version, if_match)
     current = IncidentFields(
@@ -163,10 +169,13 @@ def update_incident(session: Session, incident_id: str, changes: dict[str, Any],
     incident.covers_until = covers_until(merged)
     incident.updated_at = utcnow()
     _write(session, "incident")
+    details = {"version": incident.version, **changed_fields(vars(current), vars(merged))}
+    record_entry(session, "incident", incident_id, "updated", actor, details)
     return incident
 
 
-def delete_incident(session: Session, incident_id: str, if_match: str | None) -> None:
+def delete_incident(session: Session, incident_id: str, if_match: str | None, actor: str) -> None:
+    """Delete an incident nothing refers to; its history keeps the whole record as it was."""
     incident = load_incident(session, incident_id)
     check_version(incident.version, if_match)
     if active_links(session, incident_id=incident_id):
@@ -175,8 +184,10 @@ def delete_incident(session: Session, incident_id: str, if_match: str | None) ->
         raise Conflict("the incident has link history that the custody log refers to; it cannot be deleted")
     if session.scalar(select(func.count()).where(CaseIncident.incident_id == incident_id)):
         raise Conflict("the incident belongs to a case; remove it from the case first")
+    record = snapshot(incident)
     session.delete(incident)
     _write(session, "incident")
+    record_entry(session, "incident", incident_id, "deleted", actor, {"record": record})
 
 
 def active_links(session: Session, *, incident_id: str | None = None, clip_id: str | None = None) -> list[ClipLink]:
@@ -356,11 +367,13 @@ def create_case(session: Session, title: str, description: str, status: str, act
     case = Case(title=title, description=description, status=status, created_by=actor)
     session.add(case)
     session.flush()
+    record_entry(session, "case", case.id, "created", actor, {"record": snapshot(case)})
     return case
 
 
-def update_case(session: Session, case_id: str, changes: dict[str, Any], if_match: str | None) -> Case:
-    """Apply `changes`; one that changes nothing leaves the case and its version as they are."""
+def update_case(session: Session, case_id: str, changes: dict[str, Any], if_match: str | None, actor: str) -> Case:
+    """Apply `changes`; one that changes nothing leaves the case, its version and its history as
+    they are. A change of status is recorded as `closed` or `reopened`."""
     case = load_case(session, case_id)
     check_version(case.version, if_match, "case")
     wanted = {name: changes.get(name, getattr(case, name)) for name in ("title", "description", "status")}
@@ -369,25 +382,33 @@ def update_case(session: Session, case_id: str, changes: dict[str, Any], if_matc
             raise InvalidInput(f"{name} cannot be null")
     if wanted["status"] not in CASE_STATUSES:
         raise InvalidInput("status must be open or closed")
-    if all(getattr(case, name) == value for name, value in wanted.items()):
+    before = {name: getattr(case, name) for name in wanted}
+    if before == wanted:
         return case
     for name, value in wanted.items():
         setattr(case, name, value)
     case.updated_at = utcnow()
     _write(session, "case")
+    action = "updated"
+    if before["status"] != wanted["status"]:
+        action = "closed" if wanted["status"] == "closed" else "reopened"
+    record_entry(session, "case", case_id, action, actor, {"version": case.version, **changed_fields(before, wanted)})
     return case
 
 
-def delete_case(session: Session, case_id: str, if_match: str | None) -> None:
+def delete_case(session: Session, case_id: str, if_match: str | None, actor: str) -> None:
+    """Delete an open case (its incidents stay); its history keeps the whole record as it was."""
     case = load_case(session, case_id)
     check_version(case.version, if_match, "case")
     if case.status == "closed":
         raise Conflict("the case is closed, and a closed case keeps what it holds; reopen it first")
+    record = snapshot(case)
     session.delete(case)
     _write(session, "case")
+    record_entry(session, "case", case_id, "deleted", actor, {"record": record})
 
 
-def set_case_incident(session: Session, case_id: str, incident_id: str, member: bool) -> Case:
+def set_case_incident(session: Session, case_id: str, incident_id: str, member: bool, actor: str) -> Case:
     """Add or remove an incident; changes the case's version like any other edit. A closed case
     keeps what it holds (asking for what is already so is not a change, and is answered)."""
     case = load_case(session, case_id)
@@ -403,4 +424,6 @@ def set_case_incident(session: Session, case_id: str, incident_id: str, member: 
         case.incident_links.remove(present)
     case.updated_at = utcnow()
     _write(session, "case")
+    action = "incident_added" if member else "incident_removed"
+    record_entry(session, "case", case_id, action, actor, {"version": case.version, "incident_id": incident_id})
     return case

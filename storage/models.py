@@ -214,6 +214,26 @@ class AuditEvent(Base):
     details: Mapped[str] = mapped_column(Text)  # canonical JSON
 
 
+class HistoryEntry(Base):
+    """One link of an incident's or a case's hash chain: what was done to the record, by whom, with
+    what it was before. No foreign key: the history outlives the record. Insert-only: see
+    storage/history.py."""
+
+    __tablename__ = "history_entries"
+    __table_args__ = (UniqueConstraint("entity_kind", "entity_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_kind: Mapped[str] = mapped_column(String(20))  # incident, case
+    entity_id: Mapped[str] = mapped_column(String(36))
+    seq: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(50))
+    actor: Mapped[str] = mapped_column(String(100))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    details: Mapped[str] = mapped_column(Text)  # canonical JSON
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
 class Incident(Base):
     """Something that happened at a place and time, which clips may document."""
 

@@ -59,34 +59,35 @@ def update(
     body: CasePatch,
     response: Response,
     session: SessionDep,
-    _caller: Contributor,
+    caller: Contributor,
     if_match: IfMatch = None,
 ) -> CaseOut:
-    case = update_case(session, case_id, body.model_dump(exclude_unset=True), if_match)
+    case = update_case(session, case_id, body.model_dump(exclude_unset=True), if_match, caller.name)
     session.commit()
     return _out(case, response)
 
 
 @router.delete("/{case_id}", status_code=204, responses=error_responses(412, 428))
-def delete(case_id: str, session: SessionDep, _caller: Contributor, if_match: IfMatch = None) -> Response:
-    delete_case(session, case_id, if_match)
+def delete(case_id: str, session: SessionDep, caller: Contributor, if_match: IfMatch = None) -> Response:
+    """Delete an open case (its incidents stay); its history stays readable."""
+    delete_case(session, case_id, if_match, caller.name)
     session.commit()
     return Response(status_code=204)
 
 
 @router.put("/{case_id}/incidents/{incident_id}", response_model=CaseOut, responses=error_responses(409))
 def add_incident(
-    case_id: str, incident_id: str, response: Response, session: SessionDep, _caller: Contributor
+    case_id: str, incident_id: str, response: Response, session: SessionDep, caller: Contributor
 ) -> CaseOut:
-    case = set_case_incident(session, case_id, incident_id, True)
+    case = set_case_incident(session, case_id, incident_id, True, caller.name)
     session.commit()
     return _out(case, response)
 
 
 @router.delete("/{case_id}/incidents/{incident_id}", response_model=CaseOut, responses=error_responses(409))
 def remove_incident(
-    case_id: str, incident_id: str, response: Response, session: SessionDep, _caller: Contributor
+    case_id: str, incident_id: str, response: Response, session: SessionDep, caller: Contributor
 ) -> CaseOut:
-    case = set_case_incident(session, case_id, incident_id, False)
+    case = set_case_incident(session, case_id, incident_id, False, caller.name)
     session.commit()
     return _out(case, response)

@@ -104,17 +104,18 @@ def update(
     body: IncidentPatch,
     response: Response,
     session: SessionDep,
-    _caller: Contributor,
+    caller: Contributor,
     if_match: IfMatch = None,
 ) -> IncidentOut:
-    incident = update_incident(session, incident_id, body.model_dump(exclude_unset=True), if_match)
+    incident = update_incident(session, incident_id, body.model_dump(exclude_unset=True), if_match, caller.name)
     session.commit()
     return _out(incident, response)
 
 
 @router.delete("/api/v1/incidents/{incident_id}", status_code=204, responses=GUARDED_ERRORS)
-def delete(incident_id: str, session: SessionDep, _caller: Contributor, if_match: IfMatch = None) -> Response:
-    delete_incident(session, incident_id, if_match)
+def delete(incident_id: str, session: SessionDep, caller: Contributor, if_match: IfMatch = None) -> Response:
+    """Delete an incident no clip, link history or case refers to; its history stays readable."""
+    delete_incident(session, incident_id, if_match, caller.name)
     session.commit()
     return Response(status_code=204)
 

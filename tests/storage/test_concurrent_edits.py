@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.custody import list_events
+from storage.history import list_entries
 from storage.db import make_engine, make_session_factory
 from storage.evidence import (
     IncidentFields,
@@ -71,13 +72,15 @@ def test_second_incident_edit_from_the_same_read_is_refused(sessions: sessionmak
         sessions,
         lambda s: load_incident(s, incident_id),
         [
-            lambda s: update_incident(s, incident_id, {"title": "Shooting at the square"}, '"1"'),
-            lambda s: update_incident(s, incident_id, {"title": "Shooting on the bridge"}, '"1"'),
+            lambda s: update_incident(s, incident_id, {"title": "Shooting at the square"}, '"1"', "alice"),
+            lambda s: update_incident(s, incident_id, {"title": "Shooting on the bridge"}, '"1"', "bob"),
         ],
     )
     with sessions() as session:
         incident = load_incident(session, incident_id)
         assert (incident.title, incident.version) == ("Shooting at the square", 2)
+        entries = list_entries(session, "incident", incident_id)
+        assert [(e.action, e.actor) for e in entries] == [("created", "alice"), ("updated", "alice")]
 
 
 def test_second_case_edit_from_the_same_read_is_refused(sessions: sessionmaker[Session]) -> None:
@@ -87,13 +90,15 @@ def test_second_case_edit_from_the_same_read_is_refused(sessions: sessionmaker[S
         sessions,
         lambda s: load_case(s, case_id),
         [
-            lambda s: update_case(s, case_id, {"status": "closed"}, '"1"'),
-            lambda s: update_case(s, case_id, {"title": "Press briefing"}, '"1"'),
+            lambda s: update_case(s, case_id, {"status": "closed"}, '"1"', "alice"),
+            lambda s: update_case(s, case_id, {"title": "Press briefing"}, '"1"', "bob"),
         ],
     )
     with sessions() as session:
         case = load_case(session, case_id)
         assert (case.title, case.status, case.version) == ("UN submission", "closed", 2)
+        entries = list_entries(session, "case", case_id)
+        assert [(e.action, e.actor) for e in entries] == [("created", "alice"), ("closed", "alice")]
 
 
 def test_second_link_edit_from_the_same_read_is_refused_and_leaves_no_custody_event(

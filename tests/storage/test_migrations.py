@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import text
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from storage.db import MIGRATIONS_DIR, make_engine, make_session_factory, upgrade_database
 from storage.evidence import load_incident
@@ -42,3 +44,25 @@ def test_incidents_stored_before_0009_cover_what_their_precision_leaves_open(dat
         "to-the-day": datetime(2019, 11, 17, 14, 0, tzinfo=UTC),
         "exact": start,
     }
+
+
+def test_0010_adds_the_history_table_and_takes_it_away_again(database_url: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    engine = make_engine(database_url)
+    command.downgrade(config, "0009")
+    assert "history_entries" not in inspect(engine).get_table_names()
+    upgrade_database(database_url)
+    assert "history_entries" in inspect(engine).get_table_names()
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO history_entries (entity_kind, entity_id, seq, action, actor, occurred_at, details,"
+                " prev_hash, hash) VALUES ('case', 'c', 0, 'created', 'a', :at, '{}', :zero, :zero)"
+            ),
+            {"at": datetime(2019, 11, 16, 14, 0, tzinfo=UTC), "zero": "0" * 64},
+        )
+    with pytest.raises(DBAPIError), engine.begin() as connection:
+        connection.execute(text("UPDATE history_entries SET actor = 'mallory'"))
+    engine.dispose()
