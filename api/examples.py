@@ -249,6 +249,103 @@ CASE = {
 
 CASE_PAGE = {"items": [CASE], "total": 1, "limit": 50, "offset": 0}
 
+INCIDENT_RECORD = {
+    **INCIDENT,
+    "ends_at": None,
+    "covers_until": "2019-11-16T11:30:00Z",
+    "starts_at": "2019-11-16T10:30:00Z",
+    "radius_m": 1000,
+    "version": 1,
+    "updated_at": "2019-11-19T15:58:02Z",
+}
+INCIDENT_HISTORY = {
+    "kind": "incident",
+    "id": INCIDENT_ID,
+    "deleted": False,
+    "verified": True,
+    "first_bad_seq": None,
+    "reason": None,
+    "entries": [
+        {
+            "seq": 0,
+            "action": "created",
+            "actor": "field-team",
+            "occurred_at": "2019-11-19T15:58:02Z",
+            "details": {"record": INCIDENT_RECORD},
+            "prev_hash": "0" * 64,
+            "hash": "7e0d2b4c6a8f1e3d5b7a9c0e2f4d6b8a1c3e5f7d9b0a2c4e6f8d1b3a5c7e9f0d",
+        },
+        {
+            "seq": 1,
+            "action": "updated",
+            "actor": "analyst-mina",
+            "occurred_at": "2019-11-19T16:20:41Z",
+            "details": {"version": 2, "before": {"radius_m": 1000}, "after": {"radius_m": 300}},
+            "prev_hash": "7e0d2b4c6a8f1e3d5b7a9c0e2f4d6b8a1c3e5f7d9b0a2c4e6f8d1b3a5c7e9f0d",
+            "hash": "2a4c6e8f0b1d3f5a7c9e1b3d5f7a9c0e2b4d6f8a1c3e5b7d9f0a2c4e6b8d1f3a",
+        },
+    ],
+}
+
+DRAFT_CASE_ID = "a7c9e1b3-5d7f-4a2c-9e0b-3d5f7a9c1e2b"
+DRAFT_CASE = {
+    "id": DRAFT_CASE_ID,
+    "title": "Draft: press briefing",
+    "description": "",
+    "status": "open",
+    "incident_ids": [],
+    "version": 3,
+    "created_by": "field-team",
+    "created_at": "2019-11-20T08:00:00Z",
+    "updated_at": "2019-11-20T08:05:00Z",
+}
+CASE_HISTORY = {
+    "kind": "case",
+    "id": DRAFT_CASE_ID,
+    "deleted": True,
+    "verified": True,
+    "first_bad_seq": None,
+    "reason": None,
+    "entries": [
+        {
+            "seq": 0,
+            "action": "created",
+            "actor": "field-team",
+            "occurred_at": "2019-11-20T08:00:00Z",
+            "details": {"record": {**DRAFT_CASE, "version": 1, "updated_at": "2019-11-20T08:00:00Z"}},
+            "prev_hash": "0" * 64,
+            "hash": "c3e5a7b9d1f2e4a6c8b0d2f4a6e8c0b2d4f6a8e0c2b4d6f8a0e2c4b6d8f0a2e4",
+        },
+        {
+            "seq": 1,
+            "action": "incident_added",
+            "actor": "field-team",
+            "occurred_at": "2019-11-20T08:01:00Z",
+            "details": {"version": 2, "incident_id": INCIDENT_ID},
+            "prev_hash": "c3e5a7b9d1f2e4a6c8b0d2f4a6e8c0b2d4f6a8e0c2b4d6f8a0e2c4b6d8f0a2e4",
+            "hash": "e1f3a5c7b9d0e2f4a6c8b1d3f5a7c9e0b2d4f6a8c1e3b5d7f9a0c2e4b6d8f1a3",
+        },
+        {
+            "seq": 2,
+            "action": "incident_removed",
+            "actor": "field-team",
+            "occurred_at": "2019-11-20T08:05:00Z",
+            "details": {"version": 3, "incident_id": INCIDENT_ID},
+            "prev_hash": "e1f3a5c7b9d0e2f4a6c8b1d3f5a7c9e0b2d4f6a8c1e3b5d7f9a0c2e4b6d8f1a3",
+            "hash": "5b7d9f1a3c5e7b9d0f2a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a1c3e5b7d",
+        },
+        {
+            "seq": 3,
+            "action": "deleted",
+            "actor": "field-team",
+            "occurred_at": "2019-11-20T08:06:30Z",
+            "details": {"record": DRAFT_CASE},
+            "prev_hash": "5b7d9f1a3c5e7b9d0f2a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a1c3e5b7d",
+            "hash": "9d1f3b5a7c9e0d2f4b6a8c1e3d5f7b9a0c2e4d6f8b1a3c5e7d9f0b2a4c6e8d1f",
+        },
+    ],
+}
+
 HEALTH = {"status": "ok", "database": "ok", "object_store": "ok"}
 
 ERROR = {

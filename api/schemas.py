@@ -10,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from api import examples as ex
 from api.examples import examples
+from storage.history import RecordHistory
 from storage.keys import Role
 
 T = TypeVar("T")
@@ -186,12 +187,14 @@ class ClipPage(BaseModel):
     offset: int
 
 
-class CustodyEventOut(BaseModel):
+class ChainLinkOut(BaseModel):
+    """One link of a hash chain: hash = SHA-256(prev_hash ‖ canonical JSON of the link)."""
+
     model_config = ConfigDict(from_attributes=True)
 
-    seq: int
+    seq: int = Field(description="Counts from 0 along the chain.")
     action: str
-    actor: str
+    actor: str = Field(description="Name of the API key that did it.")
     occurred_at: datetime
     details: dict[str, Any]
     prev_hash: str
@@ -203,6 +206,10 @@ class CustodyEventOut(BaseModel):
         return json.loads(value) if isinstance(value, str) else value
 
 
+class CustodyEventOut(ChainLinkOut):
+    """One event of a clip's custody log."""
+
+
 class CustodyLog(BaseModel):
     model_config = ConfigDict(json_schema_extra=examples(ex.CUSTODY_LOG))
 
@@ -211,6 +218,39 @@ class CustodyLog(BaseModel):
     first_bad_seq: int | None
     reason: str | None
     events: list[CustodyEventOut]
+
+
+class HistoryEntryOut(ChainLinkOut):
+    """One change to an incident or a case. `details`: `record` (created, deleted: the whole record
+    as it was), `before` and `after` (the fields that changed), `version` (the ETag it left),
+    `incident_id` (a case's incident_added, incident_removed)."""
+
+
+class HistoryLog(BaseModel):
+    """Every change to an incident or a case, oldest first: created, updated, deleted, and for a
+    case also closed, reopened, incident_added, incident_removed."""
+
+    model_config = ConfigDict(json_schema_extra=examples(ex.INCIDENT_HISTORY, ex.CASE_HISTORY))
+
+    kind: Literal["incident", "case"]
+    id: str
+    deleted: bool = Field(description="The record no longer exists; its `deleted` entry keeps it as it was.")
+    verified: bool = Field(description="Whether every entry's hash recomputes and links to the one before.")
+    first_bad_seq: int | None
+    reason: str | None
+    entries: list[HistoryEntryOut]
+
+    @classmethod
+    def of(cls, history: RecordHistory) -> HistoryLog:
+        return cls(
+            kind=history.kind,
+            id=history.entity_id,
+            deleted=history.deleted,
+            verified=history.check.verified,
+            first_bad_seq=history.check.first_bad_seq,
+            reason=history.check.reason,
+            entries=[HistoryEntryOut.model_validate(entry) for entry in history.entries],
+        )
 
 
 class KeyCreate(RequestBody):

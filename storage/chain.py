@@ -58,16 +58,17 @@ class ChainCheck:
     reason: str | None
 
 
-def verify_links(links: Sequence[L], body_of: Callable[[L], dict[str, Any]]) -> ChainCheck:
-    """Recompute every link of one chain, in `seq` order; `body_of` gives what a link's hash covers."""
+def verify_links(links: Sequence[L], body_of: Callable[[L], dict[str, Any]], noun: str = "event") -> ChainCheck:
+    """Recompute every link of one chain, in `seq` order; `body_of` gives what a link's hash
+    covers, `noun` what the reasons call a link."""
     prev_hash = GENESIS_HASH
     for expected_seq, item in enumerate(links):
         if item.seq != expected_seq:
-            return ChainCheck(False, expected_seq, f"event {expected_seq} is missing")
+            return ChainCheck(False, expected_seq, f"{noun} {expected_seq} is missing")
         if item.prev_hash != prev_hash:
-            return ChainCheck(False, item.seq, f"event {item.seq} does not follow the event before it")
+            return ChainCheck(False, item.seq, f"{noun} {item.seq} does not follow the {noun} before it")
         if link_hash(prev_hash, body_of(item)) != item.hash:
-            return ChainCheck(False, item.seq, f"event {item.seq} was altered after it was recorded")
+            return ChainCheck(False, item.seq, f"{noun} {item.seq} was altered after it was recorded")
         prev_hash = item.hash
     return ChainCheck(True, None, None)
 

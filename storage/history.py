@@ -110,6 +110,7 @@ def verify_history(entries: Sequence[HistoryEntry]) -> ChainCheck:
     return verify_links(
         entries,
         lambda e: _hashed(e.entity_kind, e.entity_id, e.seq, e.action, e.actor, e.occurred_at, e.details),
+        "entry",
     )
 
 

@@ -10,8 +10,9 @@ from api.auth import Caller, require
 from api.deps import MAX_INT, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.routes.incidents import IfMatch
-from api.schemas import CaseIn, CaseOut, CasePage, CasePatch, CaseStatusName
+from api.schemas import CaseIn, CaseOut, CasePage, CasePatch, CaseStatusName, HistoryLog
 from storage.evidence import create_case, delete_case, etag, load_case, set_case_incident, update_case
+from storage.history import load_history
 from storage.keys import Role
 from storage.models import Case
 from storage.search import search_cases
@@ -73,6 +74,13 @@ def delete(case_id: str, session: SessionDep, caller: Contributor, if_match: IfM
     delete_case(session, case_id, if_match, caller.name)
     session.commit()
     return Response(status_code=204)
+
+
+@router.get("/{case_id}/history", response_model=HistoryLog)
+def history(case_id: str, session: SessionDep, _caller: Viewer) -> HistoryLog:
+    """Every change to the case, oldest first, and whether the chain verifies; also once it is
+    deleted (404 only for an id no case ever had)."""
+    return HistoryLog.of(load_history(session, "case", case_id))
 
 
 @router.put("/{case_id}/incidents/{incident_id}", response_model=CaseOut, responses=error_responses(409))

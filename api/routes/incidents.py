@@ -12,6 +12,7 @@ from api.deps import MAX_INT, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.routes.clips import load_clip, parse_bbox, utc
 from api.schemas import (
+    HistoryLog,
     IncidentIn,
     IncidentOut,
     IncidentPage,
@@ -39,6 +40,7 @@ from storage.evidence import (
     update_link,
     verification_history,
 )
+from storage.history import load_history
 from storage.keys import Role
 from storage.models import ClipLink, Incident
 from storage.search import IncidentFilters, search_incidents
@@ -118,6 +120,13 @@ def delete(incident_id: str, session: SessionDep, caller: Contributor, if_match:
     delete_incident(session, incident_id, if_match, caller.name)
     session.commit()
     return Response(status_code=204)
+
+
+@router.get("/api/v1/incidents/{incident_id}/history", response_model=HistoryLog)
+def history(incident_id: str, session: SessionDep, _caller: Viewer) -> HistoryLog:
+    """Every change to the incident, oldest first, and whether the chain verifies; also once it
+    is deleted (404 only for an id no incident ever had)."""
+    return HistoryLog.of(load_history(session, "incident", incident_id))
 
 
 @router.post(

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.custody import list_events
-from storage.history import list_entries
 from storage.db import make_engine, make_session_factory
 from storage.evidence import (
     IncidentFields,
@@ -28,6 +27,7 @@ from storage.evidence import (
     update_incident,
     update_link,
 )
+from storage.history import list_entries
 from storage.models import Clip
 from verity.errors import Conflict, StaleWrite
 
