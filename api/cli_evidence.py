@@ -133,6 +133,45 @@ def incident_show(incident_id: str, server: ServerOption = DEFAULT_SERVER, key: 
         )
 
 
+@incident_app.command("history")
+def incident_history(
+    incident_id: str, server: ServerOption = DEFAULT_SERVER, key: KeyOption = "", as_json: JsonOption = False
+) -> None:
+    """Every change to the incident (also once deleted); exits 1 if the history's chain does not verify."""
+    _print_history("incidents", incident_id, server, key, as_json)
+
+
+def _print_history(collection: str, record_id: str, server: str, key: str, as_json: bool) -> None:
+    log = call("GET", server, key, f"/api/v1/{collection}/{record_id}/history")
+    if as_json:
+        _print_json(log)
+    else:
+        rows = [
+            (str(entry["seq"]), entry["occurred_at"], entry["action"], entry["actor"], _change(entry["details"]))
+            for entry in log["entries"]
+        ]
+        title = f"History of {log['kind']} {record_id}{' (deleted)' if log['deleted'] else ''}"
+        print_table(title, ("seq", "when", "action", "actor", "what"), rows, whole=("seq", "when"))
+    if not log["verified"]:
+        raise fail(f"history chain DOES NOT VERIFY at entry {log['first_bad_seq']}: {log['reason']}")
+    if not as_json:
+        _print("history chain verifies")
+
+
+def _change(details: dict[str, Any]) -> str:
+    """An entry's details in a line: the record it kept, what changed, or the incident concerned."""
+    if "record" in details:
+        record = details["record"]
+        return f"{json.dumps(record['title'], ensure_ascii=False)} (version {record['version']})"
+    if "incident_id" in details:
+        return f"incident {details['incident_id']}"
+    before, after = details.get("before", {}), details.get("after", {})
+    return "; ".join(
+        f"{name}: {json.dumps(before.get(name), ensure_ascii=False)} → {json.dumps(value, ensure_ascii=False)}"
+        for name, value in after.items()
+    )
+
+
 def _segment(link: dict[str, Any]) -> str:
     if link["start_s"] is None and link["end_s"] is None:
         return "whole clip"
@@ -260,6 +299,14 @@ def case_show(case_id: str, server: ServerOption = DEFAULT_SERVER, key: KeyOptio
         _print(f"incident {incident_id}: {incident['title']} ({incident['starts_at']}), {len(links)} clip link(s)")
         for item in links:
             _print(f"  clip {item['clip_id']}, {_segment(item)}")
+
+
+@case_app.command("history")
+def case_history(
+    case_id: str, server: ServerOption = DEFAULT_SERVER, key: KeyOption = "", as_json: JsonOption = False
+) -> None:
+    """Every change to the case (also once deleted); exits 1 if the history's chain does not verify."""
+    _print_history("cases", case_id, server, key, as_json)
 
 
 @clip_app.command("list")
