@@ -249,6 +249,7 @@ CASE = {
 
 CASE_PAGE = {"items": [CASE], "total": 1, "limit": 50, "offset": 0}
 
+CHAIN_VERIFIES = {"verified": True, "first_bad_seq": None, "reason": None}
 INCIDENT_RECORD = {
     **INCIDENT,
     "ends_at": None,
@@ -262,9 +263,7 @@ INCIDENT_HISTORY = {
     "kind": "incident",
     "id": INCIDENT_ID,
     "deleted": False,
-    "verified": True,
-    "first_bad_seq": None,
-    "reason": None,
+    **CHAIN_VERIFIES,
     "entries": [
         {
             "seq": 0,
@@ -303,9 +302,7 @@ CASE_HISTORY = {
     "kind": "case",
     "id": DRAFT_CASE_ID,
     "deleted": True,
-    "verified": True,
-    "first_bad_seq": None,
-    "reason": None,
+    **CHAIN_VERIFIES,
     "entries": [
         {
             "seq": 0,

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from sqlalchemy import Select, event
 from sqlalchemy.orm import Session
+
+from storage.models import utcnow
 
 GENESIS_HASH = "0" * 64
 
@@ -32,23 +34,50 @@ def link_hash(prev_hash: str, body: dict[str, Any]) -> str:
     return hashlib.sha256(bytes.fromhex(prev_hash) + canonical_json(body).encode()).hexdigest()
 
 
-def next_link(session: Session, last: Select[int, str]) -> tuple[int, str]:
-    """The seq and previous hash of the link to add after the one `last` selects (its seq and
-    hash, newest first); the first link of a chain follows the genesis hash."""
+def _hashed(fields: dict[str, Any]) -> dict[str, Any]:
+    """What a link's hash covers (with the previous link's hash)."""
+    return {**fields, "occurred_at": timestamp(fields["occurred_at"])}
+
+
+def new_link(
+    session: Session,
+    last: Select[int, str],
+    chain: dict[str, str],
+    action: str,
+    actor: str,
+    details: dict[str, Any],
+) -> dict[str, Any]:
+    """The columns of the link to add after the one `last` selects (its seq and hash, newest
+    first; the first link follows the genesis hash): `chain`'s (the columns naming the chain, e.g.
+    clip_id), seq, action, actor, occurred_at (now), details (canonical JSON), prev_hash, hash."""
     found = session.execute(last.limit(1)).first()
-    return (found[0] + 1, found[1]) if found else (0, GENESIS_HASH)
+    seq, prev_hash = (found[0] + 1, found[1]) if found else (0, GENESIS_HASH)
+    fields = {
+        **chain,
+        "seq": seq,
+        "action": action,
+        "actor": actor,
+        "occurred_at": utcnow(),
+        "details": canonical_json(details),
+    }
+    return {**fields, "prev_hash": prev_hash, "hash": link_hash(prev_hash, _hashed(fields))}
 
 
 class Link(Protocol):
     @property
     def seq(self) -> int: ...
     @property
+    def action(self) -> str: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def details(self) -> str: ...
+    @property
     def prev_hash(self) -> str: ...
     @property
     def hash(self) -> str: ...
-
-
-L = TypeVar("L", bound=Link)
 
 
 @dataclass(frozen=True)
@@ -58,16 +87,20 @@ class ChainCheck:
     reason: str | None
 
 
-def verify_links(links: Sequence[L], body_of: Callable[[L], dict[str, Any]], noun: str = "event") -> ChainCheck:
-    """Recompute every link of one chain, in `seq` order; `body_of` gives what a link's hash
-    covers, `noun` what the reasons call a link."""
+LINK_FIELDS = ("seq", "action", "actor", "occurred_at", "details")
+
+
+def verify_links(links: Sequence[Link], chain: tuple[str, ...], noun: str = "event") -> ChainCheck:
+    """Recompute every link of one chain, in `seq` order. `chain` names the columns that name the
+    chain (as given to `new_link`), `noun` what the reasons call a link."""
     prev_hash = GENESIS_HASH
     for expected_seq, item in enumerate(links):
         if item.seq != expected_seq:
             return ChainCheck(False, expected_seq, f"{noun} {expected_seq} is missing")
         if item.prev_hash != prev_hash:
             return ChainCheck(False, item.seq, f"{noun} {item.seq} does not follow the {noun} before it")
-        if link_hash(prev_hash, body_of(item)) != item.hash:
+        fields = {name: getattr(item, name) for name in (*chain, *LINK_FIELDS)}
+        if link_hash(prev_hash, _hashed(fields)) != item.hash:
             return ChainCheck(False, item.seq, f"{noun} {item.seq} was altered after it was recorded")
         prev_hash = item.hash
     return ChainCheck(True, None, None)

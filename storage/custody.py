@@ -6,26 +6,13 @@ Changing, removing or reordering any stored event breaks every hash after it, wh
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.chain import ChainCheck, canonical_json, link_hash, next_link, refuse_changes, timestamp, verify_links
-from storage.models import Clip, CustodyEvent, utcnow
-
-
-def _hashed(clip_id: str, seq: int, action: str, actor: str, occurred_at: datetime, details: str) -> dict[str, Any]:
-    """What an event's hash covers (with the previous event's hash)."""
-    return {
-        "clip_id": clip_id,
-        "seq": seq,
-        "action": action,
-        "actor": actor,
-        "occurred_at": timestamp(occurred_at),
-        "details": details,
-    }
+from storage.chain import ChainCheck, new_link, refuse_changes, verify_links
+from storage.models import Clip, CustodyEvent
 
 
 def append_event(
@@ -40,19 +27,7 @@ def append_event(
         .where(CustodyEvent.clip_id == clip_id)
         .order_by(CustodyEvent.seq.desc())
     )
-    seq, prev_hash = next_link(session, last)
-    occurred_at = utcnow()
-    serialised = canonical_json(details or {})
-    record = CustodyEvent(
-        clip_id=clip_id,
-        seq=seq,
-        action=action,
-        actor=actor,
-        occurred_at=occurred_at,
-        details=serialised,
-        prev_hash=prev_hash,
-        hash=link_hash(prev_hash, _hashed(clip_id, seq, action, actor, occurred_at, serialised)),
-    )
+    record = CustodyEvent(**new_link(session, last, {"clip_id": clip_id}, action, actor, details or {}))
     session.add(record)
     session.flush()
     return record
@@ -60,7 +35,7 @@ def append_event(
 
 def verify_chain(events: Sequence[CustodyEvent]) -> ChainCheck:
     """Recompute every link of one clip's chain, in `seq` order."""
-    return verify_links(events, lambda e: _hashed(e.clip_id, e.seq, e.action, e.actor, e.occurred_at, e.details))
+    return verify_links(events, ("clip_id",))
 
 
 def list_events(session: Session, clip_id: str) -> list[CustodyEvent]:

@@ -14,27 +14,12 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.chain import ChainCheck, canonical_json, link_hash, next_link, refuse_changes, timestamp, verify_links
-from storage.models import Case, HistoryEntry, Incident, utcnow
+from storage.chain import ChainCheck, new_link, refuse_changes, verify_links
+from storage.models import Case, HistoryEntry, Incident
 from verity.errors import NotFound
 
 RecordKind = Literal["incident", "case"]
 MODELS: dict[RecordKind, type[Incident] | type[Case]] = {"incident": Incident, "case": Case}
-
-
-def _hashed(
-    kind: str, entity_id: str, seq: int, action: str, actor: str, occurred_at: datetime, details: str
-) -> dict[str, Any]:
-    """What an entry's hash covers (with the previous entry's hash)."""
-    return {
-        "entity_kind": kind,
-        "entity_id": entity_id,
-        "seq": seq,
-        "action": action,
-        "actor": actor,
-        "occurred_at": timestamp(occurred_at),
-        "details": details,
-    }
 
 
 def record_entry(
@@ -51,20 +36,8 @@ def record_entry(
         .where(HistoryEntry.entity_kind == kind, HistoryEntry.entity_id == entity_id)
         .order_by(HistoryEntry.seq.desc())
     )
-    seq, prev_hash = next_link(session, last)
-    occurred_at = utcnow()
-    serialised = canonical_json(details)
-    entry = HistoryEntry(
-        entity_kind=kind,
-        entity_id=entity_id,
-        seq=seq,
-        action=action,
-        actor=actor,
-        occurred_at=occurred_at,
-        details=serialised,
-        prev_hash=prev_hash,
-        hash=link_hash(prev_hash, _hashed(kind, entity_id, seq, action, actor, occurred_at, serialised)),
-    )
+    chain = {"entity_kind": kind, "entity_id": entity_id}
+    entry = HistoryEntry(**new_link(session, last, chain, action, actor, details))
     session.add(entry)
     session.flush()
     return entry
@@ -107,11 +80,7 @@ def list_entries(session: Session, kind: RecordKind, entity_id: str) -> list[His
 
 def verify_history(entries: Sequence[HistoryEntry]) -> ChainCheck:
     """Recompute every link of one record's chain, in `seq` order."""
-    return verify_links(
-        entries,
-        lambda e: _hashed(e.entity_kind, e.entity_id, e.seq, e.action, e.actor, e.occurred_at, e.details),
-        "entry",
-    )
+    return verify_links(entries, ("entity_kind", "entity_id"), "entry")
 
 
 @dataclass(frozen=True)

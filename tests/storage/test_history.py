@@ -10,9 +10,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.chain import ChainCheck
 from storage.db import make_engine, make_session_factory
 from storage.evidence import IncidentFields, create_incident, delete_incident, load_incident, update_incident
 from storage.history import list_entries, load_history
+from tests.storage import test_custody as custody_tests
 
 STARTS_AT = datetime(2019, 11, 16, 10, 30, tzinfo=UTC)
 
@@ -36,22 +38,13 @@ def incident_with_changes(sessions: sessionmaker[Session], count: int) -> str:
     return incident_id
 
 
-def check(sessions: sessionmaker[Session], incident_id: str):  # type: ignore[no-untyped-def]
+def check(sessions: sessionmaker[Session], incident_id: str) -> ChainCheck:
     with sessions() as session:
         return load_history(session, "incident", incident_id).check
 
 
 def tamper(database_url: str, statement: str) -> None:
-    """What someone with raw database access could do: lift the guard, then edit."""
-    engine = make_engine(database_url)
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("ALTER TABLE history_entries DISABLE TRIGGER history_entries_append_only"))
-        else:
-            connection.execute(text("DROP TRIGGER history_entries_no_update"))
-            connection.execute(text("DROP TRIGGER history_entries_no_delete"))
-        connection.execute(text(statement))
-    engine.dispose()
+    custody_tests.tamper(database_url, statement, "history_entries")
 
 
 def test_created_changed_and_deleted_incident_has_a_chain_that_verifies(sessions: sessionmaker[Session]) -> None:
