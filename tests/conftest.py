@@ -241,6 +241,19 @@ class RunningServer:
 
 
 @contextmanager
+def running_process(command: list[str], env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[str]]:
+    """A real process with its output in `log_path`, terminated (if still running) at the end."""
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=60)
+
+
+@contextmanager
 def running_server(tmp_path: Path, settings_env: dict[str, str]) -> Iterator[RunningServer]:
     """A real `verity serve` on loopback over the archive `settings_env` describes (VERITY_*),
     with the admin key it prints when it creates the archive."""

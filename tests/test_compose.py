@@ -9,11 +9,8 @@ import json
 import os
 import re
 import shlex
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +20,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from tests import media
-from tests.conftest import ROOT, S3Server, auth, free_port, fresh_bucket
+from tests.conftest import ROOT, S3Server, auth, free_port, fresh_bucket, running_process
 from verity.settings import Settings
 
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -64,18 +61,6 @@ def test_every_verity_setting_in_the_compose_file_is_one_verity_reads() -> None:
     )
 
 
-@contextmanager
-def started(command: list[str], env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[str]]:
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=60)
-
-
 def test_the_compose_services_archive_an_upload_and_the_worker_analyses_it(
     request: pytest.FixtureRequest, postgres_url: str, tmp_path: Path
 ) -> None:
@@ -98,8 +83,8 @@ def test_the_compose_services_archive_an_upload_and_the_worker_analyses_it(
     clip = media.make_h264_aac(tmp_path / "clip.mp4")
 
     with (
-        started(api_command, api_env, tmp_path / "api.log") as api,
-        started(worker_command, worker_env, tmp_path / "worker.log"),
+        running_process(api_command, api_env, tmp_path / "api.log") as api,
+        running_process(worker_command, worker_env, tmp_path / "worker.log"),
     ):
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60

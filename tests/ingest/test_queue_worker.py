@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from tests import media
-from tests.conftest import VERITY, RunningServer, S3Server, auth, fresh_bucket, running_server
+from tests.conftest import VERITY, RunningServer, S3Server, auth, fresh_bucket, running_process, running_server
 
 INGEST_JOBS_OF_CLIP = text(
     "SELECT status::text FROM procrastinate_jobs WHERE task_name = 'verity.ingest' AND args->>'clip_id' = :clip_id"
@@ -53,14 +53,8 @@ def database(postgres_url: str) -> Iterator[Engine]:
 @contextmanager
 def running_worker(server: RunningServer, log_path: Path) -> Iterator[subprocess.Popen[str]]:
     """A real `verity worker` on the same archive as `server`."""
-    with log_path.open("w") as log:
-        process = subprocess.Popen([VERITY, "worker"], env=server.env, stdout=log, stderr=subprocess.STDOUT, text=True)
-    try:
+    with running_process([VERITY, "worker"], server.env, log_path) as process:
         yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=60)
 
 
 def wait_for_workers(database: Engine, count: int, timeout_s: float = 60) -> None:
