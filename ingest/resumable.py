@@ -8,8 +8,9 @@ chunks are written in place into one spool file per upload (`storage/spool.py`),
 chunk's request hashes that file and links it into place as the original: the bytes are written
 once. On S3, and for a chunk that arrives while another request holds the spool file (a client
 resending after a dropped connection the server has not noticed yet), each chunk is its own
-object; the next holder of the spool copies accepted ones into it, and on S3 the last chunk's
-request streams them in order through `stage_original` (hashing them on the way).
+object; the next holder of the spool copies accepted ones into it. On S3 the last chunk's request
+has the server join the chunk objects (parts of 5 MiB and more) and reads the whole back once
+for the hash, or else streams them in order through `stage_original` (hashing on the way).
 Either way `record_original` then recognises duplicates and records the acquisition and custody.
 """
 
@@ -26,7 +27,7 @@ from functools import partial
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ingest.upload import Receipt, StagedOriginal, UploadResult, record_original, stage_original
+from ingest.upload import Receipt, StagedOriginal, UploadResult, hash_staged, record_original, stage_original
 from storage.archive import Archive
 from storage.blobs import BlobStore, staging_key
 from storage.models import Clip, Upload, UploadChunk, utcnow
@@ -255,9 +256,15 @@ def complete_upload(archive: Archive, upload_id: str) -> UploadResult:
 
 
 def _stage_chunks(archive: Archive, upload: Upload, keys: list[str]) -> StagedOriginal:
-    """The chunk objects, in order, copied into a staging object and hashed on the way."""
-    blobs = archive.blobs
-    staged = stage_original(blobs, _concatenated(blobs, keys), max_bytes=archive.settings.max_upload_bytes)
+    """The chunk objects, in order, as one staging object: joined by the store itself where it can
+    (S3, for chunks of 5 MiB and more) and read back once for the hash, else copied through here
+    and hashed on the way."""
+    blobs, limit = archive.blobs, archive.settings.max_upload_bytes
+    key = staging_key()
+    if blobs.join(keys, key) is not None:
+        staged = hash_staged(blobs, key, max_bytes=limit)
+    else:
+        staged = stage_original(blobs, _concatenated(blobs, keys), max_bytes=limit)
     if staged.size != upload.size_bytes:
         blobs.delete(staged.key)
         raise Conflict(f"the stored chunks hold {staged.size} bytes, not the declared {upload.size_bytes}")

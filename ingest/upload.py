@@ -83,6 +83,20 @@ def stage_original(blobs: BlobStore, chunks: Iterable[bytes], *, max_bytes: int)
     return StagedOriginal(key, digest.hasher.hexdigest(), digest.size)
 
 
+def hash_staged(blobs: BlobStore, key: str, *, max_bytes: int) -> StagedOriginal:
+    """A staging object put together in the store (not streamed through here), hashed by reading
+    it once; removed if that fails."""
+    digest = _Digest(max_bytes)
+    try:
+        for _chunk in digest.through(blobs.open(key)):
+            pass
+    except BaseException:
+        with contextlib.suppress(Exception):
+            blobs.delete(key)
+        raise
+    return StagedOriginal(key, digest.hasher.hexdigest(), digest.size)
+
+
 # Called inside the transaction that records an original, so what it writes commits with it.
 AlsoRecord = Callable[[Session, UploadResult], None]
 

@@ -44,6 +44,11 @@ class BlobStore(Protocol):
         """Rename `source` to `target` unless `target` exists; returns whether it was placed.
         `source` is gone afterwards either way."""
 
+    def join(self, keys: list[str], target: str) -> StoredBlob | None:
+        """Concatenate the objects `keys`, in order, into a new object `target` on the store's side,
+        without their bytes passing through this process; None where the store cannot (the
+        caller then copies them)."""
+
     def delete(self, key: str) -> None:
         """Remove `key` if present. Only for staging objects and uncommitted writes."""
 
@@ -121,6 +126,9 @@ class LocalBlobStore:
         if placed:
             _fsync_dir(target_path.parent)
         return placed
+
+    def join(self, keys: list[str], target: str) -> StoredBlob | None:
+        return None  # a file system copies by reading and writing; resumable uploads use a spool file
 
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -257,6 +265,16 @@ class S3BlobStore:
             placed = True
         self.delete(source)
         return placed
+
+    def join(self, keys: list[str], target: str) -> StoredBlob | None:
+        from minio.commonconfig import ComposeSource
+
+        sources = [ComposeSource(self.bucket, _check_key(key)) for key in keys]
+        try:
+            self.client.compose_object(self.bucket, _check_key(target), sources)
+        except ValueError:
+            return None  # S3 joins parts of 5 MiB and more (but the last), 10,000 at most
+        return self.stat(target)
 
     def delete(self, key: str) -> None:
         self.client.remove_object(self.bucket, _check_key(key))

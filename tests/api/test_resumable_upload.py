@@ -87,6 +87,23 @@ def test_upload_in_three_chunks_archives_the_file_byte_for_byte(
     assert (done.json()["received_bytes"], done.json()["clip_id"]) == (len(data), clip["id"])
 
 
+def test_chunks_of_5_mib_and_more_become_the_original_byte_for_byte(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    # S3 joins chunks this size on the server (and reads the whole back for the hash); the local
+    # store has them in its spool file already. Smaller chunks are copied through (test above).
+    data = os.urandom(12 * 1024 * 1024 + 7)
+    upload_id = start(client, keys["contributor"], len(data)).json()["id"]
+    cuts = [0, 5 * 1024 * 1024, 11 * 1024 * 1024, len(data)]
+    for first, end in zip(cuts, cuts[1:], strict=False):
+        answer = send(client, keys["contributor"], upload_id, first, data[first:end])
+    assert answer.status_code == 201, answer.text
+    sha = hashlib.sha256(data).hexdigest()
+    assert (answer.json()["sha256"], answer.json()["size_bytes"]) == (sha, len(data))
+    assert b"".join(archive.blobs.open(f"originals/{sha[:2]}/{sha}")) == data
+    assert all_blob_keys(archive.blobs) == [f"originals/{sha[:2]}/{sha}"]  # no chunk or staging object left
+
+
 def test_asking_again_at_the_end_repeats_the_answer_without_a_new_acquisition(
     client: TestClient, keys: dict[str, str], archive: Archive
 ) -> None:

@@ -81,3 +81,19 @@ def test_missing_object_raises_blob_not_found(blob_store: BlobStore) -> None:
 def test_keys_that_escape_or_are_empty_are_refused(blob_store: BlobStore, key: str) -> None:
     with pytest.raises(InvalidInput):
         blob_store.put_stream(key, [b"x"])
+
+
+def test_join_concatenates_on_the_store_side_or_declines(blob_store: BlobStore) -> None:
+    parts = [os.urandom(5 * 1024 * 1024), os.urandom(5 * 1024 * 1024 + 1), os.urandom(10)]
+    for number, part in enumerate(parts):
+        blob_store.put_stream(f"part/{number}", [part])
+    joined = blob_store.join([f"part/{number}" for number in range(3)], "joined")
+    if blob_store.spool_path("joined") is not None:  # a folder: copying is reading and writing, left to the caller
+        assert joined is None
+        assert not blob_store.exists("joined")
+        return
+    assert joined is not None and joined.size == sum(map(len, parts))
+    assert read_all(blob_store, "joined") == b"".join(parts)
+    # S3 joins only parts of 5 MiB and more (but the last): anything else is declined, nothing written.
+    assert blob_store.join(["part/2", "part/0"], "too-small") is None
+    assert not blob_store.exists("too-small")
