@@ -11,8 +11,11 @@ while it does. Everything it creates is removed at the end. Methods:
 - cli: `verity ingest FILE --server URL --key KEY` as a subprocess (the same protocol, timed
   from start to exit, so Python's start-up is included).
 
+With `--s3 HOST:PORT` the archives keep their objects on that S3 server instead (a bucket of
+their own each, emptied and removed afterwards), e.g. one from ../shared/tools/s3-server.sh.
+
     .venv/bin/python bench/upload.py [--size-mb 1024] [--methods single,resumable,cli]
-        [--client generator|httpx-files] [--chunk-mb 8] [--repeat 1] [--json]
+        [--client generator|httpx-files] [--chunk-mb 8] [--repeat 1] [--s3 HOST:PORT] [--json]
 """
 
 from __future__ import annotations
@@ -90,6 +93,7 @@ class Report:
     load_average_before: tuple[float, float, float] | None = None
     load_average_after: tuple[float, float, float] | None = None
     started_utc: str = ""
+    object_store: str = "local folder"
 
 
 class BenchError(Exception):
@@ -181,7 +185,7 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
 
 def rss_bytes(process: psutil.Process) -> int:
     """RSS of the process and any children it has (uvicorn runs single-process here)."""
-    total = process.memory_info().rss
+    total: int = process.memory_info().rss
     for child in process.children(recursive=True):
         with contextlib.suppress(psutil.Error):
             total += child.memory_info().rss
@@ -278,15 +282,57 @@ class Server:
     env: dict[str, str]
 
 
+@dataclass(frozen=True)
+class S3Target:
+    endpoint: str
+    access_key: str
+    secret_key: str
+
+
 @contextlib.contextmanager
-def running_server(verity: str, folder: Path, log: Any) -> Iterator[Server]:
-    """`verity serve` on a free port of 127.0.0.1 over a fresh embedded archive in `folder`, with
-    a contributor key; stopped and `folder` removed afterwards."""
+def new_bucket(s3: S3Target) -> Iterator[str]:
+    """A bucket name of its own on `s3`; its objects and the bucket are removed afterwards."""
+    from minio import Minio
+    from minio.deleteobjects import DeleteObject
+
+    name = f"bench-{uuid.uuid4().hex[:12]}"
+    try:
+        yield name
+    finally:
+        client = Minio(s3.endpoint, s3.access_key, s3.secret_key, secure=False)
+        with contextlib.suppress(Exception):
+            if client.bucket_exists(name):
+                objects = client.list_objects(name, recursive=True)
+                for _error in client.remove_objects(name, (DeleteObject(o.object_name) for o in objects)):
+                    pass
+                client.remove_bucket(name)
+
+
+@contextlib.contextmanager
+def running_server(verity: str, folder: Path, log: Any, s3: S3Target | None = None) -> Iterator[Server]:
+    """`verity serve` on a free port of 127.0.0.1 over a fresh embedded archive in `folder` (its
+    objects in a new bucket on `s3` when given), with a contributor key; stopped and `folder`
+    removed afterwards."""
     folder.mkdir()
     data_dir = folder / "archive"
     env = {**os.environ, "VERITY_DATA_DIR": str(data_dir)}
     for name in ("VERITY_DATABASE_URL", "VERITY_BLOB_BACKEND", "VERITY_BLOB_DIR", "VERITY_SERVER", "VERITY_API_KEY"):
         env.pop(name, None)
+    with contextlib.ExitStack() as cleanup:
+        if s3 is not None:
+            env |= {
+                "VERITY_BLOB_BACKEND": "s3",
+                "VERITY_S3_ENDPOINT": s3.endpoint,
+                "VERITY_S3_BUCKET": cleanup.enter_context(new_bucket(s3)),
+                "VERITY_S3_ACCESS_KEY": s3.access_key,
+                "VERITY_S3_SECRET_KEY": s3.secret_key,
+                "VERITY_S3_SECURE": "false",
+            }
+        yield cleanup.enter_context(_serve(verity, folder, data_dir, env, log))
+
+
+@contextlib.contextmanager
+def _serve(verity: str, folder: Path, data_dir: Path, env: dict[str, str], log: Any) -> Iterator[Server]:
     server: subprocess.Popen[bytes] | None = None
     server_log_path = folder / "server.log"
     try:
@@ -521,7 +567,9 @@ def measure_cli(verity: str, server: Server, path: Path, expected: str, sha_rate
     )
 
 
-def run(size_mib: int, methods: list[str], client_kind: str, chunk_mib: int, repeat: int, log: Any) -> Report:
+def run(
+    size_mib: int, methods: list[str], client_kind: str, chunk_mib: int, repeat: int, log: Any, s3: S3Target | None
+) -> Report:
     size = size_mib * MIB
     verity = verity_executable()
     workdir = Path(tempfile.mkdtemp(prefix="verity-bench-"))
@@ -547,13 +595,14 @@ def run(size_mib: int, methods: list[str], client_kind: str, chunk_mib: int, rep
             ),
             load_average_before=load_before,
             started_utc=started_utc,
+            object_store=f"S3 at {s3.endpoint}" if s3 else "local folder",
         )
 
         # Each upload goes to a server and archive of its own: the same bytes again would be a
         # duplicate, and an archive left from one must not weigh on the next.
         for round_number in range(1, repeat + 1):
             for method in methods:
-                with running_server(verity, workdir / f"{method}-{round_number}", log) as server:
+                with running_server(verity, workdir / f"{method}-{round_number}", log, s3) as server:
                     log(f"uploading ({method}, round {round_number}/{repeat}) ...")
                     if method == "single":
                         result = measure_single(server, source, client_kind, expected, sha_rate)
@@ -580,6 +629,7 @@ def print_report(report: Report) -> None:
         for load in (report.load_average_before, report.load_average_after)
     )
     print(f"started {report.started_utc}; load average (1/5/15 min) before {before}, after {after}")
+    print(f"object store                {report.object_store}")
     print(f"file size                   {file.size_mib:.0f} MiB")
     print(f"sha256sum                   {file.sha256sum_seconds:.2f} s   {file.sha256sum_mib_s:.1f} MiB/s")
     print(f"sha256 in Python (hashlib)  {file.hashlib_mib_s:.1f} MiB/s   (reference only)")
@@ -642,6 +692,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--chunk-mb", type=int, default=8, help="MiB per PATCH for resumable (default 8, as the CLI)")
     parser.add_argument("--repeat", type=int, default=1, help="rounds of all methods, interleaved (default 1)")
+    parser.add_argument("--s3", metavar="HOST:PORT", help="keep the archives' objects on this S3 server (plain HTTP)")
+    parser.add_argument("--s3-access-key", default="verity", help="(default verity, as s3-server.sh)")
+    parser.add_argument("--s3-secret-key", default="verity-secret", help="(default verity-secret, as s3-server.sh)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     methods = [name.strip() for name in args.methods.split(",") if name.strip()]
@@ -654,7 +707,8 @@ def main(argv: list[str] | None = None) -> int:
         print(message, file=sys.stderr, flush=True)
 
     try:
-        report = run(args.size_mb, methods, args.client, args.chunk_mb, args.repeat, log)
+        s3 = S3Target(args.s3, args.s3_access_key, args.s3_secret_key) if args.s3 else None
+        report = run(args.size_mb, methods, args.client, args.chunk_mb, args.repeat, log, s3)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
