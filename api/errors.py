@@ -24,6 +24,7 @@ log = logging.getLogger("verity.api")
 STATUS_BY_ERROR: list[tuple[type[errors.VerityError], int]] = [
     (errors.NotFound, 404),
     (errors.UploadTooLarge, 413),
+    (errors.BodyStalled, 408),
     (errors.RangeNotSatisfiable, 416),
     (errors.InvalidInput, 400),
     (errors.Unauthenticated, 401),
@@ -39,6 +40,7 @@ ERROR_DESCRIPTIONS = {
     401: "No key, or an unknown or revoked one.",
     403: "The key's role is too low for this.",
     404: "No such record (or path).",
+    408: "The client stopped sending the body; what it sent does not count.",
     409: "The record's state does not allow it; the detail says why.",
     412: "If-Match is stale: someone changed the record since you read it.",
     413: "Larger than the upload limit.",

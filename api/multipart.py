@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import queue
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from verity.errors import InvalidInput
+from verity.errors import BodyStalled, InvalidInput
 
 T = TypeVar("T")
 
@@ -212,15 +212,16 @@ async def read_upload_form(request: Request, file_field: str, consume: Callable[
     return UploadForm(fields, file_meta[0], file_meta[1], result)
 
 
-async def read_body(request: Request, consume: Callable[[Iterator[bytes]], T]) -> T:
+async def read_body(request: Request, consume: Callable[[Iterator[bytes]], T], *, stall_s: float) -> T:
     """Feed the raw request body to `consume` (run in a thread) as it arrives, through the same
-    bounded hand-over as a form's file part. If the body is cut short (the client went away),
-    `consume` sees the error at its next read, so it can drop what it half wrote, and it is re-raised."""
+    bounded hand-over as a form's file part. If the body is cut short (the client went away, or
+    sent nothing for `stall_s` seconds), `consume` sees the error at its next read, so it can drop
+    what it half wrote, and it is re-raised."""
     channel = _ChunkChannel()
     consumer = asyncio.ensure_future(asyncio.to_thread(consume, iter(channel)))
     pending = bytearray()
     try:
-        async for chunk in request.stream():
+        async for chunk in _arriving(request, stall_s):
             pending += chunk
             if len(pending) >= BATCH_BYTES:
                 batch, pending = pending, bytearray()
@@ -236,6 +237,19 @@ async def read_body(request: Request, consume: Callable[[Iterator[bytes]], T]) -
         await asyncio.gather(consumer, return_exceptions=True)
         raise
     return await consumer
+
+
+async def _arriving(request: Request, stall_s: float) -> AsyncIterator[bytes]:
+    """The body's chunks as they arrive; `BodyStalled` when none comes for `stall_s` seconds (a
+    half-open connection would otherwise hold the request, and what it holds, for good)."""
+    chunks = request.stream().__aiter__()
+    while True:
+        try:
+            yield await asyncio.wait_for(chunks.__anext__(), stall_s)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise BodyStalled(f"the client sent nothing for {stall_s:g} s; the chunk does not count") from None
 
 
 def form_doc(file_description: str, example: dict[str, str], **fields: dict[str, str]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ingest.upload import Receipt, StagedOriginal, UploadResult, hash_staged, record_original, stage_original
@@ -33,6 +33,7 @@ from storage.blobs import BlobStore, staging_key
 from storage.models import Clip, Upload, UploadChunk, utcnow
 from storage.spool import HeldSpool, hold_spool
 from verity.errors import (
+    BlobNotFound,
     ClipNotFound,
     Conflict,
     EmptyUpload,
@@ -47,8 +48,9 @@ log = logging.getLogger("verity.ingest")
 # How long the request that received the last byte may take to archive the whole before another
 # request may take over (its process is presumed dead).
 COMPLETION_LEASE = timedelta(minutes=30)
-# How long archiving waits for a chunk still being written into the spool file to end.
-SPOOL_WAIT_S = 120.0
+# How long archiving waits for the spool file's holder to finish before it copies the upload's
+# bytes out beside it instead (the holder is then a request whose client is gone).
+SPOOL_WAIT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,9 @@ def _receive_in_place(
             spool.remove()
             return None
         _check_offset(upload, offset)
-    _fill_spool(archive, spool, upload_id)
+    filled = _fill_spool(archive, spool, upload_id)
+    if filled != offset:  # a chunk at this offset was accepted as an object since the check above
+        raise OffsetMismatch(f"upload {upload_id} stands at byte {filled}, not {offset}; continue from there", filled)
     accepted = False
     try:
         size = spool.write_at(offset, chunks)
@@ -146,10 +150,10 @@ def _receive_in_place(
     finally:
         if not accepted:
             # Nothing of this chunk counts: cut it off (and drop a file that would stay empty).
-            if offset == 0:
+            if filled == 0:
                 spool.remove()
             else:
-                spool.cut(offset)
+                spool.cut(filled)
 
 
 def _receive_as_object(archive: Archive, upload_id: str, offset: int, chunks: Iterable[bytes]) -> ChunkOutcome:
@@ -182,9 +186,10 @@ def _count(upload: Upload, size: int) -> ChunkOutcome:
     return ChunkOutcome(upload, complete)
 
 
-def _fill_spool(archive: Archive, spool: HeldSpool, upload_id: str) -> None:
+def _fill_spool(archive: Archive, spool: HeldSpool, upload_id: str) -> int:
     """Make the held spool file hold exactly the upload's accepted bytes: copy in the chunks that
-    were accepted as objects of their own while another request held it, cut off the rest."""
+    were accepted as objects of their own while another request held it, cut off the rest.
+    Returns how many bytes it holds."""
     key = spool_key(upload_id)
     with archive.sessions() as session:
         chunks = list(
@@ -207,8 +212,12 @@ def _fill_spool(archive: Archive, spool: HeldSpool, upload_id: str) -> None:
     if copied:
         with archive.sessions.begin() as session:
             for chunk in copied:
-                session.get_one(UploadChunk, chunk.id).blob_key = key
+                row = session.get(UploadChunk, chunk.id)
+                if row is None:  # the upload was deleted meanwhile
+                    raise UploadNotFound(f"no upload with id {upload_id}")
+                row.blob_key = key
         _discard(archive.blobs, [chunk.blob_key for chunk in copied])
+    return spool.size
 
 
 def complete_upload(archive: Archive, upload_id: str) -> UploadResult:
@@ -242,11 +251,13 @@ def complete_upload(archive: Archive, upload_id: str) -> UploadResult:
             result = record_original(archive, staged, receipt, also=mark_done)
         else:
             with hold_spool(path, wait_s=SPOOL_WAIT_S) as spool:
-                if spool is None:
-                    raise Conflict(f"a chunk of upload {upload_id} is still being written; ask again shortly")
-                staged = _stage_spool(archive, spool, upload)
+                if spool is None:  # held by a request whose client is gone, until its connection times out
+                    staged = _stage_beside_holder(archive, upload, keys)
+                else:
+                    staged = _stage_spool(archive, spool, upload)
                 result = record_original(archive, staged, receipt, also=mark_done)
-                spool.remove()
+                if spool is not None:
+                    spool.remove()
     except BaseException:
         with contextlib.suppress(Exception), archive.sessions.begin() as session:
             _lock(session, upload_id).completing_since = None
@@ -261,14 +272,52 @@ def _stage_chunks(archive: Archive, upload: Upload, keys: list[str]) -> StagedOr
     and hashed on the way."""
     blobs, limit = archive.blobs, archive.settings.max_upload_bytes
     key = staging_key()
-    if blobs.join(keys, key) is not None:
-        staged = hash_staged(blobs, key, max_bytes=limit)
-    else:
-        staged = stage_original(blobs, _concatenated(blobs, keys), max_bytes=limit)
+    if blobs.join(keys, key) is None:
+        return _stage_chunks_from(archive, upload, _concatenated(blobs, keys))
+    return _sized(blobs, upload, hash_staged(blobs, key, max_bytes=limit))
+
+
+def _stage_chunks_from(archive: Archive, upload: Upload, chunks: Iterable[bytes]) -> StagedOriginal:
+    """The upload's bytes streamed into a staging object, hashed on the way."""
+    staged = stage_original(archive.blobs, chunks, max_bytes=archive.settings.max_upload_bytes)
+    return _sized(archive.blobs, upload, staged)
+
+
+def _sized(blobs: BlobStore, upload: Upload, staged: StagedOriginal) -> StagedOriginal:
     if staged.size != upload.size_bytes:
         blobs.delete(staged.key)
         raise Conflict(f"the stored chunks hold {staged.size} bytes, not the declared {upload.size_bytes}")
     return staged
+
+
+def _stage_beside_holder(archive: Archive, upload: Upload, keys: list[str]) -> StagedOriginal:
+    """The upload's bytes copied into a staging object while another request holds its spool
+    file: the accepted part of the spool (which its holder never writes into) and then the chunk
+    objects. The holder may copy those into the spool and delete them meanwhile; then the client
+    is told to ask again."""
+    blobs, key = archive.blobs, spool_key(upload.id)
+    in_place = len([k for k in keys if k == key])
+    with archive.sessions() as session:
+        spooled = session.scalar(
+            select(func.coalesce(func.sum(UploadChunk.size_bytes), 0)).where(
+                UploadChunk.upload_id == upload.id, UploadChunk.blob_key == key
+            )
+        )
+    if in_place and keys[:in_place] != [key] * in_place:
+        raise Conflict(f"upload {upload.id} has chunks out of order; delete it and send the file again")
+
+    def parts() -> Iterator[bytes]:
+        if spooled:
+            yield from blobs.open(key, 0, spooled - 1)
+        for chunk_key in keys[in_place:]:
+            yield from blobs.open(chunk_key)
+
+    try:
+        return _stage_chunks_from(archive, upload, parts())
+    except BlobNotFound:
+        raise OffsetMismatch(
+            f"upload {upload.id} has all its bytes and is being archived; ask again shortly", upload.size_bytes
+        ) from None
 
 
 def _stage_spool(archive: Archive, spool: HeldSpool, upload: Upload) -> StagedOriginal:

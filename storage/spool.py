@@ -91,8 +91,7 @@ def hold_spool(path: Path, *, wait_s: float = 0.0) -> Iterator[HeldSpool | None]
 
 def _lock(path: Path, deadline: float) -> int | None:
     while True:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = _open(path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -109,3 +108,22 @@ def _lock(path: Path, deadline: float) -> int | None:
         if current:
             return fd
         os.close(fd)
+
+
+def _open(path: Path) -> int:
+    """The file at `path`, created (and its name made durable) if absent."""
+    try:
+        return os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+    return fd

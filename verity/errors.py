@@ -46,6 +46,12 @@ class UploadTooLarge(VerityError):
     code = "upload_too_large"
 
 
+class BodyStalled(VerityError):
+    """The client stopped sending a request body midway (its connection is presumed dead)."""
+
+    code = "body_stalled"
+
+
 class RangeNotSatisfiable(VerityError):
     code = "range_not_satisfiable"
 

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     upload_idle_hours: float = Field(
         default=72, gt=0, description="Unfinished resumable uploads nobody has added to this long are deleted."
     )
+    upload_stall_seconds: float = Field(
+        default=120,
+        gt=0,
+        description="A chunk of a resumable upload whose client sends nothing for this long is dropped.",
+    )
 
     keyframe_every_s: float = Field(default=10.0, gt=0, description="At least one keyframe this often.")
     scene_threshold: float = Field(default=0.3, gt=0, lt=1, description="ffmpeg scene score for a new scene.")

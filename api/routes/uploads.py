@@ -109,7 +109,7 @@ def state(upload_id: str, response: Response, archive: ArchiveDep, caller: Contr
         },
         201: {"model": UploadCompletedOut, "description": "The chunk completed the upload: the new clip."},
         **OFFSET_CONFLICT,
-        **error_responses(413),
+        **error_responses(408, 413),
     },
 )
 async def send_chunk(
@@ -132,7 +132,7 @@ async def send_chunk(
     def consume(chunks: Iterator[bytes]) -> ChunkOutcome:
         return receive_chunk(archive, upload_id, upload_offset, chunks)
 
-    outcome = await read_body(request, consume)
+    outcome = await read_body(request, consume, stall_s=archive.settings.upload_stall_seconds)
     if not outcome.complete:
         return _state(outcome.upload, response)
     if outcome.upload.clip_id is None:

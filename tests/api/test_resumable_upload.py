@@ -9,8 +9,10 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -18,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from ingest import resumable
 from ingest.resumable import complete_upload, receive_chunk, spool_key
 from storage.archive import Archive
 from storage.blobs import LocalBlobStore
@@ -26,8 +29,8 @@ from storage.models import Upload
 from storage.spool import hold_spool
 from tests.api.test_ingest_api import wait_until_done
 from tests.api.test_upload import row_counts, upload
-from tests.conftest import RunningServer, all_blob_keys, auth
-from verity.errors import Conflict
+from tests.conftest import RunningServer, all_blob_keys, auth, running_server
+from verity.errors import Conflict, OffsetMismatch
 
 
 def start(client: TestClient, key: str, size: int, name: str = "VID_0002.mp4", **fields: object) -> httpx.Response:
@@ -251,14 +254,10 @@ def upload_files(data_dir: Path, upload_id: str) -> list[Path]:
     return sorted(folder.glob(f"*{upload_id}*")) if folder.is_dir() else []
 
 
-def test_a_connection_dropped_mid_chunk_leaves_the_offset_and_no_object(server: RunningServer) -> None:
-    headers = {"Authorization": f"Bearer {server.admin_key}"}
-    data = os.urandom(3_000_000)
-    upload_id = httpx.post(
-        f"{server.url}/api/v1/uploads", headers=headers, json={"filename": "cut.mp4", "size_bytes": len(data)}
-    ).json()["id"]
-    store = LocalBlobStore(server.data_dir / "blobs")
-
+@contextmanager
+def first_half_of_chunk(server: RunningServer, upload_id: str, data: bytes) -> Iterator[socket.socket]:
+    """A PATCH of `data` at offset 0 of which only the first half is sent, once the server is
+    storing it; the connection stays open until the block ends."""
     address = urlsplit(server.url)
     with socket.create_connection((address.hostname, address.port)) as connection:
         connection.sendall(
@@ -267,12 +266,25 @@ def test_a_connection_dropped_mid_chunk_leaves_the_offset_and_no_object(server: 
                 f"Authorization: Bearer {server.admin_key}\r\nUpload-Offset: 0\r\n"
                 f"Content-Type: application/offset+octet-stream\r\nContent-Length: {len(data)}\r\n\r\n"
             ).encode()
-            + data[:1_500_000]
+            + data[: len(data) // 2]
         )
         deadline = time.monotonic() + 10
         while not any(path.stat().st_size for path in upload_files(server.data_dir, upload_id)):
             assert time.monotonic() < deadline, "the server never started storing the chunk"
             time.sleep(0.02)
+        yield connection
+
+
+def test_a_connection_dropped_mid_chunk_leaves_the_offset_and_no_object(server: RunningServer) -> None:
+    headers = {"Authorization": f"Bearer {server.admin_key}"}
+    data = os.urandom(3_000_000)
+    upload_id = httpx.post(
+        f"{server.url}/api/v1/uploads", headers=headers, json={"filename": "cut.mp4", "size_bytes": len(data)}
+    ).json()["id"]
+    store = LocalBlobStore(server.data_dir / "blobs")
+
+    with first_half_of_chunk(server, upload_id, data):
+        pass  # the connection drops
 
     deadline = time.monotonic() + 10
     while all_blob_keys(store) and time.monotonic() < deadline:
@@ -286,6 +298,31 @@ def test_a_connection_dropped_mid_chunk_leaves_the_offset_and_no_object(server: 
     )
     assert resent.status_code == 201, resent.text
     assert resent.json()["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_a_chunk_whose_client_stops_sending_is_dropped_and_the_upload_can_go_on(tmp_path: Path) -> None:
+    with running_server(tmp_path, {"VERITY_UPLOAD_STALL_SECONDS": "1"}) as server:
+        headers = {"Authorization": f"Bearer {server.admin_key}"}
+        data = os.urandom(3_000_000)
+        upload_id = httpx.post(
+            f"{server.url}/api/v1/uploads", headers=headers, json={"filename": "stall.mp4", "size_bytes": len(data)}
+        ).json()["id"]
+        with first_half_of_chunk(server, upload_id, data):  # then nothing more: a half-open connection
+            deadline = time.monotonic() + 15
+            while upload_files(server.data_dir, upload_id):
+                assert time.monotonic() < deadline, "the stalled chunk still holds the upload's spool file"
+                time.sleep(0.05)
+            state = httpx.get(f"{server.url}/api/v1/uploads/{upload_id}", headers=headers).json()
+            assert state["received_bytes"] == 0
+            resent = httpx.patch(
+                f"{server.url}/api/v1/uploads/{upload_id}",
+                headers={**headers, "Upload-Offset": "0"},
+                content=data,
+                timeout=60,
+            )
+        assert resent.status_code == 201, resent.text
+        assert resent.json()["sha256"] == hashlib.sha256(data).hexdigest()
+        assert upload_files(server.data_dir, upload_id) == []
 
 
 def test_of_two_chunks_racing_at_the_same_offset_one_counts_and_the_other_is_409(server: RunningServer) -> None:
@@ -382,3 +419,58 @@ def test_an_upload_is_marked_archived_in_the_same_transaction_as_its_acquisition
     with pytest.raises(Conflict):
         complete_upload(archive, upload_id)
     assert row_counts(archive) == before  # no second acquisition, no custody event
+
+
+@pytest.mark.parametrize("first", [0, 100_000])
+def test_a_resend_accepted_while_the_spool_holder_was_checking_is_kept(
+    client: TestClient, keys: dict[str, str], archive: Archive, monkeypatch: pytest.MonkeyPatch, first: int
+) -> None:
+    if archive.blobs.spool_path(spool_key("x")) is None:
+        pytest.skip("an S3 store keeps every chunk as an object of its own: there is no spool file")
+    data = os.urandom(300_000)
+    upload_id = start(client, keys["contributor"], len(data)).json()["id"]
+    if first:
+        receive_chunk(archive, upload_id, 0, [data[:first]])
+    chunk = data[first : first + 100_000]
+    fill = resumable._fill_spool
+
+    def resend_arrives_first(*args: Any) -> int:
+        # Between this request's offset check and its filling of the spool file, the client's
+        # resend of the same chunk finds the file held, is stored as an object and accepted.
+        monkeypatch.setattr(resumable, "_fill_spool", fill)
+        assert receive_chunk(archive, upload_id, first, [chunk]).upload.received_bytes == first + 100_000
+        return fill(*args)
+
+    monkeypatch.setattr(resumable, "_fill_spool", resend_arrives_first)
+    with pytest.raises(OffsetMismatch) as refused:
+        receive_chunk(archive, upload_id, first, [chunk])
+    assert refused.value.offset == first + 100_000
+
+    outcome = receive_chunk(archive, upload_id, first + 100_000, [data[first + 100_000 :]])
+    assert outcome.complete
+    assert complete_upload(archive, upload_id).clip.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_archiving_while_a_stale_request_holds_the_spool_copies_the_bytes_beside_it(
+    client: TestClient, keys: dict[str, str], archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = archive.blobs.spool_path(spool_key("x"))
+    if spool is None:
+        pytest.skip("an S3 store keeps every chunk as an object of its own: there is no spool file")
+    monkeypatch.setattr(resumable, "SPOOL_WAIT_S", 0.2)
+    data = os.urandom(300_000)
+    upload_id = start(client, keys["contributor"], len(data)).json()["id"]
+    receive_chunk(archive, upload_id, 0, [data[:100_000]])  # into the spool file
+    spool = archive.blobs.spool_path(spool_key(upload_id))
+    assert spool is not None
+    # A request whose client went away holds the file until its connection times out; the
+    # client goes on meanwhile (its chunks are kept as objects), and the last one archives.
+    with hold_spool(spool) as stale:
+        assert stale is not None
+        receive_chunk(archive, upload_id, 100_000, [data[100_000:200_000]])
+        assert receive_chunk(archive, upload_id, 200_000, [data[200_000:]]).complete
+        result = complete_upload(archive, upload_id)
+
+    assert result.clip.sha256 == hashlib.sha256(data).hexdigest()
+    assert b"".join(archive.blobs.open(result.clip.blob_key)) == data
+    assert stored_bytes(archive) == 0
