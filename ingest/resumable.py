@@ -385,7 +385,34 @@ def sweep_abandoned(archive: Archive, idle_for: timedelta) -> int:
         swept += 1
     if swept:
         log.info("deleted %d unfinished uploads idle for more than %s", swept, idle_for)
+    _sweep_leftovers(archive)
     return swept
+
+
+def _sweep_leftovers(archive: Archive) -> None:
+    """Delete what the store still holds for uploads that are archived or gone: what a process
+    killed between committing and cleaning up leaves (a spool file's name, copied chunk objects,
+    a chunk written for an upload deleted meanwhile)."""
+    held: dict[str, list[str]] = {}
+    for key in archive.blobs.keys("uploads/"):
+        held.setdefault(_upload_of(key), []).append(key)
+    if not held:
+        return
+    with archive.sessions() as session:
+        open_uploads = set(
+            session.scalars(select(Upload.id).where(Upload.id.in_(list(held)), Upload.clip_id.is_(None)))
+        )
+    leftovers = [key for upload_id, keys in held.items() if upload_id not in open_uploads for key in keys]
+    if leftovers:
+        log.info("deleting %d objects left behind by archived or deleted uploads", len(leftovers))
+        _discard(archive.blobs, leftovers)
+
+
+def _upload_of(key: str) -> str:
+    """The upload id in a key under `uploads/`: `<id>.spool`, `<id>.<offset>.<tag>`, a local
+    store's `.<name>.<random>.part` while one is written, or an older `<id>/<offset>.<tag>`."""
+    name = key.removeprefix("uploads/").split("/")[0].lstrip(".")
+    return name.split(".")[0]
 
 
 def _forget(session: Session, upload: Upload) -> list[str]:

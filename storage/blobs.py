@@ -44,6 +44,10 @@ class BlobStore(Protocol):
         """Rename `source` to `target` unless `target` exists; returns whether it was placed.
         `source` is gone afterwards either way."""
 
+    def keys(self, prefix: str) -> Iterator[str]:
+        """The keys that start with `prefix` (which ends with `/`), objects being written included
+        where the store shows them (a local folder's temporary files)."""
+
     def join(self, keys: list[str], target: str) -> StoredBlob | None:
         """Concatenate the objects `keys`, in order, into a new object `target` on the store's side,
         without their bytes passing through this process; None where the store cannot (the
@@ -126,6 +130,13 @@ class LocalBlobStore:
         if placed:
             _fsync_dir(target_path.parent)
         return placed
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        folder = self._path(prefix.rstrip("/"))
+        if folder.is_dir():
+            for path in folder.rglob("*"):
+                if path.is_file():
+                    yield str(path.relative_to(self.root))
 
     def join(self, keys: list[str], target: str) -> StoredBlob | None:
         return None  # a file system copies by reading and writing; resumable uploads use a spool file
@@ -265,6 +276,10 @@ class S3BlobStore:
             placed = True
         self.delete(source)
         return placed
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        for listed in self.client.list_objects(self.bucket, prefix=prefix, recursive=True):
+            yield str(listed.object_name)
 
     def join(self, keys: list[str], target: str) -> StoredBlob | None:
         from minio.commonconfig import ComposeSource

@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from ingest import resumable
-from ingest.resumable import complete_upload, receive_chunk, spool_key
+from ingest.resumable import complete_upload, receive_chunk, spool_key, sweep_abandoned
 from storage.archive import Archive
 from storage.blobs import LocalBlobStore
 from storage.keys import create_key
@@ -474,3 +475,31 @@ def test_archiving_while_a_stale_request_holds_the_spool_copies_the_bytes_beside
     assert result.clip.sha256 == hashlib.sha256(data).hexdigest()
     assert b"".join(archive.blobs.open(result.clip.blob_key)) == data
     assert stored_bytes(archive) == 0
+
+
+def test_the_sweep_deletes_what_archived_or_deleted_uploads_left_in_the_store(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    data = os.urandom(50_000)
+    archived = start(client, keys["contributor"], len(data)).json()["id"]
+    clip = send(client, keys["contributor"], archived, 0, data).json()
+    unfinished = start(client, keys["contributor"], len(data)).json()["id"]
+    send(client, keys["contributor"], unfinished, 0, data[:20_000])
+    # What a process killed between committing and cleaning up leaves: the archived upload's spool
+    # file (on a folder a second name of the original) and a copied chunk object; and a chunk
+    # object of an upload deleted meanwhile.
+    original = f"originals/{clip['sha256'][:2]}/{clip['sha256']}"
+    blobs = archive.blobs
+    spool, original_path = blobs.spool_path(spool_key(archived)), blobs.local_path(original)
+    if spool is not None and original_path is not None:
+        os.link(original_path, spool)
+    else:
+        blobs.put_stream(spool_key(archived), [data])
+    blobs.put_stream(f"uploads/{archived}.{20_000:016d}.0123456789ab", [data[20_000:]])
+    blobs.put_stream(f"uploads/{uuid.uuid4()}.{0:016d}.0123456789ab", [b"gone"])
+    assert stored_bytes(archive) == 20_000 + 50_000 + 30_000 + 4
+
+    assert sweep_abandoned(archive, timedelta(hours=archive.settings.upload_idle_hours)) == 0
+
+    assert (stored_bytes(archive), stored_bytes(archive, unfinished)) == (20_000, 20_000)
+    assert b"".join(blobs.open(original)) == data

@@ -97,3 +97,10 @@ def test_join_concatenates_on_the_store_side_or_declines(blob_store: BlobStore) 
     # S3 joins only parts of 5 MiB and more (but the last): anything else is declined, nothing written.
     assert blob_store.join(["part/2", "part/0"], "too-small") is None
     assert not blob_store.exists("too-small")
+
+
+def test_keys_lists_what_lies_under_a_prefix(blob_store: BlobStore) -> None:
+    for key in ("uploads/a.spool", "uploads/b.0.x", "uploadsx/c", "originals/d"):
+        blob_store.put_stream(key, [b"1"])
+    assert sorted(blob_store.keys("uploads/")) == ["uploads/a.spool", "uploads/b.0.x"]
+    assert list(blob_store.keys("nothing/")) == []
