@@ -3,7 +3,9 @@ acquisition and its custody event in one transaction.
 
 The bytes go to a staging object while they are hashed (the only temporary copy); once the hash
 is known the staging object becomes `originals/<sha256>`, or is dropped when those bytes are
-already archived. Any failure leaves neither a staging object nor a database row behind.
+already archived. Any failure leaves neither a staging object nor a database row behind; an
+original once placed is never deleted (a failure to record it leaves it for the next upload of
+the same bytes).
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ def record_original(
     `also` writes whatever must commit together with that record (or not at all)."""
     blobs = archive.blobs
     try:
-        placed = blobs.move(staged.key, original_key(staged.sha256))
+        blobs.move(staged.key, original_key(staged.sha256))
     except BaseException:
         with contextlib.suppress(Exception):
             blobs.delete(staged.key)
@@ -118,11 +120,9 @@ def record_original(
     except IntegrityError:
         # Another upload of the same bytes committed first: this one is a duplicate of it.
         return _record(archive, staged, receipt, also)
-    except BaseException:
-        if placed:
-            with contextlib.suppress(Exception):
-                blobs.delete(original_key(staged.sha256))
-        raise
+    # On any other failure the original stays, even if this upload placed it: an upload of the
+    # same bytes may have found it there and recorded its clip meanwhile. Unrecorded, it is
+    # taken up by the next upload of those bytes.
 
 
 def _record(archive: Archive, staged: StagedOriginal, receipt: Receipt, also: AlsoRecord | None) -> UploadResult:

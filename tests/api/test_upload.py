@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+import time
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from ingest.upload import Receipt, UploadResult, receive_original, record_original, stage_original
 from storage.archive import Archive
 from storage.models import Acquisition, Clip, CustodyEvent
 from tests.conftest import all_blob_keys, auth
@@ -173,3 +178,32 @@ def test_two_file_parts_are_refused(client: TestClient, keys: dict[str, str], ar
     assert response.status_code == 400
     assert row_counts(archive) == (0, 0, 0)
     assert all_blob_keys(archive.blobs) == []
+
+
+def test_an_original_stays_when_recording_it_fails_after_another_upload_found_it_in_place(
+    archive: Archive,
+) -> None:
+    data = os.urandom(10_000)
+    placed = threading.Event()
+    second: list[UploadResult] = []
+
+    def upload_the_same_bytes_again() -> None:
+        placed.wait(10)
+        second.append(receive_original(archive, [data], Receipt(received_by="second-key", filename="again.mp4")))
+
+    def fail_while_the_other_waits(session: Session, result: UploadResult) -> None:
+        placed.set()
+        time.sleep(0.5)  # the other upload finds the original in place, then waits for this transaction
+        raise RuntimeError("the database connection broke")
+
+    other = threading.Thread(target=upload_the_same_bytes_again)
+    other.start()
+    staged = stage_original(archive.blobs, [data], max_bytes=archive.settings.max_upload_bytes)
+    with pytest.raises(RuntimeError):
+        record_original(
+            archive, staged, Receipt(received_by="first-key", filename="a.mp4"), also=fail_while_the_other_waits
+        )
+    other.join()
+
+    [result] = second
+    assert b"".join(archive.blobs.open(result.clip.blob_key)) == data  # its clip's original is there
