@@ -1,6 +1,7 @@
-"""Incidents, the clip segments linked to them, and clips' verification status. Every link,
-unlink and status change is also a custody event on the clip; every change to an incident or a
-case is also an entry in its history (storage/history.py), in the same transaction."""
+"""Incidents, the clip segments linked to them, and clips' verification status (cases are in
+storage/cases.py). Every link, unlink and status change is also a custody event on the clip;
+every change to an incident is also an entry in its history (storage/history.py), in the same
+transaction."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from storage.custody import append_event
 from storage.history import changed_fields, record_entry, snapshot
-from storage.models import Case, CaseIncident, Clip, ClipLink, Incident, VerificationChange, utcnow
+from storage.models import CaseIncident, Clip, ClipLink, Incident, VerificationChange, utcnow
 from verity.errors import ClipNotFound, Conflict, InvalidInput, NotFound, PreconditionRequired, StaleWrite
 from verity.times import to_utc
 
@@ -90,7 +91,7 @@ def covers_until(fields: IncidentFields) -> datetime:
         return fields.starts_at
 
 
-def _write(session: Session, what: str) -> None:
+def flush_change(session: Session, what: str) -> None:
     """Send the change now: an incident, case or link changed by someone else since it was read
     (its version moved on under us) is a stale write, not a silent overwrite."""
     try:
@@ -168,7 +169,7 @@ def update_incident(
         setattr(incident, name, json.dumps(value) if name == "tags" else value)
     incident.covers_until = covers_until(merged)
     incident.updated_at = utcnow()
-    _write(session, "incident")
+    flush_change(session, "incident")
     details = {"version": incident.version, **changed_fields(vars(current), vars(merged))}
     record_entry(session, "incident", incident_id, "updated", actor, details)
     return incident
@@ -186,7 +187,7 @@ def delete_incident(session: Session, incident_id: str, if_match: str | None, ac
         raise Conflict("the incident belongs to a case; remove it from the case first")
     record = snapshot(incident)
     session.delete(incident)
-    _write(session, "incident")
+    flush_change(session, "incident")
     record_entry(session, "incident", incident_id, "deleted", actor, {"record": record})
 
 
@@ -296,7 +297,7 @@ def update_link(
     _check_segment(clip, after["start_s"], after["end_s"])
     _refuse_same_segment(session, incident_id, clip, after["start_s"], after["end_s"], other_than=link.id)
     link.start_s, link.end_s, link.note = after["start_s"], after["end_s"], after["note"]
-    _write(session, "link")
+    flush_change(session, "link")
     append_event(
         session,
         link.clip_id,
@@ -310,7 +311,7 @@ def update_link(
 def unlink_clip(session: Session, incident_id: str, link_id: int, if_match: str | None, actor: str) -> ClipLink:
     link = _live_link(session, incident_id, link_id, if_match)
     link.unlinked_at, link.unlinked_by = utcnow(), actor
-    _write(session, "link")
+    flush_change(session, "link")
     append_event(session, link.clip_id, "unlinked", actor, {"link_id": link.id, "incident_id": incident_id})
     return link
 
@@ -349,81 +350,3 @@ def change_verification(
 def verification_history(session: Session, clip_id: str) -> list[VerificationChange]:
     query = select(VerificationChange).where(VerificationChange.clip_id == clip_id).order_by(VerificationChange.id)
     return list(session.scalars(query))
-
-
-CASE_STATUSES = ("open", "closed")
-
-
-def load_case(session: Session, case_id: str) -> Case:
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound(f"no case with id {case_id}")
-    return case
-
-
-def create_case(session: Session, title: str, description: str, status: str, actor: str) -> Case:
-    if status not in CASE_STATUSES:
-        raise InvalidInput("status must be open or closed")
-    case = Case(title=title, description=description, status=status, created_by=actor)
-    session.add(case)
-    session.flush()
-    record_entry(session, "case", case.id, "created", actor, {"record": snapshot(case)})
-    return case
-
-
-def update_case(session: Session, case_id: str, changes: dict[str, Any], if_match: str | None, actor: str) -> Case:
-    """Apply `changes`; one that changes nothing leaves the case, its version and its history as
-    they are. A change of status is recorded as `closed` or `reopened`."""
-    case = load_case(session, case_id)
-    check_version(case.version, if_match, "case")
-    wanted = {name: changes.get(name, getattr(case, name)) for name in ("title", "description", "status")}
-    for name, value in wanted.items():
-        if value is None:
-            raise InvalidInput(f"{name} cannot be null")
-    if wanted["status"] not in CASE_STATUSES:
-        raise InvalidInput("status must be open or closed")
-    before = {name: getattr(case, name) for name in wanted}
-    if before == wanted:
-        return case
-    for name, value in wanted.items():
-        setattr(case, name, value)
-    case.updated_at = utcnow()
-    _write(session, "case")
-    action = "updated"
-    if before["status"] != wanted["status"]:
-        action = "closed" if wanted["status"] == "closed" else "reopened"
-    record_entry(session, "case", case_id, action, actor, {"version": case.version, **changed_fields(before, wanted)})
-    return case
-
-
-def delete_case(session: Session, case_id: str, if_match: str | None, actor: str) -> None:
-    """Delete an open case (its incidents stay); its history keeps the whole record as it was."""
-    case = load_case(session, case_id)
-    check_version(case.version, if_match, "case")
-    if case.status == "closed":
-        raise Conflict("the case is closed, and a closed case keeps what it holds; reopen it first")
-    record = snapshot(case)
-    session.delete(case)
-    _write(session, "case")
-    record_entry(session, "case", case_id, "deleted", actor, {"record": record})
-
-
-def set_case_incident(session: Session, case_id: str, incident_id: str, member: bool, actor: str) -> Case:
-    """Add or remove an incident; changes the case's version like any other edit. A closed case
-    keeps what it holds (asking for what is already so is not a change, and is answered)."""
-    case = load_case(session, case_id)
-    load_incident(session, incident_id)
-    present = next((link for link in case.incident_links if link.incident_id == incident_id), None)
-    if member == (present is not None):
-        return case
-    if case.status == "closed":
-        raise Conflict("the case is closed; reopen it first")
-    if present is None:
-        case.incident_links.append(CaseIncident(case_id=case_id, incident_id=incident_id))
-    else:
-        case.incident_links.remove(present)
-    case.updated_at = utcnow()
-    _write(session, "case")
-    action = "incident_added" if member else "incident_removed"
-    record_entry(session, "case", case_id, action, actor, {"version": case.version, "incident_id": incident_id})
-    return case

@@ -1,7 +1,8 @@
 """The history of incidents and cases: per record, an append-only list of entries sealed like the
 custody log (storage/chain.py), saying what was done to the record, by whom and when, with what it
-held before. storage/evidence.py writes each entry in the transaction of the change itself, so
-neither can commit without the other; the entries stay when the record is deleted."""
+held before. storage/evidence.py and storage/cases.py write each entry in the transaction of the
+change itself, so neither can commit without the other; the entries stay when the record is
+deleted."""
 
 from __future__ import annotations
 

@@ -11,7 +11,8 @@ from api.deps import MAX_INT, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.routes.incidents import IfMatch
 from api.schemas import CaseIn, CaseOut, CasePage, CasePatch, CaseStatusName, HistoryLog
-from storage.evidence import create_case, delete_case, etag, load_case, set_case_incident, update_case
+from storage.cases import create_case, delete_case, load_case, set_case_incident, update_case
+from storage.evidence import etag
 from storage.history import load_history
 from storage.keys import Role
 from storage.models import Case

@@ -34,8 +34,9 @@ from api.schemas import (
 from ingest.pipeline import request_reprocess
 from ingest.runner import JobRunner
 from ingest.upload import Receipt, StagedOriginal, record_original, stage_original
+from storage.cases import load_case
 from storage.custody import append_event, list_events, verify_chain
-from storage.evidence import load_case, load_incident
+from storage.evidence import load_incident
 from storage.keys import Role
 from storage.models import Clip
 from storage.search import BoundingBox, ClipFilters, search_clips

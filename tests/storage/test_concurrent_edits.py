@@ -11,19 +11,17 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.cases import create_case, load_case, update_case
 from storage.custody import list_events
 from storage.db import make_engine, make_session_factory
 from storage.evidence import (
     IncidentFields,
-    create_case,
     create_incident,
     link_clip,
     links_of,
-    load_case,
     load_incident,
     load_link,
     unlink_clip,
-    update_case,
     update_incident,
     update_link,
 )
