@@ -144,6 +144,9 @@ def ingest(
         int, typer.Option(min=1, help="Attempts in a row, with --server, before giving up on a failing connection.")
     ] = 3,
     chunk_bytes: Annotated[int, typer.Option(hidden=True, min=1, help="Bytes per upload request.")] = UPLOAD_CHUNK,
+    read_timeout: Annotated[
+        float, typer.Option(hidden=True, min=0.1, help="Seconds to wait for the server's answer.")
+    ] = 60.0,
 ) -> None:
     """Put footage into the archive, printing each clip's id and SHA-256."""
     if captured_at is not None and captured_at.tzinfo is None:
@@ -180,7 +183,7 @@ def ingest(
                 else:
                     assert key is not None
                     clip_id, sha256, duplicate, status = _ingest_remote(
-                        server, key, path, fields, progress, task, retries, chunk_bytes
+                        server, key, path, fields, progress, task, retries, chunk_bytes, read_timeout
                     )
             except (VerityError, httpx.HTTPError, OSError) as exc:
                 failures += 1
@@ -230,6 +233,7 @@ def _ingest_remote(
     task: Any,
     retries: int,
     chunk_bytes: int,
+    read_timeout: float,
 ) -> tuple[str, str, bool, str]:
     """Upload through /api/v1/uploads: declare the file, send it in chunks, and after a dropped
     connection or a server error ask where the upload stands and continue from there."""
@@ -238,8 +242,9 @@ def _ingest_remote(
     if content_type := mimetypes.guess_type(path.name)[0]:
         declaration["content_type"] = content_type
     headers = {"Authorization": f"Bearer {key}"}
+    timeout = httpx.Timeout(read_timeout, write=None)
     with (
-        httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=httpx.Timeout(60.0, write=None)) as client,
+        httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=timeout) as client,
         path.open("rb") as handle,
     ):
         retry = _Retry(retries, path.name, progress)
@@ -258,6 +263,7 @@ def _ingest_remote(
         location = f"/api/v1/uploads/{response.json()['id']}"
         offset: int | None = 0
         retry = _Retry(retries, path.name, progress)
+        archiving = _ArchiveWait(path.name, progress)
         while True:
             try:
                 if offset is None:
@@ -287,7 +293,7 @@ def _ingest_remote(
                 offset = int(response.json()["offset"])
                 progress.update(task, completed=offset)
                 if offset == size:
-                    retry.after("the server is archiving the upload")
+                    archiving.wait()  # not a failure: archiving a large file takes a while
                 continue
             if response.status_code not in (200, 201):
                 raise RemoteRefused(refusal(response))
@@ -297,6 +303,27 @@ def _ingest_remote(
             offset = int(body["received_bytes"])
             progress.update(task, completed=offset)
             retry.succeeded()
+
+
+class _ArchiveWait:
+    """Waiting, without counting failures, while the server archives an upload whose last byte it
+    has (its answer to the last chunk may come after the read timeout), up to a bound past the
+    server's lease on the work (after which another request takes it over)."""
+
+    LIMIT_S = 45 * 60
+    POLL_S = 2.0
+
+    def __init__(self, name: str, progress: Progress) -> None:
+        self.name, self.progress = name, progress
+        self.since: float | None = None
+
+    def wait(self) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            self.progress.console.print(f"{self.name}: the server is archiving the upload; waiting", highlight=False)
+        elif time.monotonic() - self.since > self.LIMIT_S:
+            raise RemoteRefused(f"the server has been archiving the upload for over {self.LIMIT_S // 60} minutes")
+        time.sleep(self.POLL_S)
 
 
 class _Retry:

@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from storage.spool import hold_spool
 from tests.conftest import VERITY, RunningServer
 
 
@@ -119,3 +121,36 @@ def test_ingest_over_a_dropping_connection_resumes_and_archives_one_clip(
     [clip] = clips["items"]
     assert (clip["id"], clip["sha256"], clip["size_bytes"]) == (clip_id, sha256, size)
     assert [a["source"] for a in clip["acquisitions"]] == ["field team"]
+
+
+def test_ingest_waits_while_the_server_archives_for_longer_than_its_read_timeout(
+    tmp_path: Path, server: RunningServer
+) -> None:
+    path = tmp_path / "big.mp4"
+    path.write_bytes(os.urandom(40 * 1024 * 1024))
+    env = {**os.environ, "VERITY_DATA_DIR": str(tmp_path / "client"), "COLUMNS": "200"}
+    ingest = subprocess.Popen(
+        [VERITY, "ingest", str(path), "--server", server.url, "--key", server.admin_key]
+        + ["--chunk-bytes", str(1024 * 1024), "--read-timeout", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    # Hold the upload's spool file as a request whose client is gone would: archiving then waits
+    # for it (5 s) before copying the bytes out beside it, far past the CLI's 1 s read timeout.
+    uploads = server.data_dir / "blobs" / "uploads"
+    deadline = time.monotonic() + 30
+    while not (spools := list(uploads.glob("*.spool")) if uploads.is_dir() else []):
+        assert time.monotonic() < deadline and ingest.poll() is None, "no upload started"
+        time.sleep(0.005)
+    with hold_spool(spools[0], wait_s=10) as held:
+        assert held is not None
+        out, err = ingest.communicate(timeout=120)
+
+    assert ingest.returncode == 0, out + err
+    assert "the server is archiving the upload; waiting" in err
+    clip_id, sha256, _printed = out.split()
+    assert sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    clips = httpx.get(f"{server.url}/api/v1/clips", headers={"Authorization": f"Bearer {server.admin_key}"}).json()
+    assert [clip["id"] for clip in clips["items"]] == [clip_id]
