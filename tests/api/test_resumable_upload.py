@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from ingest import resumable
 from ingest.resumable import complete_upload, receive_chunk, spool_key, sweep_abandoned
+from ingest.upload import UploadResult
 from storage.archive import Archive
 from storage.blobs import LocalBlobStore
 from storage.keys import create_key
@@ -47,6 +48,13 @@ def stored_bytes(archive: Archive, upload_id: str = "") -> int:
     """How many bytes the object store holds for unfinished uploads (one, or all)."""
     keys = [key for key in all_blob_keys(archive.blobs) if key.startswith(f"uploads/{upload_id}")]
     return sum(archive.blobs.stat(key).size for key in keys)
+
+
+def assert_archived_whole(archive: Archive, result: UploadResult, data: bytes) -> None:
+    """The clip's original is exactly `data`, and nothing of any upload is left in the store."""
+    assert result.clip.sha256 == hashlib.sha256(data).hexdigest()
+    assert b"".join(archive.blobs.open(result.clip.blob_key)) == data
+    assert stored_bytes(archive) == 0
 
 
 def test_upload_in_three_chunks_archives_the_file_byte_for_byte(
@@ -401,9 +409,7 @@ def test_a_chunk_sent_while_another_request_writes_in_place_is_kept_and_copied_i
 
     result = complete_upload(archive, upload_id)
 
-    assert result.clip.sha256 == hashlib.sha256(data).hexdigest()
-    assert b"".join(archive.blobs.open(result.clip.blob_key)) == data
-    assert stored_bytes(archive) == 0
+    assert_archived_whole(archive, result, data)
 
 
 def test_an_upload_is_marked_archived_in_the_same_transaction_as_its_acquisition(
@@ -472,9 +478,7 @@ def test_archiving_while_a_stale_request_holds_the_spool_copies_the_bytes_beside
         assert receive_chunk(archive, upload_id, 200_000, [data[200_000:]]).complete
         result = complete_upload(archive, upload_id)
 
-    assert result.clip.sha256 == hashlib.sha256(data).hexdigest()
-    assert b"".join(archive.blobs.open(result.clip.blob_key)) == data
-    assert stored_bytes(archive) == 0
+    assert_archived_whole(archive, result, data)
 
 
 def test_the_sweep_deletes_what_archived_or_deleted_uploads_left_in_the_store(
