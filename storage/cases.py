@@ -16,8 +16,9 @@ from verity.errors import Conflict, InvalidInput, NotFound
 CASE_STATUSES = ("open", "closed")
 
 
-def load_case(session: Session, case_id: str) -> Case:
-    case = session.get(Case, case_id)
+def load_case(session: Session, case_id: str, *, lock: bool = False) -> Case:
+    """The case; with `lock`, read afresh and held until the transaction ends (PostgreSQL)."""
+    case = session.get(Case, case_id, with_for_update=lock, populate_existing=lock)
     if case is None:
         raise NotFound(f"no case with id {case_id}")
     return case
@@ -72,8 +73,9 @@ def delete_case(session: Session, case_id: str, if_match: str | None, actor: str
 
 def set_case_incident(session: Session, case_id: str, incident_id: str, member: bool, actor: str) -> Case:
     """Add or remove an incident; changes the case's version like any other edit. A closed case
-    keeps what it holds (asking for what is already so is not a change, and is answered)."""
-    case = load_case(session, case_id)
+    keeps what it holds (asking for what is already so is not a change, and is answered). Needs
+    no If-Match, so the case is locked first: two additions at once both count."""
+    case = load_case(session, case_id, lock=True)
     load_incident(session, incident_id)
     present = next((link for link in case.incident_links if link.incident_id == incident_id), None)
     if member == (present is not None):

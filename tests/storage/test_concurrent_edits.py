@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.cases import create_case, load_case, update_case
+from storage.cases import create_case, load_case, set_case_incident, update_case
 from storage.custody import list_events
 from storage.db import make_engine, make_session_factory
 from storage.evidence import (
@@ -155,3 +155,43 @@ def test_the_same_segment_linked_twice_at_once_is_linked_once(sessions: sessionm
     assert isinstance(error, Conflict) and "already linked" in error.detail
     with sessions() as session:
         assert len(links_of(session, incident_id, include_removed=True)) == 1
+
+
+def test_two_incidents_added_to_a_case_at_once_are_both_added(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        case_id = create_case(session, "UN submission", "", "open", "alice").id
+        incident_ids = [create_incident(session, incident_fields(title), "alice").id for title in ("A", "B")]
+    first, second = sessions(), sessions()
+    outcome: list[BaseException | None] = []
+
+    def add_second() -> None:
+        try:
+            set_case_incident(second, case_id, incident_ids[1], True, "bob")
+            second.commit()
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - the outcome is what the test looks at
+            outcome.append(exc)
+
+    try:
+        load_case(second, case_id)  # read before the first addition, as a request may have
+        set_case_incident(first, case_id, incident_ids[0], True, "alice")  # not yet committed
+        racer = threading.Thread(target=add_second)
+        racer.start()
+        racer.join(timeout=1.0)
+        assert racer.is_alive(), "the second addition did not wait for the first"
+        first.commit()
+        racer.join(timeout=30)
+    finally:
+        first.close()
+        second.close()
+    assert outcome == [None]
+    with sessions() as session:
+        case = load_case(session, case_id)
+        assert sorted(link.incident_id for link in case.incident_links) == sorted(incident_ids)
+        assert case.version == 3
+        entries = list_entries(session, "case", case_id)
+        assert [(e.action, e.actor) for e in entries] == [
+            ("created", "alice"),
+            ("incident_added", "alice"),
+            ("incident_added", "bob"),
+        ]
