@@ -11,4 +11,5 @@ COPY migrations migrations
 RUN pip install --no-cache-dir .
 ENV VERITY_DATA_DIR=/data
 EXPOSE 8000
-CMD ["sh", "-c", "verity db upgrade && verity serve --host 0.0.0.0 --port 8000"]
+# exec: `verity serve` itself gets the stop signal, so it shuts down cleanly (and saves its index).
+CMD ["sh", "-c", "verity db upgrade && exec verity serve --host 0.0.0.0 --port 8000"]

@@ -103,6 +103,9 @@ def test_the_compose_services_archive_an_upload_and_the_worker_analyses_it(
                 time.sleep(0.2)
     assert status == "ready", (tmp_path / "worker.log").read_text()
     assert f"clip_id='{clip_id}'" in (tmp_path / "worker.log").read_text()  # the worker did it, not the API
+    # The stop signal (docker stop) reached the server itself, not only the shell that started it.
+    assert not _healthy(url), "the API still serves after its container's command was stopped"
+    assert "Shutting down" in (tmp_path / "api.log").read_text()
 
 
 def _healthy(url: str) -> bool:
