@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 import json
 import mimetypes
+import signal
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -142,7 +143,7 @@ def ingest(
     key: Annotated[str | None, typer.Option(envvar="VERITY_API_KEY", help="API key for --server.")] = None,
     retries: Annotated[
         int, typer.Option(min=1, help="Attempts in a row, with --server, before giving up on a failing connection.")
-    ] = 3,
+    ] = 8,
     chunk_bytes: Annotated[int, typer.Option(hidden=True, min=1, help="Bytes per upload request.")] = UPLOAD_CHUNK,
     read_timeout: Annotated[
         float, typer.Option(hidden=True, min=0.1, help="Seconds to wait for the server's answer.")
@@ -153,6 +154,9 @@ def ingest(
         raise fail("--captured-at needs a time zone, e.g. 2019-11-16T14:15:00+03:30")
     if server is not None and not key:
         raise fail(NO_KEY)
+    if server is not None:
+        # A stop signal interrupts like Ctrl-C, so the unfinished upload is deleted on the way out.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     fields = {
         name: value
         for name, value in {
@@ -261,48 +265,83 @@ def _ingest_remote(
                 raise RemoteRefused(refusal(response))
             break
         location = f"/api/v1/uploads/{response.json()['id']}"
-        offset: int | None = 0
-        retry = _Retry(retries, path.name, progress)
-        archiving = _ArchiveWait(path.name, progress)
-        while True:
-            try:
-                if offset is None:
-                    offset = _upload_offset(client, location)
-                    progress.update(task, completed=offset)
-                    progress.console.print(f"{path.name}: resuming from byte {offset}", highlight=False)
-                length = min(chunk_bytes, size - offset)
-                response = client.patch(
-                    location,
-                    headers={
-                        "Upload-Offset": str(offset),
-                        "Content-Type": "application/offset+octet-stream",
-                        "Content-Length": str(length),
-                    },
-                    content=_file_range(handle, offset, length, lambda n: progress.advance(task, n)),
-                )
-            except httpx.TransportError as exc:
-                offset = None
-                retry.after(str(exc) or type(exc).__name__)
-                continue
-            if response.status_code >= 500:
-                offset = None
-                retry.after(refusal(response))
-                continue
-            if response.status_code == 409 and "offset" in response.json():
-                # Not where the server stands (or it is archiving the last byte): take its offset.
-                offset = int(response.json()["offset"])
+        try:
+            return _send_file(client, handle, location, size, chunk_bytes, retries, progress, task, path.name)
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see ingest): what was sent would wait 72 h for nothing
+            _abandon(client, location, path.name, progress)
+            raise
+
+
+def _send_file(
+    client: httpx.Client,
+    handle: BinaryIO,
+    location: str,
+    size: int,
+    chunk_bytes: int,
+    retries: int,
+    progress: Progress,
+    task: Any,
+    name: str,
+) -> tuple[str, str, bool, str]:
+    """The chunks of an upload from byte 0 to the end, continuing from where the server stands
+    after a failure; the server's answer to the last one."""
+    offset: int | None = 0
+    retry = _Retry(retries, name, progress)
+    archiving = _ArchiveWait(name, progress)
+    while True:
+        try:
+            if offset is None:
+                offset = _upload_offset(client, location)
                 progress.update(task, completed=offset)
-                if offset == size:
-                    archiving.wait()  # not a failure: archiving a large file takes a while
-                continue
-            if response.status_code not in (200, 201):
-                raise RemoteRefused(refusal(response))
-            body = response.json()
-            if "sha256" in body:
-                return body["id"], body["sha256"], bool(body["duplicate"]), body["status"]
-            offset = int(body["received_bytes"])
+                progress.console.print(f"{name}: resuming from byte {offset}", highlight=False)
+            length = min(chunk_bytes, size - offset)
+            response = client.patch(
+                location,
+                headers={
+                    "Upload-Offset": str(offset),
+                    "Content-Type": "application/offset+octet-stream",
+                    "Content-Length": str(length),
+                },
+                content=_file_range(handle, offset, length, lambda n: progress.advance(task, n)),
+            )
+        except httpx.TransportError as exc:
+            offset = None
+            retry.after(str(exc) or type(exc).__name__)
+            continue
+        if response.status_code >= 500:
+            offset = None
+            retry.after(refusal(response))
+            continue
+        if response.status_code == 409 and "offset" in response.json():
+            # Not where the server stands (or it is archiving the last byte): take its offset.
+            offset = int(response.json()["offset"])
             progress.update(task, completed=offset)
-            retry.succeeded()
+            if offset == size:
+                archiving.wait()  # not a failure: archiving a large file takes a while
+            continue
+        if response.status_code not in (200, 201):
+            raise RemoteRefused(refusal(response))
+        body = response.json()
+        if "sha256" in body:
+            return body["id"], body["sha256"], bool(body["duplicate"]), body["status"]
+        offset = int(body["received_bytes"])
+        progress.update(task, completed=offset)
+        retry.succeeded()
+
+
+def _abandon(client: httpx.Client, location: str, name: str, progress: Progress) -> None:
+    """Delete an upload the user interrupted; one the server already has whole is archived anyway."""
+    try:
+        response = client.delete(location, timeout=10)
+    except httpx.HTTPError:
+        progress.console.print(
+            f"{name}: interrupted; the server did not answer, so what was sent stays until it expires"
+        )
+        return
+    if response.status_code == 204:
+        progress.console.print(f"{name}: interrupted; what was sent is deleted", highlight=False)
+    else:
+        progress.console.print(f"{name}: interrupted, but {refusal(response)}", highlight=False)
 
 
 class _ArchiveWait:

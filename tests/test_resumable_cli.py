@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -154,3 +155,31 @@ def test_ingest_waits_while_the_server_archives_for_longer_than_its_read_timeout
     assert sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     clips = httpx.get(f"{server.url}/api/v1/clips", headers={"Authorization": f"Bearer {server.admin_key}"}).json()
     assert [clip["id"] for clip in clips["items"]] == [clip_id]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_ingest_interrupted_deletes_its_unfinished_upload(tmp_path: Path, server: RunningServer, stop: int) -> None:
+    path = tmp_path / "big.mp4"
+    path.write_bytes(os.urandom(100 * 1024 * 1024))
+    env = {**os.environ, "VERITY_DATA_DIR": str(tmp_path / "client"), "COLUMNS": "200"}
+    ingest = subprocess.Popen(
+        [VERITY, "ingest", str(path), "--server", server.url, "--key", server.admin_key]
+        + ["--chunk-bytes", str(1024 * 1024)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    uploads = server.data_dir / "blobs" / "uploads"
+    deadline = time.monotonic() + 30
+    while sum(spool.stat().st_size for spool in uploads.glob("*.spool")) < 4 * 1024 * 1024:
+        assert time.monotonic() < deadline and ingest.poll() is None, "the upload did not get under way"
+        time.sleep(0.005)
+    ingest.send_signal(stop)
+    out, err = ingest.communicate(timeout=60)
+
+    assert ingest.returncode != 0 and out == "", out + err
+    assert "interrupted; what was sent is deleted" in err
+    assert list(uploads.iterdir()) == []
+    clips = httpx.get(f"{server.url}/api/v1/clips", headers={"Authorization": f"Bearer {server.admin_key}"}).json()
+    assert clips["total"] == 0
