@@ -443,7 +443,13 @@ def _completing(upload: Upload) -> bool:
 def _check_offset(upload: Upload, offset: int) -> None:
     if upload.clip_id is not None and offset == upload.size_bytes:
         return  # asking again for the answer of a completed upload
-    if upload.clip_id is not None or _completing(upload):
+    if upload.clip_id is not None:
+        raise OffsetMismatch(
+            f"upload {upload.id} is complete, archived as clip {upload.clip_id}; an empty chunk at byte "
+            f"{upload.size_bytes} repeats the answer",
+            upload.size_bytes,
+        )
+    if _completing(upload):
         raise OffsetMismatch(
             f"upload {upload.id} has all its bytes and is being archived; ask again shortly",
             upload.received_bytes,

@@ -97,6 +97,10 @@ def test_upload_in_three_chunks_archives_the_file_byte_for_byte(
     assert custody["verified"] is True
     done = client.get(f"/api/v1/uploads/{upload['id']}", headers=auth(keys["contributor"]))
     assert (done.json()["received_bytes"], done.json()["clip_id"]) == (len(data), clip["id"])
+    stale = send(client, keys["contributor"], upload["id"], 300_000, data[300_000:])
+    assert stale.status_code == 409
+    assert stale.json()["offset"] == len(data)
+    assert f"is complete, archived as clip {clip['id']}" in stale.json()["detail"]
 
 
 def test_chunks_of_5_mib_and_more_become_the_original_byte_for_byte(
