@@ -16,6 +16,7 @@ from ingest.near_duplicates import NearDuplicateFinder
 from ingest.queue import QueueRunner
 from ingest.resumable import sweep_abandoned
 from ingest.runner import InProcessRunner, OwnedRunner, resume_pending
+from ingest.scratch import remove_abandoned
 from storage.archive import Archive, open_archive
 from verity.settings import Settings
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = archive is None
         opened = archive or open_archive(settings or Settings(), upgrade=True)
+        remove_abandoned(opened.settings.resolved_work_dir())  # what an ingest killed mid-way left
         finder = NearDuplicateFinder(opened.sessions, opened.settings.data_dir / "index")
         finder.sync()
         runner = make_runner(opened, finder)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from ingest.keyframes import Keyframe, extract_keyframes
 from ingest.match import Match
 from ingest.near_duplicates import NearDuplicateFinder, save_fingerprint, save_relations
 from ingest.probe import MediaInfo, probe, require_video
+from ingest.scratch import scratch_folder
 from storage.archive import Archive
 from storage.blobs import BlobStore
 from storage.custody import append_event
@@ -160,11 +159,13 @@ def run_ingest(archive: Archive, finder: NearDuplicateFinder, clip_id: str) -> I
     blob_key, status = _begin(archive, clip_id)
     if blob_key is None:
         return IngestResult(status, None)
+    with scratch_folder(archive.settings.resolved_work_dir(), f"{clip_id}-") as workdir:
+        return _analyse(archive, finder, clip_id, blob_key, workdir)
+
+
+def _analyse(archive: Archive, finder: NearDuplicateFinder, clip_id: str, blob_key: str, workdir: Path) -> IngestResult:
     settings = archive.settings
     progress = _Progress(archive, clip_id)
-    work_root = settings.resolved_work_dir()
-    work_root.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix=f"{clip_id}-", dir=work_root))
     probe_limits = Limits(settings.ffprobe_timeout_s, settings.ffmpeg_memory_mb)
     timings: dict[str, float] = {}
     clock = time.monotonic()
@@ -213,8 +214,6 @@ def run_ingest(archive: Archive, finder: NearDuplicateFinder, clip_id: str) -> I
     except Exception as exc:
         log.exception("ingest of clip %s failed", clip_id)
         return _finish(archive, clip_id, ClipStatus.failed, internal_error(exc))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def internal_error(exc: Exception) -> str:

@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from ingest.near_duplicates import NearDuplicateFinder
 from ingest.pipeline import pending_clip_ids
 from ingest.runner import JOBS, run_job
+from ingest.scratch import remove_abandoned
 from storage.archive import Archive, open_archive
 from verity.errors import ConfigurationError
 from verity.settings import Settings
@@ -171,6 +172,7 @@ def run_worker(settings: Settings) -> None:
         )
     conninfo = queue_conninfo(settings)
     archive = open_archive(settings, upgrade=True)
+    remove_abandoned(settings.resolved_work_dir())  # what a worker killed mid-ingest left
     try:
         with index_slot(settings.data_dir / "worker-index") as snapshot:
             finder = NearDuplicateFinder(archive.sessions, snapshot)
