@@ -123,7 +123,8 @@ def incident_show(incident_id: str, server: ServerOption = DEFAULT_SERVER, key: 
     _print(f"when: {item['starts_at']} – {item['ends_at'] or '…'} ({item['time_precision']})")
     where = item["place_name"] or ""
     if item["lat"] is not None:
-        where += f" ({item['lat']}, {item['lon']} ± {item['radius_m'] or '?'} m)"
+        within = f" ± {item['radius_m']} m" if item["radius_m"] is not None else ", uncertainty not given"
+        where += f" ({item['lat']}, {item['lon']}{within})"
     _print(f"where: {where or 'unknown'}")
     _print(f"tags: {', '.join(item['tags']) or '-'}")
     for link in links:

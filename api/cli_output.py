@@ -33,17 +33,39 @@ def refusal(response: httpx.Response) -> str:
     return f"server answered {response.status_code}: {detail}"
 
 
+# The least a folding column may be given before a table is printed as records instead.
+MIN_FOLDED_WIDTH = 8
+
+
+def _print_records(title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
+    console.print(title, highlight=False)
+    label = max(len(column) for column in columns)
+    for row in rows:
+        console.print()
+        for column, value in zip(columns, row, strict=True):
+            console.print(f"  {column + ':':<{label + 1}} {value}", highlight=False, soft_wrap=True)
+
+
 def print_table(
     title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]], whole: tuple[str, ...] = ("id",)
 ) -> None:
     """Print a table whose `whole` columns (ids, hashes, times) are never cut: they get copied into
     the next command, and rich squeezes a table to 80 columns when stdout is not a terminal.
-    Other text folds onto more lines instead of ending in "…"."""
+    Other text folds onto more lines instead of ending in "…". Where even that leaves too little
+    room (the other columns would shrink to nothing), each row is printed as `column: value` lines."""
+    widths = {
+        index: max([len(column), *(len(row[index]) for row in rows)])
+        for index, column in enumerate(columns)
+        if column in whole
+    }
+    folded = len(columns) - len(widths)
+    if sum(widths.values()) + MIN_FOLDED_WIDTH * folded + 3 * len(columns) + 1 > console.width:
+        _print_records(title, columns, rows)
+        return
     table = Table(title=title)
     for index, column in enumerate(columns):
-        if column in whole:
-            width = max([len(column), *(len(row[index]) for row in rows)])
-            table.add_column(column, no_wrap=True, min_width=width)
+        if index in widths:
+            table.add_column(column, no_wrap=True, min_width=widths[index])
         else:
             table.add_column(column, overflow="fold")
     for row in rows:

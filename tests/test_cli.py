@@ -102,6 +102,16 @@ def test_verify_prints_exact_match_and_near_duplicates(tmp_path: Path, source_an
     near = run(["verify", str(copy)], tmp_path).stdout
     assert "Exact match: none" in near
     assert clip_id in near and "→" in near
+    # On 80 columns (a pipe) the eight columns do not fit beside the whole id: one record per copy.
+    narrow = subprocess.run(
+        [VERITY, "verify", str(copy)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "VERITY_DATA_DIR": str(tmp_path), "COLUMNS": "80"},
+        timeout=120,
+    ).stdout
+    assert "clip:" in narrow and clip_id in narrow
+    assert "source.mp4" in narrow and "→" in narrow and "…" not in narrow
 
 
 def test_verify_json_against_a_server(
