@@ -40,21 +40,28 @@ def remove_abandoned(root: Path) -> int:
     """Remove the scratch folders under `root` that nobody holds any more; returns how many."""
     removed = 0
     for folder in root.iterdir() if root.is_dir() else []:
-        if not (folder / HELD).is_file() or time.time() - folder.stat().st_mtime < SETTLE_S:
-            continue
         try:
-            fd = os.open(folder / HELD, os.O_RDWR)
-        except FileNotFoundError:
-            continue  # its owner finished meanwhile
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            continue  # in use
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
-        finally:
-            os.close(fd)
+            removed += _remove_if_abandoned(folder)
+        except OSError as exc:  # not ours to open (another user's), or gone meanwhile: leave it
+            log.warning("could not check scratch folder %s: %s", folder, exc)
     if removed:
         log.info("removed %d scratch folders of ingests whose process died, under %s", removed, root)
     return removed
+
+
+def _remove_if_abandoned(folder: Path) -> bool:
+    if not (folder / HELD).is_file() or time.time() - folder.stat().st_mtime < SETTLE_S:
+        return False
+    try:
+        fd = os.open(folder / HELD, os.O_RDWR)
+    except FileNotFoundError:
+        return False  # its owner finished meanwhile
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False  # in use
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+    finally:
+        os.close(fd)
