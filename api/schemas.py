@@ -196,14 +196,23 @@ class ChainLinkOut(BaseModel):
     action: str
     actor: str = Field(description="Name of the API key that did it.")
     occurred_at: datetime
-    details: dict[str, Any]
+    details: dict[str, Any] = Field(
+        description="What was recorded. Stored text that is no longer a JSON object (it was altered) comes "
+        'as `{"unparsed": text}`, and the chain then does not verify.'
+    )
     prev_hash: str
     hash: str
 
     @field_validator("details", mode="before")
     @classmethod
     def _parse_details(cls, value: Any) -> Any:
-        return json.loads(value) if isinstance(value, str) else value
+        if isinstance(value, str):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                return {"unparsed": value}
+            return parsed if isinstance(parsed, dict) else {"unparsed": value}
+        return value
 
 
 class CustodyEventOut(ChainLinkOut):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from storage.archive import Archive
@@ -172,3 +173,18 @@ def test_a_tampered_entry_is_reported_where_the_history_is_read(
     body = history(client, keys["viewer"], "cases", case_id)
     assert (body["verified"], body["first_bad_seq"]) == (False, 1)
     assert body["reason"] == "entry 1 was altered after it was recorded"
+
+
+@pytest.mark.parametrize("altered", ["[]", '{"record": {"title": "Sho'])
+def test_an_entry_altered_into_something_unreadable_is_reported_not_a_server_error(
+    client: TestClient, keys: dict[str, str], archive: Archive, altered: str
+) -> None:
+    url, _tag = create_case(client, keys["contributor"])
+    case_id = url.rsplit("/", 1)[-1]
+    tamper(
+        archive.settings.resolved_database_url(),
+        f"UPDATE history_entries SET details = '{altered}' WHERE entity_id = '{case_id}' AND seq = 0",
+    )
+    body = history(client, keys["viewer"], "cases", case_id)
+    assert (body["verified"], body["first_bad_seq"]) == (False, 0)
+    assert body["entries"][0]["details"] == {"unparsed": altered}
