@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import httpx
 import typer
+from rich.markup import escape
 
 from api.cli_output import NO_KEY, console, fail, print_table, refusal
 
@@ -52,7 +53,8 @@ def _params(**values: Any) -> dict[str, Any]:
 
 
 def _print(text: str) -> None:
-    console.print(text, highlight=False, soft_wrap=True)
+    """A line holding what people typed (titles, notes, tags): printed as it is, never as markup."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_json(value: Any) -> None:
@@ -119,7 +121,7 @@ def incident_show(incident_id: str, server: ServerOption = DEFAULT_SERVER, key: 
     """One incident with the clip segments linked to it."""
     item = call("GET", server, key, f"/api/v1/incidents/{incident_id}")
     links = call("GET", server, key, f"/api/v1/incidents/{incident_id}/clips")
-    console.print(f"[bold]{item['title']}[/bold]  ({item['id']}, version {item['version']})")
+    console.print(f"[bold]{escape(item['title'])}[/bold]  ({item['id']}, version {item['version']})")
     _print(f"when: {item['starts_at']} – {item['ends_at'] or '…'} ({item['time_precision']})")
     where = item["place_name"] or ""
     if item["lat"] is not None:
@@ -291,7 +293,7 @@ def case_list(
 def case_show(case_id: str, server: ServerOption = DEFAULT_SERVER, key: KeyOption = "") -> None:
     """A case with its incidents and the clips linked to them."""
     case = call("GET", server, key, f"/api/v1/cases/{case_id}")
-    console.print(f"[bold]{case['title']}[/bold]  ({case['id']}, {case['status']}, version {case['version']})")
+    console.print(f"[bold]{escape(case['title'])}[/bold]  ({case['id']}, {case['status']}, version {case['version']})")
     if case["description"]:
         _print(case["description"])
     for incident_id in case["incident_ids"]:
@@ -364,7 +366,7 @@ def clip_list(
 def clip_show(clip_id: str, server: ServerOption = DEFAULT_SERVER, key: KeyOption = "") -> None:
     """A clip: what it is, who handed it in, what it documents and where it stands in review."""
     clip = call("GET", server, key, f"/api/v1/clips/{clip_id}")
-    console.print(f"[bold]{clip['filename']}[/bold]  ({clip['id']})")
+    console.print(f"[bold]{escape(clip['filename'])}[/bold]  ({clip['id']})")
     _print(f"sha256 {clip['sha256']}, {clip['size_bytes']} bytes, {clip['status']}, {clip['verification_status']}")
     for acquisition in clip["acquisitions"]:
         _print(

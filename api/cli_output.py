@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 console = Console()
 err_console = Console(stderr=True)
@@ -38,12 +39,12 @@ MIN_FOLDED_WIDTH = 8
 
 
 def _print_records(title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
-    console.print(title, highlight=False)
+    console.print(title, markup=False, highlight=False)
     label = max(len(column) for column in columns)
     for row in rows:
         console.print()
         for column, value in zip(columns, row, strict=True):
-            console.print(f"  {column + ':':<{label + 1}} {value}", highlight=False, soft_wrap=True)
+            console.print(f"  {column + ':':<{label + 1}} {value}", markup=False, highlight=False, soft_wrap=True)
 
 
 def print_table(
@@ -62,12 +63,12 @@ def print_table(
     if sum(widths.values()) + MIN_FOLDED_WIDTH * folded + 3 * len(columns) + 1 > console.width:
         _print_records(title, columns, rows)
         return
-    table = Table(title=title)
+    table = Table(title=Text(title))
     for index, column in enumerate(columns):
         if index in widths:
             table.add_column(column, no_wrap=True, min_width=widths[index])
         else:
             table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(value) for value in row))  # what people typed, never markup
     console.print(table)

@@ -314,3 +314,17 @@ def test_case_add_with_one_unknown_incident_changes_nothing(tmp_path: Path, serv
     assert refused.returncode == 1 and "404" in refused.stderr
     shown = httpx.get(f"{server.url}/api/v1/cases/{case}", headers={"Authorization": f"Bearer {server.admin_key}"})
     assert shown.json()["incident_ids"] == [] and shown.json()["version"] == 1
+
+
+def test_titles_with_brackets_are_printed_as_typed(tmp_path: Path, server: RunningServer) -> None:
+    env = {"VERITY_SERVER": server.url, "VERITY_API_KEY": server.admin_key}
+    title = "Shelling of the market [video 1] [/] [bold]"
+    incident_id = run_with(
+        ["incident", "create", "--title", title, "--starts-at", "2019-11-16T14:00:00+03:30"], env, tmp_path
+    ).stdout.strip()
+    case_id = run_with(["case", "create", "--title", title, "--incident", incident_id], env, tmp_path).stdout.strip()
+    wide = {**env, "COLUMNS": "200"}  # room for the title on one line of a table
+    for args in (["incident", "list"], ["incident", "show", incident_id], ["case", "list"], ["case", "show", case_id]):
+        shown = run_with(args, wide, tmp_path)
+        assert shown.returncode == 0, shown.stderr
+        assert title in shown.stdout, shown.stdout
