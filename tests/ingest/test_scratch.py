@@ -66,4 +66,3 @@ def test_a_scratch_folder_is_removed_when_its_ingest_ends(tmp_path: Path) -> Non
         settled(folder)
         assert remove_abandoned(tmp_path) == 0  # held by this process
     assert list(tmp_path.iterdir()) == []
-
