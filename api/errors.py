@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
@@ -120,6 +120,13 @@ def install_error_handlers(app: FastAPI) -> None:
         # PostgreSQL): the request is at fault, and nothing was written.
         return JSONResponse({"error": "invalid_input", "detail": "a value was not accepted by the database"}, 400)
 
+    async def on_integrity_error(request: Request, exc: Exception) -> JSONResponse:
+        # A constraint refused the write because another request changed the same records at the
+        # same moment (the code locks what it knows of; this is the backstop): nothing was written.
+        log.warning("constraint refused %s %s: %s", request.method, request.url.path, exc)
+        detail = "the records changed while this request was writing; read them again and retry"
+        return JSONResponse({"error": "conflict", "detail": detail}, 409)
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         # A bug, not the caller's fault: the traceback goes to the log (the server may log it
         # again), the caller gets the same JSON shape as every other error.
@@ -130,5 +137,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(DataError, on_data_error)
+    app.add_exception_handler(IntegrityError, on_integrity_error)
     app.add_exception_handler(ClientDisconnect, on_disconnect)
     app.add_exception_handler(Exception, on_unexpected)

@@ -76,7 +76,7 @@ def set_case_incident(session: Session, case_id: str, incident_id: str, member: 
     keeps what it holds (asking for what is already so is not a change, and is answered). Needs
     no If-Match, so the case is locked first: two additions at once both count."""
     case = load_case(session, case_id, lock=True)
-    load_incident(session, incident_id)
+    load_incident(session, incident_id, lock="share")  # not deleted while it joins the case
     present = next((link for link in case.incident_links if link.incident_id == incident_id), None)
     if member == (present is not None):
         return case

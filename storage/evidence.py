@@ -135,8 +135,14 @@ def create_incident(session: Session, fields: IncidentFields, actor: str) -> Inc
     return incident
 
 
-def load_incident(session: Session, incident_id: str) -> Incident:
-    incident = session.get(Incident, incident_id)
+# Row locks (PostgreSQL; SQLite takes one writer at a time anyway): "update" holds the incident
+# against any change until the transaction ends, "share" only against its deletion.
+INCIDENT_LOCKS: dict[str, Any] = {"update": True, "share": {"key_share": True}}
+
+
+def load_incident(session: Session, incident_id: str, *, lock: str | None = None) -> Incident:
+    locking = INCIDENT_LOCKS[lock] if lock else None
+    incident = session.get(Incident, incident_id, with_for_update=locking, populate_existing=lock is not None)
     if incident is None:
         raise NotFound(f"no incident with id {incident_id}")
     return incident
@@ -176,8 +182,9 @@ def update_incident(
 
 
 def delete_incident(session: Session, incident_id: str, if_match: str | None, actor: str) -> None:
-    """Delete an incident nothing refers to; its history keeps the whole record as it was."""
-    incident = load_incident(session, incident_id)
+    """Delete an incident nothing refers to; its history keeps the whole record as it was. Locked
+    first, so a link or a case taking it in meanwhile waits, and is then told it is gone."""
+    incident = load_incident(session, incident_id, lock="update")
     check_version(incident.version, if_match)
     if active_links(session, incident_id=incident_id):
         raise Conflict("the incident has linked clips; unlink them first")
@@ -248,7 +255,7 @@ def link_clip(
     note: str | None,
     actor: str,
 ) -> ClipLink:
-    load_incident(session, incident_id)
+    load_incident(session, incident_id, lock="share")  # not deleted under the new link
     # Locked (as the custody log locks it), so two identical links sent at once are seen as twins.
     clip = session.get(Clip, clip_id, with_for_update=True)
     if clip is None:

@@ -17,6 +17,7 @@ from storage.db import make_engine, make_session_factory
 from storage.evidence import (
     IncidentFields,
     create_incident,
+    delete_incident,
     link_clip,
     links_of,
     load_incident,
@@ -27,7 +28,7 @@ from storage.evidence import (
 )
 from storage.history import list_entries
 from storage.models import Clip
-from verity.errors import Conflict, StaleWrite
+from verity.errors import Conflict, NotFound, StaleWrite
 
 
 @pytest.fixture
@@ -195,3 +196,62 @@ def test_two_incidents_added_to_a_case_at_once_are_both_added(sessions: sessionm
             ("incident_added", "alice"),
             ("incident_added", "bob"),
         ]
+
+
+def concurrently(
+    sessions: sessionmaker[Session], first: Callable[[Session], object], second: Callable[[Session], object]
+) -> BaseException | None:
+    """`first` runs and holds its transaction open; `second` starts meanwhile in another session and
+    must wait for it; then `first` commits. Returns what `second` raised, if anything."""
+    one, other = sessions(), sessions()
+    outcome: list[BaseException | None] = []
+
+    def run_second() -> None:
+        try:
+            second(other)
+            other.commit()
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - the outcome is what the test looks at
+            outcome.append(exc)
+
+    try:
+        first(one)
+        racer = threading.Thread(target=run_second)
+        racer.start()
+        racer.join(timeout=1.0)
+        assert racer.is_alive(), "the second did not wait for the first"
+        one.commit()
+        racer.join(timeout=30)
+    finally:
+        one.close()
+        other.close()
+    [result] = outcome
+    return result
+
+
+def test_an_incident_joining_a_case_while_it_is_deleted_is_not_deleted(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        case_id = create_case(session, "UN submission", "", "open", "alice").id
+        incident_id = create_incident(session, incident_fields("Shooting"), "alice").id
+    error = concurrently(
+        sessions,
+        lambda s: set_case_incident(s, case_id, incident_id, True, "alice"),
+        lambda s: delete_incident(s, incident_id, '"1"', "bob"),
+    )
+    assert isinstance(error, Conflict) and "belongs to a case" in error.detail
+    with sessions() as session:
+        assert [link.incident_id for link in load_case(session, case_id).incident_links] == [incident_id]
+
+
+def test_an_incident_deleted_while_it_would_join_a_case_is_reported_gone(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        case_id = create_case(session, "UN submission", "", "open", "alice").id
+        incident_id = create_incident(session, incident_fields("Shooting"), "alice").id
+    error = concurrently(
+        sessions,
+        lambda s: delete_incident(s, incident_id, '"1"', "bob"),
+        lambda s: set_case_incident(s, case_id, incident_id, True, "alice"),
+    )
+    assert isinstance(error, NotFound)
+    with sessions() as session:
+        assert load_case(session, case_id).incident_links == []
