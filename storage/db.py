@@ -34,6 +34,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Without it an INSERT OR REPLACE deletes a row without firing its delete trigger, which is
+    # what keeps the custody log and history append-only on SQLite.
+    cursor.execute("PRAGMA recursive_triggers=ON")
     cursor.close()
 
 

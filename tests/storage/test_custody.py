@@ -70,6 +70,20 @@ def test_database_refuses_to_update_or_delete_an_event(database_url: str) -> Non
     assert load_check(database_url, clip_id).verified
 
 
+def test_database_refuses_to_empty_or_replace_events_wholesale(database_url: str) -> None:
+    clip_id = make_clip_with_events(database_url, 2)
+    engine = make_engine(database_url)
+    if engine.dialect.name == "postgresql":
+        statements = ["TRUNCATE custody_events", "TRUNCATE history_entries"]
+    else:  # a REPLACE deletes the row it replaces
+        statements = ["INSERT OR REPLACE INTO custody_events SELECT * FROM custody_events WHERE seq = 1"]
+    for statement in statements:
+        with pytest.raises(DBAPIError), engine.begin() as connection:
+            connection.execute(text(statement))
+    engine.dispose()
+    assert load_check(database_url, clip_id).verified
+
+
 def test_orm_refuses_to_update_an_event(database_url: str) -> None:
     clip_id = make_clip_with_events(database_url, 1)
     with make_session_factory(make_engine(database_url))() as session:
