@@ -340,6 +340,14 @@ def _abandon(client: httpx.Client, location: str, name: str, progress: Progress)
         return
     if response.status_code == 204:
         progress.console.print(f"{name}: interrupted; what was sent is deleted", highlight=False)
+    elif response.status_code == 409:
+        progress.console.print(
+            f"{name}: interrupted after the server had every byte: it archives the file as a clip all the "
+            f"same (GET {location} gives its clip_id once done); running this again records a second "
+            "acquisition of it",
+            highlight=False,
+            soft_wrap=True,
+        )
     else:
         progress.console.print(f"{name}: interrupted, but {refusal(response)}", highlight=False)
 

@@ -361,8 +361,10 @@ def abandon_upload(archive: Archive, upload_id: str, caller: str, *, admin: bool
         upload = _lock(session, upload_id)
         if upload.clip_id is not None:
             raise Conflict(f"upload {upload_id} is complete: its bytes are archived as clip {upload.clip_id}")
-        if _completing(upload):
-            raise Conflict(f"upload {upload_id} is being archived now")
+        if upload.received_bytes == upload.size_bytes:
+            # Archived now, or by the next request that asks (an empty chunk at the end): a
+            # client interrupted after sending its last byte must not delete what is evidence.
+            raise Conflict(f"upload {upload_id} has all its bytes; it is archived as a clip, not deleted")
         keys = _forget(session, upload)
     _discard(archive.blobs, keys)
 

@@ -511,3 +511,20 @@ def test_the_sweep_deletes_what_archived_or_deleted_uploads_left_in_the_store(
 
     assert (stored_bytes(archive), stored_bytes(archive, unfinished)) == (20_000, 20_000)
     assert b"".join(blobs.open(original)) == data
+
+
+def test_an_upload_with_all_its_bytes_is_not_deleted_but_archived(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    data = os.urandom(5000)
+    upload_id = start(client, keys["contributor"], len(data)).json()["id"]
+    receive_chunk(archive, upload_id, 0, [data])  # every byte in; its request died before archiving
+    with archive.sessions.begin() as session:  # ... long enough ago for its lease to have run out
+        session.get_one(Upload, upload_id).completing_since = datetime.now(UTC) - timedelta(hours=1)
+
+    refused = client.delete(f"/api/v1/uploads/{upload_id}", headers=auth(keys["contributor"]))
+    assert refused.status_code == 409 and "all its bytes" in refused.json()["detail"]
+
+    answer = send(client, keys["contributor"], upload_id, len(data), b"")  # the client asks again
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["sha256"] == hashlib.sha256(data).hexdigest()
