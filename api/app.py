@@ -12,10 +12,11 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.routes import cases, clips, health, incidents, keyframes, keys, uploads, verify
+from api.routes.clips import queue_ingest
 from ingest.near_duplicates import NearDuplicateFinder
 from ingest.queue import QueueRunner
-from ingest.resumable import sweep_abandoned
-from ingest.runner import InProcessRunner, OwnedRunner, resume_pending
+from ingest.resumable import archive_stranded, sweep_abandoned
+from ingest.runner import InProcessRunner, JobRunner, OwnedRunner, resume_pending
 from ingest.scratch import remove_abandoned
 from storage.archive import Archive, open_archive
 from verity.settings import Settings
@@ -38,11 +39,15 @@ def make_runner(archive: Archive, finder: NearDuplicateFinder) -> OwnedRunner:
 SWEEP_EVERY_S = 3600
 
 
-async def _sweep_uploads(archive: Archive) -> None:
-    """At start and then hourly: delete resumable uploads left unfinished too long."""
+async def _sweep_uploads(archive: Archive, runner: JobRunner) -> None:
+    """At start and then hourly: archive resumable uploads that have all their bytes but no clip
+    (their archiving died), delete those left unfinished too long."""
     idle_for = timedelta(hours=archive.settings.upload_idle_hours)
     while True:
         try:
+            for result in await asyncio.to_thread(archive_stranded, archive):
+                if not result.duplicate:
+                    await asyncio.to_thread(queue_ingest, runner, result.clip.id)
             await asyncio.to_thread(sweep_abandoned, archive, idle_for)
         except Exception:
             log.exception("sweeping unfinished uploads failed; trying again in an hour")
@@ -63,7 +68,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
         app.state.archive, app.state.runner, app.state.finder = opened, runner, finder
         if opened.settings.job_runner == "inprocess":
             resume_pending(opened, runner)  # with the queue, the workers' recovery does this
-        sweeper = asyncio.create_task(_sweep_uploads(opened))
+        sweeper = asyncio.create_task(_sweep_uploads(opened, runner))
         try:
             yield
         finally:

@@ -371,17 +371,20 @@ def abandon_upload(archive: Archive, upload_id: str, caller: str, *, admin: bool
 
 def sweep_abandoned(archive: Archive, idle_for: timedelta) -> int:
     """Delete the unfinished uploads nobody has sent a chunk to for `idle_for`, chunks and all;
-    returns how many. Finished ones stay (they answer a client that asks again)."""
+    returns how many. Finished ones stay (they answer a client that asks again), and so do those
+    that have all their bytes (`archive_stranded` archives them)."""
     cutoff = utcnow() - idle_for
+    unfinished = Upload.clip_id.is_(None) & (Upload.received_bytes < Upload.size_bytes)
     with archive.sessions() as session:
-        query = select(Upload.id).where(Upload.clip_id.is_(None), Upload.updated_at < cutoff)
-        candidates = list(session.scalars(query))
+        candidates = list(session.scalars(select(Upload.id).where(unfinished, Upload.updated_at < cutoff)))
     swept = 0
     for upload_id in candidates:
         with archive.sessions.begin() as session:
             upload = session.scalar(select(Upload).where(Upload.id == upload_id).with_for_update())
             if upload is None or upload.clip_id is not None or upload.updated_at >= cutoff or _completing(upload):
                 continue  # finished, continued or being archived since the look above
+            if upload.received_bytes == upload.size_bytes:
+                continue
             keys = _forget(session, upload)
         _discard(archive.blobs, keys)
         swept += 1
@@ -389,6 +392,28 @@ def sweep_abandoned(archive: Archive, idle_for: timedelta) -> int:
         log.info("deleted %d unfinished uploads idle for more than %s", swept, idle_for)
     _sweep_leftovers(archive)
     return swept
+
+
+def archive_stranded(archive: Archive) -> list[UploadResult]:
+    """Archive the uploads that have all their bytes but whose archiving never finished (the
+    process doing it died, or it failed and the client did not ask again); returns what each gave."""
+    with archive.sessions() as session:
+        query = select(Upload.id).where(Upload.clip_id.is_(None), Upload.received_bytes == Upload.size_bytes)
+        candidates = list(session.scalars(query))
+    results = []
+    for upload_id in candidates:
+        with archive.sessions.begin() as session:
+            upload = session.scalar(select(Upload).where(Upload.id == upload_id).with_for_update())
+            if upload is None or upload.clip_id is not None or _completing(upload):
+                continue  # archived, or being archived, since the look above
+            _claim_completion(upload)
+        try:
+            results.append(complete_upload(archive, upload_id))
+        except Exception:
+            log.exception("could not archive upload %s, which has all its bytes; trying again later", upload_id)
+    if results:
+        log.info("archived %d uploads that had all their bytes but no clip yet", len(results))
+    return results
 
 
 def _sweep_leftovers(archive: Archive) -> None:

@@ -528,3 +528,27 @@ def test_an_upload_with_all_its_bytes_is_not_deleted_but_archived(
     answer = send(client, keys["contributor"], upload_id, len(data), b"")  # the client asks again
     assert answer.status_code == 201, answer.text
     assert answer.json()["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_an_upload_whose_archiving_died_is_archived_when_the_server_starts(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    data = os.urandom(5000)
+    upload_id = start(client, keys["contributor"], len(data), source="witness C").json()["id"]
+    receive_chunk(archive, upload_id, 0, [data])  # every byte in; then the process archiving it died
+    long_ago = datetime.now(UTC) - timedelta(hours=archive.settings.upload_idle_hours + 1)
+    with archive.sessions.begin() as session:  # and its client never came back
+        upload = session.get_one(Upload, upload_id)
+        upload.completing_since, upload.updated_at = long_ago, long_ago
+
+    with TestClient(create_app(archive=archive)) as restarted:  # archived at start, not swept away
+        deadline = time.monotonic() + 30
+        while (state := restarted.get(f"/api/v1/uploads/{upload_id}", headers=auth(keys["contributor"])).json())[
+            "clip_id"
+        ] is None:
+            assert time.monotonic() < deadline, f"the upload was not archived: {state}"
+            time.sleep(0.05)
+        clip = restarted.get(f"/api/v1/clips/{state['clip_id']}", headers=auth(keys["viewer"])).json()
+    assert clip["sha256"] == hashlib.sha256(data).hexdigest()
+    assert [a["source"] for a in clip["acquisitions"]] == ["witness C"]
+    assert stored_bytes(archive) == 0
