@@ -18,6 +18,7 @@ from ingest.queue import QueueRunner
 from ingest.resumable import archive_stranded, sweep_abandoned
 from ingest.runner import InProcessRunner, JobRunner, OwnedRunner, resume_pending
 from ingest.scratch import remove_abandoned
+from ingest.upload import sweep_staging
 from storage.archive import Archive, open_archive
 from verity.settings import Settings
 
@@ -41,7 +42,8 @@ SWEEP_EVERY_S = 3600
 
 async def _sweep_uploads(archive: Archive, runner: JobRunner) -> None:
     """At start and then hourly: archive resumable uploads that have all their bytes but no clip
-    (their archiving died), delete those left unfinished too long."""
+    (their archiving died), delete those left unfinished too long, and staging objects whose
+    upload's process died."""
     idle_for = timedelta(hours=archive.settings.upload_idle_hours)
     while True:
         try:
@@ -49,6 +51,7 @@ async def _sweep_uploads(archive: Archive, runner: JobRunner) -> None:
                 if not result.duplicate:
                     await asyncio.to_thread(queue_ingest, runner, result.clip.id)
             await asyncio.to_thread(sweep_abandoned, archive, idle_for)
+            await asyncio.to_thread(sweep_staging, archive.blobs)
         except Exception:
             log.exception("sweeping unfinished uploads failed; trying again in an hour")
         await asyncio.sleep(SWEEP_EVERY_S)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +25,9 @@ from storage.archive import Archive
 from storage.blobs import BlobStore, staging_key
 from storage.custody import append_event
 from storage.models import Acquisition, Clip, ClipStatus
-from verity.errors import EmptyUpload, UploadTooLarge
+from verity.errors import BlobNotFound, EmptyUpload, UploadTooLarge
+
+log = logging.getLogger("verity.ingest")
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,28 @@ def _record(archive: Archive, staged: StagedOriginal, receipt: Receipt, also: Al
         if also is not None:
             also(session, result)
         return result
+
+
+# A staging object lives from its first byte until it is moved into place, moments after its
+# last; one untouched this long was left by a process that died in between.
+STAGING_ABANDONED_AFTER = timedelta(days=1)
+
+
+def sweep_staging(blobs: BlobStore, older_than: timedelta = STAGING_ABANDONED_AFTER) -> int:
+    """Delete the staging objects (on a folder, also files being written into one) nobody has
+    written to for `older_than`; returns how many."""
+    cutoff = datetime.now(UTC) - older_than
+    stale = []
+    for key in blobs.keys("incoming/"):
+        with contextlib.suppress(BlobNotFound):
+            modified = blobs.stat(key).modified
+            if modified is not None and modified <= cutoff:
+                stale.append(key)
+    for key in stale:
+        blobs.delete(key)
+    if stale:
+        log.info("deleted %d staging objects left by uploads whose process died", len(stale))
+    return len(stale)
 
 
 def receive_original(archive: Archive, chunks: Iterable[bytes], receipt: Receipt) -> UploadResult:

@@ -13,6 +13,7 @@ import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -26,6 +27,7 @@ READ_CHUNK = 1024 * 1024
 class StoredBlob:
     key: str
     size: int
+    modified: datetime | None = None  # when it was last written, where `stat` tells
 
 
 class BlobStore(Protocol):
@@ -36,7 +38,7 @@ class BlobStore(Protocol):
         """Yield the bytes of `key` from `start` to `end` inclusive (whole object by default)."""
 
     def stat(self, key: str) -> StoredBlob:
-        """Size of the object; `BlobNotFound` if absent."""
+        """Size of the object and when it was last written; `BlobNotFound` if absent."""
 
     def exists(self, key: str) -> bool: ...
 
@@ -110,9 +112,10 @@ class LocalBlobStore:
 
     def stat(self, key: str) -> StoredBlob:
         try:
-            return StoredBlob(key, self._path(key).stat().st_size)
+            found = self._path(key).stat()
         except FileNotFoundError:
             raise BlobNotFound(f"object {key} not found") from None
+        return StoredBlob(key, found.st_size, datetime.fromtimestamp(found.st_mtime, UTC))
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -254,7 +257,7 @@ class S3BlobStore:
             if _is_missing(exc):
                 raise BlobNotFound(f"object {key} not found") from None
             raise
-        return StoredBlob(key, int(info.size or 0))
+        return StoredBlob(key, int(info.size or 0), info.last_modified)
 
     def exists(self, key: str) -> bool:
         try:

@@ -6,13 +6,14 @@ import hashlib
 import os
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ingest.upload import Receipt, UploadResult, receive_original, record_original, stage_original
+from ingest.upload import Receipt, UploadResult, receive_original, record_original, stage_original, sweep_staging
 from storage.archive import Archive
 from storage.models import Acquisition, Clip, CustodyEvent
 from tests.conftest import all_blob_keys, auth
@@ -207,3 +208,14 @@ def test_an_original_stays_when_recording_it_fails_after_another_upload_found_it
 
     [result] = second
     assert b"".join(archive.blobs.open(result.clip.blob_key)) == data  # its clip's original is there
+
+
+def test_a_staging_object_left_by_a_dead_upload_is_swept_once_nobody_wrote_it_for_a_while(
+    archive: Archive,
+) -> None:
+    blobs = archive.blobs
+    blobs.put_stream("incoming/left-by-a-process-that-died", [b"x" * 100])
+    assert sweep_staging(blobs) == 0  # written just now: an upload may still be writing or moving it
+    time.sleep(1.1)  # S3 keeps times to the second
+    assert sweep_staging(blobs, older_than=timedelta(seconds=1)) == 1
+    assert all_blob_keys(blobs) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -104,3 +105,9 @@ def test_keys_lists_what_lies_under_a_prefix(blob_store: BlobStore) -> None:
         blob_store.put_stream(key, [b"1"])
     assert sorted(blob_store.keys("uploads/")) == ["uploads/a.spool", "uploads/b.0.x"]
     assert list(blob_store.keys("nothing/")) == []
+
+
+def test_stat_tells_when_an_object_was_written(blob_store: BlobStore) -> None:
+    blob_store.put_stream("dated", [b"1"])
+    modified = blob_store.stat("dated").modified
+    assert modified is not None and abs((datetime.now(UTC) - modified).total_seconds()) < 60
