@@ -20,8 +20,11 @@ def append_event(
 ) -> CustodyEvent:
     """Add the next event to the clip's chain in the caller's transaction. Two writers racing on
     one clip wait for each other on the clip's row lock (PostgreSQL) or the write lock (SQLite);
-    the (clip_id, seq) unique constraint backs that up, so the chain can never fork."""
-    session.execute(select(Clip.id).where(Clip.id == clip_id).with_for_update())
+    the (clip_id, seq) unique constraint backs that up, so the chain can never fork.
+    The lock is FOR NO KEY UPDATE: it does not wait for transactions that merely added rows
+    referring to the clip (an acquisition, keyframes), which may themselves be waiting to append;
+    FOR UPDATE deadlocked such pairs (a duplicate upload beside the clip's analysis)."""
+    session.execute(select(Clip.id).where(Clip.id == clip_id).with_for_update(key_share=True))
     last = (
         select(CustodyEvent.seq, CustodyEvent.hash)
         .where(CustodyEvent.clip_id == clip_id)

@@ -137,7 +137,7 @@ def create_incident(session: Session, fields: IncidentFields, actor: str) -> Inc
 
 # Row locks (PostgreSQL; SQLite takes one writer at a time anyway): "update" holds the incident
 # against any change until the transaction ends, "share" only against its deletion.
-INCIDENT_LOCKS: dict[str, Any] = {"update": True, "share": {"key_share": True}}
+INCIDENT_LOCKS: dict[str, Any] = {"update": True, "share": {"read": True, "key_share": True}}
 
 
 def load_incident(session: Session, incident_id: str, *, lock: str | None = None) -> Incident:
@@ -257,7 +257,7 @@ def link_clip(
 ) -> ClipLink:
     load_incident(session, incident_id, lock="share")  # not deleted under the new link
     # Locked (as the custody log locks it), so two identical links sent at once are seen as twins.
-    clip = session.get(Clip, clip_id, with_for_update=True)
+    clip = session.get(Clip, clip_id, with_for_update={"key_share": True})
     if clip is None:
         raise ClipNotFound(f"no clip with id {clip_id}")
     _check_segment(clip, start_s, end_s)
@@ -300,7 +300,7 @@ def update_link(
     after = {**before, **{name: changes[name] for name in before if name in changes}}
     if after == before:
         return link
-    clip = session.get_one(Clip, link.clip_id, with_for_update=True)
+    clip = session.get_one(Clip, link.clip_id, with_for_update={"key_share": True})
     _check_segment(clip, after["start_s"], after["end_s"])
     _refuse_same_segment(session, incident_id, clip, after["start_s"], after["end_s"], other_than=link.id)
     link.start_s, link.end_s, link.note = after["start_s"], after["end_s"], after["note"]

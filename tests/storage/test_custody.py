@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -10,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from storage.custody import append_event, list_events, verify_chain
 from storage.db import make_engine, make_session_factory
-from storage.models import Clip, CustodyEvent
+from storage.models import Acquisition, Clip, CustodyEvent
 
 
 def make_clip_with_events(database_url: str, count: int) -> str:
@@ -129,3 +131,42 @@ def test_rehashed_forgery_still_breaks_the_following_link(database_url: str) -> 
     tamper(database_url, "UPDATE custody_events SET actor = 'mallory', hash = '" + "1" * 64 + "' WHERE seq = 1")
     check = load_check(database_url, clip_id)
     assert not check.verified and check.first_bad_seq == 1
+
+
+def test_appending_beside_a_transaction_that_added_a_row_for_the_clip_does_not_deadlock(database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite takes one writer at a time: the two transactions cannot interleave there")
+    clip_id = make_clip_with_events(database_url, 1)
+    sessions = make_session_factory(make_engine(database_url))
+    analysis, upload = sessions(), sessions()
+    outcome: list[BaseException | None] = []
+
+    def record_a_second_acquisition() -> None:  # as an upload of the same bytes does
+        try:
+            upload.add(Acquisition(clip_id=clip_id, received_by="second-key", filename="again.mp4"))
+            upload.flush()  # refers to the clip: a key-share lock on its row
+            ready.set()
+            append_event(upload, clip_id, "acquired_duplicate", "second-key")
+            upload.commit()
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - the outcome is what the test looks at
+            outcome.append(exc)
+
+    ready = threading.Event()
+    try:
+        analysis.get_one(Clip, clip_id).status = "processing"  # as the clip's analysis does
+        analysis.flush()
+        racer = threading.Thread(target=record_a_second_acquisition)
+        racer.start()
+        assert ready.wait(10)
+        time.sleep(0.3)  # the upload now waits for the analysis to append
+        append_event(analysis, clip_id, "probed", "verity-ingest")
+        analysis.commit()
+        racer.join(timeout=30)
+    finally:
+        analysis.close()
+        upload.close()
+    assert outcome == [None]
+    with sessions() as session:
+        assert [e.action for e in list_events(session, clip_id)] == ["noted", "probed", "acquired_duplicate"]
+    assert load_check(database_url, clip_id).verified
