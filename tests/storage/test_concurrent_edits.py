@@ -124,85 +124,15 @@ def test_second_link_edit_from_the_same_read_is_refused_and_leaves_no_custody_ev
         assert [e.action for e in list_events(session, clip_id)] == ["linked", "link_changed"]
 
 
-def test_the_same_segment_linked_twice_at_once_is_linked_once(sessions: sessionmaker[Session]) -> None:
-    with sessions.begin() as session:
-        clip = Clip(sha256="ef" * 32, size_bytes=1, filename="f", blob_key="k", status="ready", uploaded_by="t")
-        session.add(clip)
-        session.flush()
-        incident_id, clip_id = create_incident(session, incident_fields("Shooting"), "alice").id, clip.id
-    first, second = sessions(), sessions()
-    outcome: list[BaseException | None] = []
-
-    def link_second() -> None:
-        try:
-            link_clip(second, incident_id, clip_id, 1.0, 2.0, None, "bob")
-            second.commit()
-            outcome.append(None)
-        except BaseException as exc:  # noqa: BLE001 - the outcome is what the test looks at
-            outcome.append(exc)
-
-    try:
-        link_clip(first, incident_id, clip_id, 1.0, 2.0, None, "alice")  # not yet committed
-        racer = threading.Thread(target=link_second)
-        racer.start()
-        racer.join(timeout=1.0)
-        assert racer.is_alive(), "the second link did not wait for the first"
-        first.commit()
-        racer.join(timeout=30)
-    finally:
-        first.close()
-        second.close()
-    [error] = outcome
-    assert isinstance(error, Conflict) and "already linked" in error.detail
-    with sessions() as session:
-        assert len(links_of(session, incident_id, include_removed=True)) == 1
-
-
-def test_two_incidents_added_to_a_case_at_once_are_both_added(sessions: sessionmaker[Session]) -> None:
-    with sessions.begin() as session:
-        case_id = create_case(session, "UN submission", "", "open", "alice").id
-        incident_ids = [create_incident(session, incident_fields(title), "alice").id for title in ("A", "B")]
-    first, second = sessions(), sessions()
-    outcome: list[BaseException | None] = []
-
-    def add_second() -> None:
-        try:
-            set_case_incident(second, case_id, incident_ids[1], True, "bob")
-            second.commit()
-            outcome.append(None)
-        except BaseException as exc:  # noqa: BLE001 - the outcome is what the test looks at
-            outcome.append(exc)
-
-    try:
-        load_case(second, case_id)  # read before the first addition, as a request may have
-        set_case_incident(first, case_id, incident_ids[0], True, "alice")  # not yet committed
-        racer = threading.Thread(target=add_second)
-        racer.start()
-        racer.join(timeout=1.0)
-        assert racer.is_alive(), "the second addition did not wait for the first"
-        first.commit()
-        racer.join(timeout=30)
-    finally:
-        first.close()
-        second.close()
-    assert outcome == [None]
-    with sessions() as session:
-        case = load_case(session, case_id)
-        assert sorted(link.incident_id for link in case.incident_links) == sorted(incident_ids)
-        assert case.version == 3
-        entries = list_entries(session, "case", case_id)
-        assert [(e.action, e.actor) for e in entries] == [
-            ("created", "alice"),
-            ("incident_added", "alice"),
-            ("incident_added", "bob"),
-        ]
-
-
 def concurrently(
-    sessions: sessionmaker[Session], first: Callable[[Session], object], second: Callable[[Session], object]
+    sessions: sessionmaker[Session],
+    first: Callable[[Session], object],
+    second: Callable[[Session], object],
+    read_before: Callable[[Session], object] | None = None,
 ) -> BaseException | None:
-    """`first` runs and holds its transaction open; `second` starts meanwhile in another session and
-    must wait for it; then `first` commits. Returns what `second` raised, if anything."""
+    """`first` runs and holds its transaction open; `second` starts meanwhile in another session
+    (which may have read first, as a request does) and must wait for it; then `first` commits.
+    Returns what `second` raised, if anything."""
     one, other = sessions(), sessions()
     outcome: list[BaseException | None] = []
 
@@ -215,6 +145,8 @@ def concurrently(
             outcome.append(exc)
 
     try:
+        if read_before is not None:
+            read_before(other)
         first(one)
         racer = threading.Thread(target=run_second)
         racer.start()
@@ -227,6 +159,45 @@ def concurrently(
         other.close()
     [result] = outcome
     return result
+
+
+def test_the_same_segment_linked_twice_at_once_is_linked_once(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        clip = Clip(sha256="ef" * 32, size_bytes=1, filename="f", blob_key="k", status="ready", uploaded_by="t")
+        session.add(clip)
+        session.flush()
+        incident_id, clip_id = create_incident(session, incident_fields("Shooting"), "alice").id, clip.id
+    error = concurrently(
+        sessions,
+        lambda s: link_clip(s, incident_id, clip_id, 1.0, 2.0, None, "alice"),
+        lambda s: link_clip(s, incident_id, clip_id, 1.0, 2.0, None, "bob"),
+    )
+    assert isinstance(error, Conflict) and "already linked" in error.detail
+    with sessions() as session:
+        assert len(links_of(session, incident_id, include_removed=True)) == 1
+
+
+def test_two_incidents_added_to_a_case_at_once_are_both_added(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        case_id = create_case(session, "UN submission", "", "open", "alice").id
+        incident_ids = [create_incident(session, incident_fields(title), "alice").id for title in ("A", "B")]
+    error = concurrently(
+        sessions,
+        lambda s: set_case_incident(s, case_id, incident_ids[0], True, "alice"),
+        lambda s: set_case_incident(s, case_id, incident_ids[1], True, "bob"),
+        read_before=lambda s: load_case(s, case_id),
+    )
+    assert error is None
+    with sessions() as session:
+        case = load_case(session, case_id)
+        assert sorted(link.incident_id for link in case.incident_links) == sorted(incident_ids)
+        assert case.version == 3
+        entries = list_entries(session, "case", case_id)
+        assert [(e.action, e.actor) for e in entries] == [
+            ("created", "alice"),
+            ("incident_added", "alice"),
+            ("incident_added", "bob"),
+        ]
 
 
 def test_an_incident_joining_a_case_while_it_is_deleted_is_not_deleted(sessions: sessionmaker[Session]) -> None:
