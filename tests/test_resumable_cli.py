@@ -124,20 +124,25 @@ def test_ingest_over_a_dropping_connection_resumes_and_archives_one_clip(
     assert [a["source"] for a in clip["acquisitions"]] == ["field team"]
 
 
-def test_ingest_waits_while_the_server_archives_for_longer_than_its_read_timeout(
-    tmp_path: Path, server: RunningServer
-) -> None:
-    path = tmp_path / "big.mp4"
-    path.write_bytes(os.urandom(40 * 1024 * 1024))
+def start_ingest(tmp_path: Path, server: RunningServer, path: Path, *options: str) -> subprocess.Popen[str]:
+    """`verity ingest PATH --server` running in the background, in chunks of 1 MiB."""
     env = {**os.environ, "VERITY_DATA_DIR": str(tmp_path / "client"), "COLUMNS": "200"}
-    ingest = subprocess.Popen(
+    return subprocess.Popen(
         [VERITY, "ingest", str(path), "--server", server.url, "--key", server.admin_key]
-        + ["--chunk-bytes", str(1024 * 1024), "--read-timeout", "1"],
+        + ["--chunk-bytes", str(1024 * 1024), *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
     )
+
+
+def test_ingest_waits_while_the_server_archives_for_longer_than_its_read_timeout(
+    tmp_path: Path, server: RunningServer
+) -> None:
+    path = tmp_path / "big.mp4"
+    path.write_bytes(os.urandom(40 * 1024 * 1024))
+    ingest = start_ingest(tmp_path, server, path, "--read-timeout", "1")
     # Hold the upload's spool file as a request whose client is gone would: archiving then waits
     # for it (5 s) before copying the bytes out beside it, far past the CLI's 1 s read timeout.
     uploads = server.data_dir / "blobs" / "uploads"
@@ -161,15 +166,7 @@ def test_ingest_waits_while_the_server_archives_for_longer_than_its_read_timeout
 def test_ingest_interrupted_deletes_its_unfinished_upload(tmp_path: Path, server: RunningServer, stop: int) -> None:
     path = tmp_path / "big.mp4"
     path.write_bytes(os.urandom(100 * 1024 * 1024))
-    env = {**os.environ, "VERITY_DATA_DIR": str(tmp_path / "client"), "COLUMNS": "200"}
-    ingest = subprocess.Popen(
-        [VERITY, "ingest", str(path), "--server", server.url, "--key", server.admin_key]
-        + ["--chunk-bytes", str(1024 * 1024)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    ingest = start_ingest(tmp_path, server, path)
     uploads = server.data_dir / "blobs" / "uploads"
     deadline = time.monotonic() + 30
     while sum(spool.stat().st_size for spool in uploads.glob("*.spool")) < 4 * 1024 * 1024:
