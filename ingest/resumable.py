@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ingest.upload import Receipt, StagedOriginal, UploadResult, hash_staged, record_original, stage_original
@@ -137,14 +137,7 @@ def _receive_in_place(
     accepted = False
     try:
         size = spool.write_at(offset, chunks)
-        with archive.sessions.begin() as session:
-            upload = _lock(session, upload_id)
-            _check_offset(upload, offset)
-            if size:
-                session.add(
-                    UploadChunk(upload_id=upload.id, first_byte=offset, size_bytes=size, blob_key=spool_key(upload_id))
-                )
-            outcome = _count(upload, size)
+        outcome = _accept(archive, upload_id, offset, size, spool_key(upload_id))
         accepted = size > 0
         return outcome
     finally:
@@ -162,12 +155,7 @@ def _receive_as_object(archive: Archive, upload_id: str, offset: int, chunks: It
     size = blobs.put_stream(key, chunks).size
     accepted = False
     try:
-        with archive.sessions.begin() as session:
-            upload = _lock(session, upload_id)
-            _check_offset(upload, offset)
-            if size:
-                session.add(UploadChunk(upload_id=upload.id, first_byte=offset, size_bytes=size, blob_key=key))
-            outcome = _count(upload, size)
+        outcome = _accept(archive, upload_id, offset, size, key)
         accepted = size > 0
         return outcome
     finally:
@@ -175,15 +163,20 @@ def _receive_as_object(archive: Archive, upload_id: str, offset: int, chunks: It
             _discard(blobs, [key])
 
 
-def _count(upload: Upload, size: int) -> ChunkOutcome:
-    """Count an accepted chunk of `size` bytes (inside the transaction that holds the upload)."""
-    if size:
-        upload.received_bytes += size
-        upload.updated_at = utcnow()
-    complete = upload.received_bytes == upload.size_bytes
-    if complete:
-        _claim_completion(upload)
-    return ChunkOutcome(upload, complete)
+def _accept(archive: Archive, upload_id: str, offset: int, size: int, blob_key: str) -> ChunkOutcome:
+    """Count the `size` bytes stored under `blob_key` as the chunk at `offset`, if the upload,
+    locked, still stands there (OffsetMismatch otherwise); claims the archiving of a complete one."""
+    with archive.sessions.begin() as session:
+        upload = _lock(session, upload_id)
+        _check_offset(upload, offset)
+        if size:
+            session.add(UploadChunk(upload_id=upload.id, first_byte=offset, size_bytes=size, blob_key=blob_key))
+            upload.received_bytes += size
+            upload.updated_at = utcnow()
+        complete = upload.received_bytes == upload.size_bytes
+        if complete:
+            _claim_completion(upload)
+        return ChunkOutcome(upload, complete)
 
 
 def _fill_spool(archive: Archive, spool: HeldSpool, upload_id: str) -> int:
@@ -192,11 +185,7 @@ def _fill_spool(archive: Archive, spool: HeldSpool, upload_id: str) -> int:
     Returns how many bytes it holds."""
     key = spool_key(upload_id)
     with archive.sessions() as session:
-        chunks = list(
-            session.scalars(
-                select(UploadChunk).where(UploadChunk.upload_id == upload_id).order_by(UploadChunk.first_byte)
-            )
-        )
+        chunks = _chunks_of(session, upload_id)
     in_place = sum(chunk.size_bytes for chunk in chunks if chunk.blob_key == key)
     if spool.size < in_place:
         raise Conflict(
@@ -227,11 +216,8 @@ def complete_upload(archive: Archive, upload_id: str) -> UploadResult:
         upload = session.get(Upload, upload_id)
         if upload is None:
             raise UploadNotFound(f"no upload with id {upload_id}")
-        keys = list(
-            session.scalars(
-                select(UploadChunk.blob_key).where(UploadChunk.upload_id == upload_id).order_by(UploadChunk.first_byte)
-            )
-        )
+        chunks = _chunks_of(session, upload_id)
+    keys = [chunk.blob_key for chunk in chunks]
     receipt = Receipt(
         received_by=upload.created_by,
         filename=upload.filename,
@@ -252,7 +238,7 @@ def complete_upload(archive: Archive, upload_id: str) -> UploadResult:
         else:
             with hold_spool(path, wait_s=SPOOL_WAIT_S) as spool:
                 if spool is None:  # held by a request whose client is gone, until its connection times out
-                    staged = _stage_beside_holder(archive, upload, keys)
+                    staged = _stage_beside_holder(archive, upload, chunks)
                 else:
                     staged = _stage_spool(archive, spool, upload)
                 result = record_original(archive, staged, receipt, also=mark_done)
@@ -290,27 +276,22 @@ def _sized(blobs: BlobStore, upload: Upload, staged: StagedOriginal) -> StagedOr
     return staged
 
 
-def _stage_beside_holder(archive: Archive, upload: Upload, keys: list[str]) -> StagedOriginal:
+def _stage_beside_holder(archive: Archive, upload: Upload, chunks: list[UploadChunk]) -> StagedOriginal:
     """The upload's bytes copied into a staging object while another request holds its spool
     file: the accepted part of the spool (which its holder never writes into) and then the chunk
     objects. The holder may copy those into the spool and delete them meanwhile; then the client
     is told to ask again."""
     blobs, key = archive.blobs, spool_key(upload.id)
-    in_place = len([k for k in keys if k == key])
-    with archive.sessions() as session:
-        spooled = session.scalar(
-            select(func.coalesce(func.sum(UploadChunk.size_bytes), 0)).where(
-                UploadChunk.upload_id == upload.id, UploadChunk.blob_key == key
-            )
-        )
-    if in_place and keys[:in_place] != [key] * in_place:
+    in_place = [chunk for chunk in chunks if chunk.blob_key == key]
+    if chunks[: len(in_place)] != in_place:
         raise Conflict(f"upload {upload.id} has chunks out of order; delete it and send the file again")
+    spooled = sum(chunk.size_bytes for chunk in in_place)
 
     def parts() -> Iterator[bytes]:
         if spooled:
             yield from blobs.open(key, 0, spooled - 1)
-        for chunk_key in keys[in_place:]:
-            yield from blobs.open(chunk_key)
+        for chunk in chunks[len(in_place) :]:
+            yield from blobs.open(chunk.blob_key)
 
     try:
         return _stage_chunks_from(archive, upload, parts())
@@ -453,6 +434,12 @@ def _forget(session: Session, upload: Upload) -> list[str]:
 def spool_key(upload_id: str) -> str:
     """Where the upload's chunks are written in place, on a store that keeps files."""
     return f"uploads/{upload_id}.spool"
+
+
+def _chunks_of(session: Session, upload_id: str) -> list[UploadChunk]:
+    """The upload's accepted chunks, in order."""
+    query = select(UploadChunk).where(UploadChunk.upload_id == upload_id).order_by(UploadChunk.first_byte)
+    return list(session.scalars(query))
 
 
 def _lock(session: Session, upload_id: str) -> Upload:
