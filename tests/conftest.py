@@ -134,6 +134,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         _drop_postgres_database(name)
 
 
+def s3_settings(request: pytest.FixtureRequest, server: S3Server) -> dict[str, str]:
+    """The VERITY_* settings that keep an archive's objects in a fresh bucket on `server`."""
+    return {
+        "VERITY_BLOB_BACKEND": "s3",
+        "VERITY_S3_ENDPOINT": server.endpoint,
+        "VERITY_S3_BUCKET": fresh_bucket(request, server),
+        "VERITY_S3_ACCESS_KEY": server.access_key,
+        "VERITY_S3_SECRET_KEY": server.secret_key,
+        "VERITY_S3_SECURE": "false",
+    }
+
+
 def fresh_bucket(request: pytest.FixtureRequest, server: S3Server) -> str:
     """A bucket name for one test, dropped (objects and all) when the test ends: SeaweedFS gives
     every bucket volumes of its own, and runs out of them if a whole suite's buckets stay."""
@@ -297,15 +309,7 @@ def scaled_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ru
     template = request.getfixturevalue("postgres_template")
     s3: S3Server = request.getfixturevalue("s3_server")
     url, name = _fresh_postgres_database(template)
-    settings_env = {
-        "VERITY_DATABASE_URL": url,
-        "VERITY_BLOB_BACKEND": "s3",
-        "VERITY_S3_ENDPOINT": s3.endpoint,
-        "VERITY_S3_BUCKET": fresh_bucket(request, s3),
-        "VERITY_S3_ACCESS_KEY": s3.access_key,
-        "VERITY_S3_SECRET_KEY": s3.secret_key,
-        "VERITY_S3_SECURE": "false",
-    }
+    settings_env = {"VERITY_DATABASE_URL": url, **s3_settings(request, s3)}
     try:
         with running_server(tmp_path, settings_env) as running:
             yield running

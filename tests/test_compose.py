@@ -20,7 +20,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from tests import media
-from tests.conftest import ROOT, S3Server, auth, free_port, fresh_bucket, running_process
+from tests.conftest import ROOT, S3Server, auth, free_port, running_process, s3_settings
 from verity.settings import Settings
 
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -65,13 +65,8 @@ def test_the_compose_services_archive_an_upload_and_the_worker_analyses_it(
     request: pytest.FixtureRequest, postgres_url: str, tmp_path: Path
 ) -> None:
     s3: S3Server = request.getfixturevalue("s3_server")
-    loopback = {
-        "VERITY_DATABASE_URL": postgres_url,  # the compose one names host `postgres`, checked above
-        "VERITY_S3_ENDPOINT": s3.endpoint,
-        "VERITY_S3_BUCKET": fresh_bucket(request, s3),
-        "VERITY_S3_ACCESS_KEY": s3.access_key,
-        "VERITY_S3_SECRET_KEY": s3.secret_key,
-    }
+    # The compose settings name hosts `postgres` and `minio` (checked above): point them here.
+    loopback = {"VERITY_DATABASE_URL": postgres_url, **s3_settings(request, s3)}
     bin_dir = str(Path(sys.executable).parent)  # where `verity` is, as on the image's PATH
     base = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "HOME": str(tmp_path), "COLUMNS": "200"}
     port = free_port()

@@ -50,6 +50,14 @@ def stored_bytes(archive: Archive, upload_id: str = "") -> int:
     return sum(archive.blobs.stat(key).size for key in keys)
 
 
+def spool_of(archive: Archive, upload_id: str) -> Path:
+    """The upload's spool file; the test is skipped on S3, where there is none."""
+    spool = archive.blobs.spool_path(spool_key(upload_id))
+    if spool is None:
+        pytest.skip("an S3 store keeps every chunk as an object of its own: there is no spool file")
+    return spool
+
+
 def assert_archived_whole(archive: Archive, result: UploadResult, data: bytes) -> None:
     """The clip's original is exactly `data`, and nothing of any upload is left in the store."""
     assert result.clip.sha256 == hashlib.sha256(data).hexdigest()
@@ -390,13 +398,9 @@ def test_of_two_chunks_racing_at_the_same_offset_one_counts_and_the_other_is_409
 def test_a_chunk_sent_while_another_request_writes_in_place_is_kept_and_copied_in(
     client: TestClient, keys: dict[str, str], archive: Archive
 ) -> None:
-    spool = archive.blobs.spool_path(spool_key("x"))
-    if spool is None:
-        pytest.skip("an S3 store keeps every chunk as an object of its own: there is no spool file")
     data = os.urandom(300_000)
     upload_id = start(client, keys["contributor"], len(data)).json()["id"]
-    spool = archive.blobs.spool_path(spool_key(upload_id))
-    assert spool is not None
+    spool = spool_of(archive, upload_id)
     stretches = [(0, 100_000), (100_000, 200_000), (200_000, 250_000), (250_000, 300_000)]
     for number, (first, end) in enumerate(stretches):
         if number % 2:  # a request whose client is gone still holds the spool file
@@ -436,10 +440,9 @@ def test_an_upload_is_marked_archived_in_the_same_transaction_as_its_acquisition
 def test_a_resend_accepted_while_the_spool_holder_was_checking_is_kept(
     client: TestClient, keys: dict[str, str], archive: Archive, monkeypatch: pytest.MonkeyPatch, first: int
 ) -> None:
-    if archive.blobs.spool_path(spool_key("x")) is None:
-        pytest.skip("an S3 store keeps every chunk as an object of its own: there is no spool file")
     data = os.urandom(300_000)
     upload_id = start(client, keys["contributor"], len(data)).json()["id"]
+    spool_of(archive, upload_id)
     if first:
         receive_chunk(archive, upload_id, 0, [data[:first]])
     chunk = data[first : first + 100_000]
@@ -465,15 +468,11 @@ def test_a_resend_accepted_while_the_spool_holder_was_checking_is_kept(
 def test_archiving_while_a_stale_request_holds_the_spool_copies_the_bytes_beside_it(
     client: TestClient, keys: dict[str, str], archive: Archive, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spool = archive.blobs.spool_path(spool_key("x"))
-    if spool is None:
-        pytest.skip("an S3 store keeps every chunk as an object of its own: there is no spool file")
     monkeypatch.setattr(resumable, "SPOOL_WAIT_S", 0.2)
     data = os.urandom(300_000)
     upload_id = start(client, keys["contributor"], len(data)).json()["id"]
+    spool = spool_of(archive, upload_id)
     receive_chunk(archive, upload_id, 0, [data[:100_000]])  # into the spool file
-    spool = archive.blobs.spool_path(spool_key(upload_id))
-    assert spool is not None
     # A request whose client went away holds the file until its connection times out; the
     # client goes on meanwhile (its chunks are kept as objects), and the last one archives.
     with hold_spool(spool) as stale:

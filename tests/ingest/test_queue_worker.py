@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from tests import media
-from tests.conftest import VERITY, RunningServer, S3Server, auth, fresh_bucket, running_process, running_server
+from tests.conftest import VERITY, RunningServer, S3Server, auth, running_process, running_server, s3_settings
 
 INGEST_JOBS_OF_CLIP = text(
     "SELECT status::text FROM procrastinate_jobs WHERE task_name = 'verity.ingest' AND args->>'clip_id' = :clip_id"
@@ -108,14 +108,7 @@ def test_workers_analyse_uploads_and_find_the_copy(
 ) -> None:
     if blobs == "s3":
         s3: S3Server = request.getfixturevalue("s3_server")
-        queue_env |= {
-            "VERITY_BLOB_BACKEND": "s3",
-            "VERITY_S3_ENDPOINT": s3.endpoint,
-            "VERITY_S3_BUCKET": fresh_bucket(request, s3),
-            "VERITY_S3_ACCESS_KEY": s3.access_key,
-            "VERITY_S3_SECRET_KEY": s3.secret_key,
-            "VERITY_S3_SECURE": "false",
-        }
+        queue_env |= s3_settings(request, s3)
     logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
     with (
         running_server(tmp_path, queue_env) as server,
