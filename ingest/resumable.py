@@ -363,9 +363,7 @@ def sweep_abandoned(archive: Archive, idle_for: timedelta) -> int:
         with archive.sessions.begin() as session:
             upload = session.scalar(select(Upload).where(Upload.id == upload_id).with_for_update())
             if upload is None or upload.clip_id is not None or upload.updated_at >= cutoff or _completing(upload):
-                continue  # finished, continued or being archived since the look above
-            if upload.received_bytes == upload.size_bytes:
-                continue
+                continue  # finished, continued (its last byte too) or being archived since the look above
             keys = _forget(session, upload)
         _discard(archive.blobs, keys)
         swept += 1
