@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from storage.spool import hold_spool
-from tests.conftest import VERITY, RunningServer
+from tests.conftest import VERITY, RunningServer, running_server
 
 
 class CuttingProxy:
@@ -137,29 +137,33 @@ def start_ingest(tmp_path: Path, server: RunningServer, path: Path, *options: st
     )
 
 
-def test_ingest_waits_while_the_server_archives_for_longer_than_its_read_timeout(
-    tmp_path: Path, server: RunningServer
-) -> None:
+def test_ingest_waits_while_the_server_archives_for_longer_than_its_read_timeout(tmp_path: Path) -> None:
     path = tmp_path / "big.mp4"
     path.write_bytes(os.urandom(40 * 1024 * 1024))
-    ingest = start_ingest(tmp_path, server, path, "--read-timeout", "1")
-    # Hold the upload's spool file as a request whose client is gone would: archiving then waits
-    # for it (5 s) before copying the bytes out beside it, far past the CLI's 1 s read timeout.
-    uploads = server.data_dir / "blobs" / "uploads"
-    deadline = time.monotonic() + 30
-    while not (spools := list(uploads.glob("*.spool")) if uploads.is_dir() else []):
-        assert time.monotonic() < deadline and ingest.poll() is None, "no upload started"
-        time.sleep(0.005)
-    with hold_spool(spools[0], wait_s=10) as held:
-        assert held is not None
-        out, err = ingest.communicate(timeout=120)
+    # A chunk cut off mid-body lets go of the spool file after 1 s (see below).
+    with running_server(tmp_path, {"VERITY_UPLOAD_STALL_SECONDS": "1"}) as server:
+        ingest = start_ingest(tmp_path, server, path, "--read-timeout", "1")
+        uploads = server.data_dir / "blobs" / "uploads"
+        deadline = time.monotonic() + 30
+        while not (spools := list(uploads.glob("*.spool")) if uploads.is_dir() else []):
+            assert time.monotonic() < deadline and ingest.poll() is None, "no upload started"
+            time.sleep(0.005)
+        # Freeze the CLI so it cannot finish first, and hold the upload's spool file as a request
+        # whose client is gone would (the chunk the CLI was sending, if any, is dropped after 1 s):
+        # archiving then waits for it (5 s) before copying the bytes out beside it, far past the
+        # CLI's 1 s read timeout.
+        ingest.send_signal(signal.SIGSTOP)
+        with hold_spool(spools[0], wait_s=10) as held:
+            ingest.send_signal(signal.SIGCONT)
+            assert held is not None
+            out, err = ingest.communicate(timeout=120)
+        clips = httpx.get(f"{server.url}/api/v1/clips", headers={"Authorization": f"Bearer {server.admin_key}"})
 
     assert ingest.returncode == 0, out + err
     assert "the server is archiving the upload; waiting" in err
     clip_id, sha256, _printed = out.split()
     assert sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-    clips = httpx.get(f"{server.url}/api/v1/clips", headers={"Authorization": f"Bearer {server.admin_key}"}).json()
-    assert [clip["id"] for clip in clips["items"]] == [clip_id]
+    assert [clip["id"] for clip in clips.json()["items"]] == [clip_id]
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
