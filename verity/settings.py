@@ -15,36 +15,44 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="VERITY_", env_file=".env", extra="ignore")
 
-    data_dir: Path = Path("./verity-data")
+    data_dir: Path = Field(
+        default=Path("./verity-data"),
+        description="Where the embedded archive keeps its database, objects and scratch space.",
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite file `verity.db` in data_dir."
     )
 
-    blob_backend: Literal["local", "s3"] = "local"
+    blob_backend: Literal["local", "s3"] = Field(default="local", description="`local` (a folder) or `s3`.")
     blob_dir: Path | None = Field(default=None, description="Local object store; default: data_dir/blobs.")
-    s3_endpoint: str | None = Field(default=None, description="host:port of the S3 server.")
-    s3_bucket: str = "verity"
-    s3_access_key: str | None = None
-    s3_secret_key: SecretStr | None = None
+    s3_endpoint: str | None = Field(default=None, description="`host:port` of the S3 server (MinIO, SeaweedFS, AWS …).")
+    s3_bucket: str = Field(default="verity", description="Created on first use.")
+    s3_access_key: str | None = Field(default=None, description="S3 credentials: the access key …")
+    s3_secret_key: SecretStr | None = Field(default=None, description="… and its secret.")
     s3_secure: bool = Field(default=True, description="Use TLS to reach the S3 server.")
-    s3_region: str | None = None
+    s3_region: str | None = Field(default=None, description="Optional.")
 
-    max_upload_bytes: int = Field(default=20 * 1024**3, gt=0)
+    max_upload_bytes: int = Field(default=20 * 1024**3, gt=0, description="Larger uploads get 413.")
     upload_idle_hours: float = Field(
-        default=72, gt=0, description="Unfinished resumable uploads nobody has added to this long are deleted."
+        default=72,
+        gt=0,
+        description="An unfinished resumable upload nobody has added to this long is deleted, chunks and all.",
     )
     upload_stall_seconds: float = Field(
         default=120,
         gt=0,
-        description="A chunk of a resumable upload whose client sends nothing for this long is dropped.",
+        description="A chunk of a resumable upload whose client sends nothing for this long is dropped (408), so a "
+        "dead connection holds nothing.",
     )
 
     keyframe_every_s: float = Field(default=10.0, gt=0, description="At least one keyframe this often.")
-    scene_threshold: float = Field(default=0.3, gt=0, lt=1, description="ffmpeg scene score for a new scene.")
-    thumbnail_max_side: int = Field(default=640, ge=32, le=4096)
+    scene_threshold: float = Field(
+        default=0.3, gt=0, lt=1, description="ffmpeg scene score (0–1) that counts as a scene change."
+    )
+    thumbnail_max_side: int = Field(default=640, ge=32, le=4096, description="Longest side of keyframe thumbnails, px.")
     sample_fps: float = Field(default=2.0, gt=0, le=30, description="Frame samples per second for fingerprints.")
     sample_size: int = Field(default=64, ge=16, le=256, description="Frame samples are this many pixels square.")
-    ffprobe_timeout_s: float = Field(default=60, gt=0)
+    ffprobe_timeout_s: float = Field(default=60, gt=0, description="Longest one ffprobe run may take.")
     decode_timeout_s: float = Field(default=3 * 3600, gt=0, description="Longest one decode pass may run.")
     ffmpeg_memory_mb: int = Field(default=3072, ge=256, description="Address-space limit for ffmpeg/ffprobe.")
     ingest_workers: int = Field(
@@ -55,7 +63,11 @@ class Settings(BaseSettings):
         description="Where ingest jobs run: threads of the API process, or `verity worker` processes fed "
         "through procrastinate's queue in the same PostgreSQL.",
     )
-    work_dir: Path | None = Field(default=None, description="Scratch space for ingest; default data_dir/work.")
+    work_dir: Path | None = Field(
+        default=None,
+        description="Scratch space for ingest; default data_dir/work. A folder per clip being analysed, "
+        "removed when it ends; `serve` and `worker` remove at start those whose process died.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:
