@@ -15,6 +15,7 @@ from typing import Annotated, Any, BinaryIO
 
 import httpx
 import typer
+from pydantic import ValidationError
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from api import cli_archive, cli_evidence
@@ -23,7 +24,7 @@ from storage.archive import open_archive
 from storage.db import upgrade_database
 from storage.keys import create_key, has_any_key
 from verity.errors import VerityError
-from verity.settings import Settings
+from verity.settings import Settings, describe_settings_error
 
 app = typer.Typer(help="Verity: verified-video evidence archive.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -525,5 +526,22 @@ for command in (cli_evidence.link, cli_evidence.unlink, cli_evidence.review):
     app.command()(command)
 
 
+def main() -> None:
+    """The `verity` command: the app, with settings that do not load reported as what to change
+    (exit 1) rather than as a traceback."""
+    try:
+        app()
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        err_console.print(
+            f"error: the settings do not fit: {describe_settings_error(exc)}",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

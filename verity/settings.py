@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -69,6 +69,29 @@ class Settings(BaseSettings):
         "removed when it ends; `serve` and `worker` remove at start those whose process died.",
     )
 
+    @model_validator(mode="after")
+    def _check_combination(self) -> Settings:
+        """Refuse, when the settings load, combinations that could only fail later mid-request."""
+        problems = []
+        if self.blob_backend == "s3":
+            if not self.s3_endpoint:
+                problems.append("VERITY_BLOB_BACKEND=s3 needs VERITY_S3_ENDPOINT (host:port of the S3 server)")
+            elif "://" in self.s3_endpoint or "/" in self.s3_endpoint:
+                problems.append(
+                    f"VERITY_S3_ENDPOINT is host:port, without a scheme or path (got {self.s3_endpoint!r}); "
+                    "say plain HTTP with VERITY_S3_SECURE=false"
+                )
+            if (self.s3_access_key is None) != (self.s3_secret_key is None):
+                problems.append("VERITY_S3_ACCESS_KEY and VERITY_S3_SECRET_KEY come together: set both or neither")
+        if self.job_runner == "procrastinate" and not self.resolved_database_url().startswith("postgresql"):
+            problems.append(
+                "VERITY_JOB_RUNNER=procrastinate needs PostgreSQL (the job queue lives in the archive's database); "
+                "set VERITY_DATABASE_URL to a postgresql+psycopg:// URL, or use VERITY_JOB_RUNNER=inprocess"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -79,3 +102,14 @@ class Settings(BaseSettings):
 
     def resolved_work_dir(self) -> Path:
         return (self.work_dir or self.data_dir / "work").resolve()
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    """What is wrong with the settings, by the names an operator sets (`VERITY_…: problem`)."""
+    prefix = str(Settings.model_config.get("env_prefix", ""))
+    described = []
+    for problem in exc.errors():
+        message = str(problem.get("msg", "invalid")).removeprefix("Value error, ")
+        where = ".".join(str(part) for part in problem.get("loc", ()))
+        described.append(f"{prefix}{where.upper()}: {message}" if where else message)
+    return "; ".join(described)
