@@ -11,10 +11,12 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from minio.error import ServerError
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from urllib3.exceptions import HTTPError as ConnectionProblem
 
 from api.schemas import ErrorOut, ValidationErrorOut
 from verity import errors
@@ -47,6 +49,7 @@ ERROR_DESCRIPTIONS = {
     416: "The range lies outside the file.",
     422: "The request does not fit the schema (a missing, unknown, null or malformed field).",
     428: "If-Match missing (or `*`): send the ETag you read.",
+    503: "The object store is not answering; try again later (Retry-After).",
 }
 REQUEST_LOCATIONS = ("body", "query", "path", "header", "cookie")
 
@@ -127,6 +130,13 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = "the records changed while this request was writing; read them again and retry"
         return JSONResponse({"error": "conflict", "detail": detail}, 409)
 
+    async def on_store_unreachable(request: Request, exc: Exception) -> JSONResponse:
+        # The S3 server did not answer (refused, reset, timed out, or a 5xx after the SDK's own
+        # retries): the archive is unavailable for now, not broken, and the caller is not at fault.
+        log.warning("object store unreachable in %s %s: %s", request.method, request.url.path, exc)
+        detail = "the object store is not answering; try again once it is back"
+        return JSONResponse({"error": "storage_unavailable", "detail": detail}, 503, headers={"Retry-After": "30"})
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         # A bug, not the caller's fault: the traceback goes to the log (the server may log it
         # again), the caller gets the same JSON shape as every other error.
@@ -139,4 +149,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DataError, on_data_error)
     app.add_exception_handler(IntegrityError, on_integrity_error)
     app.add_exception_handler(ClientDisconnect, on_disconnect)
+    app.add_exception_handler(ConnectionProblem, on_store_unreachable)
+    app.add_exception_handler(ServerError, on_store_unreachable)
     app.add_exception_handler(Exception, on_unexpected)
