@@ -12,11 +12,10 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.routes import cases, clips, health, incidents, keyframes, keys, uploads, verify
-from api.routes.clips import queue_ingest
 from ingest.near_duplicates import NearDuplicateFinder
 from ingest.queue import QueueRunner
 from ingest.resumable import archive_stranded, sweep_abandoned
-from ingest.runner import InProcessRunner, JobRunner, OwnedRunner, resume_pending
+from ingest.runner import InProcessRunner, JobRunner, OwnedRunner, queue_ingest, resume_pending
 from ingest.scratch import remove_abandoned
 from ingest.upload import sweep_staging
 from storage.archive import Archive, open_archive

@@ -23,6 +23,8 @@ T = TypeVar("T")
 
 BATCH_BYTES = 1024 * 1024
 MAX_FIELD_BYTES = 64 * 1024
+# Room for the multipart envelope around the file when checking Content-Length up front.
+FORM_OVERHEAD_BYTES = 1024 * 1024
 _END = object()
 
 

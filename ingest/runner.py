@@ -67,6 +67,16 @@ class InProcessRunner:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def queue_ingest(runner: JobRunner, clip_id: str) -> None:
+    """Hand the clip to the runner. The clip is already stored and marked queued, so if the
+    queue cannot take the job now (scaled mode: a database insert) the answer stays a success:
+    the workers' recovery, or the next start, queues every clip still waiting."""
+    try:
+        runner.submit("ingest", clip_id)
+    except Exception:
+        log.exception("could not queue the ingest of clip %s; it stays queued for recovery", clip_id)
+
+
 def resume_pending(archive: Archive, runner: JobRunner) -> list[str]:
     """Resubmit every clip a previous process left queued or processing."""
     clip_ids = pending_clip_ids(archive)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from storage.evidence import check_version, flush_change, load_incident
+from storage.evidence import NamedVersions, check_version, flush_change, load_incident
 from storage.history import changed_fields, record_entry, snapshot
 from storage.models import Case, CaseIncident, utcnow
 from verity.errors import Conflict, InvalidInput, NotFound
@@ -34,11 +34,11 @@ def create_case(session: Session, title: str, description: str, status: str, act
     return case
 
 
-def update_case(session: Session, case_id: str, changes: dict[str, Any], if_match: str | None, actor: str) -> Case:
+def update_case(session: Session, case_id: str, changes: dict[str, Any], expected: NamedVersions, actor: str) -> Case:
     """Apply `changes`; one that changes nothing leaves the case, its version and its history as
     they are. A change of status is recorded as `closed` or `reopened`."""
     case = load_case(session, case_id)
-    check_version(case.version, if_match, "case")
+    check_version(case.version, expected, "case")
     wanted = {name: changes.get(name, getattr(case, name)) for name in ("title", "description", "status")}
     for name, value in wanted.items():
         if value is None:
@@ -59,10 +59,10 @@ def update_case(session: Session, case_id: str, changes: dict[str, Any], if_matc
     return case
 
 
-def delete_case(session: Session, case_id: str, if_match: str | None, actor: str) -> None:
+def delete_case(session: Session, case_id: str, expected: NamedVersions, actor: str) -> None:
     """Delete an open case (its incidents stay); its history keeps the whole record as it was."""
     case = load_case(session, case_id)
-    check_version(case.version, if_match, "case")
+    check_version(case.version, expected, "case")
     if case.status == "closed":
         raise Conflict("the case is closed, and a closed case keeps what it holds; reopen it first")
     record = snapshot(case)

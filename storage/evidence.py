@@ -6,6 +6,7 @@ transaction."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,30 +45,19 @@ class IncidentFields:
     tags: list[str]
 
 
-def etag(version: int) -> str:
-    return f'"{version}"'
+# The versions a change names as the one it read; None when it names none.
+NamedVersions = Collection[int] | None
 
 
-def _versions_named(if_match: str) -> list[str]:
-    """The versions an If-Match header names: `"3"`, the weak `W/"3"` and a bare `3` all name 3."""
-    return [tag.strip().removeprefix("W/").strip('"') for tag in if_match.split(",")]
-
-
-def check_version(current: int, if_match: str | None, what: str = "incident") -> None:
-    """Optimistic concurrency: the caller must name the version it read. `*` ("whatever is there")
-    is refused: on an evidence record nobody may overwrite what they have not seen."""
-    if if_match is None or not if_match.strip():
+def check_version(current: int, expected: NamedVersions, what: str = "incident") -> None:
+    """Optimistic concurrency: the caller must name the version it read (`expected`: the versions
+    it named, None when it named none), and it must still be the current one."""
+    if expected is None:
         raise PreconditionRequired("send If-Match with the ETag you read, so no one's change is overwritten")
-    named = _versions_named(if_match)
-    if "*" in named:
-        raise PreconditionRequired(
-            f"If-Match: * is refused: send the ETag you read when you fetched the {what}, "
-            "so no one overwrites an evidence record they have not seen"
-        )
-    if str(current) not in named:
+    if current not in expected:
+        sent = ", ".join(str(version) for version in expected) or "no version"
         raise StaleWrite(
-            f"the {what} changed since you read it (you sent {if_match.strip()}, it is now {etag(current)}); "
-            "read it again"
+            f'the {what} changed since you read it (you sent {sent}, it is now "{current}"); read it again'
         )
 
 
@@ -149,12 +139,12 @@ def load_incident(session: Session, incident_id: str, *, lock: str | None = None
 
 
 def update_incident(
-    session: Session, incident_id: str, changes: dict[str, Any], if_match: str | None, actor: str
+    session: Session, incident_id: str, changes: dict[str, Any], expected: NamedVersions, actor: str
 ) -> Incident:
     """Apply `changes`; one that changes nothing leaves the incident, its version and its history
     as they are."""
     incident = load_incident(session, incident_id)
-    check_version(incident.version, if_match)
+    check_version(incident.version, expected)
     current = IncidentFields(
         incident.title,
         incident.description,
@@ -181,11 +171,11 @@ def update_incident(
     return incident
 
 
-def delete_incident(session: Session, incident_id: str, if_match: str | None, actor: str) -> None:
+def delete_incident(session: Session, incident_id: str, expected: NamedVersions, actor: str) -> None:
     """Delete an incident nothing refers to; its history keeps the whole record as it was. Locked
     first, so a link or a case taking it in meanwhile waits, and is then told it is gone."""
     incident = load_incident(session, incident_id, lock="update")
-    check_version(incident.version, if_match)
+    check_version(incident.version, expected)
     if active_links(session, incident_id=incident_id):
         raise Conflict("the incident has linked clips; unlink them first")
     if session.scalar(select(func.count()).where(ClipLink.incident_id == incident_id)):
@@ -282,20 +272,20 @@ def load_link(session: Session, incident_id: str, link_id: int) -> ClipLink:
     return link
 
 
-def _live_link(session: Session, incident_id: str, link_id: int, if_match: str | None) -> ClipLink:
+def _live_link(session: Session, incident_id: str, link_id: int, expected: NamedVersions) -> ClipLink:
     link = load_link(session, incident_id, link_id)
     if link.unlinked_at is not None:
         raise Conflict(f"link {link_id} was removed; link the clip again instead")
-    check_version(link.version, if_match, "link")
+    check_version(link.version, expected, "link")
     return link
 
 
 def update_link(
-    session: Session, incident_id: str, link_id: int, changes: dict[str, Any], if_match: str | None, actor: str
+    session: Session, incident_id: str, link_id: int, changes: dict[str, Any], expected: NamedVersions, actor: str
 ) -> ClipLink:
     """Change a link's segment or note; the custody event keeps what it was before. A change that
     changes nothing leaves the link, its version and the custody log as they are."""
-    link = _live_link(session, incident_id, link_id, if_match)
+    link = _live_link(session, incident_id, link_id, expected)
     before = {"start_s": link.start_s, "end_s": link.end_s, "note": link.note}
     after = {**before, **{name: changes[name] for name in before if name in changes}}
     if after == before:
@@ -315,8 +305,8 @@ def update_link(
     return link
 
 
-def unlink_clip(session: Session, incident_id: str, link_id: int, if_match: str | None, actor: str) -> ClipLink:
-    link = _live_link(session, incident_id, link_id, if_match)
+def unlink_clip(session: Session, incident_id: str, link_id: int, expected: NamedVersions, actor: str) -> ClipLink:
+    link = _live_link(session, incident_id, link_id, expected)
     link.unlinked_at, link.unlinked_by = utcnow(), actor
     flush_change(session, "link")
     append_event(session, link.clip_id, "unlinked", actor, {"link_id": link.id, "incident_id": incident_id})

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from api.auth import Caller, require
-from api.deps import MAX_INT, SessionDep
+from api.deps import SessionDep
 from api.errors import COMMON_ERRORS, error_responses
-from api.routes.incidents import IfMatch
+from api.params import Contributor, IfMatchVersion, Limit, Offset, Viewer, etag
 from api.schemas import CaseIn, CaseOut, CasePage, CasePatch, CaseStatusName, HistoryLog
 from storage.cases import create_case, delete_case, load_case, set_case_incident, update_case
-from storage.evidence import etag
 from storage.history import load_history
-from storage.keys import Role
 from storage.models import Case
 from storage.search import search_cases
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=COMMON_ERRORS)
-Viewer = Annotated[Caller, Depends(require(Role.viewer))]
-Contributor = Annotated[Caller, Depends(require(Role.contributor))]
 
 
 def _out(case: Case, response: Response) -> CaseOut:
@@ -40,8 +35,8 @@ def create(body: CaseIn, response: Response, session: SessionDep, caller: Contri
 def index(
     session: SessionDep,
     _caller: Viewer,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
     status: Annotated[CaseStatusName | None, Query()] = None,
     q: Annotated[str | None, Query(description="Text in the title or description.")] = None,
 ) -> CasePage:
@@ -62,7 +57,7 @@ def update(
     response: Response,
     session: SessionDep,
     caller: Contributor,
-    if_match: IfMatch = None,
+    if_match: IfMatchVersion = None,
 ) -> CaseOut:
     case = update_case(session, case_id, body.model_dump(exclude_unset=True), if_match, caller.name)
     session.commit()
@@ -70,7 +65,7 @@ def update(
 
 
 @router.delete("/{case_id}", status_code=204, responses=error_responses(412, 428))
-def delete(case_id: str, session: SessionDep, caller: Contributor, if_match: IfMatch = None) -> Response:
+def delete(case_id: str, session: SessionDep, caller: Contributor, if_match: IfMatchVersion = None) -> Response:
     """Delete an open case (its incidents stay); its history stays readable."""
     delete_case(session, case_id, if_match, caller.name)
     session.commit()

@@ -12,15 +12,14 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from sqlalchemy.orm import Session
 
 from api import examples as ex
-from api.auth import Caller, require
-from api.deps import BINARY, MAX_INT, ArchiveDep, RunnerDep, SessionDep
+from api.deps import BINARY, ArchiveDep, RunnerDep, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
-from api.multipart import form_doc, read_upload_form
+from api.multipart import FORM_OVERHEAD_BYTES, form_doc, read_upload_form
+from api.params import Admin, Bbox, Contributor, Limit, Offset, Viewer, utc
 from api.ranges import parse_range
 from api.schemas import (
     ClipOut,
@@ -32,22 +31,17 @@ from api.schemas import (
     VerificationStatusName,
 )
 from ingest.pipeline import request_reprocess
-from ingest.runner import JobRunner
+from ingest.runner import queue_ingest
 from ingest.upload import Receipt, StagedOriginal, record_original, stage_original
 from storage.cases import load_case
+from storage.clips import load_clip
 from storage.custody import append_event, list_events, verify_chain
 from storage.evidence import load_incident
-from storage.keys import Role
-from storage.models import Clip
-from storage.search import BoundingBox, ClipFilters, search_clips
-from verity.errors import ClipNotFound, InvalidInput, NotFound, UploadTooLarge
-from verity.times import to_utc
+from storage.search import ClipFilters, search_clips
+from verity.errors import InvalidInput, NotFound, UploadTooLarge
 
 log = logging.getLogger("verity.api")
 router = APIRouter(prefix="/api/v1/clips", tags=["clips"], responses=COMMON_ERRORS)
-Viewer = Annotated[Caller, Depends(require(Role.viewer))]
-Contributor = Annotated[Caller, Depends(require(Role.contributor))]
-Admin = Annotated[Caller, Depends(require(Role.admin))]
 
 UPLOAD_FORM_DOC = form_doc(
     "The footage.",
@@ -62,15 +56,6 @@ UPLOAD_FORM_DOC = form_doc(
     },
     note={"type": "string"},
 )
-# Room for the multipart envelope around the file when checking Content-Length up front.
-FORM_OVERHEAD_BYTES = 1024 * 1024
-
-
-def load_clip(session: Session, clip_id: str) -> Clip:
-    clip = session.get(Clip, clip_id)
-    if clip is None:
-        raise ClipNotFound(f"no clip with id {clip_id}")
-    return clip
 
 
 def _optional_text(fields: dict[str, str], name: str) -> str | None:
@@ -133,35 +118,12 @@ async def upload_clip(
     return UploadOut.model_validate({**ClipOut.of(result.clip).model_dump(), "duplicate": result.duplicate})
 
 
-def queue_ingest(runner: JobRunner, clip_id: str) -> None:
-    """Hand the clip to the runner. The clip is already stored and marked queued, so if the
-    queue cannot take the job now (scaled mode: a database insert) the answer stays a success:
-    the workers' recovery, or the next start, queues every clip still waiting."""
-    try:
-        runner.submit("ingest", clip_id)
-    except Exception:
-        log.exception("could not queue the ingest of clip %s; it stays queued for recovery", clip_id)
-
-
-def parse_bbox(value: str | None) -> BoundingBox | None:
-    """`min_lat,min_lon,max_lat,max_lon` → a box, or a 400 that says what is wrong."""
-    if value is None:
-        return None
-    try:
-        min_lat, min_lon, max_lat, max_lon = (float(part) for part in value.split(","))
-    except ValueError:
-        raise InvalidInput("bbox must be min_lat,min_lon,max_lat,max_lon") from None
-    if not (-90 <= min_lat <= max_lat <= 90 and -180 <= min_lon <= max_lon <= 180):
-        raise InvalidInput("bbox corners are out of range or in the wrong order")
-    return min_lat, min_lon, max_lat, max_lon
-
-
 @router.get("", response_model=ClipPage)
 def list_clips(
     session: SessionDep,
     _caller: Viewer,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
     status: Annotated[ClipStatusName | None, Query()] = None,
     verification_status: Annotated[VerificationStatusName | None, Query()] = None,
     recorded_from: Annotated[
@@ -172,9 +134,7 @@ def list_clips(
         datetime | None, Query(description="Capture time an uploader gave, from (with a time zone).")
     ] = None,
     captured_to: Annotated[datetime | None, Query()] = None,
-    bbox: Annotated[
-        str | None, Query(description="min_lat,min_lon,max_lat,max_lon", examples=["35.6,51.2,35.8,51.5"])
-    ] = None,
+    bbox: Bbox = None,
     device_make: Annotated[str | None, Query()] = None,
     device_model: Annotated[str | None, Query()] = None,
     uploader: Annotated[str | None, Query(description="Name of the key that handed a copy in.")] = None,
@@ -191,7 +151,7 @@ def list_clips(
         recorded_to=utc(recorded_to, "recorded_to"),
         captured_from=utc(captured_from, "captured_from"),
         captured_to=utc(captured_to, "captured_to"),
-        bbox=parse_bbox(bbox),
+        bbox=bbox,
         device_make=device_make,
         device_model=device_model,
         uploader=uploader,
@@ -207,11 +167,6 @@ def list_clips(
         load_case(session, case_id)
     total, clips = search_clips(session, filters, limit, offset)
     return ClipPage(items=[ClipOut.of(c) for c in clips], total=total, limit=limit, offset=offset)
-
-
-def utc(moment: datetime | None, name: str) -> datetime | None:
-    """`moment` in UTC; one without a time zone is refused, since guessing one would shift it by hours."""
-    return None if moment is None else to_utc(moment, name)
 
 
 @router.get("/{clip_id}", response_model=ClipOut)

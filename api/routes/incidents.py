@@ -5,12 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
-from api.auth import Caller, require
 from api.deps import MAX_INT, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
-from api.routes.clips import load_clip, parse_bbox, utc
+from api.params import (
+    GUARDED_ERRORS,
+    Analyst,
+    Bbox,
+    Contributor,
+    IfMatchVersion,
+    Limit,
+    Offset,
+    Viewer,
+    etag,
+    utc,
+)
 from api.schemas import (
     HistoryLog,
     IncidentIn,
@@ -24,13 +34,13 @@ from api.schemas import (
     VerificationIn,
     VerificationOut,
 )
+from storage.clips import load_clip
 from storage.evidence import (
     IncidentFields,
     active_links,
     change_verification,
     create_incident,
     delete_incident,
-    etag,
     link_clip,
     links_of,
     load_incident,
@@ -41,23 +51,10 @@ from storage.evidence import (
     verification_history,
 )
 from storage.history import load_history
-from storage.keys import Role
 from storage.models import ClipLink, Incident
 from storage.search import IncidentFilters, search_incidents
 
 router = APIRouter(tags=["incidents"], responses=COMMON_ERRORS)
-Viewer = Annotated[Caller, Depends(require(Role.viewer))]
-Contributor = Annotated[Caller, Depends(require(Role.contributor))]
-Analyst = Annotated[Caller, Depends(require(Role.analyst))]
-IfMatch = Annotated[
-    str | None,
-    Header(
-        description='The ETag you read (`"3"`; `3` and `W/"3"` are taken as the same); required to change or '
-        "delete. `*` is refused."
-    ),
-]
-# What a change or deletion guarded by If-Match can answer besides the common errors.
-GUARDED_ERRORS = error_responses(409, 412, 428)
 
 
 def _out(incident: Incident, response: Response) -> IncidentOut:
@@ -77,18 +74,18 @@ def create(body: IncidentIn, response: Response, session: SessionDep, caller: Co
 def index(
     session: SessionDep,
     _caller: Viewer,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
     time_from: Annotated[
         datetime | None, Query(description="Incidents overlapping this range (times with a time zone).")
     ] = None,
     time_to: Annotated[datetime | None, Query()] = None,
-    bbox: Annotated[str | None, Query(description="min_lat,min_lon,max_lat,max_lon")] = None,
+    bbox: Bbox = None,
     tag: Annotated[str | None, Query()] = None,
     q: Annotated[str | None, Query(description="Text in the title or description.")] = None,
 ) -> IncidentPage:
     filters = IncidentFilters(
-        time_from=utc(time_from, "time_from"), time_to=utc(time_to, "time_to"), bbox=parse_bbox(bbox), tag=tag, text=q
+        time_from=utc(time_from, "time_from"), time_to=utc(time_to, "time_to"), bbox=bbox, tag=tag, text=q
     )
     total, rows = search_incidents(session, filters, limit, offset)
     items = [IncidentOut.model_validate(row, from_attributes=True) for row in rows]
@@ -107,7 +104,7 @@ def update(
     response: Response,
     session: SessionDep,
     caller: Contributor,
-    if_match: IfMatch = None,
+    if_match: IfMatchVersion = None,
 ) -> IncidentOut:
     incident = update_incident(session, incident_id, body.model_dump(exclude_unset=True), if_match, caller.name)
     session.commit()
@@ -115,7 +112,7 @@ def update(
 
 
 @router.delete("/api/v1/incidents/{incident_id}", status_code=204, responses=GUARDED_ERRORS)
-def delete(incident_id: str, session: SessionDep, caller: Contributor, if_match: IfMatch = None) -> Response:
+def delete(incident_id: str, session: SessionDep, caller: Contributor, if_match: IfMatchVersion = None) -> Response:
     """Delete an incident no clip, link history or case refers to; its history stays readable."""
     delete_incident(session, incident_id, if_match, caller.name)
     session.commit()
@@ -162,7 +159,7 @@ def update_link_segment(
     response: Response,
     session: SessionDep,
     caller: Contributor,
-    if_match: IfMatch = None,
+    if_match: IfMatchVersion = None,
 ) -> ClipLink:
     changed = update_link(session, incident_id, link_id, body.model_dump(exclude_unset=True), if_match, caller.name)
     session.commit()
@@ -181,7 +178,7 @@ def unlink(
     response: Response,
     session: SessionDep,
     caller: Contributor,
-    if_match: IfMatch = None,
+    if_match: IfMatchVersion = None,
 ) -> ClipLink:
     """Remove the link; the row stays, with who removed it and when."""
     removed = unlink_clip(session, incident_id, link_id, if_match, caller.name)

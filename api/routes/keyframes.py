@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
-from api.auth import Caller, require
 from api.deps import BINARY, MAX_INT, ArchiveDep, SessionDep
 from api.errors import COMMON_ERRORS
-from api.routes.clips import load_clip
+from api.params import Viewer
 from api.schemas import KeyframeOut
-from storage.keys import Role
+from storage.clips import load_clip
 from storage.models import Keyframe
 from verity.errors import NotFound
 
 router = APIRouter(prefix="/api/v1/clips", tags=["keyframes"], responses=COMMON_ERRORS)
-Viewer = Annotated[Caller, Depends(require(Role.viewer))]
 
 
 @router.get("/{clip_id}/keyframes", response_model=list[KeyframeOut])

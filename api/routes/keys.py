@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends
-
-from api.auth import Caller, require
 from api.deps import SessionDep
 from api.errors import COMMON_ERRORS, error_responses
+from api.params import Admin
 from api.schemas import KeyCreate, KeyCreated, KeyOut
-from storage.keys import Role, create_key, list_keys, revoke_key
+from storage.keys import create_key, list_keys, revoke_key
 
 router = APIRouter(prefix="/api/v1/keys", tags=["keys"], responses=COMMON_ERRORS)
-Admin = Annotated[Caller, Depends(require(Role.admin))]
 
 
 @router.post("", status_code=201, response_model=KeyCreated, responses=error_responses(409))

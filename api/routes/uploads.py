@@ -8,14 +8,14 @@ import asyncio
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 
 from api import examples as ex
-from api.auth import Caller, require
+from api.auth import Caller
 from api.deps import BINARY, ArchiveDep, RunnerDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import read_body, upload_filename
-from api.routes.clips import queue_ingest
+from api.params import Contributor
 from api.schemas import MAX_BYTES, ClipOut, OffsetConflictOut, UploadCompletedOut, UploadCreate, UploadStateOut
 from ingest.resumable import (
     ChunkOutcome,
@@ -27,12 +27,12 @@ from ingest.resumable import (
     load_upload,
     receive_chunk,
 )
+from ingest.runner import queue_ingest
 from ingest.upload import Receipt
 from storage.keys import Role
 from storage.models import Upload
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"], responses=COMMON_ERRORS)
-Contributor = Annotated[Caller, Depends(require(Role.contributor))]
 UploadOffset = Annotated[
     int,
     Header(

@@ -8,26 +8,24 @@ import re
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 
 from api import examples as ex
-from api.auth import Caller, require
 from api.deps import ArchiveDep, FinderDep, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
-from api.multipart import form_doc, read_upload_form
-from api.routes.clips import FORM_OVERHEAD_BYTES, load_clip
+from api.multipart import FORM_OVERHEAD_BYTES, form_doc, read_upload_form
+from api.params import Viewer
 from api.schemas import AcquisitionOut, ClipOut, ExactMatchOut, NearDuplicateOut, RelatedOut, SegmentOut, VerifyOut
 from ingest.match import Match, Segment
 from ingest.near_duplicates import relations_of
 from ingest.verify import QueryFile, Verification, discard_query, spool_query, verify_file, verify_sha256
+from storage.clips import load_clip
 from storage.custody import list_events, verify_chain
-from storage.keys import Role
 from storage.models import Clip
 from verity.errors import InvalidInput, UploadTooLarge
 
 router = APIRouter(tags=["provenance"], responses=COMMON_ERRORS)
-Viewer = Annotated[Caller, Depends(require(Role.viewer))]
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 VERIFY_FORM_DOC = form_doc("The file to check; it is not kept.", {"file": ex.UPLOAD_FORM["file"]})

@@ -71,8 +71,8 @@ def test_second_incident_edit_from_the_same_read_is_refused(sessions: sessionmak
         sessions,
         lambda s: load_incident(s, incident_id),
         [
-            lambda s: update_incident(s, incident_id, {"title": "Shooting at the square"}, '"1"', "alice"),
-            lambda s: update_incident(s, incident_id, {"title": "Shooting on the bridge"}, '"1"', "bob"),
+            lambda s: update_incident(s, incident_id, {"title": "Shooting at the square"}, (1,), "alice"),
+            lambda s: update_incident(s, incident_id, {"title": "Shooting on the bridge"}, (1,), "bob"),
         ],
     )
     with sessions() as session:
@@ -89,8 +89,8 @@ def test_second_case_edit_from_the_same_read_is_refused(sessions: sessionmaker[S
         sessions,
         lambda s: load_case(s, case_id),
         [
-            lambda s: update_case(s, case_id, {"status": "closed"}, '"1"', "alice"),
-            lambda s: update_case(s, case_id, {"title": "Press briefing"}, '"1"', "bob"),
+            lambda s: update_case(s, case_id, {"status": "closed"}, (1,), "alice"),
+            lambda s: update_case(s, case_id, {"title": "Press briefing"}, (1,), "bob"),
         ],
     )
     with sessions() as session:
@@ -114,8 +114,8 @@ def test_second_link_edit_from_the_same_read_is_refused_and_leaves_no_custody_ev
         sessions,
         lambda s: load_link(s, incident_id, link_id),
         [
-            lambda s: update_link(s, incident_id, link_id, {"note": "muzzle flash"}, '"1"', "alice"),
-            lambda s: unlink_clip(s, incident_id, link_id, '"1"', "bob"),
+            lambda s: update_link(s, incident_id, link_id, {"note": "muzzle flash"}, (1,), "alice"),
+            lambda s: unlink_clip(s, incident_id, link_id, (1,), "bob"),
         ],
     )
     with sessions() as session:
@@ -207,7 +207,7 @@ def test_an_incident_joining_a_case_while_it_is_deleted_is_not_deleted(sessions:
     error = concurrently(
         sessions,
         lambda s: set_case_incident(s, case_id, incident_id, True, "alice"),
-        lambda s: delete_incident(s, incident_id, '"1"', "bob"),
+        lambda s: delete_incident(s, incident_id, (1,), "bob"),
     )
     assert isinstance(error, Conflict) and "belongs to a case" in error.detail
     with sessions() as session:
@@ -220,7 +220,7 @@ def test_an_incident_deleted_while_it_would_join_a_case_is_reported_gone(session
         incident_id = create_incident(session, incident_fields("Shooting"), "alice").id
     error = concurrently(
         sessions,
-        lambda s: delete_incident(s, incident_id, '"1"', "bob"),
+        lambda s: delete_incident(s, incident_id, (1,), "bob"),
         lambda s: set_case_incident(s, case_id, incident_id, True, "alice"),
     )
     assert isinstance(error, NotFound)

@@ -34,7 +34,7 @@ def incident_with_changes(sessions: sessionmaker[Session], count: int) -> str:
     incident_id = new_incident(sessions)
     for version in range(1, count + 1):
         with sessions.begin() as session:
-            update_incident(session, incident_id, {"radius_m": 1000 - version}, f'"{version}"', "analyst-mina")
+            update_incident(session, incident_id, {"radius_m": 1000 - version}, (version,), "analyst-mina")
     return incident_id
 
 
@@ -50,7 +50,7 @@ def tamper(database_url: str, statement: str) -> None:
 def test_created_changed_and_deleted_incident_has_a_chain_that_verifies(sessions: sessionmaker[Session]) -> None:
     incident_id = incident_with_changes(sessions, 1)
     with sessions.begin() as session:
-        delete_incident(session, incident_id, '"2"', "field-team")
+        delete_incident(session, incident_id, (2,), "field-team")
     with sessions() as session:
         history = load_history(session, "incident", incident_id)
     entries = history.entries
@@ -68,7 +68,7 @@ def test_an_update_keeps_only_the_changed_fields_before_and_after(sessions: sess
     incident_id = new_incident(sessions)
     with sessions.begin() as session:
         changes = {"starts_at": datetime(2019, 11, 16, 14, 0, tzinfo=UTC), "place_name": None, "title": "Shooting"}
-        update_incident(session, incident_id, changes, '"1"', "analyst-mina")
+        update_incident(session, incident_id, changes, (1,), "analyst-mina")
     with sessions() as session:
         updated = list_entries(session, "incident", incident_id)[-1]
     assert updated.details == (
@@ -139,7 +139,7 @@ def test_a_change_whose_entry_cannot_be_written_does_not_land(
             )
     engine.dispose()
     with pytest.raises(DBAPIError), sessions.begin() as session:
-        update_incident(session, incident_id, {"title": "Shooting at the square"}, '"1"', "mallory")
+        update_incident(session, incident_id, {"title": "Shooting at the square"}, (1,), "mallory")
     with sessions() as session:
         incident = load_incident(session, incident_id)
         assert (incident.title, incident.version) == ("Shooting", 1)

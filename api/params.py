@@ -1,0 +1,82 @@
+"""The parameters and dependencies routes share, named once: who may call (`Viewer` … `Admin`),
+the version an `If-Match` names, paging, a bounding box, and times taken to UTC."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Header, Query
+
+from api.auth import Caller, require
+from api.deps import MAX_INT
+from api.errors import error_responses
+from storage.keys import Role
+from storage.search import BoundingBox
+from verity.errors import InvalidInput, PreconditionRequired
+from verity.times import to_utc
+
+Viewer = Annotated[Caller, Depends(require(Role.viewer))]
+Contributor = Annotated[Caller, Depends(require(Role.contributor))]
+Analyst = Annotated[Caller, Depends(require(Role.analyst))]
+Admin = Annotated[Caller, Depends(require(Role.admin))]
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0, le=MAX_INT)]
+
+
+def _named_versions(
+    if_match: Annotated[
+        str | None,
+        Header(
+            description='The ETag you read (`"3"`; `3` and `W/"3"` are taken as the same); required to change or '
+            "delete. `*` is refused."
+        ),
+    ] = None,
+) -> tuple[int, ...] | None:
+    """The versions an If-Match header names (None when it is absent). `*` ("whatever is there")
+    is refused: on an evidence record nobody may overwrite what they have not seen. A tag that is
+    no version number names none, so it can only be stale."""
+    if if_match is None or not if_match.strip():
+        return None
+    tags = [tag.strip().removeprefix("W/").strip('"') for tag in if_match.split(",")]
+    if "*" in tags:
+        raise PreconditionRequired(
+            "If-Match: * is refused: send the ETag you read, so no one overwrites an evidence record they have not seen"
+        )
+    return tuple(int(tag) for tag in tags if tag.isdigit() and len(tag) < 10)
+
+
+IfMatchVersion = Annotated[tuple[int, ...] | None, Depends(_named_versions)]
+# What a change or deletion guarded by If-Match can answer besides the common errors.
+GUARDED_ERRORS = error_responses(409, 412, 428)
+
+
+def etag(version: int) -> str:
+    """The ETag of a record's version, as `IfMatchVersion` reads it back."""
+    return f'"{version}"'
+
+
+def _bounding_box(
+    bbox: Annotated[
+        str | None, Query(description="min_lat,min_lon,max_lat,max_lon", examples=["35.6,51.2,35.8,51.5"])
+    ] = None,
+) -> BoundingBox | None:
+    """`min_lat,min_lon,max_lat,max_lon` → a box, or a 400 that says what is wrong."""
+    if bbox is None:
+        return None
+    try:
+        min_lat, min_lon, max_lat, max_lon = (float(part) for part in bbox.split(","))
+    except ValueError:
+        raise InvalidInput("bbox must be min_lat,min_lon,max_lat,max_lon") from None
+    if not (-90 <= min_lat <= max_lat <= 90 and -180 <= min_lon <= max_lon <= 180):
+        raise InvalidInput("bbox corners are out of range or in the wrong order")
+    return min_lat, min_lon, max_lat, max_lon
+
+
+Bbox = Annotated[BoundingBox | None, Depends(_bounding_box)]
+
+
+def utc(moment: datetime | None, name: str) -> datetime | None:
+    """`moment` in UTC; one without a time zone is refused, since guessing one would shift it by hours."""
+    return None if moment is None else to_utc(moment, name)
