@@ -12,12 +12,9 @@ from api import examples as ex
 from api.examples import examples
 from storage.history import RecordHistory
 from storage.keys import Role
+from storage.vocabulary import CaseStatus, TimePrecision, VerificationStatus
 
 T = TypeVar("T")
-ClipStatusName = Literal["queued", "processing", "ready", "failed", "unsupported"]
-CaseStatusName = Literal["open", "closed"]
-VerificationStatusName = Literal["unverified", "in_review", "verified", "disputed", "rejected"]
-TimePrecision = Literal["exact", "hour", "day", "approximate"]
 ZONE_EXAMPLE = "2019-11-16T14:00:00+03:30"
 # Largest size or offset a request may name: what a BIGINT column holds.
 MAX_BYTES = 2**63 - 1
@@ -447,7 +444,7 @@ class LinkPatch(RequestBody):
 class VerificationIn(RequestBody):
     model_config = ConfigDict(json_schema_extra=examples(ex.VERIFICATION_IN))
 
-    status: VerificationStatusName
+    status: VerificationStatus
     rationale: str = Field(min_length=1, description="Why; required, kept with the change.")
 
 
@@ -474,7 +471,7 @@ class CaseIn(RequestBody):
 
     title: str = Field(min_length=1, max_length=300)
     description: str = ""
-    status: CaseStatusName = "open"
+    status: CaseStatus = "open"
 
 
 class CasePatch(RequestBody):
@@ -484,7 +481,7 @@ class CasePatch(RequestBody):
 
     title: NotNull[str] = Field(default=None, min_length=1, max_length=300)
     description: NotNull[str] = None
-    status: NotNull[CaseStatusName] = None
+    status: NotNull[CaseStatus] = None
 
 
 class CaseOut(BaseModel):

@@ -25,8 +25,9 @@ from ingest.scratch import scratch_folder
 from storage.archive import Archive
 from storage.blobs import BlobStore
 from storage.custody import append_event
-from storage.models import Clip, ClipStatus
+from storage.models import Clip
 from storage.models import Keyframe as KeyframeRow
+from storage.vocabulary import ClipStatus
 from verity.errors import ClipNotFound, Conflict, MediaFailed, UnsupportedMedia
 from verity.settings import Settings
 

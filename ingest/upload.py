@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from storage.archive import Archive
 from storage.blobs import BlobStore, staging_key
 from storage.custody import append_event
-from storage.models import Acquisition, Clip, ClipStatus
+from storage.models import Acquisition, Clip
+from storage.vocabulary import ClipStatus
 from verity.errors import BlobNotFound, EmptyUpload, UploadTooLarge
 
 log = logging.getLogger("verity.ingest")

@@ -11,9 +11,8 @@ from sqlalchemy.orm import Session
 from storage.evidence import NamedVersions, check_version, flush_change, load_incident
 from storage.history import changed_fields, record_entry, snapshot
 from storage.models import Case, CaseIncident, utcnow
+from storage.vocabulary import CASE_STATUSES
 from verity.errors import Conflict, InvalidInput, NotFound
-
-CASE_STATUSES = ("open", "closed")
 
 
 def load_case(session: Session, case_id: str, *, lock: bool = False) -> Case:

@@ -18,17 +18,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from storage.custody import append_event
 from storage.history import changed_fields, record_entry, snapshot
 from storage.models import CaseIncident, Clip, ClipLink, Incident, VerificationChange, utcnow
+from storage.vocabulary import TIME_PRECISIONS, VERIFICATION_STEPS
 from verity.errors import ClipNotFound, Conflict, InvalidInput, NotFound, PreconditionRequired, StaleWrite
 from verity.times import to_utc
-
-VERIFICATION_STEPS = {
-    "unverified": {"in_review"},
-    "in_review": {"verified", "disputed", "rejected"},
-    "verified": {"in_review"},
-    "disputed": {"in_review"},
-    "rejected": {"in_review"},
-}
-TIME_PRECISIONS = ("exact", "hour", "day", "approximate")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -52,14 +51,6 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class ClipStatus(StrEnum):
-    queued = "queued"
-    processing = "processing"
-    ready = "ready"
-    failed = "failed"
-    unsupported = "unsupported"
 
 
 class Base(DeclarativeBase):

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Query, Response
 from api.deps import SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.params import Contributor, IfMatchVersion, Limit, Offset, Viewer, etag
-from api.schemas import CaseIn, CaseOut, CasePage, CasePatch, CaseStatusName, HistoryLog
+from api.schemas import CaseIn, CaseOut, CasePage, CasePatch, HistoryLog
 from storage.cases import create_case, delete_case, load_case, set_case_incident, update_case
 from storage.history import load_history
 from storage.models import Case
 from storage.search import search_cases
+from storage.vocabulary import CaseStatus
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=COMMON_ERRORS)
 
@@ -37,7 +38,7 @@ def index(
     _caller: Viewer,
     limit: Limit = 50,
     offset: Offset = 0,
-    status: Annotated[CaseStatusName | None, Query()] = None,
+    status: Annotated[CaseStatus | None, Query()] = None,
     q: Annotated[str | None, Query(description="Text in the title or description.")] = None,
 ) -> CasePage:
     """Cases, newest first."""

@@ -24,11 +24,9 @@ from api.ranges import parse_range
 from api.schemas import (
     ClipOut,
     ClipPage,
-    ClipStatusName,
     CustodyEventOut,
     CustodyLog,
     UploadOut,
-    VerificationStatusName,
 )
 from ingest.pipeline import request_reprocess
 from ingest.runner import queue_ingest
@@ -38,6 +36,7 @@ from storage.clips import load_clip
 from storage.custody import append_event, list_events, verify_chain
 from storage.evidence import load_incident
 from storage.search import ClipFilters, search_clips
+from storage.vocabulary import ClipStatus, VerificationStatus
 from verity.errors import InvalidInput, NotFound, UploadTooLarge
 
 log = logging.getLogger("verity.api")
@@ -124,8 +123,8 @@ def list_clips(
     _caller: Viewer,
     limit: Limit = 50,
     offset: Offset = 0,
-    status: Annotated[ClipStatusName | None, Query()] = None,
-    verification_status: Annotated[VerificationStatusName | None, Query()] = None,
+    status: Annotated[ClipStatus | None, Query()] = None,
+    verification_status: Annotated[VerificationStatus | None, Query()] = None,
     recorded_from: Annotated[
         datetime | None, Query(description="The file's own creation time, from (with a time zone).")
     ] = None,

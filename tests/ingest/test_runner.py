@@ -14,7 +14,8 @@ from ingest.runner import run_job
 from ingest.upload import Receipt, receive_original
 from storage.archive import Archive, open_archive
 from storage.custody import list_events, verify_chain
-from storage.models import Clip, ClipStatus
+from storage.models import Clip
+from storage.vocabulary import ClipStatus
 from verity.settings import Settings
 
 
