@@ -6,23 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
 
 from api.deps import BINARY, MAX_INT, ArchiveDep, SessionDep
 from api.errors import COMMON_ERRORS
 from api.params import Viewer
 from api.schemas import KeyframeOut
-from storage.clips import load_clip
-from storage.models import Keyframe
-from verity.errors import NotFound
+from storage.clips import keyframes_of, load_keyframe
 
 router = APIRouter(prefix="/api/v1/clips", tags=["keyframes"], responses=COMMON_ERRORS)
 
 
 @router.get("/{clip_id}/keyframes", response_model=list[KeyframeOut])
 def list_keyframes(clip_id: str, session: SessionDep, _caller: Viewer) -> list[KeyframeOut]:
-    clip = load_clip(session, clip_id)
-    rows = session.scalars(select(Keyframe).where(Keyframe.clip_id == clip.id).order_by(Keyframe.index))
     return [
         KeyframeOut(
             index=row.index,
@@ -32,9 +27,9 @@ def list_keyframes(clip_id: str, session: SessionDep, _caller: Viewer) -> list[K
             width=row.width,
             height=row.height,
             size_bytes=row.size_bytes,
-            url=f"/api/v1/clips/{clip.id}/keyframes/{row.index}",
+            url=f"/api/v1/clips/{clip_id}/keyframes/{row.index}",
         )
-        for row in rows
+        for row in keyframes_of(session, clip_id)
     ]
 
 
@@ -50,10 +45,7 @@ def keyframe_image(
     archive: ArchiveDep,
     _caller: Viewer,
 ) -> StreamingResponse:
-    clip = load_clip(session, clip_id)
-    row = session.scalar(select(Keyframe).where(Keyframe.clip_id == clip.id, Keyframe.index == index))
-    if row is None:
-        raise NotFound(f"clip {clip_id} has no keyframe {index}")
+    row = load_keyframe(session, clip_id, index)
     return StreamingResponse(
         archive.blobs.open(row.blob_key),
         media_type="image/jpeg",
