@@ -105,7 +105,7 @@ def postgres_url(postgres_template: str) -> Iterator[str]:
         _drop_postgres_database(name)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database on each backend."""
     if request.param == "sqlite":
@@ -151,7 +151,7 @@ def fresh_bucket(request: pytest.FixtureRequest, server: S3Server) -> str:
     return name
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.slow)])
 def blob_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, object]:
     if request.param == "local":
         return {"blob_backend": "local", "blob_dir": tmp_path / "blobs"}
@@ -173,8 +173,8 @@ def blob_store(blob_settings: dict[str, object], tmp_path: Path) -> BlobStore:
     return make_blob_store(Settings(data_dir=tmp_path, **blob_settings))  # type: ignore[arg-type]
 
 
-# The API suite runs on the embedded combination and on the scaled one.
-@pytest.fixture(params=["embedded", "scaled"])
+# The API suite runs on the embedded combination and on the scaled one (a real server each: slow).
+@pytest.fixture(params=["embedded", pytest.param("scaled", marks=pytest.mark.slow)])
 def archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Archive]:
     if request.param == "embedded":
         settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'verity.db'}")
@@ -304,7 +304,7 @@ def scaled_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ru
         _drop_postgres_database(name)
 
 
-@pytest.fixture(params=["embedded", "scaled"])
+@pytest.fixture(params=["embedded", pytest.param("scaled", marks=pytest.mark.slow)])
 def any_server(request: pytest.FixtureRequest) -> RunningServer:
     """The embedded server, then the scaled one."""
     fixture = "server" if request.param == "embedded" else "scaled_server"

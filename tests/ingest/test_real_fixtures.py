@@ -14,6 +14,7 @@ from tests.ingest.test_pipeline import ingest_file, load
 REAL = SHARED / "fixtures" / "real"
 if not REAL.is_dir():  # one skip for the module, not one per test
     pytest.skip(f"{REAL} is absent (../shared is not beside the checkout)", allow_module_level=True)
+pytestmark = pytest.mark.slow  # the pipeline on real footage
 
 
 @pytest.fixture
