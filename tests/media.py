@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
-SET_ROTATION = Path(__file__).resolve().parent.parent.parent / "shared" / "tools" / "set-rotation.py"
+from tests.helpers.rotation import set_rotation
 
 
 def ffmpeg(*args: str) -> None:
@@ -90,7 +89,7 @@ def make_vp9_webm(path: Path) -> Path:
 def make_rotated_phone_clip(path: Path) -> Path:
     """Stored landscape 320×240 with a display matrix saying: turn 90° to show it upright."""
     ffmpeg(*scenes_source(3), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(path))
-    subprocess.run([sys.executable, str(SET_ROTATION), str(path)], check=True, capture_output=True)
+    set_rotation(path, 90)
     return path
 
 

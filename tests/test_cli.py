@@ -15,6 +15,8 @@ import pytest
 
 from tests.conftest import VERITY, RunningServer, free_port
 
+pytestmark = pytest.mark.slow  # real `verity` processes and servers
+
 
 def run(args: list[str], data_dir: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "VERITY_DATA_DIR": str(data_dir), "COLUMNS": "200"}

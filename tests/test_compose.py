@@ -23,6 +23,8 @@ from tests import media
 from tests.conftest import ROOT, S3Server, auth, free_port, running_process, s3_settings
 from verity.settings import Settings
 
+pytestmark = pytest.mark.slow  # the compose services as real processes
+
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SECRETS = {"POSTGRES_PASSWORD": "pg-secret", "MINIO_ROOT_USER": "verity-s3", "MINIO_ROOT_PASSWORD": "s3-secret"}
 

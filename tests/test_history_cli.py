@@ -7,9 +7,12 @@ import json
 import sqlite3
 
 import httpx
+import pytest
 
 from tests.conftest import RunningServer
 from tests.test_investigation_cli import Investigator
+
+pytestmark = pytest.mark.slow  # a real server and CLI
 
 
 def test_history_commands_show_each_change_and_refuse_a_broken_chain(server: RunningServer) -> None:

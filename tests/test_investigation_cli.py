@@ -17,6 +17,8 @@ import pytest
 from tests import media
 from tests.conftest import VERITY, RunningServer
 
+pytestmark = pytest.mark.slow  # a real server and CLI
+
 TEHRAN = "35.6,51.2,35.8,51.5"  # the tagged clip was recorded at +35.7006+051.3347
 ISFAHAN = "32.5,51.5,32.8,51.8"
 

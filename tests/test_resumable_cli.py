@@ -21,6 +21,8 @@ import pytest
 from storage.spool import hold_spool
 from tests.conftest import VERITY, RunningServer, running_server
 
+pytestmark = pytest.mark.slow  # real servers and large uploads
+
 
 class CuttingProxy:
     """A TCP proxy on loopback that forwards to `target`, but cuts the connection it is carrying

@@ -10,8 +10,11 @@ from collections.abc import Iterator
 
 import httpx
 import psutil
+import pytest
 
 from tests.conftest import RunningServer
+
+pytestmark = pytest.mark.slow  # a real server and a 384 MB upload
 
 UPLOAD_BYTES = 384 * 1024 * 1024
 PEAK_RSS_LIMIT = 300 * 1024 * 1024

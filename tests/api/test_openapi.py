@@ -13,6 +13,8 @@ from schemathesis.checks import not_a_server_error  # noqa: E402
 
 from tests.conftest import RunningServer  # noqa: E402
 
+pytestmark = pytest.mark.slow  # schemathesis against real servers
+
 
 def test_no_request_the_schema_allows_causes_a_server_error(any_server: RunningServer) -> None:
     server = any_server

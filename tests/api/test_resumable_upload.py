@@ -32,6 +32,7 @@ from storage.spool import hold_spool
 from tests.api.test_ingest_api import wait_until_done
 from tests.api.test_upload import row_counts, upload
 from tests.conftest import RunningServer, all_blob_keys, auth, running_server
+from tests.helpers.backends import embedded_only
 from verity.errors import Conflict, OffsetMismatch
 
 
@@ -51,10 +52,9 @@ def stored_bytes(archive: Archive, upload_id: str = "") -> int:
 
 
 def spool_of(archive: Archive, upload_id: str) -> Path:
-    """The upload's spool file; the test is skipped on S3, where there is none."""
+    """The upload's spool file (tests that use it run on the embedded archive only)."""
     spool = archive.blobs.spool_path(spool_key(upload_id))
-    if spool is None:
-        pytest.skip("an S3 store keeps every chunk as an object of its own: there is no spool file")
+    assert spool is not None, "an S3 store has no spool file: mark the test embedded_only"
     return spool
 
 
@@ -395,6 +395,7 @@ def test_of_two_chunks_racing_at_the_same_offset_one_counts_and_the_other_is_409
     assert upload_files(server.data_dir, upload_id) == []
 
 
+@embedded_only
 def test_a_chunk_sent_while_another_request_writes_in_place_is_kept_and_copied_in(
     client: TestClient, keys: dict[str, str], archive: Archive
 ) -> None:
@@ -436,6 +437,7 @@ def test_an_upload_is_marked_archived_in_the_same_transaction_as_its_acquisition
     assert row_counts(archive) == before  # no second acquisition, no custody event
 
 
+@embedded_only
 @pytest.mark.parametrize("first", [0, 100_000])
 def test_a_resend_accepted_while_the_spool_holder_was_checking_is_kept(
     client: TestClient, keys: dict[str, str], archive: Archive, monkeypatch: pytest.MonkeyPatch, first: int
@@ -465,6 +467,7 @@ def test_a_resend_accepted_while_the_spool_holder_was_checking_is_kept(
     assert complete_upload(archive, upload_id).clip.sha256 == hashlib.sha256(data).hexdigest()
 
 
+@embedded_only
 def test_archiving_while_a_stale_request_holds_the_spool_copies_the_bytes_beside_it(
     client: TestClient, keys: dict[str, str], archive: Archive, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -26,9 +26,7 @@ GENERATORS = {
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Every test clip, made once per session."""
     folder = tmp_path_factory.mktemp("clips")
-    made = {name: make(folder / name) for name, make in GENERATORS.items() if name != "rotated.mp4"}
-    if media.SET_ROTATION.exists():
-        made["rotated.mp4"] = media.make_rotated_phone_clip(folder / "rotated.mp4")
+    made = {name: make(folder / name) for name, make in GENERATORS.items()}
     made["truncated.mp4"] = media.make_truncated(folder / "truncated.mp4", made["h264.mp4"])
     text = folder / "notes.txt"
     text.write_text("not a video, just notes\n" * 50)
@@ -38,6 +36,4 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture
 def rotated(clips: dict[str, Path]) -> Path:
-    if "rotated.mp4" not in clips:
-        pytest.skip(f"needs {media.SET_ROTATION} (../shared is not beside the checkout)")
     return clips["rotated.mp4"]

@@ -16,6 +16,8 @@ from ingest.match import Match, match_clip
 from ingest.pipeline import fingerprints_of
 from tests import media
 
+pytestmark = pytest.mark.slow  # a corpus of transformed copies made and decoded with ffmpeg
+
 PLAN = DecodePlan(every_s=10, scene_threshold=0.3, thumbnail_max_side=640, sample_fps=2, sample_size=64)
 LIMITS = Limits(timeout_s=120, memory_mb=4096)
 

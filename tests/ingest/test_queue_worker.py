@@ -20,6 +20,8 @@ from sqlalchemy import Engine, create_engine, text
 from tests import media
 from tests.conftest import VERITY, RunningServer, S3Server, auth, running_process, running_server, s3_settings
 
+pytestmark = pytest.mark.slow  # real workers and servers
+
 INGEST_JOBS_OF_CLIP = text(
     "SELECT status::text FROM procrastinate_jobs WHERE task_name = 'verity.ingest' AND args->>'clip_id' = :clip_id"
 )

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from storage.custody import append_event, list_events, verify_chain
 from storage.db import make_engine, make_session_factory
 from storage.models import Acquisition, Clip, CustodyEvent
+from tests.helpers.backends import postgresql_only
 
 
 def make_clip_with_events(database_url: str, count: int) -> str:
@@ -133,9 +134,8 @@ def test_rehashed_forgery_still_breaks_the_following_link(database_url: str) -> 
     assert not check.verified and check.first_bad_seq == 1
 
 
+@postgresql_only
 def test_appending_beside_a_transaction_that_added_a_row_for_the_clip_does_not_deadlock(database_url: str) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("SQLite takes one writer at a time: the two transactions cannot interleave there")
     clip_id = make_clip_with_events(database_url, 1)
     sessions = make_session_factory(make_engine(database_url))
     analysis, upload = sessions(), sessions()
