@@ -11,6 +11,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
+from api.json_bodies import JsonBodyGate
 from api.routes import cases, clips, health, incidents, keyframes, keys, uploads, verify
 from api.routes.clips import queue_ingest
 from ingest.near_duplicates import NearDuplicateFinder
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
 
     app = FastAPI(title="Verity", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(JsonBodyGate)
     app.include_router(health.router)
     app.include_router(clips.router)
     app.include_router(uploads.router)

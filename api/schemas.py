@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from api import examples as ex
 from api.examples import examples
@@ -22,11 +25,64 @@ ZONE_EXAMPLE = "2019-11-16T14:00:00+03:30"
 # Largest size or offset a request may name: what a BIGINT column holds.
 MAX_BYTES = 2**63 - 1
 
+# The longest text each field takes, in characters (docs/input-limits.md lists them).
+TITLE_MAX = 300
+PLACE_MAX = 300
+DESCRIPTION_MAX = 20_000
+NOTE_MAX = 10_000
+SOURCE_MAX = 2_000
+URL_MAX = 2_048
+RATIONALE_MAX = 10_000
+TAG_MAX = 100
+TAGS_MAX = 50  # tags on one incident
+ID_MAX = 64
+FILENAME_MAX = 1024
+CONTENT_TYPE_MAX = 255
+Tag = Annotated[str, Field(max_length=TAG_MAX)]
+
+
+def _broken_text(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Where in a decoded JSON value a string holds a lone UTF-16 surrogate (`"\\ud800"`): JSON's
+    escapes allow one, but it is no character, and no database or JSON encoder takes it."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as problem:
+            yield loc, value[problem.start : problem.end]
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _broken_text(key, (*loc, str(key)))  # a field's name, as much as its value
+            yield from _broken_text(item, (*loc, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _broken_text(item, (*loc, index))
+
 
 class RequestBody(BaseModel):
-    """A JSON request body: a field it does not know is an error (a typo must not pass as a no-op)."""
+    """A JSON request body: a field it does not know is an error (a typo must not pass as a no-op);
+    so are NaN and ±Infinity (JSON has no such numbers) and text with a lone surrogate, each
+    reported at its field."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_broken_text(cls, data: Any) -> Any:
+        problems = [
+            InitErrorDetails(
+                type=PydanticCustomError(
+                    "text_surrogate",
+                    "is not valid text: it holds a lone UTF-16 surrogate ({escape}), half of a character",
+                    {"escape": f"\\u{ord(surrogate[0]):04x}"},
+                ),
+                loc=loc,
+                input=None,
+            )
+            for loc, surrogate in _broken_text(data, ())
+        ]
+        if problems:
+            raise ValidationError.from_exception_data(cls.__name__, problems)
+        return data
 
 
 def _refuse_null(value: Any) -> Any:
@@ -49,6 +105,27 @@ def _require_zone(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         raise ValueError(f"give a time zone, e.g. {ZONE_EXAMPLE}")
     return value
+
+
+DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _days_as_dates(data: Any) -> Any:
+    """An incident known to the day may give its day as a date: `starts_at` "2019-11-16" is the
+    start of that day in UTC, `ends_at` "2019-11-17" the end of that day."""
+    if not isinstance(data, dict) or data.get("time_precision") != "day":
+        return data
+    data = dict(data)
+    for name, days_after in (("starts_at", 0), ("ends_at", 1)):
+        value = data.get(name)
+        if isinstance(value, str) and DATE_ONLY.match(value):
+            try:
+                day = date.fromisoformat(value)
+            except ValueError:
+                continue  # not a real day: the datetime field says so
+            moment = datetime.combine(day, time(), UTC)
+            data[name] = moment + timedelta(days=days_after) if days_after else moment
+    return data
 
 
 class ErrorOut(BaseModel):
@@ -137,17 +214,26 @@ class UploadCreate(RequestBody):
 
     model_config = ConfigDict(json_schema_extra=examples(ex.UPLOAD_CREATE))
 
-    filename: str = Field(min_length=1, max_length=1024)
+    filename: str = Field(min_length=1, max_length=FILENAME_MAX)
     size_bytes: int = Field(ge=0, le=MAX_BYTES, description="The file's exact size; the chunks must add up to it.")
-    content_type: str | None = Field(default=None, max_length=255)
-    source: str | None = Field(default=None, description="Who or where it came from.")
-    source_url: str | None = None
+    content_type: str | None = Field(default=None, max_length=CONTENT_TYPE_MAX)
+    source: str | None = Field(default=None, max_length=SOURCE_MAX, description="Who or where it came from.")
+    source_url: str | None = Field(default=None, max_length=URL_MAX)
     captured_at: datetime | None = Field(
         default=None, description="When the uploader says it was recorded, with a time zone."
     )
-    note: str | None = None
+    note: str | None = Field(default=None, max_length=NOTE_MAX)
 
     _zone_required = field_validator("captured_at")(_require_zone)
+
+
+class AcquisitionForm(RequestBody):
+    """The text fields of the upload form (POST /api/v1/clips), each optional, each at most once."""
+
+    source: str | None = Field(default=None, max_length=SOURCE_MAX)
+    source_url: str | None = Field(default=None, max_length=URL_MAX)
+    captured_at: str | None = Field(default=None, max_length=64)
+    note: str | None = Field(default=None, max_length=NOTE_MAX)
 
 
 class UploadStateOut(BaseModel):
@@ -343,16 +429,20 @@ class RelatedOut(BaseModel):
 class IncidentIn(RequestBody):
     model_config = ConfigDict(json_schema_extra=examples(ex.INCIDENT_IN))
 
-    title: str = Field(min_length=1, max_length=300)
-    description: str = ""
-    starts_at: datetime
+    title: str = Field(min_length=1, max_length=TITLE_MAX)
+    description: str = Field(default="", max_length=DESCRIPTION_MAX)
+    starts_at: datetime = Field(
+        description="With a time zone; for time_precision `day`, a date alone is that day in UTC."
+    )
     ends_at: datetime | None = None
     time_precision: TimePrecision = "approximate"
-    place_name: str | None = Field(default=None, max_length=300)
+    place_name: str | None = Field(default=None, max_length=PLACE_MAX)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     radius_m: float | None = Field(default=None, ge=0, description="Uncertainty of the location, metres.")
-    tags: list[str] = Field(default_factory=list)
+    tags: list[Tag] = Field(default_factory=list, max_length=TAGS_MAX)
+
+    _day_as_date = model_validator(mode="before")(_days_as_dates)
 
     _zone_required = field_validator("starts_at", "ends_at")(_require_zone)
 
@@ -363,16 +453,20 @@ class IncidentPatch(RequestBody):
 
     model_config = ConfigDict(json_schema_extra=examples(ex.INCIDENT_PATCH))
 
-    title: NotNull[str] = Field(default=None, min_length=1, max_length=300)
-    description: NotNull[str] = None
-    starts_at: NotNull[datetime] = None
+    title: NotNull[str] = Field(default=None, min_length=1, max_length=TITLE_MAX)
+    description: NotNull[str] = Field(default=None, max_length=DESCRIPTION_MAX)
+    starts_at: NotNull[datetime] = Field(
+        default=None, description="A date alone is taken when the same change sets time_precision `day`."
+    )
     ends_at: datetime | None = None
     time_precision: NotNull[TimePrecision] = None
-    place_name: str | None = Field(default=None, max_length=300)
+    place_name: str | None = Field(default=None, max_length=PLACE_MAX)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     radius_m: float | None = Field(default=None, ge=0)
-    tags: NotNull[list[str]] = None
+    tags: NotNull[list[Tag]] = Field(default=None, max_length=TAGS_MAX)
+
+    _day_as_date = model_validator(mode="before")(_days_as_dates)
 
     _zone_required = field_validator("starts_at", "ends_at")(_require_zone)
 
@@ -414,10 +508,10 @@ class IncidentPage(BaseModel):
 class LinkIn(RequestBody):
     model_config = ConfigDict(json_schema_extra=examples(ex.LINK_IN))
 
-    clip_id: str
+    clip_id: str = Field(max_length=ID_MAX)
     start_s: float | None = Field(default=None, ge=0)
     end_s: float | None = Field(default=None, ge=0)
-    note: str | None = None
+    note: str | None = Field(default=None, max_length=NOTE_MAX)
 
 
 class LinkOut(BaseModel):
@@ -441,14 +535,14 @@ class LinkPatch(RequestBody):
 
     start_s: float | None = Field(default=None, ge=0, description="null with end_s null: the whole clip.")
     end_s: float | None = Field(default=None, ge=0)
-    note: str | None = None
+    note: str | None = Field(default=None, max_length=NOTE_MAX)
 
 
 class VerificationIn(RequestBody):
     model_config = ConfigDict(json_schema_extra=examples(ex.VERIFICATION_IN))
 
     status: VerificationStatusName
-    rationale: str = Field(min_length=1, description="Why; required, kept with the change.")
+    rationale: str = Field(min_length=1, max_length=RATIONALE_MAX, description="Why; required, kept with the change.")
 
 
 class VerificationChangeOut(BaseModel):
@@ -472,8 +566,8 @@ class VerificationOut(BaseModel):
 class CaseIn(RequestBody):
     model_config = ConfigDict(json_schema_extra=examples(ex.CASE_IN))
 
-    title: str = Field(min_length=1, max_length=300)
-    description: str = ""
+    title: str = Field(min_length=1, max_length=TITLE_MAX)
+    description: str = Field(default="", max_length=DESCRIPTION_MAX)
     status: CaseStatusName = "open"
 
 
@@ -482,8 +576,8 @@ class CasePatch(RequestBody):
 
     model_config = ConfigDict(json_schema_extra=examples(ex.CASE_PATCH))
 
-    title: NotNull[str] = Field(default=None, min_length=1, max_length=300)
-    description: NotNull[str] = None
+    title: NotNull[str] = Field(default=None, min_length=1, max_length=TITLE_MAX)
+    description: NotNull[str] = Field(default=None, max_length=DESCRIPTION_MAX)
     status: NotNull[CaseStatusName] = None
 
 
