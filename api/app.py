@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.json_bodies import JsonBodyGate
-from api.routes import cases, clips, health, incidents, keyframes, keys, uploads, verify
+from api.routes import acquisitions, cases, clips, health, incidents, keyframes, keys, uploads, verify
 from api.routes.clips import queue_ingest
 from ingest.near_duplicates import NearDuplicateFinder
 from ingest.queue import QueueRunner
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.add_middleware(JsonBodyGate)
     app.include_router(health.router)
     app.include_router(clips.router)
+    app.include_router(acquisitions.router)
     app.include_router(uploads.router)
     app.include_router(keyframes.router)
     app.include_router(keys.router)

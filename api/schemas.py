@@ -13,8 +13,10 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from api import examples as ex
 from api.examples import examples
+from storage.acquisitions import current_values
 from storage.history import RecordHistory
 from storage.keys import Role
+from storage.models import Acquisition
 
 T = TypeVar("T")
 ClipStatusName = Literal["queued", "processing", "ready", "failed", "unsupported"]
@@ -153,8 +155,25 @@ class ValidationErrorOut(ErrorOut):
     errors: list[dict[str, Any]] = Field(description="Each problem: loc (where), msg, type, as pydantic reports it.")
 
 
-class AcquisitionOut(BaseModel):
+class CorrectionOut(BaseModel):
+    """A correction of one field of an acquisition."""
+
     model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    field: str = Field(description="source, source_url, captured_at or note.")
+    old_value: str | None = Field(description="The value before (captured_at: ISO 8601 in UTC).")
+    new_value: str | None = Field(description="The value after; null: the field was cleared.")
+    why: str
+    corrected_by: str = Field(description="Name of the API key that made the correction.")
+    corrected_at: datetime
+
+
+class AcquisitionOut(BaseModel):
+    """One receipt of the clip's bytes. source, source_url, captured_at and note are as they stand
+    now: as first recorded, unless a correction (oldest first in `corrections`) changed them."""
+
+    model_config = ConfigDict(from_attributes=True, json_schema_extra=examples(ex.ACQUISITION))
 
     id: int
     received_at: datetime
@@ -164,6 +183,63 @@ class AcquisitionOut(BaseModel):
     source_url: str | None
     captured_at: datetime | None = Field(description="When the uploader says the footage was recorded.")
     note: str | None
+    corrections: list[CorrectionOut] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _as_corrected(cls, data: Any) -> Any:
+        if not isinstance(data, Acquisition):
+            return data
+        recorded = {name: getattr(data, name) for name in ("id", "received_at", "received_by", "filename")}
+        corrections = [CorrectionOut.model_validate(c) for c in data.corrections]
+        return {**recorded, **current_values(data), "corrections": corrections}
+
+
+CorrectableField = Literal["source", "source_url", "captured_at", "note"]
+# The longest value a correction may give each field: what the upload takes.
+CORRECTION_MAX = {"source": SOURCE_MAX, "source_url": URL_MAX, "captured_at": 64, "note": NOTE_MAX}
+
+
+def _invalid_at(model: str, loc: tuple[str | int, ...], message: str) -> ValidationError:
+    """A validation problem at `loc`, from a check that spans fields."""
+    problem = InitErrorDetails(type=PydanticCustomError("value_error", message), loc=loc, input=None)
+    return ValidationError.from_exception_data(model, [problem])
+
+
+class CorrectionIn(RequestBody):
+    """Put one mistaken field of an acquisition right; the acquisition keeps what was first recorded."""
+
+    model_config = ConfigDict(json_schema_extra=examples(ex.CORRECTION_IN))
+
+    field: CorrectableField
+    value: str | None = Field(
+        max_length=NOTE_MAX,
+        description="The right value, or null to clear the field; captured_at: a date-time with a time zone.",
+    )
+    why: str = Field(min_length=1, max_length=RATIONALE_MAX, description="Why it is corrected; required, kept.")
+
+    @model_validator(mode="after")
+    def _fits_the_field(self) -> CorrectionIn:
+        if self.value is not None and len(self.value) > CORRECTION_MAX[self.field]:
+            raise _invalid_at(
+                type(self).__name__, ("value",), f"a {self.field} has at most {CORRECTION_MAX[self.field]} characters"
+            )
+        if self.field == "captured_at" and self.value is not None:
+            try:
+                moment = datetime.fromisoformat(self.value.replace("Z", "+00:00"))
+            except ValueError:
+                raise _invalid_at(
+                    type(self).__name__, ("value",), "captured_at must be an ISO 8601 date-time"
+                ) from None
+            if moment.tzinfo is None:
+                raise _invalid_at(type(self).__name__, ("value",), f"give a time zone, e.g. {ZONE_EXAMPLE}")
+        return self
+
+    def parsed_value(self) -> str | datetime | None:
+        """The value as the field holds it: text, or for captured_at a time in UTC."""
+        if self.value is None or self.field != "captured_at":
+            return self.value
+        return datetime.fromisoformat(self.value.replace("Z", "+00:00")).astimezone(UTC)
 
 
 class IngestProgress(BaseModel):
