@@ -155,3 +155,13 @@ def test_stored_corrections_cannot_be_changed_or_removed(
     ):
         with pytest.raises(DBAPIError), archive.engine.begin() as connection:
             connection.execute(text(statement))
+
+
+def test_a_search_by_source_finds_the_clip_by_its_corrected_source_too(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    clip = upload(client, keys["contributor"], source="witness B")
+    correct(client, keys["contributor"], clip, {"field": "source", "value": "witness A", "why": WHY})
+    for text_in_source in ("witness A", "witness B"):
+        found = client.get("/api/v1/clips", headers=auth(keys["viewer"]), params={"source": text_in_source}).json()
+        assert [c["id"] for c in found["items"]] == [clip["id"]], text_in_source
