@@ -171,3 +171,17 @@ def test_a_date_without_a_time_is_refused_for_an_exact_incident(client: TestClie
     response = client.post("/api/v1/incidents", headers=auth(keys["contributor"]), json=body)
     assert response.status_code == 422, response.text
     assert response.json()["detail"].startswith("starts_at: ")
+
+
+def test_a_day_precision_incident_takes_an_end_date_as_the_end_of_that_day(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    body = {"title": "Protests", "starts_at": "2019-11-16", "ends_at": "2019-11-18", "time_precision": "day"}
+    response = client.post("/api/v1/incidents", headers=auth(keys["contributor"]), json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["ends_at"].startswith("2019-11-19T00:00:00")
+    patch = {"starts_at": "2019-11-17", "time_precision": "day"}
+    headers = auth(keys["contributor"]) | {"If-Match": response.headers["ETag"]}
+    changed = client.patch(f"/api/v1/incidents/{response.json()['id']}", headers=headers, json=patch)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["starts_at"].startswith("2019-11-17T00:00:00")
