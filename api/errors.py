@@ -52,6 +52,8 @@ ERROR_DESCRIPTIONS = {
     428: "If-Match missing (or `*`): send the ETag you read.",
 }
 REQUEST_LOCATIONS = ("body", "query", "path", "header", "cookie")
+# What FastAPI answers when it cannot decode a JSON body; the cause says why.
+UNPARSED_BODY = "There was an error parsing the body"
 # How much of a refused value an error answer shows: enough to recognise it, never the whole.
 ECHO_CHARS = 80
 
@@ -137,6 +139,16 @@ def describe_bad_json(problem: dict[str, Any], document: Any) -> str:
     return f"the body is not valid JSON (line {line}, column {column}): {printable(str(reason))}"
 
 
+def describe_undecodable(cause: BaseException) -> str:
+    """Why a body could not be decoded as JSON at all, when it is not a syntax error (those say
+    where: `describe_bad_json`)."""
+    if isinstance(cause, UnicodeDecodeError):
+        return f"the body is not UTF-8 text (byte {cause.start} cannot be decoded), so it is not valid JSON"
+    if isinstance(cause, RecursionError):
+        return "the body is nested too deeply to be read as JSON"
+    return f"the body is not valid JSON: {printable(str(cause))}"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, errors.VerityError)
@@ -165,10 +177,12 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, HTTPException)
         if exc.status_code in (204, 304):
             return Response(status_code=exc.status_code, headers=exc.headers)
-        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type"}.get(
-            exc.status_code, "http_error"
-        )
-        return JSONResponse({"error": code, "detail": str(exc.detail)}, exc.status_code, headers=exc.headers)
+        if exc.status_code == 400 and exc.detail == UNPARSED_BODY and exc.__cause__ is not None:
+            # FastAPI could not decode a JSON body (it says only "There was an error parsing the body").
+            return JSONResponse({"error": "invalid_json", "detail": describe_undecodable(exc.__cause__)}, 400)
+        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type"}
+        code_name = code.get(exc.status_code, "http_error")
+        return JSONResponse({"error": code_name, "detail": str(exc.detail)}, exc.status_code, headers=exc.headers)
 
     async def on_disconnect(_request: Request, _exc: Exception) -> JSONResponse:
         return JSONResponse({"error": "upload_interrupted", "detail": "the client went away"}, 400)

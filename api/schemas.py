@@ -43,14 +43,19 @@ CONTENT_TYPE_MAX = 255
 Tag = Annotated[str, Field(max_length=TAG_MAX)]
 
 
-def _broken_text(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    """Where in a decoded JSON value a string holds a lone UTF-16 surrogate (`"\\ud800"`): JSON's
-    escapes allow one, but it is no character, and no database or JSON encoder takes it."""
+def _broken_text(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], PydanticCustomError]]:
+    """Where in a decoded JSON value a string cannot be stored as text, and why: a lone UTF-16
+    surrogate (`"\\ud800"`: JSON's escapes allow one, but it is half a character, which no database
+    or JSON encoder takes), or a NUL character (PostgreSQL refuses it; SQLite would keep it)."""
     if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError as problem:
-            yield loc, value[problem.start : problem.end]
+            escape = f"\\u{ord(value[problem.start]):04x}"
+            message = "is not valid text: it holds a lone UTF-16 surrogate ({escape}), half of a character"
+            yield loc, PydanticCustomError("text_surrogate", message, {"escape": escape})
+        if "\x00" in value:
+            yield loc, PydanticCustomError("text_nul", "is not valid text: it holds a NUL character (\\u0000)")
     elif isinstance(value, dict):
         for key, item in value.items():
             yield from _broken_text(key, (*loc, str(key)))  # a field's name, as much as its value
@@ -62,26 +67,15 @@ def _broken_text(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple
 
 class RequestBody(BaseModel):
     """A JSON request body: a field it does not know is an error (a typo must not pass as a no-op);
-    so are NaN and ±Infinity (JSON has no such numbers) and text with a lone surrogate, each
-    reported at its field."""
+    so are NaN and ±Infinity (JSON has no such numbers) and text with a lone surrogate or a NUL,
+    each reported at its field."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
     def _refuse_broken_text(cls, data: Any) -> Any:
-        problems = [
-            InitErrorDetails(
-                type=PydanticCustomError(
-                    "text_surrogate",
-                    "is not valid text: it holds a lone UTF-16 surrogate ({escape}), half of a character",
-                    {"escape": f"\\u{ord(surrogate[0]):04x}"},
-                ),
-                loc=loc,
-                input=None,
-            )
-            for loc, surrogate in _broken_text(data, ())
-        ]
+        problems = [InitErrorDetails(type=why, loc=loc, input=None) for loc, why in _broken_text(data, ())]
         if problems:
             raise ValidationError.from_exception_data(cls.__name__, problems)
         return data

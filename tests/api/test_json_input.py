@@ -185,3 +185,30 @@ def test_a_day_precision_incident_takes_an_end_date_as_the_end_of_that_day(
     changed = client.patch(f"/api/v1/incidents/{response.json()['id']}", headers=headers, json=patch)
     assert changed.status_code == 200, changed.text
     assert changed.json()["starts_at"].startswith("2019-11-17T00:00:00")
+
+
+def test_a_nul_character_is_refused_naming_the_field_on_every_database(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    raw = '{"title": "t", "starts_at": "2019-11-16T14:00:00Z", "place_name": "a\\u0000b"}'
+    response = post_raw(client, keys["contributor"], "/api/v1/incidents", raw)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"].startswith("place_name: ")
+    assert incident_count(client, keys) == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        (b'{"title": "caf\xe9"}', "not UTF-8"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"lat": ' + "9" * 5000 + "}", "not valid JSON"),
+    ],
+)
+def test_a_body_json_cannot_decode_says_why(
+    client: TestClient, keys: dict[str, str], raw: str | bytes, said: str
+) -> None:
+    response = post_raw(client, keys["contributor"], "/api/v1/incidents", raw)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_json"
+    assert said in response.json()["detail"]
