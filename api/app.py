@@ -11,7 +11,8 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import cases, clips, health, incidents, keyframes, keys, uploads, verify
+from api.json_bodies import JsonBodyGate
+from api.routes import acquisitions, cases, clips, health, incidents, keyframes, keys, uploads, verify
 from ingest.near_duplicates import NearDuplicateFinder
 from ingest.queue import QueueRunner
 from ingest.resumable import archive_stranded, sweep_abandoned
@@ -82,8 +83,10 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
 
     app = FastAPI(title="Verity", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(JsonBodyGate)
     app.include_router(health.router)
     app.include_router(clips.router)
+    app.include_router(acquisitions.router)
     app.include_router(uploads.router)
     app.include_router(keyframes.router)
     app.include_router(keys.router)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ log = logging.getLogger("verity.api")
 STATUS_BY_ERROR: list[tuple[type[errors.VerityError], int]] = [
     (errors.NotFound, 404),
     (errors.UploadTooLarge, 413),
+    (errors.BodyTooLarge, 413),
     (errors.BodyStalled, 408),
     (errors.RangeNotSatisfiable, 416),
     (errors.InvalidInput, 400),
@@ -45,13 +47,18 @@ ERROR_DESCRIPTIONS = {
     408: "The client stopped sending the body; what it sent does not count.",
     409: "The record's state does not allow it; the detail says why.",
     412: "If-Match is stale: someone changed the record since you read it.",
-    413: "Larger than the upload limit.",
+    413: "Larger than a limit: the upload limit, or that of a JSON body or a form field.",
+    415: "The body is not JSON (Content-Type: application/json).",
     416: "The range lies outside the file.",
     422: "The request does not fit the schema (a missing, unknown, null or malformed field).",
     428: "If-Match missing (or `*`): send the ETag you read.",
     503: "The object store is not answering; try again later (Retry-After).",
 }
 REQUEST_LOCATIONS = ("body", "query", "path", "header", "cookie")
+# What FastAPI answers when it cannot decode a JSON body; the cause says why.
+UNPARSED_BODY = "There was an error parsing the body"
+# How much of a refused value an error answer shows: enough to recognise it, never the whole.
+ECHO_CHARS = 80
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -73,18 +80,76 @@ def status_for(exc: errors.VerityError) -> int:
     return 500
 
 
+def printable(text: str, limit: int = ECHO_CHARS) -> str:
+    """`text` fit to put in an answer: at most `limit` characters (then "…"), with any lone
+    surrogate written as its escape (it cannot be encoded, so it would turn the answer into a 500)."""
+    cut = text[:limit] + ("…" if len(text) > limit else "")
+    return cut.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _echo(value: Any) -> Any:
+    """A refused input as an answer may show it: short text, a finite number, or nothing (a whole
+    object or list can be the entire body: pydantic reports a missing field with it)."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, bytes):
+        return printable(value[: ECHO_CHARS * 4].decode("utf-8", "replace"))
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value).replace("inf", "Infinity").replace("nan", "NaN")
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return None
+
+
+def reported(problem: dict[str, Any]) -> dict[str, Any]:
+    """One pydantic problem as answered: where, what, and a short prefix of the input."""
+    out: dict[str, Any] = {
+        "type": problem.get("type"),
+        "loc": [part if isinstance(part, int) else printable(str(part)) for part in problem.get("loc", ())],
+        "msg": printable(str(problem.get("msg", "invalid")), 500),
+        "input": _echo(problem.get("input")),
+    }
+    if problem.get("ctx"):
+        out["ctx"] = {
+            key: _echo(value if isinstance(value, str | int | float) else str(value))
+            for key, value in problem["ctx"].items()
+        }
+    return out
+
+
 def describe_problems(problems: Sequence[Any]) -> str:
     """pydantic's problems as one line a person can act on: `field: message; …`."""
     described = []
     for problem in problems:
-        where = [str(part) for part in problem.get("loc", ())]
+        where = [printable(str(part)) for part in problem.get("loc", ())]
         if len(where) > 1 and where[0] in REQUEST_LOCATIONS:
             where = where[1:]
-        message = str(problem.get("msg", "invalid")).removeprefix("Value error, ")
+        message = printable(str(problem.get("msg", "invalid")), 500).removeprefix("Value error, ")
         if problem.get("type") == "extra_forbidden":
             message = "unknown field"
         described.append(f"{'.'.join(where) or 'request'}: {message}")
     return "; ".join(described)
+
+
+def describe_bad_json(problem: dict[str, Any], document: Any) -> str:
+    """Where a body stops being JSON, as a person finds it in an editor: line and column from 1."""
+    position = problem.get("loc", ("body", 0))[-1]
+    reason = (problem.get("ctx") or {}).get("error", "")
+    if not isinstance(document, str) or not isinstance(position, int):
+        return "the body is not valid JSON"
+    line = document.count("\n", 0, position) + 1
+    column = position - document.rfind("\n", 0, position)
+    return f"the body is not valid JSON (line {line}, column {column}): {printable(str(reason))}"
+
+
+def describe_undecodable(cause: BaseException) -> str:
+    """Why a body could not be decoded as JSON at all, when it is not a syntax error (those say
+    where: `describe_bad_json`)."""
+    if isinstance(cause, UnicodeDecodeError):
+        return f"the body is not UTF-8 text (byte {cause.start} cannot be decoded), so it is not valid JSON"
+    if isinstance(cause, RecursionError):
+        return "the body is nested too deeply to be read as JSON"
+    return f"the body is not valid JSON: {printable(str(cause))}"
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -104,7 +169,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_invalid_request(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         problems = exc.errors()
-        body = {"error": "invalid_request", "detail": describe_problems(problems), "errors": jsonable_encoder(problems)}
+        if [problem.get("type") for problem in problems] == ["json_invalid"]:
+            return JSONResponse({"error": "invalid_json", "detail": describe_bad_json(problems[0], exc.body)}, 400)
+        reports = [reported(problem) for problem in problems]
+        body = {"error": "invalid_request", "detail": describe_problems(problems), "errors": jsonable_encoder(reports)}
         return JSONResponse(body, status_code=422)
 
     async def on_http_error(_request: Request, exc: Exception) -> Response:
@@ -112,8 +180,12 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, HTTPException)
         if exc.status_code in (204, 304):
             return Response(status_code=exc.status_code, headers=exc.headers)
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse({"error": code, "detail": str(exc.detail)}, exc.status_code, headers=exc.headers)
+        if exc.status_code == 400 and exc.detail == UNPARSED_BODY and exc.__cause__ is not None:
+            # FastAPI could not decode a JSON body (it says only "There was an error parsing the body").
+            return JSONResponse({"error": "invalid_json", "detail": describe_undecodable(exc.__cause__)}, 400)
+        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type"}
+        code_name = code.get(exc.status_code, "http_error")
+        return JSONResponse({"error": code_name, "detail": str(exc.detail)}, exc.status_code, headers=exc.headers)
 
     async def on_disconnect(_request: Request, _exc: Exception) -> JSONResponse:
         return JSONResponse({"error": "upload_interrupted", "detail": "the client went away"}, 400)

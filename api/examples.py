@@ -13,6 +13,20 @@ CASE_ID = "e5a0c3f2-9b1d-4e7a-8c6b-2f4d6a8b0c1e"
 SHA256 = "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b"
 HASH = "5d41402abc4b2a76b9719d911017c592ae2f3a8cd0e5a7b6c4d3e2f1a0b9c8d7"
 
+CORRECTION_IN = {
+    "field": "source",
+    "value": "witness A, via Signal",
+    "why": "typed as witness B at intake; the Signal log shows witness A sent it",
+}
+CORRECTION = {
+    "id": 1,
+    "field": "source",
+    "old_value": "witness B, via Signal",
+    "new_value": "witness A, via Signal",
+    "why": CORRECTION_IN["why"],
+    "corrected_by": "field-team",
+    "corrected_at": "2019-11-18T11:02:10Z",
+}
 ACQUISITION = {
     "id": 1,
     "received_at": "2019-11-18T09:12:44Z",
@@ -22,6 +36,7 @@ ACQUISITION = {
     "source_url": None,
     "captured_at": "2019-11-16T14:15:00+03:30",
     "note": "sent from the rooftop opposite the bank",
+    "corrections": [CORRECTION],
 }
 
 MEDIA = {

@@ -9,19 +9,21 @@ bounded queue between the two so memory stays flat whatever the file size.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import queue
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from verity.errors import BodyStalled, InvalidInput
+from verity.errors import BodyStalled, BodyTooLarge, InvalidInput, VerityError
 
 T = TypeVar("T")
 
 BATCH_BYTES = 1024 * 1024
+# The default for a text field's bytes; routes pass the `max_form_field_bytes` setting.
 MAX_FIELD_BYTES = 64 * 1024
 # Room for the multipart envelope around the file when checking Content-Length up front.
 FORM_OVERHEAD_BYTES = 1024 * 1024
@@ -93,10 +95,19 @@ class _PartState:
     value: bytearray = field(default_factory=bytearray)
 
 
-async def read_upload_form(request: Request, file_field: str, consume: Callable[[Iterator[bytes]], T]) -> UploadForm[T]:
+async def read_upload_form(
+    request: Request,
+    file_field: str,
+    consume: Callable[[Iterator[bytes]], T],
+    *,
+    text_fields: Collection[str] = (),
+    max_field_bytes: int = MAX_FIELD_BYTES,
+) -> UploadForm[T]:
     """Parse the request body, feeding the single file part named `file_field` to `consume`
     (run in a thread, given an iterator of byte batches). Raises `InvalidInput` when the body
-    is not a form with exactly one such file."""
+    is not a form with exactly one such file, or has a text part not named in `text_fields`, or
+    one of them twice, or one that is not UTF-8; `BodyTooLarge` for a text part over
+    `max_field_bytes`. So a form holds at most one part per known name, each of bounded size."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
@@ -108,7 +119,7 @@ async def read_upload_form(request: Request, file_field: str, consume: Callable[
     channel: _ChunkChannel | None = None
     consumer: asyncio.Future[T] | None = None
     file_meta: tuple[str, str | None] | None = None
-    errors: list[str] = []
+    errors: list[VerityError] = []
     finished: list[bool] = []
 
     def on_part_begin() -> None:
@@ -132,12 +143,15 @@ async def read_upload_form(request: Request, file_field: str, consume: Callable[
         part.name = disposition.get(b"name", b"").decode("utf-8", "replace")
         raw_filename = disposition.get(b"filename")
         if raw_filename is None:
+            problem = _text_field_problem(part.name, text_fields, fields, file_field)
+            if problem:
+                errors.append(InvalidInput(problem))
             return
         part.filename = raw_filename.decode("utf-8", "replace")
         if part.name != file_field:
-            errors.append(f"unexpected file part {part.name!r}; send the footage as `{file_field}`")
+            errors.append(InvalidInput(f"unexpected file part {part.name!r}; send the footage as `{file_field}`"))
         elif channel is not None:
-            errors.append(f"send exactly one `{file_field}` part")
+            errors.append(InvalidInput(f"send exactly one `{file_field}` part"))
         else:
             type_header = part.headers.get(b"content-type")
             file_meta = (upload_filename(part.filename), type_header.decode("latin-1") if type_header else None)
@@ -149,14 +163,19 @@ async def read_upload_form(request: Request, file_field: str, consume: Callable[
             if part.name == file_field and not errors:
                 pending.extend(data[start:end])
             return
-        if len(part.value) + (end - start) > MAX_FIELD_BYTES:
-            errors.append(f"form field {part.name!r} is longer than {MAX_FIELD_BYTES} bytes")
+        if errors:
+            return
+        if len(part.value) + (end - start) > max_field_bytes:
+            errors.append(BodyTooLarge(f"form field {part.name!r} is longer than {max_field_bytes} bytes"))
             return
         part.value += data[start:end]
 
     def on_part_end() -> None:
-        if part.filename is None and part.name:
-            fields[part.name] = part.value.decode("utf-8", "replace")
+        if part.filename is None and not errors:
+            try:
+                fields[part.name] = part.value.decode("utf-8")
+            except UnicodeDecodeError:
+                errors.append(InvalidInput(f"form field {part.name!r} is not valid UTF-8 text"))
 
     def on_end() -> None:
         finished.append(True)
@@ -187,7 +206,7 @@ async def read_upload_form(request: Request, file_field: str, consume: Callable[
             async for chunk in request.stream():
                 parser.write(chunk)
                 if errors:
-                    raise InvalidInput(errors[0])
+                    raise errors[0]
                 await flush(False)
             parser.finalize()
             if not finished:
@@ -212,6 +231,20 @@ async def read_upload_form(request: Request, file_field: str, consume: Callable[
             raise InvalidInput(f"malformed multipart body: {exc}") from exc
         raise
     return UploadForm(fields, file_meta[0], file_meta[1], result)
+
+
+def _text_field_problem(name: str, known: Collection[str], seen: dict[str, str], file_field: str) -> str | None:
+    """Why a text part named `name` cannot be taken, if it cannot: a name the form does not have
+    (a typo must not silently lose what it carried), or one given twice."""
+    if name in seen:
+        return f"form field {name!r} is given twice; send it once"
+    if name in known:
+        return None
+    if not known:
+        return f"unknown form field {name!r}: this form takes only the `{file_field}` part"
+    guess = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {guess[0]}?)" if guess else ""
+    return f"unknown form field {name!r}{hint}; the fields are {', '.join(known)}"
 
 
 async def read_body(request: Request, consume: Callable[[Iterator[bytes]], T], *, stall_s: float) -> T:
@@ -254,7 +287,7 @@ async def _arriving(request: Request, stall_s: float) -> AsyncIterator[bytes]:
             raise BodyStalled(f"the client sent nothing for {stall_s:g} s; the chunk does not count") from None
 
 
-def form_doc(file_description: str, example: dict[str, str], **fields: dict[str, str]) -> dict[str, Any]:
+def form_doc(file_description: str, example: dict[str, str], **fields: dict[str, Any]) -> dict[str, Any]:
     """OpenAPI request body for a route that reads its form with `read_upload_form`."""
     properties = {"file": {"type": "string", "format": "binary", "description": file_description}, **fields}
     schema = {"type": "object", "required": ["file"], "properties": properties}

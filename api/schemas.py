@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from api import examples as ex
 from api.examples import examples
+from storage.acquisitions import current_values
 from storage.history import RecordHistory
 from storage.keys import Role
+from storage.models import Acquisition
 from storage.vocabulary import CaseStatus, TimePrecision, VerificationStatus
 
 T = TypeVar("T")
@@ -19,11 +24,58 @@ ZONE_EXAMPLE = "2019-11-16T14:00:00+03:30"
 # Largest size or offset a request may name: what a BIGINT column holds.
 MAX_BYTES = 2**63 - 1
 
+# The longest text each field takes, in characters (docs/input-limits.md lists them).
+TITLE_MAX = 300
+PLACE_MAX = 300
+DESCRIPTION_MAX = 20_000
+NOTE_MAX = 10_000
+SOURCE_MAX = 2_000
+URL_MAX = 2_048
+RATIONALE_MAX = 10_000
+TAG_MAX = 100
+TAGS_MAX = 50  # tags on one incident
+ID_MAX = 64
+FILENAME_MAX = 1024
+CONTENT_TYPE_MAX = 255
+Tag = Annotated[str, Field(max_length=TAG_MAX)]
+
+
+def _broken_text(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], PydanticCustomError]]:
+    """Where in a decoded JSON value a string cannot be stored as text, and why: a lone UTF-16
+    surrogate (`"\\ud800"`: JSON's escapes allow one, but it is half a character, which no database
+    or JSON encoder takes), or a NUL character (PostgreSQL refuses it; SQLite would keep it)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as problem:
+            escape = f"\\u{ord(value[problem.start]):04x}"
+            message = "is not valid text: it holds a lone UTF-16 surrogate ({escape}), half of a character"
+            yield loc, PydanticCustomError("text_surrogate", message, {"escape": escape})
+        if "\x00" in value:
+            yield loc, PydanticCustomError("text_nul", "is not valid text: it holds a NUL character (\\u0000)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _broken_text(key, (*loc, str(key)))  # a field's name, as much as its value
+            yield from _broken_text(item, (*loc, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _broken_text(item, (*loc, index))
+
 
 class RequestBody(BaseModel):
-    """A JSON request body: a field it does not know is an error (a typo must not pass as a no-op)."""
+    """A JSON request body: a field it does not know is an error (a typo must not pass as a no-op);
+    so are NaN and ±Infinity (JSON has no such numbers) and text with a lone surrogate or a NUL,
+    each reported at its field."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_broken_text(cls, data: Any) -> Any:
+        problems = [InitErrorDetails(type=why, loc=loc, input=None) for loc, why in _broken_text(data, ())]
+        if problems:
+            raise ValidationError.from_exception_data(cls.__name__, problems)
+        return data
 
 
 def _refuse_null(value: Any) -> Any:
@@ -46,6 +98,27 @@ def _require_zone(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         raise ValueError(f"give a time zone, e.g. {ZONE_EXAMPLE}")
     return value
+
+
+DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _days_as_dates(data: Any) -> Any:
+    """An incident known to the day may give its day as a date: `starts_at` "2019-11-16" is the
+    start of that day in UTC, `ends_at` "2019-11-17" the end of that day."""
+    if not isinstance(data, dict) or data.get("time_precision") != "day":
+        return data
+    data = dict(data)
+    for name, days_after in (("starts_at", 0), ("ends_at", 1)):
+        value = data.get(name)
+        if isinstance(value, str) and DATE_ONLY.match(value):
+            try:
+                day = date.fromisoformat(value)
+            except ValueError:
+                continue  # not a real day: the datetime field says so
+            moment = datetime.combine(day, time(), UTC)
+            data[name] = moment + timedelta(days=days_after) if days_after else moment
+    return data
 
 
 class ErrorOut(BaseModel):
@@ -73,8 +146,25 @@ class ValidationErrorOut(ErrorOut):
     errors: list[dict[str, Any]] = Field(description="Each problem: loc (where), msg, type, as pydantic reports it.")
 
 
-class AcquisitionOut(BaseModel):
+class CorrectionOut(BaseModel):
+    """A correction of one field of an acquisition."""
+
     model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    field: str = Field(description="source, source_url, captured_at or note.")
+    old_value: str | None = Field(description="The value before (captured_at: ISO 8601 in UTC).")
+    new_value: str | None = Field(description="The value after; null: the field was cleared.")
+    why: str
+    corrected_by: str = Field(description="Name of the API key that made the correction.")
+    corrected_at: datetime
+
+
+class AcquisitionOut(BaseModel):
+    """One receipt of the clip's bytes. source, source_url, captured_at and note are as they stand
+    now: as first recorded, unless a correction (oldest first in `corrections`) changed them."""
+
+    model_config = ConfigDict(from_attributes=True, json_schema_extra=examples(ex.ACQUISITION))
 
     id: int
     received_at: datetime
@@ -84,6 +174,63 @@ class AcquisitionOut(BaseModel):
     source_url: str | None
     captured_at: datetime | None = Field(description="When the uploader says the footage was recorded.")
     note: str | None
+    corrections: list[CorrectionOut] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _as_corrected(cls, data: Any) -> Any:
+        if not isinstance(data, Acquisition):
+            return data
+        recorded = {name: getattr(data, name) for name in ("id", "received_at", "received_by", "filename")}
+        corrections = [CorrectionOut.model_validate(c) for c in data.corrections]
+        return {**recorded, **current_values(data), "corrections": corrections}
+
+
+CorrectableField = Literal["source", "source_url", "captured_at", "note"]
+# The longest value a correction may give each field: what the upload takes.
+CORRECTION_MAX = {"source": SOURCE_MAX, "source_url": URL_MAX, "captured_at": 64, "note": NOTE_MAX}
+
+
+def _invalid_at(model: str, loc: tuple[str | int, ...], message: str) -> ValidationError:
+    """A validation problem at `loc`, from a check that spans fields."""
+    problem = InitErrorDetails(type=PydanticCustomError("value_error", message), loc=loc, input=None)
+    return ValidationError.from_exception_data(model, [problem])
+
+
+class CorrectionIn(RequestBody):
+    """Put one mistaken field of an acquisition right; the acquisition keeps what was first recorded."""
+
+    model_config = ConfigDict(json_schema_extra=examples(ex.CORRECTION_IN))
+
+    field: CorrectableField
+    value: str | None = Field(
+        max_length=NOTE_MAX,
+        description="The right value, or null to clear the field; captured_at: a date-time with a time zone.",
+    )
+    why: str = Field(min_length=1, max_length=RATIONALE_MAX, description="Why it is corrected; required, kept.")
+
+    @model_validator(mode="after")
+    def _fits_the_field(self) -> CorrectionIn:
+        if self.value is not None and len(self.value) > CORRECTION_MAX[self.field]:
+            raise _invalid_at(
+                type(self).__name__, ("value",), f"a {self.field} has at most {CORRECTION_MAX[self.field]} characters"
+            )
+        if self.field == "captured_at" and self.value is not None:
+            try:
+                moment = datetime.fromisoformat(self.value.replace("Z", "+00:00"))
+            except ValueError:
+                raise _invalid_at(
+                    type(self).__name__, ("value",), "captured_at must be an ISO 8601 date-time"
+                ) from None
+            if moment.tzinfo is None:
+                raise _invalid_at(type(self).__name__, ("value",), f"give a time zone, e.g. {ZONE_EXAMPLE}")
+        return self
+
+    def parsed_value(self) -> str | datetime | None:
+        """The value as the field holds it: text, or for captured_at a time in UTC."""
+        if self.value is None or self.field != "captured_at":
+            return self.value
+        return datetime.fromisoformat(self.value.replace("Z", "+00:00")).astimezone(UTC)
 
 
 class IngestProgress(BaseModel):
@@ -134,17 +281,26 @@ class UploadCreate(RequestBody):
 
     model_config = ConfigDict(json_schema_extra=examples(ex.UPLOAD_CREATE))
 
-    filename: str = Field(min_length=1, max_length=1024)
+    filename: str = Field(min_length=1, max_length=FILENAME_MAX)
     size_bytes: int = Field(ge=0, le=MAX_BYTES, description="The file's exact size; the chunks must add up to it.")
-    content_type: str | None = Field(default=None, max_length=255)
-    source: str | None = Field(default=None, description="Who or where it came from.")
-    source_url: str | None = None
+    content_type: str | None = Field(default=None, max_length=CONTENT_TYPE_MAX)
+    source: str | None = Field(default=None, max_length=SOURCE_MAX, description="Who or where it came from.")
+    source_url: str | None = Field(default=None, max_length=URL_MAX)
     captured_at: datetime | None = Field(
         default=None, description="When the uploader says it was recorded, with a time zone."
     )
-    note: str | None = None
+    note: str | None = Field(default=None, max_length=NOTE_MAX)
 
     _zone_required = field_validator("captured_at")(_require_zone)
+
+
+class AcquisitionForm(RequestBody):
+    """The text fields of the upload form (POST /api/v1/clips), each optional, each at most once."""
+
+    source: str | None = Field(default=None, max_length=SOURCE_MAX)
+    source_url: str | None = Field(default=None, max_length=URL_MAX)
+    captured_at: str | None = Field(default=None, max_length=64)
+    note: str | None = Field(default=None, max_length=NOTE_MAX)
 
 
 class UploadStateOut(BaseModel):
@@ -340,16 +496,20 @@ class RelatedOut(BaseModel):
 class IncidentIn(RequestBody):
     model_config = ConfigDict(json_schema_extra=examples(ex.INCIDENT_IN))
 
-    title: str = Field(min_length=1, max_length=300)
-    description: str = ""
-    starts_at: datetime
+    title: str = Field(min_length=1, max_length=TITLE_MAX)
+    description: str = Field(default="", max_length=DESCRIPTION_MAX)
+    starts_at: datetime = Field(
+        description="With a time zone; for time_precision `day`, a date alone is that day in UTC."
+    )
     ends_at: datetime | None = None
     time_precision: TimePrecision = "approximate"
-    place_name: str | None = Field(default=None, max_length=300)
+    place_name: str | None = Field(default=None, max_length=PLACE_MAX)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     radius_m: float | None = Field(default=None, ge=0, description="Uncertainty of the location, metres.")
-    tags: list[str] = Field(default_factory=list)
+    tags: list[Tag] = Field(default_factory=list, max_length=TAGS_MAX)
+
+    _day_as_date = model_validator(mode="before")(_days_as_dates)
 
     _zone_required = field_validator("starts_at", "ends_at")(_require_zone)
 
@@ -360,16 +520,20 @@ class IncidentPatch(RequestBody):
 
     model_config = ConfigDict(json_schema_extra=examples(ex.INCIDENT_PATCH))
 
-    title: NotNull[str] = Field(default=None, min_length=1, max_length=300)
-    description: NotNull[str] = None
-    starts_at: NotNull[datetime] = None
+    title: NotNull[str] = Field(default=None, min_length=1, max_length=TITLE_MAX)
+    description: NotNull[str] = Field(default=None, max_length=DESCRIPTION_MAX)
+    starts_at: NotNull[datetime] = Field(
+        default=None, description="A date alone is taken when the same change sets time_precision `day`."
+    )
     ends_at: datetime | None = None
     time_precision: NotNull[TimePrecision] = None
-    place_name: str | None = Field(default=None, max_length=300)
+    place_name: str | None = Field(default=None, max_length=PLACE_MAX)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     radius_m: float | None = Field(default=None, ge=0)
-    tags: NotNull[list[str]] = None
+    tags: NotNull[list[Tag]] = Field(default=None, max_length=TAGS_MAX)
+
+    _day_as_date = model_validator(mode="before")(_days_as_dates)
 
     _zone_required = field_validator("starts_at", "ends_at")(_require_zone)
 
@@ -411,10 +575,10 @@ class IncidentPage(BaseModel):
 class LinkIn(RequestBody):
     model_config = ConfigDict(json_schema_extra=examples(ex.LINK_IN))
 
-    clip_id: str
+    clip_id: str = Field(max_length=ID_MAX)
     start_s: float | None = Field(default=None, ge=0)
     end_s: float | None = Field(default=None, ge=0)
-    note: str | None = None
+    note: str | None = Field(default=None, max_length=NOTE_MAX)
 
 
 class LinkOut(BaseModel):
@@ -438,14 +602,14 @@ class LinkPatch(RequestBody):
 
     start_s: float | None = Field(default=None, ge=0, description="null with end_s null: the whole clip.")
     end_s: float | None = Field(default=None, ge=0)
-    note: str | None = None
+    note: str | None = Field(default=None, max_length=NOTE_MAX)
 
 
 class VerificationIn(RequestBody):
     model_config = ConfigDict(json_schema_extra=examples(ex.VERIFICATION_IN))
 
     status: VerificationStatus
-    rationale: str = Field(min_length=1, description="Why; required, kept with the change.")
+    rationale: str = Field(min_length=1, max_length=RATIONALE_MAX, description="Why; required, kept with the change.")
 
 
 class VerificationChangeOut(BaseModel):
@@ -469,8 +633,8 @@ class VerificationOut(BaseModel):
 class CaseIn(RequestBody):
     model_config = ConfigDict(json_schema_extra=examples(ex.CASE_IN))
 
-    title: str = Field(min_length=1, max_length=300)
-    description: str = ""
+    title: str = Field(min_length=1, max_length=TITLE_MAX)
+    description: str = Field(default="", max_length=DESCRIPTION_MAX)
     status: CaseStatus = "open"
 
 
@@ -479,8 +643,8 @@ class CasePatch(RequestBody):
 
     model_config = ConfigDict(json_schema_extra=examples(ex.CASE_PATCH))
 
-    title: NotNull[str] = Field(default=None, min_length=1, max_length=300)
-    description: NotNull[str] = None
+    title: NotNull[str] = Field(default=None, min_length=1, max_length=TITLE_MAX)
+    description: NotNull[str] = Field(default=None, max_length=DESCRIPTION_MAX)
     status: NotNull[CaseStatus] = None
 
 

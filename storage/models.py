@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -120,6 +121,32 @@ class Acquisition(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     clip: Mapped[Clip] = relationship(back_populates="acquisitions")
+    corrections: Mapped[list[AcquisitionCorrection]] = relationship(
+        order_by="AcquisitionCorrection.id", lazy="selectin"
+    )
+
+
+@event.listens_for(Acquisition, "init")
+def _starts_uncorrected(_target: Acquisition, _args: Any, kwargs: dict[str, Any]) -> None:
+    # A new acquisition has no corrections: say so, so reading them after its session has closed
+    # (the answer to an upload) needs no load.
+    kwargs.setdefault("corrections", [])
+
+
+class AcquisitionCorrection(Base):
+    """A mistaken acquisition field put right: the acquisition keeps what was first recorded, the
+    corrections say what it is now and why. Insert-only: see storage/acquisitions.py."""
+
+    __tablename__ = "acquisition_corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    acquisition_id: Mapped[int] = mapped_column(ForeignKey("acquisitions.id"), index=True)
+    field: Mapped[str] = mapped_column(String(20))  # source, source_url, captured_at, note
+    old_value: Mapped[str | None] = mapped_column(Text)  # captured_at: ISO 8601 in UTC
+    new_value: Mapped[str | None] = mapped_column(Text)
+    why: Mapped[str] = mapped_column(Text)
+    corrected_by: Mapped[str] = mapped_column(String(100))
+    corrected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class CustodyEvent(Base):

@@ -11,7 +11,16 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import Acquisition, Case, CaseIncident, Clip, ClipLink, ClipRelation, Incident
+from storage.models import (
+    Acquisition,
+    AcquisitionCorrection,
+    Case,
+    CaseIncident,
+    Clip,
+    ClipLink,
+    ClipRelation,
+    Incident,
+)
 
 BoundingBox = tuple[float, float, float, float]  # min_lat, min_lon, max_lat, max_lon
 
@@ -80,7 +89,13 @@ def _clip_conditions(f: ClipFilters) -> list[Any]:
     if f.uploader:
         conditions.append(exists().where(acquired, Acquisition.received_by == f.uploader))
     if f.source:
-        conditions.append(exists().where(acquired, _contains(Acquisition.source, f.source)))
+        # Any value the source has had: as first recorded, or as a correction put it.
+        corrected = exists().where(
+            AcquisitionCorrection.acquisition_id == Acquisition.id,
+            AcquisitionCorrection.field == "source",
+            _contains(AcquisitionCorrection.new_value, f.source),
+        )
+        conditions.append(exists().where(acquired, or_(_contains(Acquisition.source, f.source), corrected)))
     if f.incident_id:
         conditions.append(exists().where(live_link, ClipLink.incident_id == f.incident_id))
     if f.case_id:

@@ -112,3 +112,10 @@ class StaleWrite(VerityError):
 
 class PreconditionRequired(VerityError):
     code = "precondition_required"
+
+
+class BodyTooLarge(VerityError):
+    """A request body, or a part of a form, is larger than its limit (an upload's file has its own:
+    `UploadTooLarge`)."""
+
+    code = "body_too_large"

@@ -45,6 +45,19 @@ class Settings(BaseSettings):
         "dead connection holds nothing.",
     )
 
+    max_json_body_bytes: int = Field(
+        default=1024 * 1024,
+        gt=0,
+        description="Largest JSON request body (incidents, cases, links, reviews, keys, resumable uploads); "
+        "a larger one is refused with 413 before it is read whole.",
+    )
+    max_form_field_bytes: int = Field(
+        default=64 * 1024,
+        gt=0,
+        description="Largest text field of an upload or verify form (source, note …); a larger one gets 413. "
+        "The fields' own maximum lengths (docs/input-limits.md) apply within it.",
+    )
+
     keyframe_every_s: float = Field(default=10.0, gt=0, description="At least one keyframe this often.")
     scene_threshold: float = Field(
         default=0.3, gt=0, lt=1, description="ffmpeg scene score (0–1) that counts as a scene change."

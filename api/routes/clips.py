@@ -13,7 +13,9 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
 
 from api import examples as ex
 from api.deps import BINARY, ArchiveDep, RunnerDep, SessionDep
@@ -22,6 +24,10 @@ from api.multipart import FORM_OVERHEAD_BYTES, form_doc, read_upload_form
 from api.params import Admin, Bbox, Contributor, Limit, Offset, Viewer, utc
 from api.ranges import parse_range
 from api.schemas import (
+    NOTE_MAX,
+    SOURCE_MAX,
+    URL_MAX,
+    AcquisitionForm,
     ClipOut,
     ClipPage,
     CustodyEventOut,
@@ -45,21 +51,26 @@ router = APIRouter(prefix="/api/v1/clips", tags=["clips"], responses=COMMON_ERRO
 UPLOAD_FORM_DOC = form_doc(
     "The footage.",
     ex.UPLOAD_FORM,
-    source={"type": "string", "description": "Who or where it came from."},
-    source_url={"type": "string"},
+    source={"type": "string", "maxLength": SOURCE_MAX, "description": "Who or where it came from."},
+    source_url={"type": "string", "maxLength": URL_MAX},
     captured_at={
         "type": "string",
         "format": "date-time",
         "description": "When the uploader says it was recorded, with a time zone (the file's own time is "
         "`recorded_at`, read from its metadata).",
     },
-    note={"type": "string"},
+    note={"type": "string", "maxLength": NOTE_MAX},
 )
 
 
-def _optional_text(fields: dict[str, str], name: str) -> str | None:
-    value = fields.get(name, "").strip()
-    return value or None
+def acquisition_form(fields: dict[str, str]) -> AcquisitionForm:
+    """The upload form's text fields, checked as a JSON body's would be (blank means not given)."""
+    given = {name: value.strip() for name, value in fields.items() if value.strip()}
+    try:
+        return AcquisitionForm.model_validate(given)
+    except ValidationError as invalid:
+        problems = [{**problem, "loc": ("body", *problem["loc"])} for problem in invalid.errors()]
+        raise RequestValidationError(problems) from None
 
 
 def _parse_captured_at(value: str | None) -> datetime | None:
@@ -93,17 +104,24 @@ async def upload_clip(
     def consume(chunks: Iterator[bytes]) -> StagedOriginal:
         return stage_original(archive.blobs, chunks, max_bytes=limit)
 
-    form = await read_upload_form(request, "file", consume)
+    form = await read_upload_form(
+        request,
+        "file",
+        consume,
+        text_fields=tuple(AcquisitionForm.model_fields),
+        max_field_bytes=archive.settings.max_form_field_bytes,
+    )
     staged = form.file_result
     try:
+        given = acquisition_form(form.fields)
         receipt = Receipt(
             received_by=caller.name,
             filename=form.filename,
             content_type=form.content_type,
-            source=_optional_text(form.fields, "source"),
-            source_url=_optional_text(form.fields, "source_url"),
-            captured_at=_parse_captured_at(_optional_text(form.fields, "captured_at")),
-            note=_optional_text(form.fields, "note"),
+            source=given.source,
+            source_url=given.source_url,
+            captured_at=_parse_captured_at(given.captured_at),
+            note=given.note,
         )
     except BaseException:
         with contextlib.suppress(Exception):

@@ -114,7 +114,7 @@ async def verify_by_file(request: Request, archive: ArchiveDep, finder: FinderDe
     def consume(chunks: Iterator[bytes]) -> QueryFile:
         return spool_query(chunks, settings.resolved_work_dir(), filename="query", max_bytes=settings.max_upload_bytes)
 
-    form = await read_upload_form(request, "file", consume)
+    form = await read_upload_form(request, "file", consume, max_field_bytes=settings.max_form_field_bytes)
     query = form.file_result
     try:
         query = QueryFile(query.path, query.sha256, query.size, form.filename)

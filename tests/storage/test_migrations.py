@@ -66,3 +66,15 @@ def test_0010_adds_the_history_table_and_takes_it_away_again(database_url: str) 
     with pytest.raises(DBAPIError), engine.begin() as connection:
         connection.execute(text("UPDATE history_entries SET actor = 'mallory'"))
     engine.dispose()
+
+
+def test_0013_adds_the_acquisition_corrections_table_and_takes_it_away_again(database_url: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    engine = make_engine(database_url)
+    command.downgrade(config, "0011")
+    assert "acquisition_corrections" not in inspect(engine).get_table_names()
+    upgrade_database(database_url)
+    assert "acquisition_corrections" in inspect(engine).get_table_names()
+    engine.dispose()

@@ -1,0 +1,79 @@
+"""The gate in front of every route that takes a JSON body: the body must say it is JSON and fit
+the `max_json_body_bytes` setting, or it is refused (415, 413) before anything parses it.
+
+FastAPI reads such a body whole into memory before validating it, so without a bound one request
+could hold hundreds of megabytes. Routes that stream their body themselves (uploads, chunks,
+provenance queries) declare no body parameter and pass untouched: they have their own limits."""
+
+from __future__ import annotations
+
+from fastapi.routing import APIRoute
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+def is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+class JsonBodyGate:
+    """ASGI middleware: checks a JSON route's body as the route reads it. The route is known only
+    once routing is done (`scope["route"]`), which is before anything reads the body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, _BodyCheck(scope, receive).receive, send)
+
+
+class _BodyCheck:
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        self.scope, self.inner = scope, receive
+        self.limit: int | None = None  # set once the route is known to take JSON
+        self.content_type: str | None = None
+        self.decided = False
+        self.received = 0
+
+    async def receive(self) -> Message:
+        if not self.decided:
+            self.decided = True
+            self._start()
+        message = await self.inner()
+        if self.limit is None or message["type"] != "http.request":
+            return message
+        body = message.get("body", b"")
+        self.received += len(body)
+        if self.received > self.limit:
+            raise HTTPException(413, _too_large(self.limit))
+        if body and self.content_type is None:
+            raise HTTPException(415, _not_json(None))
+        return message
+
+    def _start(self) -> None:
+        route = self.scope.get("route")
+        if not isinstance(route, APIRoute) or route.body_field is None:
+            return  # a route that streams its body, or takes none
+        limit: int = self.scope["app"].state.archive.settings.max_json_body_bytes
+        headers = Headers(scope=self.scope)
+        self.content_type = headers.get("content-type")
+        if self.content_type is not None and not is_json(self.content_type):
+            raise HTTPException(415, _not_json(self.content_type))
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise HTTPException(413, _too_large(limit))
+        self.limit = limit
+
+
+def _not_json(content_type: str | None) -> str:
+    said = f"it says {content_type[:100]}" if content_type else "it has no Content-Type"
+    return f"send the body as JSON with Content-Type: application/json ({said})"
+
+
+def _too_large(limit: int) -> str:
+    return f"the JSON body is larger than the limit of {limit} bytes"

@@ -1,0 +1,46 @@
+"""Acquisitions of a clip: correcting what was said when the file was handed in."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from api.deps import MAX_INT, SessionDep
+from api.errors import COMMON_ERRORS
+from api.params import Contributor
+from api.schemas import AcquisitionOut, CorrectionIn
+from storage.acquisitions import correct_acquisition, load_acquisition
+from storage.keys import Role
+
+router = APIRouter(prefix="/api/v1/clips", tags=["clips"], responses=COMMON_ERRORS)
+AcquisitionId = Annotated[int, Path(ge=1, le=MAX_INT)]
+
+
+@router.post("/{clip_id}/acquisitions/{acquisition_id}/corrections", status_code=201, response_model=AcquisitionOut)
+def correct(
+    clip_id: str,
+    acquisition_id: AcquisitionId,
+    body: CorrectionIn,
+    response: Response,
+    session: SessionDep,
+    caller: Contributor,
+) -> AcquisitionOut:
+    """Correct a mistaken source, source_url, captured_at or note of an acquisition: the
+    correction is appended (who, when, the value before and after, why) and recorded in the
+    clip's custody log; the acquisition keeps what was first recorded. The key that handed the
+    file in may correct its own acquisition; any other needs the analyst role. Answers the
+    acquisition as it stands now, with its corrections."""
+    correct_acquisition(
+        session,
+        clip_id,
+        acquisition_id,
+        body.field,
+        body.parsed_value(),
+        body.why,
+        caller.name,
+        may_correct_others=caller.role.allows(Role.analyst),
+    )
+    session.commit()
+    response.headers["Location"] = f"/api/v1/clips/{clip_id}"
+    return AcquisitionOut.model_validate(load_acquisition(session, clip_id, acquisition_id))
