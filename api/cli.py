@@ -17,8 +17,8 @@ import httpx
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from api import cli_archive, cli_evidence
-from api.cli_output import NO_KEY, console, err_console, fail, print_table, refusal
+from api import cli_archive, cli_clips, cli_evidence
+from api.cli_output import NO_KEY, console, err_console, fail, refusal
 from storage.archive import open_archive
 from storage.db import upgrade_database
 from storage.keys import create_key, has_any_key
@@ -32,7 +32,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(cli_evidence.incident_app, name="incident")
 app.add_typer(cli_evidence.case_app, name="case")
-app.add_typer(cli_evidence.clip_app, name="clip")
+app.add_typer(cli_clips.clip_app, name="clip")
 
 CHUNK = 1024 * 1024
 # Bytes per request of a resumable upload: what a dropped connection costs at most.
@@ -497,27 +497,7 @@ def _print_verification(file: Path, answer: dict[str, Any]) -> None:
     if not near:
         console.print("Near-duplicates: none")
         return
-    rows = []
-    for item in near:
-        segments = ", ".join(
-            f"{s['query_start_s']:.1f}–{s['query_start_s'] + s['duration_s']:.1f} → "
-            f"{s['clip_start_s']:.1f}–{s['clip_start_s'] + s['duration_s']:.1f}"
-            for s in item["segments"]
-        )
-        rows.append(
-            (
-                item["clip_id"],
-                item["filename"],
-                f"{item['score']:.2f}",
-                f"{item['matched_seconds']:.1f}",
-                "yes" if item["mirrored"] else "no",
-                str(item["first_seen_at"]),
-                item["verification_status"],
-                segments,
-            )
-        )
-    columns = ("clip", "file", "score", "matched s", "mirrored", "first seen", "review", "segments (query → clip, s)")
-    print_table("Near-duplicates (best first)", columns, rows, whole=("clip", "first seen"))
+    cli_clips.print_near_duplicates("Near-duplicates (best first)", near, "query → clip")
 
 
 # The evidence commands talk to a server; they live in api/cli_evidence.py.
