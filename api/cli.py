@@ -7,6 +7,7 @@ import getpass
 import json
 import mimetypes
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -17,9 +18,9 @@ import httpx
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from api import cli_archive, cli_clips, cli_evidence
+from api import cli_archive, cli_clips, cli_evidence, cli_keys
 from api.cli_output import NO_KEY, console, err_console, fail, refusal
-from storage.archive import open_archive
+from storage.archive import Archive, open_archive
 from storage.db import upgrade_database
 from storage.keys import create_key, has_any_key
 from verity.errors import VerityError
@@ -27,9 +28,8 @@ from verity.settings import Settings
 
 app = typer.Typer(help="Verity: verified-video evidence archive.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(keys_app, name="keys")
+app.add_typer(cli_keys.keys_app, name="keys")
 app.add_typer(cli_evidence.incident_app, name="incident")
 app.add_typer(cli_evidence.case_app, name="case")
 app.add_typer(cli_clips.clip_app, name="clip")
@@ -48,7 +48,8 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Upgrade the database and serve the API. On a brand-new archive, prints a first admin key."""
+    """Upgrade the database and serve the API. On an archive without keys, run at a terminal, it
+    shows a first admin key there (elsewhere it says how to make one: never into a log)."""
     import uvicorn
 
     from api.app import create_app
@@ -62,13 +63,30 @@ def serve(
         except VerityError as exc:
             raise fail(exc.detail) from None
     archive = open_archive(settings, upgrade=True)
-    with archive.sessions.begin() as session:
-        if not has_any_key(session):
-            _key, secret = create_key(session, "admin", "admin")
-            console.print("No API keys existed; created key 'admin' (role admin). Keep it safe, it is shown once:")
-            console.print(secret, soft_wrap=True)
+    _first_admin_key(archive)
     console.print(f"Verity archive: {cli_archive.describe(settings)}", highlight=False, soft_wrap=True)
     uvicorn.run(create_app(archive=archive), host=host, port=port, log_level="info")
+
+
+def _first_admin_key(archive: Archive) -> None:
+    """On an archive without keys: at a terminal, make an admin key and show it there, only there
+    (a log is read by more people, and kept longer, than a key should be); elsewhere, say how to
+    make one."""
+    with archive.sessions.begin() as session:
+        if has_any_key(session):
+            return
+        if not sys.stdout.isatty():
+            console.print(
+                "no API keys exist: create the first admin key with `verity keys create --name admin --role admin` "
+                "where this server's VERITY_* settings apply (it is shown once, on the terminal)",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            return
+        _key, secret = create_key(session, "admin", "admin")
+    console.print("No API keys existed; created key 'admin' (role admin). Keep it safe, it is shown once:")
+    console.print(secret, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -93,27 +111,6 @@ def db_upgrade() -> None:
     url = Settings().resolved_database_url()
     upgrade_database(url)
     console.print(f"database at {url} is up to date")
-
-
-@keys_app.command("create")
-def keys_create(
-    name: Annotated[str, typer.Option(help="Who or what uses the key.")],
-    role: Annotated[str, typer.Option(help="viewer, contributor, analyst or admin.")],
-) -> None:
-    """Create an API key in the local archive (the server's, when VERITY_DATA_DIR or VERITY_DATABASE_URL
-    name the same); the key is printed alone on the last line and never again."""
-    settings = Settings()
-    cli_archive.announce(settings, "creating the key in")
-    archive = open_archive(settings, upgrade=True)
-    try:
-        with archive.sessions.begin() as session:
-            key, secret = create_key(session, name, role)
-            console.print(f"created key {key.name!r} with role {key.role}; it is shown only now:")
-    except VerityError as exc:
-        raise fail(exc.detail) from None
-    finally:
-        archive.close()
-    print(secret)
 
 
 def _file_chunks(path: Path, advance: Any) -> Iterator[bytes]:
