@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import mimetypes
 import signal
 import sys
@@ -62,6 +63,8 @@ def serve(
             queue_conninfo(settings)
         except VerityError as exc:
             raise fail(exc.detail) from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     archive = open_archive(settings, upgrade=True)
     _first_admin_key(archive)
     console.print(f"Verity archive: {cli_archive.describe(settings)}", highlight=False, soft_wrap=True)
@@ -93,8 +96,6 @@ def _first_admin_key(archive: Archive) -> None:
 def worker() -> None:
     """Analyse clips from the job queue (VERITY_JOB_RUNNER=procrastinate, PostgreSQL) until SIGTERM
     or Ctrl-C; a running job is finished first. Start as many as the machines allow."""
-    import logging
-
     from ingest.queue import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -145,6 +146,17 @@ def ingest(
     read_timeout: Annotated[
         float, typer.Option(hidden=True, min=0.1, help="Seconds to wait for the server's answer.")
     ] = 60.0,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="Wait until the server has analysed each file, print its final status and reason, and exit 1 if "
+            "any ended failed or unsupported (without --server the analysis is always waited for).",
+        ),
+    ] = False,
+    wait_limit: Annotated[
+        float, typer.Option("--wait-limit", min=1, help="With --wait: seconds to wait for all the analyses.")
+    ] = 3600.0,
 ) -> None:
     """Put footage into the archive, printing each clip's id and SHA-256."""
     if captured_at is not None and captured_at.tzinfo is None:
@@ -165,6 +177,7 @@ def ingest(
         if value is not None
     }
     failures = 0
+    archived: list[tuple[Path, str]] = []
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -193,10 +206,37 @@ def ingest(
                 continue
             flag = f"  (duplicate: already archived, {status})" if duplicate else ""
             console.print(f"{clip_id}  {sha256}  {path}{flag}", highlight=False, soft_wrap=True)
+            archived.append((path, clip_id))
+            if wait and server is None and status in UNANALYSED:
+                failures += 1
         if server is None:
             archive.close()
+    if wait and server is not None:
+        assert key is not None
+        failures += _await_analyses(server, key, archived, wait_limit)
     if failures:
         raise typer.Exit(1)
+
+
+# Where an analysis ends when the file could not be analysed; `--wait` exits 1 on it.
+UNANALYSED = ("failed", "unsupported")
+
+
+def _await_analyses(server: str, key: str, archived: list[tuple[Path, str]], limit_s: float) -> int:
+    """Wait until the server has analysed each clip, printing its final status and reason; how
+    many ended failed or unsupported (or were not done within `limit_s`)."""
+    deadline = time.monotonic() + limit_s
+    failures = 0
+    for path, clip_id in archived:
+        clip = cli_clips.analysed_clip(server, key, clip_id, deadline)
+        if clip is None:
+            err_console.print(f"{path.name}: not analysed after {limit_s:.0f} s; still being analysed", highlight=False)
+            failures += 1
+            continue
+        reason = f": {clip['status_reason']}" if clip["status_reason"] else ""
+        err_console.print(f"{path.name}: {clip['status']}{reason}", markup=False, highlight=False, soft_wrap=True)
+        failures += clip["status"] in UNANALYSED
+    return failures
 
 
 def _ingest_local(
@@ -222,6 +262,7 @@ def _ingest_local(
         outcome = run_ingest(archive, NearDuplicateFinder(archive.sessions), result.clip.id)
         reason = f": {outcome.reason}" if outcome.reason else ""
         progress.console.print(f"{path.name}: {outcome.status}{reason}", highlight=False)
+        return result.clip.id, result.clip.sha256, False, outcome.status
     return result.clip.id, result.clip.sha256, result.duplicate, result.clip.status
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +32,9 @@ from api.cli_server import (
 )
 
 CHUNK = 1024 * 1024
+# A clip's status while it is waiting for, or in, analysis.
+ANALYSING = ("queued", "processing")
+POLL_S = 1.0
 
 clip_app = typer.Typer(help="Find and inspect clips, through a Verity server.", no_args_is_help=True)
 
@@ -283,3 +287,14 @@ def clip_keyframes(
         return
     rows = [(str(item["index"]), f"{item['time_s']:.3f}", item["reason"], item["file"]) for item in saved]
     print_table(f"Keyframes of clip {clip_id}", ("index", "time s", "reason", "file"), rows, whole=("index", "file"))
+
+
+def analysed_clip(server: str, key: str, clip_id: str, deadline: float) -> dict[str, Any] | None:
+    """The clip once its analysis has ended, or None if it has not by `deadline` (monotonic)."""
+    while True:
+        clip: dict[str, Any] = call("GET", server, key, f"/api/v1/clips/{clip_id}")
+        if clip["status"] not in ANALYSING:
+            return clip
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(POLL_S)
