@@ -288,11 +288,19 @@ def case_create(
 
 
 @case_app.command("add")
-def case_add(case_id: str, incident_ids: list[str], server: ServerOption = DEFAULT_SERVER, key: KeyOption = "") -> None:
+def case_add(
+    case_id: str,
+    incident_ids: list[str],
+    server: ServerOption = DEFAULT_SERVER,
+    key: KeyOption = "",
+    as_json: JsonOption = False,
+) -> None:
     """Put incidents into a case (all or none of them: each is checked first)."""
     _check_exist(server, key, case_id, incident_ids)
     for incident_id in incident_ids:
-        call("PUT", server, key, f"/api/v1/cases/{case_id}/incidents/{incident_id}")
+        case = call("PUT", server, key, f"/api/v1/cases/{case_id}/incidents/{incident_id}")
+    if as_json:
+        print_json(case)
 
 
 def _check_exist(server: str, key: str, case_id: str | None, incident_ids: list[str]) -> None:
@@ -305,12 +313,18 @@ def _check_exist(server: str, key: str, case_id: str | None, incident_ids: list[
 
 @case_app.command("remove")
 def case_remove(
-    case_id: str, incident_ids: list[str], server: ServerOption = DEFAULT_SERVER, key: KeyOption = ""
+    case_id: str,
+    incident_ids: list[str],
+    server: ServerOption = DEFAULT_SERVER,
+    key: KeyOption = "",
+    as_json: JsonOption = False,
 ) -> None:
     """Take incidents out of a case (the incidents themselves stay; all or none: each is checked first)."""
     _check_exist(server, key, case_id, incident_ids)
     for incident_id in incident_ids:
-        call("DELETE", server, key, f"/api/v1/cases/{case_id}/incidents/{incident_id}")
+        case = call("DELETE", server, key, f"/api/v1/cases/{case_id}/incidents/{incident_id}")
+    if as_json:
+        print_json(case)
 
 
 @case_app.command("list")

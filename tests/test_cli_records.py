@@ -123,3 +123,12 @@ def test_created_records_print_json(verity: Investigator, api: httpx.Client) -> 
     case = json.loads(verity("case", "create", "--title", "C", "--incident", incident["id"], "--json").stdout)
     assert case == api.get(f"/api/v1/cases/{case['id']}").json()
     assert case["incident_ids"] == [incident["id"]]
+
+
+def test_case_add_and_remove_print_the_case_as_json(verity: Investigator, api: httpx.Client) -> None:
+    incident_id = new_incident(verity, "Shooting")
+    case_id = verity("case", "create", "--title", "Submission").stdout.strip()
+    added = json.loads(verity("case", "add", case_id, incident_id, "--json").stdout)
+    assert added["incident_ids"] == [incident_id] and added["version"] == 2
+    removed = json.loads(verity("case", "remove", case_id, incident_id, "--json").stdout)
+    assert removed == api.get(f"/api/v1/cases/{case_id}").json() and removed["incident_ids"] == []
