@@ -105,7 +105,7 @@ def clip_show(
     print_text(f"sha256 {clip['sha256']}, {clip['size_bytes']} bytes, {clip['status']}, {clip['verification_status']}")
     if clip["status_reason"]:
         print_text(f"{clip['status']}: {clip['status_reason']}")
-    for line in _media_lines(clip["media"]):
+    for line in _media_lines(clip["media"], clip["status"]):
         print_text(line)
     for acquisition in clip["acquisitions"]:
         print_text(
@@ -116,10 +116,10 @@ def clip_show(
         print_text(f"  documents incident {item['incident_id']}: {segment(item)}  {item['note'] or ''}")
 
 
-def _media_lines(media: dict[str, Any] | None) -> list[str]:
+def _media_lines(media: dict[str, Any] | None, status: str) -> list[str]:
     """What the file says of itself: length, picture, recording time, place and device."""
     if media is None:
-        return ["media: not read yet"]
+        return ["media: not read yet" if status in ANALYSING else "media: none (the file could not be read as media)"]
     duration = f"{media['duration_s']:.1f} s" if media.get("duration_s") is not None else "unknown"
     video = media.get("video") or {}
     picture = f", {video['width']}×{video['height']} {video['codec']}" if video.get("width") else ""

@@ -84,6 +84,7 @@ def test_clip_show_gives_the_reason_for_its_status(archived: Archived) -> None:
     assert reason
     shown = archived.verity()("clip", "show", archived.clips["text"]).stdout
     assert f"unsupported: {reason}" in shown, shown
+    assert "media: none (the file could not be read as media)" in shown, shown
 
 
 def test_clip_show_json_is_the_clip_with_its_incident_links(archived: Archived) -> None:
