@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import mimetypes
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -18,9 +20,9 @@ import typer
 from pydantic import ValidationError
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from api import cli_archive, cli_evidence
-from api.cli_output import NO_KEY, console, err_console, fail, print_table, refusal
-from storage.archive import open_archive
+from api import cli_archive, cli_clips, cli_evidence, cli_keys
+from api.cli_output import NO_KEY, console, err_console, fail, refusal
+from storage.archive import Archive, open_archive
 from storage.db import upgrade_database
 from storage.keys import create_key, has_any_key
 from verity.errors import VerityError
@@ -28,12 +30,11 @@ from verity.settings import Settings, describe_settings_error
 
 app = typer.Typer(help="Verity: verified-video evidence archive.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(keys_app, name="keys")
+app.add_typer(cli_keys.keys_app, name="keys")
 app.add_typer(cli_evidence.incident_app, name="incident")
 app.add_typer(cli_evidence.case_app, name="case")
-app.add_typer(cli_evidence.clip_app, name="clip")
+app.add_typer(cli_clips.clip_app, name="clip")
 
 CHUNK = 1024 * 1024
 # Bytes per request of a resumable upload: what a dropped connection costs at most.
@@ -49,7 +50,8 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Upgrade the database and serve the API. On a brand-new archive, prints a first admin key."""
+    """Upgrade the database and serve the API. On an archive without keys, run at a terminal, it
+    shows a first admin key there (elsewhere it says how to make one: never into a log)."""
     import uvicorn
 
     from api.app import create_app
@@ -62,22 +64,39 @@ def serve(
             queue_conninfo(settings)
         except VerityError as exc:
             raise fail(exc.detail) from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     archive = open_archive(settings, upgrade=True)
-    with archive.sessions.begin() as session:
-        if not has_any_key(session):
-            _key, secret = create_key(session, "admin", "admin")
-            console.print("No API keys existed; created key 'admin' (role admin). Keep it safe, it is shown once:")
-            console.print(secret, soft_wrap=True)
+    _first_admin_key(archive)
     console.print(f"Verity archive: {cli_archive.describe(settings)}", highlight=False, soft_wrap=True)
     uvicorn.run(create_app(archive=archive), host=host, port=port, log_level="info")
+
+
+def _first_admin_key(archive: Archive) -> None:
+    """On an archive without keys: at a terminal, make an admin key and show it there, only there
+    (a log is read by more people, and kept longer, than a key should be); elsewhere, say how to
+    make one."""
+    with archive.sessions.begin() as session:
+        if has_any_key(session):
+            return
+        if not sys.stdout.isatty():
+            console.print(
+                "no API keys exist: create the first admin key with `verity keys create --name admin --role admin` "
+                "where this server's VERITY_* settings apply (it is shown once, on the terminal)",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            return
+        _key, secret = create_key(session, "admin", "admin")
+    console.print("No API keys existed; created key 'admin' (role admin). Keep it safe, it is shown once:")
+    console.print(secret, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
 def worker() -> None:
     """Analyse clips from the job queue (VERITY_JOB_RUNNER=procrastinate, PostgreSQL) until SIGTERM
     or Ctrl-C; a running job is finished first. Start as many as the machines allow."""
-    import logging
-
     from ingest.queue import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -94,27 +113,6 @@ def db_upgrade() -> None:
     url = Settings().resolved_database_url()
     upgrade_database(url)
     console.print(f"database at {url} is up to date")
-
-
-@keys_app.command("create")
-def keys_create(
-    name: Annotated[str, typer.Option(help="Who or what uses the key.")],
-    role: Annotated[str, typer.Option(help="viewer, contributor, analyst or admin.")],
-) -> None:
-    """Create an API key in the local archive (the server's, when VERITY_DATA_DIR or VERITY_DATABASE_URL
-    name the same); the key is printed alone on the last line and never again."""
-    settings = Settings()
-    cli_archive.announce(settings, "creating the key in")
-    archive = open_archive(settings, upgrade=True)
-    try:
-        with archive.sessions.begin() as session:
-            key, secret = create_key(session, name, role)
-            console.print(f"created key {key.name!r} with role {key.role}; it is shown only now:")
-    except VerityError as exc:
-        raise fail(exc.detail) from None
-    finally:
-        archive.close()
-    print(secret)
 
 
 def _file_chunks(path: Path, advance: Any) -> Iterator[bytes]:
@@ -149,6 +147,17 @@ def ingest(
     read_timeout: Annotated[
         float, typer.Option(hidden=True, min=0.1, help="Seconds to wait for the server's answer.")
     ] = 60.0,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="Wait until the server has analysed each file, print its final status and reason, and exit 1 if "
+            "any ended failed or unsupported (without --server the analysis is always waited for).",
+        ),
+    ] = False,
+    wait_limit: Annotated[
+        float, typer.Option("--wait-limit", min=1, help="With --wait: seconds to wait for all the analyses.")
+    ] = 3600.0,
 ) -> None:
     """Put footage into the archive, printing each clip's id and SHA-256."""
     if captured_at is not None and captured_at.tzinfo is None:
@@ -169,6 +178,7 @@ def ingest(
         if value is not None
     }
     failures = 0
+    archived: list[tuple[Path, str]] = []
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -197,10 +207,37 @@ def ingest(
                 continue
             flag = f"  (duplicate: already archived, {status})" if duplicate else ""
             console.print(f"{clip_id}  {sha256}  {path}{flag}", highlight=False, soft_wrap=True)
+            archived.append((path, clip_id))
+            if wait and server is None and status in UNANALYSED:
+                failures += 1
         if server is None:
             archive.close()
+    if wait and server is not None:
+        assert key is not None
+        failures += _await_analyses(server, key, archived, wait_limit)
     if failures:
         raise typer.Exit(1)
+
+
+# Where an analysis ends when the file could not be analysed; `--wait` exits 1 on it.
+UNANALYSED = ("failed", "unsupported")
+
+
+def _await_analyses(server: str, key: str, archived: list[tuple[Path, str]], limit_s: float) -> int:
+    """Wait until the server has analysed each clip, printing its final status and reason; how
+    many ended failed or unsupported (or were not done within `limit_s`)."""
+    deadline = time.monotonic() + limit_s
+    failures = 0
+    for path, clip_id in archived:
+        clip = cli_clips.analysed_clip(server, key, clip_id, deadline)
+        if clip is None:
+            err_console.print(f"{path.name}: not analysed after {limit_s:.0f} s; still being analysed", highlight=False)
+            failures += 1
+            continue
+        reason = f": {clip['status_reason']}" if clip["status_reason"] else ""
+        err_console.print(f"{path.name}: {clip['status']}{reason}", markup=False, highlight=False, soft_wrap=True)
+        failures += clip["status"] in UNANALYSED
+    return failures
 
 
 def _ingest_local(
@@ -226,6 +263,7 @@ def _ingest_local(
         outcome = run_ingest(archive, NearDuplicateFinder(archive.sessions), result.clip.id)
         reason = f": {outcome.reason}" if outcome.reason else ""
         progress.console.print(f"{path.name}: {outcome.status}{reason}", highlight=False)
+        return result.clip.id, result.clip.sha256, False, outcome.status
     return result.clip.id, result.clip.sha256, result.duplicate, result.clip.status
 
 
@@ -498,27 +536,7 @@ def _print_verification(file: Path, answer: dict[str, Any]) -> None:
     if not near:
         console.print("Near-duplicates: none")
         return
-    rows = []
-    for item in near:
-        segments = ", ".join(
-            f"{s['query_start_s']:.1f}–{s['query_start_s'] + s['duration_s']:.1f} → "
-            f"{s['clip_start_s']:.1f}–{s['clip_start_s'] + s['duration_s']:.1f}"
-            for s in item["segments"]
-        )
-        rows.append(
-            (
-                item["clip_id"],
-                item["filename"],
-                f"{item['score']:.2f}",
-                f"{item['matched_seconds']:.1f}",
-                "yes" if item["mirrored"] else "no",
-                str(item["first_seen_at"]),
-                item["verification_status"],
-                segments,
-            )
-        )
-    columns = ("clip", "file", "score", "matched s", "mirrored", "first seen", "review", "segments (query → clip, s)")
-    print_table("Near-duplicates (best first)", columns, rows, whole=("clip", "first seen"))
+    cli_clips.print_near_duplicates("Near-duplicates (best first)", near, "query → clip")
 
 
 # The evidence commands talk to a server; they live in api/cli_evidence.py.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from typing import Any
 
 import httpx
 import typer
@@ -72,3 +74,18 @@ def print_table(
     for row in rows:
         table.add_row(*(Text(value) for value in row))  # what people typed, never markup
     console.print(table)
+
+
+def print_text(text: str) -> None:
+    """A line holding what people typed (titles, notes, tags): printed as it is, never as markup."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def segment(link: dict[str, Any]) -> str:
+    if link["start_s"] is None and link["end_s"] is None:
+        return "whole clip"
+    return f"{link['start_s'] or 0}–{link['end_s'] if link['end_s'] is not None else 'end'} s"

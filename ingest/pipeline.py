@@ -316,6 +316,8 @@ def _finish(
             ACTOR,
             {"status": status.value, "reason": reason, **({"step_seconds": timings} if timings else {})},
         )
+    if status != ClipStatus.ready:  # whoever runs the server learns of it without asking each clip
+        log.warning("analysis of clip %s ended %s: %s", clip_id, status.value, reason)
     return IngestResult(status.value, reason, timings or {})
 
 

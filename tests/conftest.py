@@ -252,14 +252,23 @@ def running_process(command: list[str], env: dict[str, str], log_path: Path) -> 
             process.wait(timeout=60)
 
 
+def first_admin_key(env: dict[str, str]) -> str:
+    """`verity keys create --name admin --role admin` on the archive `env` names: its secret."""
+    command = [VERITY, "keys", "create", "--name", "admin", "--role", "admin"]
+    created = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert created.returncode == 0, f"verity keys create failed: {created.stdout}{created.stderr}"
+    return created.stdout.strip().splitlines()[-1]
+
+
 @contextmanager
 def running_server(tmp_path: Path, settings_env: dict[str, str]) -> Iterator[RunningServer]:
     """A real `verity serve` on loopback over the archive `settings_env` describes (VERITY_*),
-    with the admin key it prints when it creates the archive."""
+    with an admin key made as an operator makes the first one (serve shows one only on a terminal)."""
     data_dir = tmp_path / "server-data"
     port = free_port()
     log_path = tmp_path / f"serve-{port}.log"
     env = {**os.environ, "VERITY_DATA_DIR": str(data_dir), "COLUMNS": "200", **settings_env}
+    admin_key = first_admin_key(env)
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [VERITY, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, text=True
@@ -274,9 +283,7 @@ def running_server(tmp_path: Path, settings_env: dict[str, str]) -> Iterator[Run
             except httpx.TransportError:
                 assert process.poll() is None, f"verity serve exited: {log_path.read_text()}"
                 time.sleep(0.1)
-        keys = [line.strip() for line in log_path.read_text().splitlines() if line.startswith("vrt_")]
-        assert keys, f"serve did not print a bootstrap admin key: {log_path.read_text()}"
-        yield RunningServer(url, data_dir, keys[0], process.pid, env)
+        yield RunningServer(url, data_dir, admin_key, process.pid, env)
     finally:
         process.terminate()
         process.wait(timeout=30)

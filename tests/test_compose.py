@@ -20,7 +20,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from tests import media
-from tests.conftest import ROOT, S3Server, auth, free_port, running_process, s3_settings
+from tests.conftest import ROOT, S3Server, auth, first_admin_key, free_port, running_process, s3_settings
 from verity.settings import Settings
 
 pytestmark = pytest.mark.slow  # the compose services as real processes
@@ -78,6 +78,7 @@ def test_the_compose_services_archive_an_upload_and_the_worker_analyses_it(
     api_env = {**base, "VERITY_DATA_DIR": str(tmp_path / "api"), **service_env("api"), **loopback}
     worker_env = {**base, "VERITY_DATA_DIR": str(tmp_path / "worker"), **service_env("worker"), **loopback}
     clip = media.make_h264_aac(tmp_path / "clip.mp4")
+    admin = first_admin_key(api_env)  # as an operator would, with the api service's settings
 
     with (
         running_process(api_command, api_env, tmp_path / "api.log") as api,
@@ -89,7 +90,6 @@ def test_the_compose_services_archive_an_upload_and_the_worker_analyses_it(
             assert api.poll() is None, f"{shlex.join(api_command)} exited: {(tmp_path / 'api.log').read_text()}"
             assert time.monotonic() < deadline, (tmp_path / "api.log").read_text()
             time.sleep(0.2)
-        [admin] = [line for line in (tmp_path / "api.log").read_text().splitlines() if line.startswith("vrt_")]
         with httpx.Client(base_url=url, headers=auth(admin), timeout=60) as client:
             created = client.post("/api/v1/clips", files={"file": ("clip.mp4", clip.read_bytes(), "video/mp4")})
             assert created.status_code == 201, created.text

@@ -35,9 +35,11 @@ class Investigator:
     def __init__(self, server: RunningServer, key: str) -> None:
         self.server, self.key = server, key
 
-    def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-        env = {**self.server.env, "VERITY_SERVER": self.server.url, "VERITY_API_KEY": self.key}
-        result = subprocess.run([VERITY, *args], capture_output=True, text=True, env=env, timeout=120)
+    def __call__(
+        self, *args: str, ok: bool = True, env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        env = {**self.server.env, "VERITY_SERVER": self.server.url, "VERITY_API_KEY": self.key, **(env or {})}
+        result = subprocess.run([VERITY, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
         if ok and result.returncode != 0:
             raise AssertionError(f"verity {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
         return result

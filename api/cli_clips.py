@@ -1,0 +1,300 @@
+"""`verity clip`: find and read clips, their custody and their copies, and take the original and
+the keyframes away, through a Verity server's API (every download is in the clip's custody log)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from api.cli_output import console, fail, print_json, print_table, print_text, segment
+from api.cli_server import (
+    DEFAULT_SERVER,
+    AllOption,
+    JsonOption,
+    KeyOption,
+    LimitOption,
+    OffsetOption,
+    ServerOption,
+    call,
+    fetch_page,
+    query_params,
+    request,
+    say_if_partial,
+    streamed,
+)
+
+CHUNK = 1024 * 1024
+# A clip's status while it is waiting for, or in, analysis.
+ANALYSING = ("queued", "processing")
+POLL_S = 1.0
+
+clip_app = typer.Typer(help="Find and inspect clips, through a Verity server.", no_args_is_help=True)
+
+
+@clip_app.command("list")
+def clip_list(
+    server: ServerOption = DEFAULT_SERVER,
+    key: KeyOption = "",
+    bbox: Annotated[str | None, typer.Option(help="Recorded inside min_lat,min_lon,max_lat,max_lon.")] = None,
+    recorded_from: Annotated[datetime | None, typer.Option(help="The file's own creation time, from.")] = None,
+    recorded_to: Annotated[datetime | None, typer.Option()] = None,
+    captured_from: Annotated[datetime | None, typer.Option(help="Capture time an uploader gave, from.")] = None,
+    captured_to: Annotated[datetime | None, typer.Option()] = None,
+    status: Annotated[str | None, typer.Option(help="queued, processing, ready, failed, unsupported.")] = None,
+    verification: Annotated[str | None, typer.Option(help="unverified, in_review, verified, …")] = None,
+    device: Annotated[str | None, typer.Option(help="Text in the device make.")] = None,
+    source: Annotated[str | None, typer.Option(help="Text in an acquisition's source.")] = None,
+    incident: Annotated[str | None, typer.Option(help="Linked to this incident.")] = None,
+    case: Annotated[str | None, typer.Option(help="Linked to an incident of this case.")] = None,
+    has_near_duplicates: Annotated[bool | None, typer.Option("--has-near-duplicates/--no-near-duplicates")] = None,
+    limit: LimitOption = 50,
+    offset: OffsetOption = 0,
+    every: AllOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Clips matching every filter given, newest first."""
+    params = query_params(
+        bbox=bbox,
+        recorded_from=recorded_from,
+        recorded_to=recorded_to,
+        captured_from=captured_from,
+        captured_to=captured_to,
+        status=status,
+        verification_status=verification,
+        device_make=device,
+        source=source,
+        incident_id=incident,
+        case_id=case,
+        has_near_duplicates=has_near_duplicates,
+    )
+    page = fetch_page(server, key, "/api/v1/clips", params, limit, offset, every)
+    if as_json:
+        return print_json(page)
+    rows = []
+    for item in page["items"]:
+        media = item["media"] or {}
+        created = media.get("creation_time") or {}
+        where = media.get("location") or {}
+        place = f"{where['lat']:.4f}, {where['lon']:.4f}" if where else ""
+        recorded = created.get("container") or created.get("stream") or ""
+        rows.append((item["id"], item["filename"], item["status"], item["verification_status"], recorded, place))
+    columns = ("id", "file", "status", "verification", "recorded", "place")
+    print_table(f"Clips ({page['total']})", columns, rows)
+    say_if_partial(page)
+
+
+@clip_app.command("show")
+def clip_show(
+    clip_id: str, server: ServerOption = DEFAULT_SERVER, key: KeyOption = "", as_json: JsonOption = False
+) -> None:
+    """A clip: what it is, when, where and on what it was recorded, who handed it in, what it
+    documents and where it stands in analysis and review (--json: the clip with its `incident_links`)."""
+    clip = call("GET", server, key, f"/api/v1/clips/{clip_id}")
+    links = call("GET", server, key, f"/api/v1/clips/{clip_id}/incidents")
+    if as_json:
+        return print_json({**clip, "incident_links": links})
+    console.print(f"[bold]{escape(clip['filename'])}[/bold]  ({clip['id']})")
+    print_text(f"sha256 {clip['sha256']}, {clip['size_bytes']} bytes, {clip['status']}, {clip['verification_status']}")
+    if clip["status_reason"]:
+        print_text(f"{clip['status']}: {clip['status_reason']}")
+    for line in _media_lines(clip["media"], clip["status"]):
+        print_text(line)
+    for acquisition in clip["acquisitions"]:
+        print_text(
+            f"  received {acquisition['received_at']} by {acquisition['received_by']}"
+            f" from {acquisition['source'] or 'unknown source'}"
+        )
+    for item in links:
+        print_text(f"  documents incident {item['incident_id']}: {segment(item)}  {item['note'] or ''}")
+
+
+def _media_lines(media: dict[str, Any] | None, status: str) -> list[str]:
+    """What the file says of itself: length, picture, recording time, place and device."""
+    if media is None:
+        return ["media: not read yet" if status in ANALYSING else "media: none (the file could not be read as media)"]
+    duration = f"{media['duration_s']:.1f} s" if media.get("duration_s") is not None else "unknown"
+    video = media.get("video") or {}
+    picture = f", {video['width']}×{video['height']} {video['codec']}" if video.get("width") else ""
+    created = media.get("creation_time") or {}
+    recorded = created.get("container") or created.get("stream")
+    where = media.get("location")
+    place = f"{where['lat']:.4f}, {where['lon']:.4f}" if where else "not in the file"
+    if where and where.get("alt") is not None:
+        place += f" (altitude {where['alt']:.0f} m)"
+    device = media.get("device") or {}
+    made = " ".join(part for part in (device.get("make"), device.get("model")) if part) or "not in the file"
+    if device.get("software"):
+        made += f" (software {device['software']})"
+    return [
+        f"duration: {duration}{picture}",
+        f"recorded: {recorded or 'not in the file'}",
+        f"place: {place}",
+        f"device: {made}",
+    ]
+
+
+@clip_app.command("custody")
+def clip_custody(
+    clip_id: str, server: ServerOption = DEFAULT_SERVER, key: KeyOption = "", as_json: JsonOption = False
+) -> None:
+    """The clip's chain of custody, and whether its hash chain verifies (exit 1 if not)."""
+    log = call("GET", server, key, f"/api/v1/clips/{clip_id}/custody")
+    if as_json:
+        print_json(log)
+    else:
+        rows = [
+            (str(event["seq"]), event["occurred_at"], event["action"], event["actor"], event["hash"])
+            for event in log["events"]
+        ]
+        columns = ("seq", "when", "action", "actor", "hash")
+        print_table(f"Custody of clip {clip_id}", columns, rows, whole=("seq", "when", "hash"))
+    if not log["verified"]:
+        raise fail(f"custody chain DOES NOT VERIFY at event {log['first_bad_seq']}: {log['reason']}")
+    if not as_json:
+        print_text("custody chain verifies")
+
+
+@clip_app.command("related")
+def clip_related(
+    clip_id: str, server: ServerOption = DEFAULT_SERVER, key: KeyOption = "", as_json: JsonOption = False
+) -> None:
+    """Archived copies of the clip's footage (excerpts, re-encodings, mirror images), best first,
+    and which of them was archived first."""
+    answer = call("GET", server, key, f"/api/v1/clips/{clip_id}/related")
+    if as_json:
+        return print_json(answer)
+    first = answer["first_seen_clip_id"]
+    print_text(f"first seen: clip {first}{' (this one)' if first == answer['clip_id'] else ''}")
+    if not answer["related"]:
+        print_text("no archived copies of this clip's footage")
+        return
+    print_near_duplicates("Copies of its footage (best first)", answer["related"], "this clip → copy")
+
+
+def print_near_duplicates(title: str, items: list[dict[str, Any]], direction: str) -> None:
+    """Matched clips as a table: score, seconds in common and where they sit in each."""
+    rows = []
+    for item in items:
+        segments = ", ".join(
+            f"{s['query_start_s']:.1f}–{s['query_start_s'] + s['duration_s']:.1f} → "
+            f"{s['clip_start_s']:.1f}–{s['clip_start_s'] + s['duration_s']:.1f}"
+            for s in item["segments"]
+        )
+        rows.append(
+            (
+                item["clip_id"],
+                item["filename"],
+                f"{item['score']:.2f}",
+                f"{item['matched_seconds']:.1f}",
+                "yes" if item["mirrored"] else "no",
+                str(item["first_seen_at"]),
+                item["verification_status"],
+                segments,
+            )
+        )
+    columns = ("clip", "file", "score", "matched s", "mirrored", "first seen", "review", f"segments ({direction}, s)")
+    print_table(title, columns, rows, whole=("clip", "first seen"))
+
+
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="File, or folder, to write to; nothing is overwritten.")
+]
+
+
+@clip_app.command("download")
+def clip_download(
+    clip_id: str,
+    output: OutputOption = None,
+    server: ServerOption = DEFAULT_SERVER,
+    key: KeyOption = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Save the original bytes (default: under the clip's filename, in the current folder), kept only
+    once their SHA-256 is the archived one; the download is recorded in the clip's custody log."""
+    clip = call("GET", server, key, f"/api/v1/clips/{clip_id}")
+    name = Path(clip["filename"]).name
+    name = name if name not in ("", ".", "..") else clip_id
+    target = output / name if output is not None and output.is_dir() else output or Path(name)
+    if target.exists():
+        raise fail(f"{target} already exists: give another --output (nothing is overwritten)")
+    # Written beside the target and put in place only once checked, so no file of that name ever
+    # holds bytes that are not the archived ones.
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
+    digest, size = hashlib.sha256(), 0
+    try:
+        with streamed(server, key, f"/api/v1/clips/{clip_id}/original") as response, partial.open("xb") as handle:
+            for chunk in response.iter_bytes(CHUNK):
+                digest.update(chunk)
+                handle.write(chunk)
+                size += len(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if digest.hexdigest() != clip["sha256"]:
+            raise fail(
+                f"the download's sha256 {digest.hexdigest()} does not match the archived sha256 {clip['sha256']}: "
+                "nothing was kept (if this happens again, the archived original may be damaged: tell its administrator)"
+            )
+        os.link(partial, target)  # fails, rather than overwrites, if the name was taken meanwhile
+    except FileExistsError:
+        raise fail(f"{target} already exists: give another --output (nothing is overwritten)") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    if as_json:
+        return print_json({"clip_id": clip_id, "file": str(target), "sha256": clip["sha256"], "size_bytes": size})
+    print_text(f"{target}  sha256 {clip['sha256']} checked, {size} bytes")
+
+
+@clip_app.command("keyframes")
+def clip_keyframes(
+    clip_id: str,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Folder for the JPEGs (default: CLIP_ID-keyframes here); nothing is overwritten."
+        ),
+    ] = None,
+    server: ServerOption = DEFAULT_SERVER,
+    key: KeyOption = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Save the clip's keyframes (upright JPEG thumbnails) into a folder, named by index and time."""
+    listed = call("GET", server, key, f"/api/v1/clips/{clip_id}/keyframes")
+    folder = output or Path(f"{clip_id}-keyframes")
+    paths = [folder / f"keyframe-{item['index']:04d}-{item['time_s']:.3f}s.jpg" for item in listed]
+    if taken := [path for path in paths if path.exists()]:
+        raise fail(f"{taken[0]} already exists: give another --output (nothing is overwritten)")
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for item, path in zip(listed, paths, strict=True):
+        image = request("GET", server, key, item["url"]).content
+        if len(image) != item["size_bytes"]:
+            raise fail(f"keyframe {item['index']} arrived with {len(image)} of its {item['size_bytes']} bytes")
+        with path.open("xb") as handle:
+            handle.write(image)
+        saved.append({**item, "file": str(path)})
+    if as_json:
+        return print_json(saved)
+    if not saved:
+        print_text(f"clip {clip_id} has no keyframes (yet: `verity clip show` gives its status)")
+        return
+    rows = [(str(item["index"]), f"{item['time_s']:.3f}", item["reason"], item["file"]) for item in saved]
+    print_table(f"Keyframes of clip {clip_id}", ("index", "time s", "reason", "file"), rows, whole=("index", "file"))
+
+
+def analysed_clip(server: str, key: str, clip_id: str, deadline: float) -> dict[str, Any] | None:
+    """The clip once its analysis has ended, or None if it has not by `deadline` (monotonic)."""
+    while True:
+        clip: dict[str, Any] = call("GET", server, key, f"/api/v1/clips/{clip_id}")
+        if clip["status"] not in ANALYSING:
+            return clip
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(POLL_S)
