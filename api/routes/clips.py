@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api import examples as ex
 from api.auth import Caller, require
-from api.deps import BINARY, MAX_INT, ArchiveDep, RunnerDep, SessionDep
+from api.deps import BINARY, MAX_INT, ArchiveDep, BodyThreadsDep, RunnerDep, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import form_doc, read_upload_form
 from api.ranges import parse_range
@@ -99,7 +99,12 @@ def _parse_captured_at(value: str | None) -> datetime | None:
     },
 )
 async def upload_clip(
-    request: Request, response: Response, archive: ArchiveDep, runner: RunnerDep, caller: Contributor
+    request: Request,
+    response: Response,
+    archive: ArchiveDep,
+    runner: RunnerDep,
+    threads: BodyThreadsDep,
+    caller: Contributor,
 ) -> UploadOut:
     limit = archive.settings.max_upload_bytes
     declared = request.headers.get("content-length")
@@ -109,7 +114,7 @@ async def upload_clip(
     def consume(chunks: Iterator[bytes]) -> StagedOriginal:
         return stage_original(archive.blobs, chunks, max_bytes=limit)
 
-    form = await read_upload_form(request, "file", consume)
+    form = await read_upload_form(request, "file", consume, threads=threads)
     staged = form.file_result
     try:
         receipt = Receipt(
@@ -247,14 +252,16 @@ def download_original(
         byte_range = None
     start, end = byte_range or (0, clip.size_bytes - 1)
     body = archive.blobs.open(clip.blob_key, start, end)
-    append_event(
-        session,
-        clip.id,
-        "downloaded",
-        caller.name,
-        {"range": f"bytes={start}-{end}" if byte_range else None, "bytes": end - start + 1},
-    )
-    session.commit()
+    # The request's session only reads (and takes no lock); the event is the one write, in a short
+    # transaction of its own, so downloads never hold up readers.
+    with archive.sessions.begin() as writing:
+        append_event(
+            writing,
+            clip.id,
+            "downloaded",
+            caller.name,
+            {"range": f"bytes={start}-{end}" if byte_range else None, "bytes": end - start + 1},
+        )
     headers["Content-Length"] = str(end - start + 1)
     if byte_range:
         headers["Content-Range"] = f"bytes {start}-{end}/{clip.size_bytes}"

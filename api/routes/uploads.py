@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 
 from api import examples as ex
 from api.auth import Caller, require
-from api.deps import BINARY, ArchiveDep, RunnerDep
+from api.deps import BINARY, ArchiveDep, BodyThreadsDep, RunnerDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import read_body, upload_filename
 from api.routes.clips import queue_ingest
@@ -92,7 +92,7 @@ def start(body: UploadCreate, response: Response, archive: ArchiveDep, caller: C
 @router.get("/{upload_id}", response_model=UploadStateOut)
 def state(upload_id: str, response: Response, archive: ArchiveDep, caller: Contributor) -> UploadStateOut:
     """Where the upload stands: the next chunk starts at `received_bytes`; `clip_id` once archived."""
-    with archive.sessions() as session:
+    with archive.reads() as session:
         upload = load_upload(session, upload_id, caller.name, admin=_is_admin(caller))
     return _state(upload, response)
 
@@ -119,6 +119,7 @@ async def send_chunk(
     response: Response,
     archive: ArchiveDep,
     runner: RunnerDep,
+    threads: BodyThreadsDep,
     caller: Contributor,
 ) -> UploadStateOut | UploadCompletedOut:
     """Append a chunk. It counts only once wholly received; a cut-off chunk is dropped and can be
@@ -132,7 +133,7 @@ async def send_chunk(
     def consume(chunks: Iterator[bytes]) -> ChunkOutcome:
         return receive_chunk(archive, upload_id, upload_offset, chunks)
 
-    outcome = await read_body(request, consume, stall_s=archive.settings.upload_stall_seconds)
+    outcome = await read_body(request, consume, threads=threads)
     if not outcome.complete:
         return _state(outcome.upload, response)
     if outcome.upload.clip_id is None:

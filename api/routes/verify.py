@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api import examples as ex
 from api.auth import Caller, require
-from api.deps import ArchiveDep, FinderDep, SessionDep
+from api.deps import ArchiveDep, BodyThreadsDep, FinderDep, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import form_doc, read_upload_form
 from api.routes.clips import FORM_OVERHEAD_BYTES, load_clip
@@ -106,7 +106,9 @@ def verify_by_hash(
 
 
 @router.post("/api/v1/verify", response_model=VerifyOut, openapi_extra=VERIFY_FORM_DOC, responses=error_responses(413))
-async def verify_by_file(request: Request, archive: ArchiveDep, finder: FinderDep, caller: Viewer) -> VerifyOut:
+async def verify_by_file(
+    request: Request, archive: ArchiveDep, finder: FinderDep, threads: BodyThreadsDep, caller: Viewer
+) -> VerifyOut:
     """The file is hashed and fingerprinted, then deleted; only an audit entry of the query stays."""
     settings = archive.settings
     declared = request.headers.get("content-length")
@@ -116,14 +118,14 @@ async def verify_by_file(request: Request, archive: ArchiveDep, finder: FinderDe
     def consume(chunks: Iterator[bytes]) -> QueryFile:
         return spool_query(chunks, settings.resolved_work_dir(), filename="query", max_bytes=settings.max_upload_bytes)
 
-    form = await read_upload_form(request, "file", consume)
+    form = await read_upload_form(request, "file", consume, threads=threads)
     query = form.file_result
     try:
         query = QueryFile(query.path, query.sha256, query.size, form.filename)
         result = await asyncio.to_thread(verify_file, archive, finder, query, caller.name)
     finally:
         discard_query(query.path)
-    with archive.sessions() as session:
+    with archive.reads() as session:
         return verification_answer(session, result)
 
 
