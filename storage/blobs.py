@@ -211,10 +211,11 @@ class _IterReader:
 class S3BlobStore:
     """Objects in one bucket of an S3 server, written by streamed multipart upload."""
 
-    # What one upload holds in memory is about one part: 8 MiB parts sent one at a time keep twenty
-    # parallel uploads well under 500 MiB (16 MiB, two in flight, was ~48 MiB each), and still
-    # allow objects of 78 GiB (10,000 parts).
-    PART_SIZE = 8 * 1024 * 1024
+    # What one upload holds in memory is a few copies of one part (the SDK's among them), so parts
+    # are as small as the largest object allows: S3's least, 5 MiB, unless that makes more than its
+    # 10,000 parts. 16 MiB parts, two in flight, took twenty parallel uploads to 929 MiB.
+    MIN_PART_SIZE = 5 * 1024 * 1024
+    MAX_PARTS = 10_000
     MAX_SINGLE_COPY = 5 * 1024**3
 
     def __init__(
@@ -226,9 +227,12 @@ class S3BlobStore:
         *,
         secure: bool = True,
         region: str | None = None,
+        largest_object: int = MIN_PART_SIZE * MAX_PARTS,
     ) -> None:
         from minio import Minio
 
+        mib = 1024 * 1024
+        self.part_size = max(self.MIN_PART_SIZE, -(-largest_object // self.MAX_PARTS // mib) * mib)
         self.bucket = bucket
         self.client = Minio(endpoint, access_key, secret_key, secure=secure, region=region)
         try:
@@ -245,7 +249,7 @@ class S3BlobStore:
             _check_key(key),
             reader,  # type: ignore[arg-type]
             length=-1,
-            part_size=self.PART_SIZE,
+            part_size=self.part_size,
             num_parallel_uploads=1,
         )
         return StoredBlob(key, reader.size)
@@ -344,5 +348,6 @@ def make_blob_store(settings: Settings) -> BlobStore:
             secret,
             secure=settings.s3_secure,
             region=settings.s3_region,
+            largest_object=settings.max_upload_bytes,
         )
     return LocalBlobStore(settings.resolved_blob_dir())
