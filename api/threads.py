@@ -1,22 +1,27 @@
 """The API's threads, sized from settings. Blocking work never waits on the network on a thread
-another request needs: request bodies are hashed and stored on a pool of their own, fed from the
-event loop (api/multipart.py), so a body waiting for its client cannot starve the handlers."""
+another request needs: request bodies are hashed, stored, recorded (and, for verify, analysed)
+on a pool of their own, fed from the event loop (api/multipart.py), so neither a body waiting
+for its client nor a long upload's archiving can starve the handlers or each other's small steps."""
 
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from anyio import to_thread
 
 from verity.settings import Settings
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class ThreadPools:
-    bodies: ThreadPoolExecutor  # consumers of request bodies: `upload_threads`
-    work: ThreadPoolExecutor  # `asyncio.to_thread` (recording uploads, verify analyses, sweeps): `work_threads`
+    bodies: ThreadPoolExecutor  # what uploads and verify do with their bodies: `upload_threads`
+    work: ThreadPoolExecutor  # `asyncio.to_thread` (queueing analyses, sweeps): `work_threads`
 
     def shutdown(self) -> None:
         # The work pool is the loop's default executor: the loop shuts it down when it closes.
@@ -31,3 +36,8 @@ def start_thread_pools(settings: Settings) -> ThreadPools:
     work = ThreadPoolExecutor(settings.work_threads, thread_name_prefix="verity-work")
     asyncio.get_running_loop().set_default_executor(work)
     return ThreadPools(ThreadPoolExecutor(settings.upload_threads, thread_name_prefix="verity-body"), work)
+
+
+async def run_on(threads: Executor, work: Callable[..., T], *args: Any) -> T:
+    """`work(*args)` on one of `threads`, awaited."""
+    return await asyncio.get_running_loop().run_in_executor(threads, work, *args)

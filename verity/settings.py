@@ -49,13 +49,13 @@ class Settings(BaseSettings):
     upload_threads: int = Field(
         default=32,
         ge=1,
-        description="Request bodies (uploads, chunks, files to verify) hashed and stored at once, each on a "
-        "thread of its own; further bodies wait, unread, until one finishes.",
+        description="Request bodies (uploads, chunks, files to verify) hashed, stored and recorded (or "
+        "analysed) at once, each on a thread of its own; further bodies wait, unread, until one finishes.",
     )
     work_threads: int = Field(
         default=8,
         ge=1,
-        description="Threads for recording finished uploads, analysing files sent to verify and the hourly sweep.",
+        description="Threads for handing clips to the job runner and the hourly sweep of unfinished uploads.",
     )
     database_pool_size: int | None = Field(
         default=None,

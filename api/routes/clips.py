@@ -31,6 +31,7 @@ from api.schemas import (
     UploadOut,
     VerificationStatusName,
 )
+from api.threads import run_on
 from ingest.pipeline import request_reprocess
 from ingest.runner import JobRunner
 from ingest.upload import Receipt, StagedOriginal, record_original, stage_original
@@ -128,9 +129,9 @@ async def upload_clip(
         )
     except BaseException:
         with contextlib.suppress(Exception):
-            await asyncio.to_thread(archive.blobs.delete, staged.key)
+            await run_on(threads, archive.blobs.delete, staged.key)
         raise
-    result = await asyncio.to_thread(record_original, archive, staged, receipt)
+    result = await run_on(threads, record_original, archive, staged, receipt)
     if not result.duplicate:
         await asyncio.to_thread(queue_ingest, runner, result.clip.id)
     response.status_code = 200 if result.duplicate else 201

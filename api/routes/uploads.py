@@ -17,6 +17,7 @@ from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import read_body, upload_filename
 from api.routes.clips import queue_ingest
 from api.schemas import MAX_BYTES, ClipOut, OffsetConflictOut, UploadCompletedOut, UploadCreate, UploadStateOut
+from api.threads import run_on
 from ingest.resumable import (
     ChunkOutcome,
     abandon_upload,
@@ -137,11 +138,11 @@ async def send_chunk(
     if not outcome.complete:
         return _state(outcome.upload, response)
     if outcome.upload.clip_id is None:
-        result = await asyncio.to_thread(complete_upload, archive, upload_id)
+        result = await run_on(threads, complete_upload, archive, upload_id)
         if not result.duplicate:
             await asyncio.to_thread(queue_ingest, runner, result.clip.id)
     else:
-        result = await asyncio.to_thread(completed_result, archive, outcome.upload)
+        result = await run_on(threads, completed_result, archive, outcome.upload)
     response.status_code = 200 if result.duplicate else 201
     response.headers["Location"] = f"/api/v1/clips/{result.clip.id}"
     response.headers["Upload-Offset"] = str(outcome.upload.size_bytes)

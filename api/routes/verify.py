@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterator
 from typing import Annotated
@@ -18,6 +17,7 @@ from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import form_doc, read_upload_form
 from api.routes.clips import FORM_OVERHEAD_BYTES, load_clip
 from api.schemas import AcquisitionOut, ClipOut, ExactMatchOut, NearDuplicateOut, RelatedOut, SegmentOut, VerifyOut
+from api.threads import run_on
 from ingest.match import Match, Segment
 from ingest.near_duplicates import relations_of
 from ingest.verify import QueryFile, Verification, discard_query, spool_query, verify_file, verify_sha256
@@ -122,7 +122,7 @@ async def verify_by_file(
     query = form.file_result
     try:
         query = QueryFile(query.path, query.sha256, query.size, form.filename)
-        result = await asyncio.to_thread(verify_file, archive, finder, query, caller.name)
+        result = await run_on(threads, verify_file, archive, finder, query, caller.name)
     finally:
         discard_query(query.path)
     with archive.reads() as session:
