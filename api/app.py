@@ -13,6 +13,8 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.json_bodies import JsonBodyGate
 from api.routes import acquisitions, cases, clips, health, incidents, keyframes, keys, uploads, verify
+from api.stall import StallLimit
+from api.threads import start_thread_pools
 from ingest.near_duplicates import NearDuplicateFinder
 from ingest.queue import QueueRunner
 from ingest.resumable import archive_stranded, sweep_abandoned
@@ -59,11 +61,13 @@ async def _sweep_uploads(archive: Archive, runner: JobRunner) -> None:
 
 def create_app(settings: Settings | None = None, *, archive: Archive | None = None) -> FastAPI:
     """Build the app over `archive`, or over one opened from `settings` (schema upgraded) at startup."""
+    configured = archive.settings if archive is not None else settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = archive is None
-        opened = archive or open_archive(settings or Settings(), upgrade=True)
+        app.state.threads = threads = start_thread_pools(configured)
+        opened = archive or open_archive(configured, upgrade=True)
         remove_abandoned(opened.settings.resolved_work_dir())  # what an ingest killed mid-way left
         finder = NearDuplicateFinder(opened.sessions, opened.settings.data_dir / "index")
         finder.sync()
@@ -78,12 +82,14 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
             sweeper.cancel()
             runner.shutdown()
             finder.save_snapshot()
+            threads.shutdown()
             if owned:
                 opened.close()
 
     app = FastAPI(title="Verity", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
     app.add_middleware(JsonBodyGate)
+    app.add_middleware(StallLimit, stall_s=configured.upload_stall_seconds)
     app.include_router(health.router)
     app.include_router(clips.router)
     app.include_router(acquisitions.router)

@@ -28,7 +28,7 @@ def require(needed: Role) -> Callable[..., Caller]:
     ) -> Caller:
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise Unauthenticated("send an API key as `Authorization: Bearer <key>`")
-        with archive.sessions() as session:
+        with archive.reads() as session:
             key = find_active_key(session, credentials.credentials)
         if key is None:
             raise Unauthenticated("unknown or revoked API key")

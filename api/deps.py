@@ -1,8 +1,10 @@
-"""FastAPI dependencies: the archive the app was built with, and a database session per request."""
+"""FastAPI dependencies: the archive the app was built with, a database session per request, and
+the thread pool for request bodies."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -21,12 +23,20 @@ def get_archive(request: Request) -> Archive:
 ArchiveDep = Annotated[Archive, Depends(get_archive)]
 
 
-def get_session(archive: ArchiveDep) -> Iterator[Session]:
-    with archive.sessions() as session:
+# Methods whose handlers only read; their sessions never wait for (or take) a write lock.
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(request: Request, archive: ArchiveDep) -> Iterator[Session]:
+    """A session for the request: read-only for GET and HEAD (a handler of those that writes,
+    such as a download's custody event, opens a transaction of its own), else one that writes."""
+    sessions = archive.reads if request.method in READING_METHODS else archive.sessions
+    with sessions() as session:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Closed when the handler returns, before the answer is sent: no connection waits on a slow client.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_runner(request: Request) -> JobRunner:
@@ -43,6 +53,14 @@ def get_finder(request: Request) -> NearDuplicateFinder:
 
 
 FinderDep = Annotated[NearDuplicateFinder, Depends(get_finder)]
+
+
+def get_body_threads(request: Request) -> Executor:
+    threads: Executor = request.app.state.threads.bodies
+    return threads
+
+
+BodyThreadsDep = Annotated[Executor, Depends(get_body_threads)]
 
 # Largest integer a path or query parameter may carry: what every database column here can hold.
 MAX_INT = 2**31 - 1

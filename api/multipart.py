@@ -2,23 +2,25 @@
 
 Starlette's form parser spools a file part to a temporary file before the route sees it; for
 multi-GB evidence that is a second full copy. Here the file part's bytes are handed, as they
-arrive, to a consumer running in a worker thread (which hashes and stores them), with a small
-bounded queue between the two so memory stays flat whatever the file size.
+arrive, to a consumer running in a thread of the body pool (which hashes and stores them), with a
+small bounded queue between the two so memory stays flat whatever the file size.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import difflib
 import queue
-from collections.abc import AsyncIterator, Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from verity.errors import BodyStalled, BodyTooLarge, InvalidInput, VerityError
+from verity.errors import BodyTooLarge, InvalidInput, VerityError
 
 T = TypeVar("T")
 
@@ -35,35 +37,49 @@ class _Abandoned(Exception):
 
 
 class _ChunkChannel:
-    """A bounded queue of byte batches, iterated by the consumer thread."""
+    """A bounded hand-over of byte batches from the event loop, which receives them, to the
+    consumer's thread. The producer waits for room on the loop, never on a thread: a producer
+    holding a pool thread while its consumer held another deadlocked the server once a few
+    uploads had taken every thread."""
 
     def __init__(self, depth: int = 4) -> None:
-        self._queue: queue.Queue[object] = queue.Queue(depth)
+        self._loop = asyncio.get_running_loop()
+        self._items: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._room = asyncio.Semaphore(depth)
         self.abandoned = False
 
-    def put(self, item: object) -> None:
-        while True:
-            if self.abandoned:
-                raise _Abandoned
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+    async def put(self, item: object) -> None:
+        """Hand `item` over once there is room; `_Abandoned` when the consumer has stopped."""
+        if self.abandoned:
+            raise _Abandoned
+        await self._room.acquire()
+        if self.abandoned:
+            raise _Abandoned
+        self._items.put(item)
 
     def fail(self, exc: Exception) -> None:
         """Make the consumer raise `exc` at its next read, dropping batches it has not taken."""
         while True:
             try:
-                self._queue.get_nowait()
+                self._items.get_nowait()
             except queue.Empty:
                 break
-        self._queue.put_nowait(exc)
+        self._items.put(exc)
+
+    def consumer_finished(self) -> None:
+        """The consumer returned or failed, perhaps without reading to the end: stop the producer."""
+        self.abandoned = True
+        self._room.release()
+
+    def _make_room(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting any more
+            self._loop.call_soon_threadsafe(self._room.release)
 
     def __iter__(self) -> Iterator[bytes]:
         try:
             while True:
-                item = self._queue.get()
+                item = self._items.get()
+                self._make_room()
                 if item is _END:
                     return
                 if isinstance(item, BaseException):
@@ -72,6 +88,17 @@ class _ChunkChannel:
                 yield cast(bytes, item)  # a bytearray serves every consumer as bytes would
         finally:
             self.abandoned = True
+            self._make_room()  # wake a producer waiting for room, to see that nobody reads
+
+
+def _start_consumer(
+    threads: Executor, consume: Callable[[Iterator[bytes]], T], channel: _ChunkChannel
+) -> asyncio.Future[T]:
+    """Run `consume` on `threads`: a pool of its own, apart from the one blocking handlers use, so a
+    body waiting for its client never takes a thread another request needs to finish."""
+    consumer = asyncio.get_running_loop().run_in_executor(threads, consume, iter(channel))
+    consumer.add_done_callback(lambda _: channel.consumer_finished())
+    return consumer
 
 
 @dataclass
@@ -100,13 +127,14 @@ async def read_upload_form(
     file_field: str,
     consume: Callable[[Iterator[bytes]], T],
     *,
+    threads: Executor,
     text_fields: Collection[str] = (),
     max_field_bytes: int = MAX_FIELD_BYTES,
 ) -> UploadForm[T]:
     """Parse the request body, feeding the single file part named `file_field` to `consume`
-    (run in a thread, given an iterator of byte batches). Raises `InvalidInput` when the body
-    is not a form with exactly one such file, or has a text part not named in `text_fields`, or
-    one of them twice, or one that is not UTF-8; `BodyTooLarge` for a text part over
+    (run on one of `threads`, given an iterator of byte batches). Raises `InvalidInput` when the
+    body is not a form with exactly one such file, or has a text part not named in `text_fields`,
+    or one of them twice, or one that is not UTF-8; `BodyTooLarge` for a text part over
     `max_field_bytes`. So a form holds at most one part per known name, each of bounded size."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
@@ -156,7 +184,7 @@ async def read_upload_form(
             type_header = part.headers.get(b"content-type")
             file_meta = (upload_filename(part.filename), type_header.decode("latin-1") if type_header else None)
             channel = _ChunkChannel()
-            consumer = asyncio.ensure_future(asyncio.to_thread(consume, iter(channel)))
+            consumer = _start_consumer(threads, consume, channel)
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         if part.filename is not None:
@@ -199,7 +227,7 @@ async def read_upload_form(
         if channel is not None and pending and (force or len(pending) >= BATCH_BYTES):
             # Hand the buffer over rather than copying it: a copy per MiB showed up in profiles.
             batch, pending = pending, bytearray()
-            await asyncio.to_thread(channel.put, batch)
+            await channel.put(batch)
 
     try:
         try:
@@ -224,7 +252,8 @@ async def read_upload_form(
         if channel is None or consumer is None or file_meta is None:
             raise InvalidInput(f"the form has no `{file_field}` file part")
         if not channel.abandoned:
-            await asyncio.to_thread(channel.put, _END)
+            with contextlib.suppress(_Abandoned):  # the consumer finished or failed: its result says which
+                await channel.put(_END)
         result = await consumer
     except Exception as exc:
         if isinstance(exc, ValueError) and not isinstance(exc, InvalidInput):
@@ -247,23 +276,23 @@ def _text_field_problem(name: str, known: Collection[str], seen: dict[str, str],
     return f"unknown form field {name!r}{hint}; the fields are {', '.join(known)}"
 
 
-async def read_body(request: Request, consume: Callable[[Iterator[bytes]], T], *, stall_s: float) -> T:
-    """Feed the raw request body to `consume` (run in a thread) as it arrives, through the same
-    bounded hand-over as a form's file part. If the body is cut short (the client went away, or
-    sent nothing for `stall_s` seconds), `consume` sees the error at its next read, so it can drop
-    what it half wrote, and it is re-raised."""
+async def read_body(request: Request, consume: Callable[[Iterator[bytes]], T], *, threads: Executor) -> T:
+    """Feed the raw request body to `consume` (run on one of `threads`) as it arrives, through the
+    same bounded hand-over as a form's file part. If the body is cut short (the client went away,
+    or stalled: api/stall.py), `consume` sees the error at its next read, so it can drop what it
+    half wrote, and it is re-raised."""
     channel = _ChunkChannel()
-    consumer = asyncio.ensure_future(asyncio.to_thread(consume, iter(channel)))
+    consumer = _start_consumer(threads, consume, channel)
     pending = bytearray()
     try:
-        async for chunk in _arriving(request, stall_s):
+        async for chunk in request.stream():
             pending += chunk
             if len(pending) >= BATCH_BYTES:
                 batch, pending = pending, bytearray()
-                await asyncio.to_thread(channel.put, batch)
+                await channel.put(batch)
         if pending:
-            await asyncio.to_thread(channel.put, pending)
-        await asyncio.to_thread(channel.put, _END)
+            await channel.put(pending)
+        await channel.put(_END)
     except _Abandoned:
         pass  # the consumer failed; its exception is the one to report
     except BaseException as exc:
@@ -272,19 +301,6 @@ async def read_body(request: Request, consume: Callable[[Iterator[bytes]], T], *
         await asyncio.gather(consumer, return_exceptions=True)
         raise
     return await consumer
-
-
-async def _arriving(request: Request, stall_s: float) -> AsyncIterator[bytes]:
-    """The body's chunks as they arrive; `BodyStalled` when none comes for `stall_s` seconds (a
-    half-open connection would otherwise hold the request, and what it holds, for good)."""
-    chunks = request.stream().__aiter__()
-    while True:
-        try:
-            yield await asyncio.wait_for(chunks.__anext__(), stall_s)
-        except StopAsyncIteration:
-            return
-        except TimeoutError:
-            raise BodyStalled(f"the client sent nothing for {stall_s:g} s; the chunk does not count") from None
 
 
 def form_doc(file_description: str, example: dict[str, str], **fields: dict[str, Any]) -> dict[str, Any]:

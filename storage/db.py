@@ -14,16 +14,28 @@ from sqlalchemy.pool import NullPool
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
+# The execution option that marks an engine's transactions as reads (see `make_read_session_factory`).
+READ_ONLY = "verity_read_only"
+
+
+def make_engine(url: str, *, pool_size: int | None = None, pool_timeout_s: float = 30) -> Engine:
+    """The engine for `url`; `pool_size` connections at most (SQLAlchemy's default of 5 + 10 when
+    None), a caller waiting up to `pool_timeout_s` for one."""
+    pool: dict[str, Any] = {"pool_timeout": pool_timeout_s}
+    if pool_size is not None:
+        pool |= {"pool_size": pool_size, "max_overflow": 0}
     if url.startswith("sqlite"):
         database = url.split("///", 1)[-1]
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        in_memory = not database or database == ":memory:"
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **({} if in_memory else pool)
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -42,6 +54,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reading only: on SQLite their transactions start deferred, so they never wait
+    for the write lock (WAL readers see the last commit), and any write in them fails; on
+    PostgreSQL they are READ ONLY transactions."""
+    options: dict[str, Any] = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        options["postgresql_readonly"] = True
+    return sessionmaker(engine.execution_options(**options), expire_on_commit=False)
 
 
 # Held while a PostgreSQL database is upgraded, so that an API and workers starting together
@@ -79,7 +101,13 @@ def upgrade_database(url: str, revision: str = "head") -> None:
         engine.dispose()
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
+def _sqlite_begin(connection: Any) -> None:
+    if connection.get_execution_options().get(READ_ONLY):
+        # A read takes no lock: it reads the snapshot of the last commit, beside any writer.
+        connection.exec_driver_sql("PRAGMA query_only=ON")
+        connection.exec_driver_sql("BEGIN")
+        return
     # Writers queue up at BEGIN instead of failing at their first write after a read (SQLite's
     # snapshot upgrade error), so read-then-append code such as the custody chain is safe.
+    connection.exec_driver_sql("PRAGMA query_only=OFF")
     connection.exec_driver_sql("BEGIN IMMEDIATE")

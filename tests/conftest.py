@@ -317,3 +317,13 @@ def any_server(request: pytest.FixtureRequest) -> RunningServer:
     fixture = "server" if request.param == "embedded" else "scaled_server"
     running: RunningServer = request.getfixturevalue(fixture)
     return running
+
+
+def scaled_settings_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The VERITY_* settings of a new scaled archive (a fresh PostgreSQL database, dropped at the
+    end of the test, and a new bucket on the real S3 server), for `running_server`."""
+    template = request.getfixturevalue("postgres_template")
+    s3: S3Server = request.getfixturevalue("s3_server")
+    url, name = _fresh_postgres_database(template)
+    request.addfinalizer(lambda: _drop_postgres_database(name))
+    return {"VERITY_DATABASE_URL": url, **s3_settings(request, s3)}

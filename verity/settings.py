@@ -41,8 +41,8 @@ class Settings(BaseSettings):
     upload_stall_seconds: float = Field(
         default=120,
         gt=0,
-        description="A chunk of a resumable upload whose client sends nothing for this long is dropped (408), so a "
-        "dead connection holds nothing.",
+        description="A request whose client sends nothing of its body for this long is answered 408 and "
+        "nothing of it is kept (uploads, resumable chunks, files to verify, JSON bodies).",
     )
 
     max_json_body_bytes: int = Field(
@@ -56,6 +56,33 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest text field of an upload or verify form (source, note …); a larger one gets 413. "
         "The fields' own maximum lengths (docs/input-limits.md) apply within it.",
+    )
+
+    request_threads: int = Field(
+        default=32,
+        ge=1,
+        description="Threads for the API's blocking handlers (reads, small writes); more requests wait for "
+        "one without holding anything.",
+    )
+    upload_threads: int = Field(
+        default=32,
+        ge=1,
+        description="Request bodies (uploads, chunks, files to verify) hashed, stored and recorded (or "
+        "analysed) at once, each on a thread of its own; further bodies wait, unread, until one finishes.",
+    )
+    work_threads: int = Field(
+        default=8,
+        ge=1,
+        description="Threads for handing clips to the job runner and the hourly sweep of unfinished uploads.",
+    )
+    database_pool_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="Database connections the API keeps at most; default: one per thread that may use one "
+        "(request + upload + work threads + ingest workers + 4), so no thread waits for a connection.",
+    )
+    database_pool_timeout_s: float = Field(
+        default=30, gt=0, description="Longest a thread waits for a free database connection before failing."
     )
 
     keyframe_every_s: float = Field(default=10.0, gt=0, description="At least one keyframe this often.")
@@ -109,6 +136,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'verity.db').resolve()}"
+
+    def resolved_database_pool_size(self) -> int:
+        if self.database_pool_size is not None:
+            return self.database_pool_size
+        return self.request_threads + self.upload_threads + self.work_threads + self.ingest_workers + 4
 
     def resolved_blob_dir(self) -> Path:
         return (self.blob_dir or self.data_dir / "blobs").resolve()

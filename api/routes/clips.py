@@ -18,7 +18,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from api import examples as ex
-from api.deps import BINARY, ArchiveDep, RunnerDep, SessionDep
+from api.deps import BINARY, ArchiveDep, BodyThreadsDep, RunnerDep, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import FORM_OVERHEAD_BYTES, form_doc, read_upload_form
 from api.params import Admin, Bbox, Contributor, Limit, Offset, Viewer, utc
@@ -34,6 +34,7 @@ from api.schemas import (
     CustodyLog,
     UploadOut,
 )
+from api.threads import run_on
 from ingest.pipeline import request_reprocess
 from ingest.runner import queue_ingest
 from ingest.upload import Receipt, StagedOriginal, record_original, stage_original
@@ -94,7 +95,12 @@ def _parse_captured_at(value: str | None) -> datetime | None:
     },
 )
 async def upload_clip(
-    request: Request, response: Response, archive: ArchiveDep, runner: RunnerDep, caller: Contributor
+    request: Request,
+    response: Response,
+    archive: ArchiveDep,
+    runner: RunnerDep,
+    threads: BodyThreadsDep,
+    caller: Contributor,
 ) -> UploadOut:
     limit = archive.settings.max_upload_bytes
     declared = request.headers.get("content-length")
@@ -108,6 +114,7 @@ async def upload_clip(
         request,
         "file",
         consume,
+        threads=threads,
         text_fields=tuple(AcquisitionForm.model_fields),
         max_field_bytes=archive.settings.max_form_field_bytes,
     )
@@ -125,9 +132,9 @@ async def upload_clip(
         )
     except BaseException:
         with contextlib.suppress(Exception):
-            await asyncio.to_thread(archive.blobs.delete, staged.key)
+            await run_on(threads, archive.blobs.delete, staged.key)
         raise
-    result = await asyncio.to_thread(record_original, archive, staged, receipt)
+    result = await run_on(threads, record_original, archive, staged, receipt)
     if not result.duplicate:
         await asyncio.to_thread(queue_ingest, runner, result.clip.id)
     response.status_code = 200 if result.duplicate else 201
@@ -219,14 +226,16 @@ def download_original(
         byte_range = None
     start, end = byte_range or (0, clip.size_bytes - 1)
     body = archive.blobs.open(clip.blob_key, start, end)
-    append_event(
-        session,
-        clip.id,
-        "downloaded",
-        caller.name,
-        {"range": f"bytes={start}-{end}" if byte_range else None, "bytes": end - start + 1},
-    )
-    session.commit()
+    # The request's session only reads (and takes no lock); the event is the one write, in a short
+    # transaction of its own, so downloads never hold up readers.
+    with archive.sessions.begin() as writing:
+        append_event(
+            writing,
+            clip.id,
+            "downloaded",
+            caller.name,
+            {"range": f"bytes={start}-{end}" if byte_range else None, "bytes": end - start + 1},
+        )
     headers["Content-Length"] = str(end - start + 1)
     if byte_range:
         headers["Content-Range"] = f"bytes {start}-{end}/{clip.size_bytes}"

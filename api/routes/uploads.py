@@ -12,11 +12,12 @@ from fastapi import APIRouter, Header, Request, Response
 
 from api import examples as ex
 from api.auth import Caller
-from api.deps import BINARY, ArchiveDep, RunnerDep
+from api.deps import BINARY, ArchiveDep, BodyThreadsDep, RunnerDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import read_body, upload_filename
 from api.params import Contributor
 from api.schemas import MAX_BYTES, ClipOut, OffsetConflictOut, UploadCompletedOut, UploadCreate, UploadStateOut
+from api.threads import run_on
 from ingest.resumable import (
     ChunkOutcome,
     abandon_upload,
@@ -92,7 +93,7 @@ def start(body: UploadCreate, response: Response, archive: ArchiveDep, caller: C
 @router.get("/{upload_id}", response_model=UploadStateOut)
 def state(upload_id: str, response: Response, archive: ArchiveDep, caller: Contributor) -> UploadStateOut:
     """Where the upload stands: the next chunk starts at `received_bytes`; `clip_id` once archived."""
-    with archive.sessions() as session:
+    with archive.reads() as session:
         upload = load_upload(session, upload_id, caller.name, admin=_is_admin(caller))
     return _state(upload, response)
 
@@ -119,6 +120,7 @@ async def send_chunk(
     response: Response,
     archive: ArchiveDep,
     runner: RunnerDep,
+    threads: BodyThreadsDep,
     caller: Contributor,
 ) -> UploadStateOut | UploadCompletedOut:
     """Append a chunk. It counts only once wholly received; a cut-off chunk is dropped and can be
@@ -132,15 +134,15 @@ async def send_chunk(
     def consume(chunks: Iterator[bytes]) -> ChunkOutcome:
         return receive_chunk(archive, upload_id, upload_offset, chunks)
 
-    outcome = await read_body(request, consume, stall_s=archive.settings.upload_stall_seconds)
+    outcome = await read_body(request, consume, threads=threads)
     if not outcome.complete:
         return _state(outcome.upload, response)
     if outcome.upload.clip_id is None:
-        result = await asyncio.to_thread(complete_upload, archive, upload_id)
+        result = await run_on(threads, complete_upload, archive, upload_id)
         if not result.duplicate:
             await asyncio.to_thread(queue_ingest, runner, result.clip.id)
     else:
-        result = await asyncio.to_thread(completed_result, archive, outcome.upload)
+        result = await run_on(threads, completed_result, archive, outcome.upload)
     response.status_code = 200 if result.duplicate else 201
     response.headers["Location"] = f"/api/v1/clips/{result.clip.id}"
     response.headers["Upload-Offset"] = str(outcome.upload.size_bytes)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterator
 from typing import Annotated
@@ -12,11 +11,12 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 
 from api import examples as ex
-from api.deps import ArchiveDep, FinderDep, SessionDep
+from api.deps import ArchiveDep, BodyThreadsDep, FinderDep, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import FORM_OVERHEAD_BYTES, form_doc, read_upload_form
 from api.params import Viewer
 from api.schemas import AcquisitionOut, ClipOut, ExactMatchOut, NearDuplicateOut, RelatedOut, SegmentOut, VerifyOut
+from api.threads import run_on
 from ingest.match import Match, Segment
 from ingest.near_duplicates import relations_of
 from ingest.verify import QueryFile, Verification, discard_query, spool_query, verify_file, verify_sha256
@@ -104,7 +104,9 @@ def verify_by_hash(
 
 
 @router.post("/api/v1/verify", response_model=VerifyOut, openapi_extra=VERIFY_FORM_DOC, responses=error_responses(413))
-async def verify_by_file(request: Request, archive: ArchiveDep, finder: FinderDep, caller: Viewer) -> VerifyOut:
+async def verify_by_file(
+    request: Request, archive: ArchiveDep, finder: FinderDep, threads: BodyThreadsDep, caller: Viewer
+) -> VerifyOut:
     """The file is hashed and fingerprinted, then deleted; only an audit entry of the query stays."""
     settings = archive.settings
     declared = request.headers.get("content-length")
@@ -114,14 +116,16 @@ async def verify_by_file(request: Request, archive: ArchiveDep, finder: FinderDe
     def consume(chunks: Iterator[bytes]) -> QueryFile:
         return spool_query(chunks, settings.resolved_work_dir(), filename="query", max_bytes=settings.max_upload_bytes)
 
-    form = await read_upload_form(request, "file", consume, max_field_bytes=settings.max_form_field_bytes)
+    form = await read_upload_form(
+        request, "file", consume, threads=threads, max_field_bytes=settings.max_form_field_bytes
+    )
     query = form.file_result
     try:
         query = QueryFile(query.path, query.sha256, query.size, form.filename)
-        result = await asyncio.to_thread(verify_file, archive, finder, query, caller.name)
+        result = await run_on(threads, verify_file, archive, finder, query, caller.name)
     finally:
         discard_query(query.path)
-    with archive.sessions() as session:
+    with archive.reads() as session:
         return verification_answer(session, result)
 
 
