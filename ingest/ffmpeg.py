@@ -196,9 +196,60 @@ def decode_command(path: Path, plan: DecodePlan, outputs: DecodeOutputs) -> list
     graph = ffmpeg.merge_outputs(
         ffmpeg.output(thumbnails, str(outputs.thumbnail_pattern), fps_mode="passthrough", **{"q:v": 3}),
         ffmpeg.output(samples, str(outputs.samples), f="rawvideo"),
-    ).global_args("-nostdin", "-v", "error", "-progress", "pipe:1", "-nostats", "-copyts")
+    ).global_args(
+        # Each line tagged with its level: the errors make the failure reason and the integrity
+        # report, the verbose end-of-run statistics say how many frames decoded.
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "level+verbose",
+        "-progress",
+        "pipe:1",
+        "-nostats",
+        "-copyts",
+    )
     command: list[str] = graph.compile(cmd=_binary("ffmpeg"), overwrite_output=True)
     return command
+
+
+@dataclass(frozen=True)
+class DecodeReport:
+    """What the decode pass said about the file: how many video frames decoded, and the errors
+    on the way (a damaged or cut-off file decodes "successfully", with errors or fewer frames)."""
+
+    frames_decoded: int | None  # None when ffmpeg printed no statistics
+    error_count: int
+    first_messages: list[str]  # distinct error messages, in order, at most MESSAGES_KEPT
+
+
+MESSAGES_KEPT = 5
+# `[h264 @ 0x55d0…] [error] message` or `[error] message` (with `-loglevel level+…`).
+_LEVELLED = re.compile(r"^(\[[^\]]+ @ 0x[0-9a-f]+\] )?\[(trace|debug|verbose|info|warning|error|fatal|panic)\] (.*)$")
+_FRAMES_DECODED = re.compile(r"Input stream #\d+:\d+ \(video\): \d+ packets read \(\d+ bytes\); (\d+) frames decoded")
+_PROBLEM_LEVELS = ("error", "fatal", "panic")
+
+
+def read_decode_log(stderr: str, path: Path) -> tuple[str, DecodeReport]:
+    """Split a `level+verbose` log into the problems alone (as `-v error` would print them, for
+    `classify_failure`) and the report of what decoded."""
+    problems: list[str] = []
+    messages: list[str] = []
+    frames: int | None = None
+    errors = 0
+    for line in stderr.splitlines():
+        match = _LEVELLED.match(line.strip())
+        if not match:
+            continue
+        context, level, message = match.group(1) or "", match.group(2), match.group(3).strip()
+        if level in _PROBLEM_LEVELS:
+            problems.append(context + message)
+            errors += 1
+        if level in _PROBLEM_LEVELS and message:
+            messages.append(message.replace(f"file:{path.resolve()}", "input").replace(f"file:{path}", "input"))
+        if counted := _FRAMES_DECODED.search(message):
+            frames = max(frames or 0, int(counted.group(1)))
+    kept = list(dict.fromkeys(messages))[:MESSAGES_KEPT]
+    return "\n".join(problems), DecodeReport(frames, errors, kept)
 
 
 def run_decode(
@@ -207,7 +258,7 @@ def run_decode(
     outputs: DecodeOutputs,
     limits: Limits,
     on_progress: Callable[[float], None] | None = None,
-) -> None:
+) -> DecodeReport:
     """Run the decode pass; `on_progress` gets the media time reached, in seconds, now and then."""
     command = _limited(decode_command(path, plan, outputs), limits)
     stderr_path = outputs.samples.with_suffix(".stderr")
@@ -233,9 +284,10 @@ def run_decode(
             if process.poll() is None:
                 process.kill()
                 process.wait()
-    stderr = stderr_path.read_text("utf-8", "replace")
+    problems, report = read_decode_log(stderr_path.read_text("utf-8", "replace"), path)
     if returncode != 0:
         if timed_out.is_set():
             raise MediaFailed(f"decoding took longer than the limit of {limits.timeout_s:.0f} s")
-        raise classify_failure(stderr, "ffmpeg", path)
+        raise classify_failure(problems, "ffmpeg", path)
     os.unlink(stderr_path)
+    return report

@@ -263,3 +263,44 @@ def make_unrelated(path: Path, source: str, seconds: int = 10) -> Path:
         str(path),
     )
     return path
+
+
+# Encoders that each container takes; 4 s at 30 fps, index at the front for MP4.
+CONTAINER_CODECS = {
+    "mp4": ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-movflags", "+faststart"],
+    "mkv": ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"],
+    "webm": ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "300k"],
+    "avi": ["-c:v", "mpeg4", "-q:v", "5"],
+    "ts": ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"],
+}
+
+
+def make_in_container(path: Path, container: str) -> Path:
+    """A 4-s test pattern (120 frames) in `container` (a key of CONTAINER_CODECS)."""
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30:duration=4", *CONTAINER_CODECS[container], str(path))
+    return path
+
+
+def make_zoneless_clip(path: Path, when: str = "2012-09-10T20:52:00") -> Path:
+    """An AVI whose recorded time is a camera's local clock reading, with no zone (as camcorders write)."""
+    ffmpeg(*scenes_source(2), "-c:v", "mpeg4", "-q:v", "5", "-metadata", f"date={when}", str(path))
+    return path
+
+
+def make_clip_recorded_at(path: Path, when: str) -> Path:
+    """A QuickTime file whose creation-time tag is `when`, written verbatim."""
+    ffmpeg(
+        *scenes_source(2),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+use_metadata_tags",
+        "-metadata",
+        f"creation_time={when}",
+        str(path),
+    )
+    return path
