@@ -1,14 +1,14 @@
 """Provenance checks: is this exact file archived, and which archived clips share its footage?
 
-A queried file is hashed and fingerprinted in a scratch folder and then deleted; all that is
-kept of the query is an audit event (and, on an exact match, a custody event on that clip).
+A queried file is hashed and fingerprinted in a scratch folder (`ingest/scratch.py`: held while
+the query runs, removed at the next start if its process died) and then deleted; all that is kept
+of the query is an audit event (and, on an exact match, a custody event on that clip).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from ingest.match import Match
 from ingest.near_duplicates import NearDuplicateFinder, relations_of
 from ingest.pipeline import analyse_file
+from ingest.scratch import scratch_folder
 from storage.archive import Archive
 from storage.chain import canonical_json
 from storage.custody import append_event
@@ -31,6 +32,8 @@ class QueryFile:
     sha256: str
     size: int
     filename: str
+    # Holds the scratch folder the file is in until `discard_query` (shared by copies of this).
+    scratch: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, compare=False, repr=False)
 
 
 @dataclass
@@ -42,9 +45,10 @@ class Verification:
 
 
 def spool_query(chunks: Iterable[bytes], workdir: Path, *, filename: str, max_bytes: int) -> QueryFile:
-    """Write a queried file to scratch space, hashing it on the way."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix="verify-", dir=workdir)) / "query"
+    """Write a queried file to a scratch folder under `workdir`, hashing it on the way; the folder
+    stays held until `discard_query`."""
+    scratch = contextlib.ExitStack()
+    path = scratch.enter_context(scratch_folder(workdir, "verify-")) / "query"
     digest, size = hashlib.sha256(), 0
     try:
         with path.open("wb") as out:
@@ -55,13 +59,14 @@ def spool_query(chunks: Iterable[bytes], workdir: Path, *, filename: str, max_by
                 digest.update(chunk)
                 out.write(chunk)
     except BaseException:
-        discard_query(path)
+        scratch.close()
         raise
-    return QueryFile(path, digest.hexdigest(), size, filename)
+    return QueryFile(path, digest.hexdigest(), size, filename, scratch)
 
 
-def discard_query(path: Path) -> None:
-    shutil.rmtree(path.parent, ignore_errors=True)
+def discard_query(query: QueryFile) -> None:
+    """Delete the queried file and its scratch folder."""
+    query.scratch.close()
 
 
 def _find_exact(archive: Archive, sha256: str) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -119,10 +120,10 @@ async def verify_by_file(request: Request, archive: ArchiveDep, finder: FinderDe
     form = await read_upload_form(request, "file", consume)
     query = form.file_result
     try:
-        query = QueryFile(query.path, query.sha256, query.size, form.filename)
+        query = replace(query, filename=form.filename)
         result = await asyncio.to_thread(verify_file, archive, finder, query, caller.name)
     finally:
-        discard_query(query.path)
+        discard_query(query)
     with archive.sessions() as session:
         return verification_answer(session, result)
 
