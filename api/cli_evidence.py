@@ -353,10 +353,10 @@ def clip_list(
     rows = []
     for item in page["items"]:
         media = item["media"] or {}
-        created = media.get("creation_time") or {}
         where = media.get("location") or {}
         place = f"{where['lat']:.4f}, {where['lon']:.4f}" if where else ""
-        recorded = created.get("container") or created.get("stream") or ""
+        when = item.get("recorded") or {}
+        recorded = f"{when['at']}{'' if when['zone_known'] else ' (zone unknown)'}" if when else ""
         rows.append((item["id"], item["filename"], item["status"], item["verification_status"], recorded, place))
     columns = ("id", "file", "status", "verification", "recorded", "place")
     print_table(f"Clips ({page['total']})", columns, rows)
@@ -368,6 +368,8 @@ def clip_show(clip_id: str, server: ServerOption = DEFAULT_SERVER, key: KeyOptio
     clip = call("GET", server, key, f"/api/v1/clips/{clip_id}")
     console.print(f"[bold]{escape(clip['filename'])}[/bold]  ({clip['id']})")
     _print(f"sha256 {clip['sha256']}, {clip['size_bytes']} bytes, {clip['status']}, {clip['verification_status']}")
+    if clip.get("integrity"):
+        _print(f"integrity: {'; '.join(clip['integrity']['warnings']) or 'decodes as far as it declares'}")
     for acquisition in clip["acquisitions"]:
         _print(
             f"  received {acquisition['received_at']} by {acquisition['received_by']}"
