@@ -135,6 +135,7 @@ def _summary(info: MediaInfo) -> dict[str, Any]:
         "width": video.get("width"),
         "height": video.get("height"),
         "rotation": media["rotation"],
+        "warnings": media.get("warnings") or [],
     }
 
 

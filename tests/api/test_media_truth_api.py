@@ -110,3 +110,28 @@ def test_cut_clip_shows_its_integrity_and_is_found_by_it(
     viewer = keys["viewer"]
     assert ids(client, viewer, "has_integrity_warnings=true") == [cut["id"]]
     assert ids(client, viewer, "has_integrity_warnings=false") == [whole["id"]]
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+01:00"])
+def test_impossible_creation_date_is_a_metadata_warning_and_the_analysis_runs(
+    client: TestClient, keys: dict[str, str], files: dict[str, Path], tmp_path: Path, moment: str
+) -> None:
+    """Years 10000 and 0 once converted to UTC: the tag is reported, everything else is analysed."""
+    original = ingested(client, keys, files["utc"])  # the same footage with a sound date
+    impossible = media.make_clip_recorded_at(tmp_path / "impossible.mov", moment)
+    verified = client.post(
+        "/api/v1/verify", headers=auth(keys["viewer"]), files={"file": ("q.mov", impossible.read_bytes())}
+    )
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["not_analysed"] is None
+    assert [m["clip_id"] for m in verified.json()["near_duplicates"]] == [original["id"]]
+
+    clip = ingested(client, keys, impossible)
+    [warning] = clip["media"]["warnings"]  # type: ignore[index]
+    assert moment in warning and "not a possible date-time" in warning
+    events = client.get(f"/api/v1/clips/{clip['id']}/custody", headers=auth(keys["viewer"])).json()["events"]
+    actions = [e["action"] for e in events]
+    assert "fingerprinted" in actions and actions[-1] == "ingest_finished"
+    assert [e["details"]["warnings"] for e in events if e["action"] == "probed"] == [[warning]]
+    related = client.get(f"/api/v1/clips/{clip['id']}/related", headers=auth(keys["viewer"])).json()
+    assert [r["clip_id"] for r in related["related"]] == [original["id"]]
