@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,40 @@ from storage.archive import Archive
 from storage.chain import canonical_json
 from storage.custody import append_event
 from storage.models import AuditEvent, Clip
-from verity.errors import MediaFailed, UnsupportedMedia, UploadTooLarge
+from verity.errors import MediaFailed, TooManyRequests, UnsupportedMedia, UploadTooLarge
+
+# What a caller refused for having too many analyses running is told to wait, in seconds.
+RETRY_AFTER_S = 5
+
+
+class AnalysisSlots:
+    """How many provenance queries with a file each key has running in this process, bounded per
+    key: each analyses a whole file, and a viewer may start them."""
+
+    def __init__(self, per_key: int) -> None:
+        self.per_key = per_key
+        self._running: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def hold(self, key_name: str) -> Iterator[None]:
+        """One slot of `key_name`'s for the block, or `TooManyRequests` at once if it has none free."""
+        with self._lock:
+            running = self._running.get(key_name, 0)
+            if running >= self.per_key:
+                raise TooManyRequests(
+                    f"this key already has {running} provenance queries with a file running (the limit is "
+                    f"{self.per_key}); ask again when one has finished",
+                    RETRY_AFTER_S,
+                )
+            self._running[key_name] = running + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running[key_name] -= 1
+                if not self._running[key_name]:
+                    del self._running[key_name]
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         "through procrastinate's queue in the same PostgreSQL.",
     )
     work_dir: Path | None = Field(default=None, description="Scratch space for ingest; default data_dir/work.")
+    verify_analyses_per_key: int = Field(
+        default=2,
+        ge=1,
+        description="Provenance queries with a file (POST /api/v1/verify) one API key may have running at once, "
+        "per API process; beyond it the answer is 429 with Retry-After.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -21,7 +21,15 @@ from api.routes.clips import FORM_OVERHEAD_BYTES, load_clip
 from api.schemas import AcquisitionOut, ClipOut, ExactMatchOut, NearDuplicateOut, RelatedOut, SegmentOut, VerifyOut
 from ingest.match import Match, Segment
 from ingest.near_duplicates import relations_of
-from ingest.verify import QueryFile, Verification, discard_query, spool_query, verify_file, verify_sha256
+from ingest.verify import (
+    AnalysisSlots,
+    QueryFile,
+    Verification,
+    discard_query,
+    spool_query,
+    verify_file,
+    verify_sha256,
+)
 from storage.custody import list_events, verify_chain
 from storage.keys import Role
 from storage.models import Clip
@@ -106,9 +114,18 @@ def verify_by_hash(
     return verification_answer(session, result)
 
 
-@router.post("/api/v1/verify", response_model=VerifyOut, openapi_extra=VERIFY_FORM_DOC, responses=error_responses(413))
+@router.post(
+    "/api/v1/verify", response_model=VerifyOut, openapi_extra=VERIFY_FORM_DOC, responses=error_responses(413, 429)
+)
 async def verify_by_file(request: Request, archive: ArchiveDep, finder: FinderDep, caller: Viewer) -> VerifyOut:
-    """The file is hashed and fingerprinted, then deleted; only an audit entry of the query stays."""
+    """The file is hashed and fingerprinted, then deleted; only an audit entry of the query stays. A key
+    may have `verify_analyses_per_key` of these running at once (429 beyond)."""
+    slots: AnalysisSlots = request.app.state.verify_slots
+    with slots.hold(caller.name):
+        return await _verify_by_file(request, archive, finder, caller)
+
+
+async def _verify_by_file(request: Request, archive: ArchiveDep, finder: FinderDep, caller: Caller) -> VerifyOut:
     settings = archive.settings
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + FORM_OVERHEAD_BYTES:
