@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 from collections.abc import Callable
@@ -62,6 +63,7 @@ class Limits:
     timeout_s: float
     memory_mb: int
     output_mb: int = 4096
+    cpu_s: int | None = None  # CPU seconds before the process is killed (SIGXCPU), if bounded
 
 
 def _binary(name: str) -> str:
@@ -81,6 +83,7 @@ def _limited(command: list[str], limits: Limits) -> list[str]:
         f"--fsize={limits.output_mb * 1024 * 1024}",
         "--nofile=256",
         "--core=0",
+        *([f"--cpu={limits.cpu_s}"] if limits.cpu_s else []),
         "--",
         *command,
     ]
@@ -140,6 +143,13 @@ def run_ffprobe(path: Path, limits: Limits) -> dict[str, Any]:
     except subprocess.TimeoutExpired:
         raise MediaFailed(f"ffprobe gave no answer within {limits.timeout_s:.0f} s") from None
     stderr = result.stderr.decode("utf-8", "replace")
+    if limits.cpu_s and result.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+        # Reading a header should take a fraction of a second; one that takes this long is built to
+        # exhaust the reader (e.g. 100,000 metadata tags, which ffmpeg stores one by one).
+        raise UnsupportedMedia(
+            f"reading the file's header took more than the limit of {limits.cpu_s} s of CPU "
+            "(e.g. an enormous number of metadata tags); the file is refused"
+        )
     if result.returncode != 0:
         raise classify_failure(stderr, "ffprobe", path)
     try:

@@ -58,6 +58,10 @@ def thumbnail_key(clip_id: str, index: int) -> str:
     return f"keyframes/{clip_id}/{index:05d}.jpg"
 
 
+def probe_limits(settings: Settings) -> Limits:
+    return Limits(settings.ffprobe_timeout_s, settings.ffmpeg_memory_mb, cpu_s=settings.ffprobe_cpu_s)
+
+
 def decode_plan(settings: Settings) -> DecodePlan:
     return DecodePlan(
         every_s=settings.keyframe_every_s,
@@ -108,7 +112,7 @@ def fingerprints_of(frames: DecodedFrames, keyframes: list[Keyframe]) -> tuple[F
 
 def analyse_file(path: Path, settings: Settings, workdir: Path) -> tuple[Fingerprint, Fingerprint]:
     """Fingerprint a file that is not archived (a provenance query), with the same hardened steps."""
-    info = probe(path, Limits(settings.ffprobe_timeout_s, settings.ffmpeg_memory_mb))
+    info = probe(path, probe_limits(settings))
     require_video(info)
     frames = decode(path, decode_plan(settings), workdir, Limits(settings.decode_timeout_s, settings.ffmpeg_memory_mb))
     return fingerprints_of(frames, extract_keyframes(frames, scene_threshold=settings.scene_threshold))
@@ -168,7 +172,6 @@ def run_ingest(archive: Archive, finder: NearDuplicateFinder, clip_id: str) -> I
 def _analyse(archive: Archive, finder: NearDuplicateFinder, clip_id: str, blob_key: str, workdir: Path) -> IngestResult:
     settings = archive.settings
     progress = _Progress(archive, clip_id)
-    probe_limits = Limits(settings.ffprobe_timeout_s, settings.ffmpeg_memory_mb)
     timings: dict[str, float] = {}
     clock = time.monotonic()
 
@@ -182,7 +185,7 @@ def _analyse(archive: Archive, finder: NearDuplicateFinder, clip_id: str, blob_k
         path = _materialise(archive.blobs, blob_key, workdir)
         lap("fetch")
         progress.step("probe")
-        info = probe(path, probe_limits)
+        info = probe(path, probe_limits(settings))
         _save_media(archive, clip_id, info)
         require_video(info)
         lap("probe")

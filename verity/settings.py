@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     sample_fps: float = Field(default=2.0, gt=0, le=30, description="Frame samples per second for fingerprints.")
     sample_size: int = Field(default=64, ge=16, le=256, description="Frame samples are this many pixels square.")
     ffprobe_timeout_s: float = Field(default=60, gt=0)
+    ffprobe_cpu_s: int = Field(
+        default=5,
+        ge=1,
+        description="CPU seconds one ffprobe run may use (a header built to exhaust it, e.g. 100,000 metadata "
+        "tags, is refused once they are spent); needs prlimit (util-linux), else only the timeout bounds it.",
+    )
     decode_timeout_s: float = Field(default=3 * 3600, gt=0, description="Longest one decode pass may run.")
     ffmpeg_memory_mb: int = Field(default=3072, ge=256, description="Address-space limit for ffmpeg/ffprobe.")
     ingest_workers: int = Field(

@@ -99,3 +99,28 @@ def test_whole_clips_of_every_kind_have_no_integrity_warning(
 def test_clip_that_never_decodes_has_no_integrity_record(archive: Archive, clips: dict[str, Path]) -> None:
     clip, _keyframes, _actions = load(archive, ingest_file(archive, clips["audio.m4a"]))
     assert clip.status == "unsupported" and clip.integrity is None and clip.integrity_warnings is None
+
+
+def test_file_whose_header_exhausts_ffprobe_is_refused_with_the_reason(
+    archive: Archive, whole_clips: dict[str, Path], tmp_path: Path
+) -> None:
+    """200,000 metadata tags keep ffprobe busy for minutes; its CPU allowance ends that."""
+    archive.settings.ffprobe_cpu_s = 1
+    hostile = media.make_many_tags(tmp_path / "tags.mkv", whole_clips["mkv"], 200_000)
+    clip, _keyframes, actions = load(archive, ingest_file(archive, hostile))
+    assert clip.status == "unsupported"
+    assert clip.status_reason == (
+        "reading the file's header took more than the limit of 1 s of CPU (e.g. an enormous number of metadata "
+        "tags); the file is refused"
+    )
+    assert actions[-1] == "ingest_failed"
+
+
+def test_many_tags_within_the_allowance_are_read(
+    archive: Archive, whole_clips: dict[str, Path], tmp_path: Path
+) -> None:
+    clip, _keyframes, _actions = load(
+        archive, ingest_file(archive, media.make_many_tags(tmp_path / "tags.mkv", whole_clips["mkv"], 100))
+    )
+    assert clip.status == "ready", clip.status_reason
+    assert '"TAG99": "v99"' in (clip.probe_raw or "")
