@@ -34,22 +34,29 @@ def _short(decoded: float, declared: float, floor: float) -> bool:
 
 
 def check_integrity(info: MediaInfo, frames: DecodedFrames) -> Integrity:
-    """Compare what the container declares with what decoded. The decoded duration is the decoded
-    frames at the stream's average frame rate; for a variable frame rate (or none stated), the
-    span the frame samples cover (to 1/sample_fps)."""
+    """Compare what the container declares for the video with what decoded: its frame count where
+    it states one, else its duration (the video stream's own, or the container's). The decoded
+    duration is the decoded frames at the stream's average frame rate; for a variable frame rate
+    (or none stated), the span the frame samples cover (to 1/sample_fps)."""
     video = info.media.get("video") or {}
-    declared_s, declared_frames = info.duration_s, video.get("frame_count")
+    declared_s = video.get("duration_s") or info.duration_s
+    declared_frames = video.get("frame_count")
     decoded_frames = frames.report.frames_decoded
     rate = video.get("avg_frame_rate") or video.get("real_frame_rate")
     if decoded_frames is not None and rate and not video.get("variable_frame_rate"):
         decoded_s: float | None = round(decoded_frames / rate, 3)
     else:
         decoded_s = round(frames.sample_count / frames.sample_fps, 3)
+    # What the declared frames last at the stream's rate (an AVI's index, once cut, states less).
+    span = f" ({decoded_s:.1f} s of {declared_frames / rate:.1f} s)" if declared_frames and rate and decoded_s else ""
     warnings = []
-    if declared_s and decoded_s is not None and _short(decoded_s, declared_s, SHORT_BY_S):
+    if declared_frames and decoded_frames is not None:
+        if _short(decoded_frames, declared_frames, 2):
+            warnings.append(
+                f"only {decoded_frames} of {declared_frames} frames{span} decode: the file is probably truncated"
+            )
+    elif declared_s and decoded_s is not None and _short(decoded_s, declared_s, SHORT_BY_S):
         warnings.append(f"only {decoded_s:.1f} s of {declared_s:.1f} s decode: the file is probably truncated")
-    elif declared_frames and decoded_frames is not None and _short(decoded_frames, declared_frames, 2):
-        warnings.append(f"only {decoded_frames} of {declared_frames} frames decode: the file is probably truncated")
     errors = frames.report.error_count
     if errors:
         first = frames.report.first_messages[0] if frames.report.first_messages else "no message"

@@ -158,6 +158,7 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
             "real_frame_rate": real,
             "variable_frame_rate": (abs(avg - real) / real > 0.005) if avg and real else None,
             "frame_count": _integer(video_stream.get("nb_frames")),
+            "duration_s": _number(video_stream.get("duration")),  # the stream's own, where the container says
             "bit_rate": _integer(video_stream.get("bit_rate")),
         }
     audio = None
