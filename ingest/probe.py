@@ -74,6 +74,19 @@ def _integer(value: Any) -> int | None:
     return int(number) if number is not None else None
 
 
+def _clock_seconds(value: str | None) -> float | None:
+    """`00:01:02.500000000` → 62.5."""
+    parts = (value or "").strip().split(":")
+    if len(parts) != 3:
+        return None
+    try:
+        hours, minutes, seconds = int(parts[0]), int(parts[1]), float(parts[2])
+    except ValueError:
+        return None
+    total = hours * 3600 + minutes * 60 + seconds
+    return round(total, 3) if total > 0 and total == total and total != float("inf") else None
+
+
 def _rate(value: Any) -> float | None:
     try:
         rate = Fraction(str(value))
@@ -158,7 +171,8 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
             "real_frame_rate": real,
             "variable_frame_rate": (abs(avg - real) / real > 0.005) if avg and real else None,
             "frame_count": _integer(video_stream.get("nb_frames")),
-            "duration_s": _number(video_stream.get("duration")),  # the stream's own, where the container says
+            # The stream's own, where the container says (Matroska in a per-stream DURATION tag).
+            "duration_s": _number(video_stream.get("duration")) or _clock_seconds(video_tags.get("duration")),
             "bit_rate": _integer(video_stream.get("bit_rate")),
         }
     audio = None

@@ -124,3 +124,15 @@ def test_many_tags_within_the_allowance_are_read(
     )
     assert clip.status == "ready", clip.status_reason
     assert '"TAG99": "v99"' in (clip.probe_raw or "")
+
+
+def test_matroska_with_audio_longer_than_its_video_has_no_warning(archive: Archive, tmp_path: Path) -> None:
+    path = tmp_path / "long-audio.mkv"
+    media.ffmpeg(
+        *("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30:duration=3", "-f", "lavfi", "-i", "sine=duration=4"),
+        *("-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "libopus", str(path)),
+    )
+    clip, _keyframes, _actions = load(archive, ingest_file(archive, path))
+    integrity = json.loads(clip.integrity or "null")
+    assert integrity["declared_duration_s"] == pytest.approx(3.0, abs=0.05)  # the video's own, not the file's 4 s
+    assert integrity["warnings"] == []
