@@ -21,6 +21,7 @@ from ingest.resumable import archive_stranded, sweep_abandoned
 from ingest.runner import InProcessRunner, JobRunner, OwnedRunner, queue_ingest, resume_pending
 from ingest.scratch import remove_abandoned
 from ingest.upload import sweep_staging
+from ingest.verify import AnalysisSlots
 from storage.archive import Archive, open_archive
 from verity.settings import Settings
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
         finder.sync()
         runner = make_runner(opened, finder)
         app.state.archive, app.state.runner, app.state.finder = opened, runner, finder
+        app.state.verify_slots = AnalysisSlots(opened.settings.verify_analyses_per_key)
         if opened.settings.job_runner == "inprocess":
             resume_pending(opened, runner)  # with the queue, the workers' recovery does this
         sweeper = asyncio.create_task(_sweep_uploads(opened, runner))

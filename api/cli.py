@@ -503,7 +503,7 @@ def _verify_local(file: Path) -> dict[str, Any]:
         try:
             result = verify_file(archive, NearDuplicateFinder(archive.sessions), query, f"local:{getpass.getuser()}")
         finally:
-            discard_query(query.path)
+            discard_query(query)
         with archive.sessions() as session:
             return verification_answer(session, result).model_dump(mode="json")
     finally:

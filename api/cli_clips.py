@@ -81,10 +81,9 @@ def clip_list(
     rows = []
     for item in page["items"]:
         media = item["media"] or {}
-        created = media.get("creation_time") or {}
         where = media.get("location") or {}
         place = f"{where['lat']:.4f}, {where['lon']:.4f}" if where else ""
-        recorded = created.get("container") or created.get("stream") or ""
+        recorded = _recorded(item.get("recorded")) or ""
         rows.append((item["id"], item["filename"], item["status"], item["verification_status"], recorded, place))
     columns = ("id", "file", "status", "verification", "recorded", "place")
     print_table(f"Clips ({page['total']})", columns, rows)
@@ -105,8 +104,10 @@ def clip_show(
     print_text(f"sha256 {clip['sha256']}, {clip['size_bytes']} bytes, {clip['status']}, {clip['verification_status']}")
     if clip["status_reason"]:
         print_text(f"{clip['status']}: {clip['status_reason']}")
-    for line in _media_lines(clip["media"], clip["status"]):
+    for line in _media_lines(clip["media"], clip["status"], clip.get("recorded")):
         print_text(line)
+    if clip.get("integrity"):
+        print_text(f"integrity: {'; '.join(clip['integrity']['warnings']) or 'decodes as far as it declares'}")
     for acquisition in clip["acquisitions"]:
         print_text(
             f"  received {acquisition['received_at']} by {acquisition['received_by']}"
@@ -116,15 +117,21 @@ def clip_show(
         print_text(f"  documents incident {item['incident_id']}: {segment(item)}  {item['note'] or ''}")
 
 
-def _media_lines(media: dict[str, Any] | None, status: str) -> list[str]:
+def _recorded(when: dict[str, Any] | None) -> str | None:
+    """The file's own recording time, marked when the file gives no time zone."""
+    if not when:
+        return None
+    return f"{when['at']}{'' if when['zone_known'] else ' (zone unknown)'}"
+
+
+def _media_lines(media: dict[str, Any] | None, status: str, when: dict[str, Any] | None) -> list[str]:
     """What the file says of itself: length, picture, recording time, place and device."""
     if media is None:
         return ["media: not read yet" if status in ANALYSING else "media: none (the file could not be read as media)"]
     duration = f"{media['duration_s']:.1f} s" if media.get("duration_s") is not None else "unknown"
     video = media.get("video") or {}
     picture = f", {video['width']}×{video['height']} {video['codec']}" if video.get("width") else ""
-    created = media.get("creation_time") or {}
-    recorded = created.get("container") or created.get("stream")
+    recorded = _recorded(when)
     where = media.get("location")
     place = f"{where['lat']:.4f}, {where['lon']:.4f}" if where else "not in the file"
     if where and where.get("alt") is not None:

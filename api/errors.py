@@ -36,6 +36,7 @@ STATUS_BY_ERROR: list[tuple[type[errors.VerityError], int]] = [
     (errors.Conflict, 409),
     (errors.StaleWrite, 412),
     (errors.PreconditionRequired, 428),
+    (errors.TooManyRequests, 429),
     (errors.StorageUnavailable, 503),
 ]
 
@@ -52,6 +53,7 @@ ERROR_DESCRIPTIONS = {
     416: "The range lies outside the file.",
     422: "The request does not fit the schema (a missing, unknown, null or malformed field).",
     428: "If-Match missing (or `*`): send the ETag you read.",
+    429: "The key has as many of these running as it may; ask again after Retry-After seconds.",
     503: "The object store is not answering; try again later (Retry-After).",
 }
 REQUEST_LOCATIONS = ("body", "query", "path", "header", "cookie")
@@ -161,6 +163,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, errors.RangeNotSatisfiable):
             headers["Content-Range"] = f"bytes */{exc.size}"
         body: dict[str, Any] = {"error": exc.code, "detail": exc.detail}
+        if isinstance(exc, errors.TooManyRequests):
+            headers["Retry-After"] = str(exc.retry_after_s)
         if isinstance(exc, errors.OffsetMismatch):
             headers["Upload-Offset"] = str(exc.offset)
             body["offset"] = exc.offset

@@ -17,6 +17,7 @@ from storage.acquisitions import current_values
 from storage.history import RecordHistory
 from storage.keys import Role
 from storage.models import Acquisition
+from storage.recorded import recorded_time
 from storage.vocabulary import CaseStatus, TimePrecision, VerificationStatus
 
 T = TypeVar("T")
@@ -238,6 +239,26 @@ class IngestProgress(BaseModel):
     progress: float | None = Field(description="0–1, while processing; 1 when ready.")
 
 
+class RecordedOut(BaseModel):
+    """When the file says it was recorded. A time written with no zone could be under any zone
+    from UTC−12 to UTC+14: `earliest`/`latest` are the span it stands for in time searches."""
+
+    at: str = Field(description="As the file has it: ISO 8601, in UTC (`Z`) when it names a zone, else no zone.")
+    zone_known: bool = Field(description="False when the file gives a local clock time with no zone.")
+    earliest: datetime
+    latest: datetime
+
+    @classmethod
+    def of(cls, media: dict[str, Any] | None) -> RecordedOut | None:
+        created = (media or {}).get("creation_time") or {}
+        recorded = recorded_time(created.get("container") or created.get("stream"))
+        if recorded is None:
+            return None
+        return cls(
+            at=recorded.as_written, zone_known=recorded.zone_known, earliest=recorded.earliest, latest=recorded.latest
+        )
+
+
 class ClipOut(BaseModel):
     model_config = ConfigDict(json_schema_extra=examples(ex.CLIP))
 
@@ -255,17 +276,28 @@ class ClipOut(BaseModel):
     ingest: IngestProgress
     media: dict[str, Any] | None = Field(
         description="Normalised ffprobe fields (container, duration_s, video, audio, rotation, creation_time, "
-        "location, device, encoder); null until probed. Missing values are null."
+        "location, device, encoder, warnings); null until probed. Missing values are null; `warnings` "
+        "names metadata that could not be used (e.g. an impossible date)."
+    )
+    recorded: RecordedOut | None = Field(default=None, description="The file's own recorded time; null if none.")
+    integrity: dict[str, Any] | None = Field(
+        default=None,
+        description="Declared against decoded: declared_duration_s, decoded_duration_s, declared_frames, "
+        "decoded_frames, decode_errors, first_errors, and warnings in plain words (empty when the file holds "
+        "what it declares); null until decoded.",
     )
 
     @classmethod
     def of(cls, clip: Any) -> ClipOut:
+        parsed = {name: json.loads(getattr(clip, name) or "null") for name in ("media", "integrity")}
+        plain = [name for name in cls.model_fields if hasattr(clip, name) and name not in parsed]
         return cls.model_validate(
             {
-                **{name: getattr(clip, name) for name in cls.model_fields if hasattr(clip, name) and name != "media"},
+                **{name: getattr(clip, name) for name in plain},
                 "acquisitions": [AcquisitionOut.model_validate(a) for a in clip.acquisitions],
                 "ingest": IngestProgress(step=clip.ingest_step, progress=clip.ingest_progress),
-                "media": json.loads(clip.media) if clip.media else None,
+                **parsed,
+                "recorded": RecordedOut.of(parsed["media"]),
             }
         )
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from ingest.ffmpeg import DecodeOutputs, DecodePlan, Limits, run_decode
+from ingest.ffmpeg import DecodeOutputs, DecodePlan, DecodeReport, Limits, run_decode
 from verity.errors import MediaFailed
 
 
@@ -22,6 +22,7 @@ class DecodedFrames:
     samples: Path
     sample_size: int
     sample_fps: float
+    report: DecodeReport  # frames decoded and errors met, for the integrity check
 
     @property
     def sample_count(self) -> int:
@@ -51,8 +52,8 @@ def decode(
         keyframe_log=workdir / "keyframes.txt",
         samples=workdir / "samples.gray",
     )
-    run_decode(path, plan, outputs, limits, on_progress)
+    report = run_decode(path, plan, outputs, limits, on_progress)
     thumbnails = sorted(workdir.glob("keyframe-*.jpg"))
     if not thumbnails or not outputs.samples.exists():
         raise MediaFailed("the video stream has no decodable frames")
-    return DecodedFrames(thumbnails, outputs.keyframe_log, outputs.samples, plan.sample_size, plan.sample_fps)
+    return DecodedFrames(thumbnails, outputs.keyframe_log, outputs.samples, plan.sample_size, plan.sample_fps, report)

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 from collections.abc import Callable
@@ -62,6 +63,7 @@ class Limits:
     timeout_s: float
     memory_mb: int
     output_mb: int = 4096
+    cpu_s: int | None = None  # CPU seconds before the process is killed (SIGXCPU), if bounded
 
 
 def _binary(name: str) -> str:
@@ -81,6 +83,7 @@ def _limited(command: list[str], limits: Limits) -> list[str]:
         f"--fsize={limits.output_mb * 1024 * 1024}",
         "--nofile=256",
         "--core=0",
+        *([f"--cpu={limits.cpu_s}"] if limits.cpu_s else []),
         "--",
         *command,
     ]
@@ -140,6 +143,13 @@ def run_ffprobe(path: Path, limits: Limits) -> dict[str, Any]:
     except subprocess.TimeoutExpired:
         raise MediaFailed(f"ffprobe gave no answer within {limits.timeout_s:.0f} s") from None
     stderr = result.stderr.decode("utf-8", "replace")
+    if limits.cpu_s and result.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+        # Reading a header should take a fraction of a second; one that takes this long is built to
+        # exhaust the reader (e.g. 100,000 metadata tags, which ffmpeg stores one by one).
+        raise UnsupportedMedia(
+            f"reading the file's header took more than the limit of {limits.cpu_s} s of CPU "
+            "(e.g. an enormous number of metadata tags); the file is refused"
+        )
     if result.returncode != 0:
         raise classify_failure(stderr, "ffprobe", path)
     try:
@@ -196,9 +206,60 @@ def decode_command(path: Path, plan: DecodePlan, outputs: DecodeOutputs) -> list
     graph = ffmpeg.merge_outputs(
         ffmpeg.output(thumbnails, str(outputs.thumbnail_pattern), fps_mode="passthrough", **{"q:v": 3}),
         ffmpeg.output(samples, str(outputs.samples), f="rawvideo"),
-    ).global_args("-nostdin", "-v", "error", "-progress", "pipe:1", "-nostats", "-copyts")
+    ).global_args(
+        # Each line tagged with its level: the errors make the failure reason and the integrity
+        # report, the verbose end-of-run statistics say how many frames decoded.
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "level+verbose",
+        "-progress",
+        "pipe:1",
+        "-nostats",
+        "-copyts",
+    )
     command: list[str] = graph.compile(cmd=_binary("ffmpeg"), overwrite_output=True)
     return command
+
+
+@dataclass(frozen=True)
+class DecodeReport:
+    """What the decode pass said about the file: how many video frames decoded, and the errors
+    on the way (a damaged or cut-off file decodes "successfully", with errors or fewer frames)."""
+
+    frames_decoded: int | None  # None when ffmpeg printed no statistics
+    error_count: int
+    first_messages: list[str]  # distinct error messages, in order, at most MESSAGES_KEPT
+
+
+MESSAGES_KEPT = 5
+# `[h264 @ 0x55d0…] [error] message` or `[error] message` (with `-loglevel level+…`).
+_LEVELLED = re.compile(r"^(\[[^\]]+ @ 0x[0-9a-f]+\] )?\[(trace|debug|verbose|info|warning|error|fatal|panic)\] (.*)$")
+_FRAMES_DECODED = re.compile(r"Input stream #\d+:\d+ \(video\): \d+ packets read \(\d+ bytes\); (\d+) frames decoded")
+_PROBLEM_LEVELS = ("error", "fatal", "panic")
+
+
+def read_decode_log(stderr: str, path: Path) -> tuple[str, DecodeReport]:
+    """Split a `level+verbose` log into the problems alone (as `-v error` would print them, for
+    `classify_failure`) and the report of what decoded."""
+    problems: list[str] = []
+    messages: list[str] = []
+    frames: int | None = None
+    errors = 0
+    for line in stderr.splitlines():
+        match = _LEVELLED.match(line.strip())
+        if not match:
+            continue
+        context, level, message = match.group(1) or "", match.group(2), match.group(3).strip()
+        if level in _PROBLEM_LEVELS:
+            problems.append(context + message)
+            errors += 1
+        if level in _PROBLEM_LEVELS and message:
+            messages.append(message.replace(f"file:{path.resolve()}", "input").replace(f"file:{path}", "input"))
+        if counted := _FRAMES_DECODED.search(message):
+            frames = max(frames or 0, int(counted.group(1)))
+    kept = list(dict.fromkeys(messages))[:MESSAGES_KEPT]
+    return "\n".join(problems), DecodeReport(frames, errors, kept)
 
 
 def run_decode(
@@ -207,7 +268,7 @@ def run_decode(
     outputs: DecodeOutputs,
     limits: Limits,
     on_progress: Callable[[float], None] | None = None,
-) -> None:
+) -> DecodeReport:
     """Run the decode pass; `on_progress` gets the media time reached, in seconds, now and then."""
     command = _limited(decode_command(path, plan, outputs), limits)
     stderr_path = outputs.samples.with_suffix(".stderr")
@@ -233,9 +294,10 @@ def run_decode(
             if process.poll() is None:
                 process.kill()
                 process.wait()
-    stderr = stderr_path.read_text("utf-8", "replace")
+    problems, report = read_decode_log(stderr_path.read_text("utf-8", "replace"), path)
     if returncode != 0:
         if timed_out.is_set():
             raise MediaFailed(f"decoding took longer than the limit of {limits.timeout_s:.0f} s")
-        raise classify_failure(stderr, "ffmpeg", path)
+        raise classify_failure(problems, "ffmpeg", path)
     os.unlink(stderr_path)
+    return report

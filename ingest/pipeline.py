@@ -8,7 +8,6 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from sqlalchemy import delete, select
 from ingest.decode import DecodedFrames, decode
 from ingest.ffmpeg import DecodePlan, Limits
 from ingest.fingerprint import Fingerprint, fingerprint
+from ingest.integrity import Integrity, check_integrity
 from ingest.keyframes import Keyframe, extract_keyframes
 from ingest.match import Match
 from ingest.near_duplicates import NearDuplicateFinder, save_fingerprint, save_relations
@@ -27,6 +27,7 @@ from storage.blobs import BlobStore
 from storage.custody import append_event
 from storage.models import Clip
 from storage.models import Keyframe as KeyframeRow
+from storage.recorded import recorded_time
 from storage.vocabulary import ClipStatus
 from verity.errors import ClipNotFound, Conflict, MediaFailed, UnsupportedMedia
 from verity.settings import Settings
@@ -56,6 +57,10 @@ class IngestResult:
 
 def thumbnail_key(clip_id: str, index: int) -> str:
     return f"keyframes/{clip_id}/{index:05d}.jpg"
+
+
+def probe_limits(settings: Settings) -> Limits:
+    return Limits(settings.ffprobe_timeout_s, settings.ffmpeg_memory_mb, cpu_s=settings.ffprobe_cpu_s)
 
 
 def decode_plan(settings: Settings) -> DecodePlan:
@@ -108,7 +113,7 @@ def fingerprints_of(frames: DecodedFrames, keyframes: list[Keyframe]) -> tuple[F
 
 def analyse_file(path: Path, settings: Settings, workdir: Path) -> tuple[Fingerprint, Fingerprint]:
     """Fingerprint a file that is not archived (a provenance query), with the same hardened steps."""
-    info = probe(path, Limits(settings.ffprobe_timeout_s, settings.ffmpeg_memory_mb))
+    info = probe(path, probe_limits(settings))
     require_video(info)
     frames = decode(path, decode_plan(settings), workdir, Limits(settings.decode_timeout_s, settings.ffmpeg_memory_mb))
     return fingerprints_of(frames, extract_keyframes(frames, scene_threshold=settings.scene_threshold))
@@ -135,6 +140,7 @@ def _summary(info: MediaInfo) -> dict[str, Any]:
         "width": video.get("width"),
         "height": video.get("height"),
         "rotation": media["rotation"],
+        "warnings": media.get("warnings") or [],
     }
 
 
@@ -167,7 +173,6 @@ def run_ingest(archive: Archive, finder: NearDuplicateFinder, clip_id: str) -> I
 def _analyse(archive: Archive, finder: NearDuplicateFinder, clip_id: str, blob_key: str, workdir: Path) -> IngestResult:
     settings = archive.settings
     progress = _Progress(archive, clip_id)
-    probe_limits = Limits(settings.ffprobe_timeout_s, settings.ffmpeg_memory_mb)
     timings: dict[str, float] = {}
     clock = time.monotonic()
 
@@ -181,7 +186,7 @@ def _analyse(archive: Archive, finder: NearDuplicateFinder, clip_id: str, blob_k
         path = _materialise(archive.blobs, blob_key, workdir)
         lap("fetch")
         progress.step("probe")
-        info = probe(path, probe_limits)
+        info = probe(path, probe_limits(settings))
         _save_media(archive, clip_id, info)
         require_video(info)
         lap("probe")
@@ -193,6 +198,7 @@ def _analyse(archive: Archive, finder: NearDuplicateFinder, clip_id: str, blob_k
             Limits(settings.decode_timeout_s, settings.ffmpeg_memory_mb),
             progress.decoding(info.duration_s),
         )
+        _save_integrity(archive, clip_id, check_integrity(info, frames))
         lap("decode")
         progress.step("keyframes")
         keyframes = extract_keyframes(frames, scene_threshold=settings.scene_threshold)
@@ -229,15 +235,25 @@ def _save_media(archive: Archive, clip_id: str, info: MediaInfo) -> None:
         clip.media = json.dumps(info.media)
         clip.probe_raw = json.dumps(info.raw)
         media = info.media
-        created = media["creation_time"]["container"] or media["creation_time"]["stream"]
-        # Only a time that names its zone can be compared with others.
-        clip.recorded_at = (
-            datetime.fromisoformat(created.replace("Z", "+00:00")) if created and created.endswith("Z") else None
-        )
+        recorded = recorded_time(media["creation_time"]["container"] or media["creation_time"]["stream"])
+        # `recorded_at` is only a time that names its zone; the span also holds one that does not.
+        clip.recorded_at = recorded.at if recorded else None
+        clip.recorded_earliest = recorded.earliest if recorded else None
+        clip.recorded_latest = recorded.latest if recorded else None
+        clip.recorded_sort_at = recorded.sort_at if recorded else None
         location = media["location"] or {}
         clip.lat, clip.lon = location.get("lat"), location.get("lon")
         clip.device_make, clip.device_model = media["device"]["make"], media["device"]["model"]
         append_event(session, clip_id, "probed", ACTOR, _summary(info))
+
+
+def _save_integrity(archive: Archive, clip_id: str, integrity: Integrity) -> None:
+    with archive.sessions.begin() as session:
+        clip = session.get(Clip, clip_id)
+        assert clip is not None
+        clip.integrity = json.dumps(integrity.as_dict())
+        clip.integrity_warnings = len(integrity.warnings)
+        append_event(session, clip_id, "decoded", ACTOR, integrity.as_dict())
 
 
 def _save_keyframes(archive: Archive, clip_id: str, keyframes: list[Keyframe], sample_count: int) -> None:

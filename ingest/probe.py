@@ -74,6 +74,19 @@ def _integer(value: Any) -> int | None:
     return int(number) if number is not None else None
 
 
+def _clock_seconds(value: str | None) -> float | None:
+    """`00:01:02.500000000` → 62.5."""
+    parts = (value or "").strip().split(":")
+    if len(parts) != 3:
+        return None
+    try:
+        hours, minutes, seconds = int(parts[0]), int(parts[1]), float(parts[2])
+    except ValueError:
+        return None
+    total = hours * 3600 + minutes * 60 + seconds
+    return round(total, 3) if total > 0 and total == total and total != float("inf") else None
+
+
 def _rate(value: Any) -> float | None:
     try:
         rate = Fraction(str(value))
@@ -105,11 +118,19 @@ def parse_time(text: str | None) -> str | None:
         return None
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is None:
+            return moment.isoformat()
+        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    except (ValueError, OverflowError):  # not a date-time, or one that in UTC is before year 1 or after 9999
         return None
-    if moment.tzinfo is None:
-        return moment.isoformat()
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _creation_time(text: str | None, where: str, warnings: list[str]) -> str | None:
+    """`parse_time`, noting a tag that is there but no usable date-time among the warnings."""
+    parsed = parse_time(text)
+    if text and text.strip() and parsed is None:
+        warnings.append(f"the {where} creation time {text.strip()[:80]!r} is not a possible date-time; ignored")
+    return parsed
 
 
 def _rotation(stream: dict[str, Any]) -> int | None:
@@ -150,6 +171,8 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
             "real_frame_rate": real,
             "variable_frame_rate": (abs(avg - real) / real > 0.005) if avg and real else None,
             "frame_count": _integer(video_stream.get("nb_frames")),
+            # The stream's own, where the container says (Matroska in a per-stream DURATION tag).
+            "duration_s": _number(video_stream.get("duration")) or _clock_seconds(video_tags.get("duration")),
             "bit_rate": _integer(video_stream.get("bit_rate")),
         }
     audio = None
@@ -159,6 +182,11 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
             "channels": _integer(audio_stream.get("channels")),
             "sample_rate": _integer(audio_stream.get("sample_rate")),
         }
+    warnings: list[str] = []  # metadata that is there but unusable; the analysis goes on without it
+    created = {
+        "container": _creation_time(_first(format_tags, CREATION_TAGS), "container", warnings),
+        "stream": _creation_time(_first(video_tags, ("creation_time",)), "video stream", warnings),
+    }
     duration = _number(container.get("duration"))
     if duration is None and video_stream:
         duration = _number(video_stream.get("duration"))
@@ -170,10 +198,7 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
         "video": video,
         "rotation": _rotation(video_stream) if video_stream else None,
         "audio": audio,
-        "creation_time": {
-            "container": parse_time(_first(format_tags, CREATION_TAGS)),
-            "stream": parse_time(_first(video_tags, ("creation_time",))),
-        },
+        "creation_time": created,
         "location": parse_iso6709(_first(all_tags, LOCATION_TAGS)),
         "device": {
             "make": _first(all_tags, MAKE_TAGS),
@@ -181,6 +206,7 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
             "software": _first(all_tags, SOFTWARE_TAGS),
         },
         "encoder": _first(format_tags, ("encoder", "encoded_by")) or _first(video_tags, ("encoder",)),
+        "warnings": warnings,
     }
 
 

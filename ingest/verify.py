@@ -1,15 +1,16 @@
 """Provenance checks: is this exact file archived, and which archived clips share its footage?
 
-A queried file is hashed and fingerprinted in a scratch folder and then deleted; all that is
-kept of the query is an audit event (and, on an exact match, a custody event on that clip).
+A queried file is hashed and fingerprinted in a scratch folder (`ingest/scratch.py`: held while
+the query runs, removed at the next start if its process died) and then deleted; all that is kept
+of the query is an audit event (and, on an exact match, a custody event on that clip).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import shutil
-import tempfile
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,11 +19,45 @@ from sqlalchemy import select
 from ingest.match import Match
 from ingest.near_duplicates import NearDuplicateFinder, relations_of
 from ingest.pipeline import analyse_file
+from ingest.scratch import scratch_folder
 from storage.archive import Archive
 from storage.chain import canonical_json
 from storage.custody import append_event
 from storage.models import AuditEvent, Clip
-from verity.errors import MediaFailed, UnsupportedMedia, UploadTooLarge
+from verity.errors import MediaFailed, TooManyRequests, UnsupportedMedia, UploadTooLarge
+
+# What a caller refused for having too many analyses running is told to wait, in seconds.
+RETRY_AFTER_S = 5
+
+
+class AnalysisSlots:
+    """How many provenance queries with a file each key has running in this process, bounded per
+    key: each analyses a whole file, and a viewer may start them."""
+
+    def __init__(self, per_key: int) -> None:
+        self.per_key = per_key
+        self._running: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def hold(self, key_name: str) -> Iterator[None]:
+        """One slot of `key_name`'s for the block, or `TooManyRequests` at once if it has none free."""
+        with self._lock:
+            running = self._running.get(key_name, 0)
+            if running >= self.per_key:
+                raise TooManyRequests(
+                    f"this key already has {running} provenance queries with a file running (the limit is "
+                    f"{self.per_key}); ask again when one has finished",
+                    RETRY_AFTER_S,
+                )
+            self._running[key_name] = running + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running[key_name] -= 1
+                if not self._running[key_name]:
+                    del self._running[key_name]
 
 
 @dataclass(frozen=True)
@@ -31,6 +66,8 @@ class QueryFile:
     sha256: str
     size: int
     filename: str
+    # Holds the scratch folder the file is in until `discard_query` (shared by copies of this).
+    scratch: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, compare=False, repr=False)
 
 
 @dataclass
@@ -42,9 +79,10 @@ class Verification:
 
 
 def spool_query(chunks: Iterable[bytes], workdir: Path, *, filename: str, max_bytes: int) -> QueryFile:
-    """Write a queried file to scratch space, hashing it on the way."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix="verify-", dir=workdir)) / "query"
+    """Write a queried file to a scratch folder under `workdir`, hashing it on the way; the folder
+    stays held until `discard_query`."""
+    scratch = contextlib.ExitStack()
+    path = scratch.enter_context(scratch_folder(workdir, "verify-")) / "query"
     digest, size = hashlib.sha256(), 0
     try:
         with path.open("wb") as out:
@@ -55,13 +93,14 @@ def spool_query(chunks: Iterable[bytes], workdir: Path, *, filename: str, max_by
                 digest.update(chunk)
                 out.write(chunk)
     except BaseException:
-        discard_query(path)
+        scratch.close()
         raise
-    return QueryFile(path, digest.hexdigest(), size, filename)
+    return QueryFile(path, digest.hexdigest(), size, filename, scratch)
 
 
-def discard_query(path: Path) -> None:
-    shutil.rmtree(path.parent, ignore_errors=True)
+def discard_query(query: QueryFile) -> None:
+    """Delete the queried file and its scratch folder."""
+    query.scratch.close()
 
 
 def _find_exact(archive: Archive, sha256: str) -> str | None:

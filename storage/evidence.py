@@ -198,9 +198,18 @@ def links_of(session: Session, incident_id: str, *, include_removed: bool) -> li
 
 def _check_segment(clip: Clip, start_s: float | None, end_s: float | None) -> None:
     """A segment lies within the clip and is not empty; a missing start is the clip's start, a
-    missing end its end. The duration is checked once the clip has been probed."""
+    missing end its end. Only the whole clip can be linked until its duration is known."""
     duration = clip.duration_s
     start = 0.0 if start_s is None else start_s
+    if duration is None and not (start == 0 and end_s is None):
+        if clip.status in ("queued", "processing"):
+            why = "the clip has not been probed yet; link the segment once it is"
+        else:
+            why = f"the clip is {clip.status}: {clip.status_reason or 'no duration found'}"
+        raise Conflict(
+            f"a segment needs the clip's duration, which is not known ({why}); "
+            "the whole clip can be linked (no start_s or end_s)"
+        )
     if start < 0 or (duration is not None and start > duration + 0.01):
         raise InvalidInput(f"start_s {start_s} is outside the clip (0 to {duration} s)")
     if end_s is not None and (end_s < 0 or (duration is not None and end_s > duration + 0.01)):

@@ -91,6 +91,15 @@ class Clip(Base):
     lon: Mapped[float | None] = mapped_column(Float)
     device_make: Mapped[str | None] = mapped_column(String(200))
     device_model: Mapped[str | None] = mapped_column(String(200))
+    # The span the recorded time stands for (one instant when the file names its zone; see
+    # storage/recorded.py for a time without one) and the order it sorts in.
+    recorded_earliest: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recorded_latest: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recorded_sort_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Declared against decoded duration and frames, decode errors, warnings (JSON, see
+    # ingest/integrity.py), and how many warnings: null until the clip has been decoded.
+    integrity: Mapped[str | None] = mapped_column(Text)
+    integrity_warnings: Mapped[int | None] = mapped_column(Integer, index=True)
     media: Mapped[str | None] = mapped_column(Text)  # normalised fields, JSON
     probe_raw: Mapped[str | None] = mapped_column(Text)  # ffprobe's JSON, verbatim
 

@@ -29,7 +29,7 @@ BoundingBox = tuple[float, float, float, float]  # min_lat, min_lon, max_lat, ma
 class ClipFilters:
     status: str | None = None
     verification_status: str | None = None
-    recorded_from: datetime | None = None  # the file's own creation time
+    recorded_from: datetime | None = None  # the file's own creation time (storage/recorded.py)
     recorded_to: datetime | None = None
     captured_from: datetime | None = None  # what an uploader said
     captured_to: datetime | None = None
@@ -41,6 +41,12 @@ class ClipFilters:
     incident_id: str | None = None
     case_id: str | None = None
     has_near_duplicates: bool | None = None
+    has_integrity_warnings: bool | None = None  # clips not yet decoded match neither
+
+
+# How a clip list can be ordered: by when the archive received the clip, or by when the file says
+# it was recorded (a time with no zone by its clock reading taken as UTC; clips with none last).
+CLIP_ORDERS = ("received", "recorded")
 
 
 @dataclass(frozen=True)
@@ -69,10 +75,11 @@ def _clip_conditions(f: ClipFilters) -> list[Any]:
         conditions.append(Clip.status == f.status)
     if f.verification_status:
         conditions.append(Clip.verification_status == f.verification_status)
+    # A recorded time matches when the span it can stand for overlaps the range.
     if f.recorded_from:
-        conditions.append(Clip.recorded_at >= f.recorded_from)
+        conditions.append(Clip.recorded_latest >= f.recorded_from)
     if f.recorded_to:
-        conditions.append(Clip.recorded_at <= f.recorded_to)
+        conditions.append(Clip.recorded_earliest <= f.recorded_to)
     if f.captured_from or f.captured_to:
         window = [acquired, Acquisition.captured_at.is_not(None)]
         if f.captured_from:
@@ -104,6 +111,8 @@ def _clip_conditions(f: ClipFilters) -> list[Any]:
     if f.has_near_duplicates is not None:
         related = exists().where(or_(ClipRelation.clip_id == Clip.id, ClipRelation.related_clip_id == Clip.id))
         conditions.append(related if f.has_near_duplicates else ~related)
+    if f.has_integrity_warnings is not None:
+        conditions.append(Clip.integrity_warnings > 0 if f.has_integrity_warnings else Clip.integrity_warnings == 0)
     return conditions
 
 
@@ -112,10 +121,15 @@ def _page(session: Session, query: Select[Any], order: list[Any], limit: int, of
     return total, list(session.scalars(query.order_by(*order).limit(limit).offset(offset)))
 
 
-def search_clips(session: Session, filters: ClipFilters, limit: int, offset: int) -> tuple[int, list[Clip]]:
+def search_clips(
+    session: Session, filters: ClipFilters, limit: int, offset: int, order: str = "received"
+) -> tuple[int, list[Clip]]:
     """Matching clips, newest first (ties by id, so pages are stable), with the total count."""
     query = select(Clip).where(*_clip_conditions(filters))
-    return _page(session, query, [Clip.created_at.desc(), Clip.id.desc()], limit, offset)
+    newest = [Clip.created_at.desc(), Clip.id.desc()]
+    if order == "recorded":
+        newest = [Clip.recorded_sort_at.is_(None), Clip.recorded_sort_at.desc(), *newest]
+    return _page(session, query, newest, limit, offset)
 
 
 def search_incidents(session: Session, filters: IncidentFilters, limit: int, offset: int) -> tuple[int, list[Incident]]:

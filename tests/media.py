@@ -262,3 +262,89 @@ def make_unrelated(path: Path, source: str, seconds: int = 10) -> Path:
         str(path),
     )
     return path
+
+
+# Encoders that each container takes; 4 s at 30 fps, index at the front for MP4.
+CONTAINER_CODECS = {
+    "mp4": ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-movflags", "+faststart"],
+    "mkv": ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"],
+    "webm": ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "300k"],
+    "avi": ["-c:v", "mpeg4", "-q:v", "5"],
+    "ts": ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"],
+}
+
+
+def make_in_container(path: Path, container: str) -> Path:
+    """A 4-s test pattern (120 frames) in `container` (a key of CONTAINER_CODECS)."""
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30:duration=4", *CONTAINER_CODECS[container], str(path))
+    return path
+
+
+def make_zoneless_clip(path: Path, when: str = "2012-09-10T20:52:00") -> Path:
+    """An AVI whose recorded time is a camera's local clock reading, with no zone (as camcorders write)."""
+    ffmpeg(*scenes_source(2), "-c:v", "mpeg4", "-q:v", "5", "-metadata", f"date={when}", str(path))
+    return path
+
+
+def make_clip_recorded_at(path: Path, when: str) -> Path:
+    """A QuickTime file whose creation-time tag is `when`, written verbatim."""
+    ffmpeg(
+        *scenes_source(2),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+use_metadata_tags",
+        "-metadata",
+        f"creation_time={when}",
+        str(path),
+    )
+    return path
+
+
+def _ebml_size(value: int) -> bytes:
+    return bytes([0x01]) + value.to_bytes(7, "big")  # always the 8-byte form
+
+
+def _ebml(element_id: int, payload: bytes) -> bytes:
+    return element_id.to_bytes((element_id.bit_length() + 7) // 8, "big") + _ebml_size(len(payload)) + payload
+
+
+def _read_vint(data: bytes, at: int, keep_marker: bool) -> tuple[int, int]:
+    length = 8 - data[at].bit_length() + 1
+    value = int.from_bytes(data[at : at + length], "big")
+    return (value if keep_marker else value & ((1 << (7 * length)) - 1)), at + length
+
+
+def make_many_tags(path: Path, source_mkv: Path, count: int) -> Path:
+    """`source_mkv` (as ffmpeg writes Matroska) with `count` global tags before its first cluster,
+    written directly (ffmpeg itself takes minutes to write 100,000 tags). Its seek index is blanked
+    so nothing points past the insertion."""
+    data = bytearray(source_mkv.read_bytes())
+    _id, at = _read_vint(data, 0, True)
+    size, at = _read_vint(data, at, False)
+    at += size  # past the EBML header
+    segment_id, size_at = _read_vint(data, at, True)
+    assert segment_id == 0x18538067
+    segment_size, at = _read_vint(data, size_at, False)
+    assert at - size_at == 8, "expects the 8-byte segment size ffmpeg writes"
+    while True:
+        element_id, after_id = _read_vint(data, at, True)
+        size, payload_at = _read_vint(data, after_id, False)
+        if element_id == 0x114D9B74:  # SeekHead → Void of the same length
+            total = payload_at + size - at
+            data[at : payload_at + size] = bytes([0xEC]) + _ebml_size(total - 9) + bytes(total - 9)
+        if element_id == 0x1F43B675:  # the first Cluster
+            break
+        at = payload_at + size
+    simple_tags = b"".join(
+        _ebml(0x67C8, _ebml(0x45A3, f"TAG{i}".encode()) + _ebml(0x4487, f"v{i}".encode())) for i in range(count)
+    )
+    tags = _ebml(0x1254C367, _ebml(0x7373, _ebml(0x63C0, b"") + simple_tags))
+    data[at:at] = tags
+    data[size_at : size_at + 8] = _ebml_size(segment_size + len(tags))
+    path.write_bytes(bytes(data))
+    return path

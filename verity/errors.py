@@ -82,6 +82,16 @@ class OffsetMismatch(Conflict):
         self.offset = offset
 
 
+class TooManyRequests(VerityError):
+    """The caller already has as many of these running as it may; `retry_after_s` says when to ask again."""
+
+    code = "too_many_requests"
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
 class StorageUnavailable(VerityError):
     code = "storage_unavailable"
 

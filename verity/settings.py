@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     sample_fps: float = Field(default=2.0, gt=0, le=30, description="Frame samples per second for fingerprints.")
     sample_size: int = Field(default=64, ge=16, le=256, description="Frame samples are this many pixels square.")
     ffprobe_timeout_s: float = Field(default=60, gt=0, description="Longest one ffprobe run may take.")
+    ffprobe_cpu_s: int = Field(
+        default=5,
+        ge=1,
+        description="CPU seconds one ffprobe run may use (a header built to exhaust it, e.g. 100,000 metadata "
+        "tags, is refused once they are spent); needs prlimit (util-linux), else only the timeout bounds it.",
+    )
     decode_timeout_s: float = Field(default=3 * 3600, gt=0, description="Longest one decode pass may run.")
     ffmpeg_memory_mb: int = Field(default=3072, ge=256, description="Address-space limit for ffmpeg/ffprobe.")
     ingest_workers: int = Field(
@@ -107,6 +113,12 @@ class Settings(BaseSettings):
         default=None,
         description="Scratch space for ingest; default data_dir/work. A folder per clip being analysed, "
         "removed when it ends; `serve` and `worker` remove at start those whose process died.",
+    )
+    verify_analyses_per_key: int = Field(
+        default=2,
+        ge=1,
+        description="Provenance queries with a file (POST /api/v1/verify) one API key may have running at once, "
+        "per API process; beyond it the answer is 429 with Retry-After.",
     )
 
     @model_validator(mode="after")

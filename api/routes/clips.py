@@ -9,7 +9,7 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
@@ -151,7 +151,11 @@ def list_clips(
     status: Annotated[ClipStatus | None, Query()] = None,
     verification_status: Annotated[VerificationStatus | None, Query()] = None,
     recorded_from: Annotated[
-        datetime | None, Query(description="The file's own creation time, from (with a time zone).")
+        datetime | None,
+        Query(
+            description="The file's own creation time, from (with a time zone). A file time with no zone matches "
+            "when it falls in the range under some zone from UTC−12 to UTC+14 (its `recorded.zone_known` is false)."
+        ),
     ] = None,
     recorded_to: Annotated[datetime | None, Query()] = None,
     captured_from: Annotated[
@@ -166,6 +170,13 @@ def list_clips(
     incident_id: Annotated[str | None, Query()] = None,
     case_id: Annotated[str | None, Query()] = None,
     has_near_duplicates: Annotated[bool | None, Query()] = None,
+    has_integrity_warnings: Annotated[
+        bool | None, Query(description="Whether decoding found the file short of what it declares, or damaged.")
+    ] = None,
+    order: Annotated[
+        Literal["received", "recorded"],
+        Query(description="Newest first by when the archive received it, or by the file's recorded time."),
+    ] = "received",
 ) -> ClipPage:
     """Clips, newest first, filtered by any of the parameters (all must hold)."""
     filters = ClipFilters(
@@ -183,13 +194,14 @@ def list_clips(
         incident_id=incident_id,
         case_id=case_id,
         has_near_duplicates=has_near_duplicates,
+        has_integrity_warnings=has_integrity_warnings,
     )
     # A filter naming an incident or case that does not exist is a mistake to report, not an empty page.
     if incident_id is not None:
         load_incident(session, incident_id)
     if case_id is not None:
         load_case(session, case_id)
-    total, clips = search_clips(session, filters, limit, offset)
+    total, clips = search_clips(session, filters, limit, offset, order)
     return ClipPage(items=[ClipOut.of(c) for c in clips], total=total, limit=limit, offset=offset)
 
 

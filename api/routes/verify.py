@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 
 from api import examples as ex
+from api.auth import Caller
 from api.deps import ArchiveDep, BodyThreadsDep, FinderDep, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import FORM_OVERHEAD_BYTES, form_doc, read_upload_form
@@ -19,7 +21,15 @@ from api.schemas import AcquisitionOut, ClipOut, ExactMatchOut, NearDuplicateOut
 from api.threads import run_on
 from ingest.match import Match, Segment
 from ingest.near_duplicates import relations_of
-from ingest.verify import QueryFile, Verification, discard_query, spool_query, verify_file, verify_sha256
+from ingest.verify import (
+    AnalysisSlots,
+    QueryFile,
+    Verification,
+    discard_query,
+    spool_query,
+    verify_file,
+    verify_sha256,
+)
 from storage.clips import load_clip
 from storage.custody import list_events, verify_chain
 from storage.models import Clip
@@ -103,11 +113,22 @@ def verify_by_hash(
     return verification_answer(session, result)
 
 
-@router.post("/api/v1/verify", response_model=VerifyOut, openapi_extra=VERIFY_FORM_DOC, responses=error_responses(413))
+@router.post(
+    "/api/v1/verify", response_model=VerifyOut, openapi_extra=VERIFY_FORM_DOC, responses=error_responses(413, 429)
+)
 async def verify_by_file(
     request: Request, archive: ArchiveDep, finder: FinderDep, threads: BodyThreadsDep, caller: Viewer
 ) -> VerifyOut:
-    """The file is hashed and fingerprinted, then deleted; only an audit entry of the query stays."""
+    """The file is hashed and fingerprinted, then deleted; only an audit entry of the query stays. A key
+    may have `verify_analyses_per_key` of these running at once (429 beyond)."""
+    slots: AnalysisSlots = request.app.state.verify_slots
+    with slots.hold(caller.name):
+        return await _verify_by_file(request, archive, finder, threads, caller)
+
+
+async def _verify_by_file(
+    request: Request, archive: ArchiveDep, finder: FinderDep, threads: BodyThreadsDep, caller: Caller
+) -> VerifyOut:
     settings = archive.settings
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + FORM_OVERHEAD_BYTES:
@@ -121,10 +142,10 @@ async def verify_by_file(
     )
     query = form.file_result
     try:
-        query = QueryFile(query.path, query.sha256, query.size, form.filename)
+        query = replace(query, filename=form.filename)
         result = await run_on(threads, verify_file, archive, finder, query, caller.name)
     finally:
-        discard_query(query.path)
+        discard_query(query)
     with archive.reads() as session:
         return verification_answer(session, result)
 

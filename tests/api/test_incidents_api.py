@@ -424,8 +424,8 @@ def test_if_match_star_is_refused_everywhere(client: TestClient, keys: dict[str,
     assert client.get(url, headers=key).json()["version"] == 1
 
 
-def test_removed_links_are_listed_when_asked(client: TestClient, keys: dict[str, str]) -> None:
-    clip_id = upload(client, keys["contributor"], b"not video" * 10).json()["id"]
+def test_removed_links_are_listed_when_asked(client: TestClient, keys: dict[str, str], clip_file: Path) -> None:
+    clip_id, _duration = ready_clip(client, keys, clip_file)  # a segment needs the clip's duration
     incident_id, _ = create_incident(client, keys["contributor"])
     url, key = f"/api/v1/incidents/{incident_id}/clips", auth(keys["contributor"])
     kept = client.post(url, headers=key, json={"clip_id": clip_id, "note": "kept"})

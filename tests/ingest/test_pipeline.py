@@ -48,6 +48,7 @@ def test_clip_ends_ready_with_media_and_keyframes(archive: Archive, clips: dict[
         "uploaded",
         "ingest_started",
         "probed",
+        "decoded",
         "keyframes_extracted",
         "fingerprinted",
         "near_duplicates_found",
