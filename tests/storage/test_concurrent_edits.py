@@ -163,6 +163,7 @@ def concurrently(
 def test_the_same_segment_linked_twice_at_once_is_linked_once(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
         clip = Clip(sha256="ef" * 32, size_bytes=1, filename="f", blob_key="k", status="ready", uploaded_by="t")
+        clip.media = '{"duration_s": 10.0}'  # a segment needs the clip's duration
         session.add(clip)
         session.flush()
         incident_id, clip_id = create_incident(session, incident_fields("Shooting"), "alice").id, clip.id
