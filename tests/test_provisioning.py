@@ -80,9 +80,16 @@ def test_postgresql_and_s3_tests_run_without_any_test_server_given(tmp_path: Pat
     assert "2 passed" in done.stdout and "skipped" not in done.stdout, done.stdout
 
 
-def servers_of(pytest_process: psutil.Process) -> list[psutil.Process]:
-    """The processes the inner pytest started (PostgreSQL with its backends, SeaweedFS)."""
-    return [child for child in pytest_process.children(recursive=True) if child.name() in ("postgres", "weed")]
+def servers_of(pytest_process: psutil.Process) -> dict[psutil.Process, tuple[str, list[str]]]:
+    """The processes the inner pytest started (PostgreSQL with its backends, SeaweedFS), with
+    their names and command lines; a backend may come and go meanwhile."""
+    found = {}
+    for child in pytest_process.children(recursive=True):
+        try:
+            found[child] = (child.name(), child.cmdline())
+        except psutil.NoSuchProcess:
+            continue
+    return {child: seen for child, seen in found.items() if seen[0] in ("postgres", "weed")}
 
 
 def gone(process: psutil.Process) -> bool:
@@ -111,16 +118,21 @@ def test_the_servers_started_for_a_session_stop_with_it(tmp_path: Path, stop: si
             assert time.monotonic() < deadline, "the servers did not start"
             time.sleep(0.1)
         servers = servers_of(psutil.Process(inner.pid))
-        assert {server.name() for server in servers} == {"postgres", "weed"}
-        clusters = [Path(part).parent for s in servers for part in s.cmdline() if "verity-test-postgres-" in part]
+        assert {name for name, _ in servers.values()} == {"postgres", "weed"}
+        lines = [line for _, line in servers.values()]
+        clusters = [Path(part).parent for line in lines for part in line if "verity-test-postgres-" in part]
         assert clusters
 
         inner.send_signal(stop)
-        inner.communicate(timeout=120)
+        try:
+            inner.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            inner.kill()
+            pytest.fail(f"pytest did not stop within 300 s of {stop.name}: {inner.communicate()[0]}")
 
         deadline = time.monotonic() + 60
         while not all(gone(server) for server in servers):
-            assert time.monotonic() < deadline, f"still running: {[s.cmdline() for s in servers if not gone(s)]}"
+            assert time.monotonic() < deadline, f"still running: {[servers[s] for s in servers if not gone(s)]}"
             time.sleep(0.1)
         if stop == signal.SIGINT:  # pytest itself cleaned up: the cluster's folder is gone too
             assert not any(cluster.exists() for cluster in clusters)

@@ -96,7 +96,7 @@ def throwaway_postgres(startup_timeout_s: float = 120) -> Iterator[str]:
         try:
             yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
         finally:
-            stop_server(process, signal.SIGINT)  # a "fast" shutdown: disconnects clients, then stops
+            stop_server(process, signal.SIGINT, timeout_s=30)  # a "fast" shutdown: disconnects clients
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

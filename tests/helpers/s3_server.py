@@ -125,4 +125,5 @@ def running_s3_server(folder: Path, startup_timeout_s: float = 120) -> Iterator[
             time.sleep(0.2)
         yield server
     finally:
-        stop_server(process, signal.SIGTERM)
+        # Its data is thrown away: a short grace, then the kill (a graceful stop can take long).
+        stop_server(process, signal.SIGTERM, timeout_s=10)
