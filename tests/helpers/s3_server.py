@@ -8,10 +8,11 @@ import json
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,20 +83,10 @@ def _works(server: S3Server) -> bool:
         return False
 
 
-@contextmanager
-def running_s3_server(folder: Path, startup_timeout_s: float = 120) -> Iterator[S3Server]:
-    folder.mkdir(parents=True, exist_ok=True)
-    identities = {
-        "identities": [
-            {
-                "name": ACCESS_KEY,
-                "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
-                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-            }
-        ]
-    }
-    (folder / "s3.json").write_text(json.dumps(identities))
+def _start(folder: Path, startup_timeout_s: float, s3_port: int | None) -> tuple[subprocess.Popen[bytes], S3Server]:
     ports = dict(zip(PORT_FLAGS, _distinct_free_ports(len(PORT_FLAGS)), strict=True))
+    if s3_port is not None:
+        ports["s3.port"] = s3_port
     command = [
         str(weed_binary()),
         "mini",
@@ -112,18 +103,56 @@ def running_s3_server(folder: Path, startup_timeout_s: float = 120) -> Iterator[
     ]
     log = folder / "server.log"
     process = start_server(command, log, signal.SIGKILL, cwd=folder)
+    server = S3Server(f"127.0.0.1:{ports['s3.port']}", ACCESS_KEY, SECRET_KEY)
+    deadline = time.monotonic() + startup_timeout_s
+    while not _works(server):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_server(process, signal.SIGTERM, timeout_s=10)
+            raise S3Unavailable(f"the S3 server did not start: {log.read_text()[-2000:]}")
+        time.sleep(0.2)
+    return process, server
+
+
+@contextmanager
+def running_s3_server(folder: Path, startup_timeout_s: float = 120, s3_port: int | None = None) -> Iterator[S3Server]:
+    """SeaweedFS serving S3 on 127.0.0.1 (on `s3_port`, or a free port) for as long as the block
+    lasts, with its data in `folder`. Its other listeners take free ports; one taken by someone
+    else between choosing and binding is retried with new ones."""
+    folder.mkdir(parents=True, exist_ok=True)
+    identities = {
+        "identities": [
+            {
+                "name": ACCESS_KEY,
+                "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            }
+        ]
+    }
+    (folder / "s3.json").write_text(json.dumps(identities))
+    for attempt in range(3):
+        try:
+            process, server = _start(folder, startup_timeout_s, s3_port)
+            break
+        except S3Unavailable:
+            if attempt == 2:
+                raise
     try:
-        server = S3Server(f"127.0.0.1:{ports['s3.port']}", ACCESS_KEY, SECRET_KEY)
-        deadline = time.monotonic() + startup_timeout_s
-        while not _works(server):
-            if process.poll() is not None:
-                raise S3Unavailable(f"weed exited ({process.returncode}): {log.read_text()[-2000:]}")
-            if time.monotonic() > deadline:
-                raise S3Unavailable(
-                    f"the S3 server did not work within {startup_timeout_s} s: {log.read_text()[-2000:]}"
-                )
-            time.sleep(0.2)
         yield server
     finally:
         # Its data is thrown away: a short grace, then the kill (a graceful stop can take long).
         stop_server(process, signal.SIGTERM, timeout_s=10)
+
+
+def main() -> None:
+    """`python -m tests.helpers.s3_server FOLDER PORT`: the same server in the foreground, until
+    Ctrl-C, for trying the scaled archive by hand (docs/deployment.md)."""
+    if len(sys.argv) != 3 or not sys.argv[2].isdigit():
+        raise SystemExit("usage: python -m tests.helpers.s3_server FOLDER PORT")
+    with running_s3_server(Path(sys.argv[1]).resolve(), s3_port=int(sys.argv[2])) as server:
+        print(f"S3 on {server.endpoint}, access key {server.access_key}, secret {server.secret_key}", flush=True)
+        with suppress(KeyboardInterrupt):
+            signal.pause()
+
+
+if __name__ == "__main__":
+    main()
