@@ -82,6 +82,18 @@ class OffsetMismatch(Conflict):
         self.offset = offset
 
 
+class Superseded(Conflict):
+    """An analysis of a clip tried to write after the clip was claimed again (by a later attempt)."""
+
+    code = "superseded"
+
+
+class ArchiveInUse(VerityError):
+    """An embedded archive already has an owner process (`serve`, `ingest` or `worker`)."""
+
+    code = "archive_in_use"
+
+
 class StorageUnavailable(VerityError):
     code = "storage_unavailable"
 
