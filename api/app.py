@@ -20,6 +20,7 @@ from ingest.runner import InProcessRunner, JobRunner, OwnedRunner, resume_pendin
 from ingest.scratch import remove_abandoned
 from ingest.upload import sweep_staging
 from storage.archive import Archive, open_archive
+from storage.owner import take_ownership
 from verity.settings import Settings
 
 log = logging.getLogger("verity.api")
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = archive is None
+        # An archive passed in is owned by whoever opened it (`verity serve` takes the lock).
+        owner = take_ownership(settings or Settings()) if owned else None
         opened = archive or open_archive(settings or Settings(), upgrade=True)
         remove_abandoned(opened.settings.resolved_work_dir())  # what an ingest killed mid-way left
         finder = NearDuplicateFinder(opened.sessions, opened.settings.data_dir / "index")
@@ -80,6 +83,8 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
             finder.save_snapshot()
             if owned:
                 opened.close()
+            if owner is not None:
+                owner.release()
 
     app = FastAPI(title="Verity", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
