@@ -55,6 +55,13 @@ class Settings(BaseSettings):
         description="Where ingest jobs run: threads of the API process, or `verity worker` processes fed "
         "through procrastinate's queue in the same PostgreSQL.",
     )
+    worker_stalled_after_s: float = Field(
+        default=30,
+        ge=1,
+        description="A `verity worker` silent (no heartbeat) this long is presumed dead: its job is failed "
+        "and its clip queued again; should it wake, its claim on the clip is gone and it writes nothing. "
+        "Workers send a heartbeat every third of it.",
+    )
     work_dir: Path | None = Field(default=None, description="Scratch space for ingest; default data_dir/work.")
 
     def resolved_database_url(self) -> str:
