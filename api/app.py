@@ -18,7 +18,7 @@ from ingest.queue import QueueRunner
 from ingest.resumable import archive_stranded, sweep_abandoned
 from ingest.runner import InProcessRunner, JobRunner, OwnedRunner, resume_pending
 from ingest.scratch import remove_abandoned
-from ingest.upload import sweep_staging
+from ingest.upload import sweep_originals, sweep_staging
 from storage.archive import Archive, open_archive
 from storage.owner import take_ownership
 from verity.settings import Settings
@@ -43,9 +43,10 @@ SWEEP_EVERY_S = 3600
 
 async def _sweep_uploads(archive: Archive, runner: JobRunner) -> None:
     """At start and then hourly: archive resumable uploads that have all their bytes but no clip
-    (their archiving died), delete those left unfinished too long, and staging objects whose
-    upload's process died."""
+    (their archiving died), delete those left unfinished too long, staging objects and unfinished
+    multipart writes whose upload's process died, and originals no clip refers to."""
     idle_for = timedelta(hours=archive.settings.upload_idle_hours)
+    orphans_after = timedelta(hours=archive.settings.orphan_original_grace_hours)
     while True:
         try:
             for result in await asyncio.to_thread(archive_stranded, archive):
@@ -53,6 +54,7 @@ async def _sweep_uploads(archive: Archive, runner: JobRunner) -> None:
                     await asyncio.to_thread(queue_ingest, runner, result.clip.id)
             await asyncio.to_thread(sweep_abandoned, archive, idle_for)
             await asyncio.to_thread(sweep_staging, archive.blobs)
+            await asyncio.to_thread(sweep_originals, archive, orphans_after)
         except Exception:
             log.exception("sweeping unfinished uploads failed; trying again in an hour")
         await asyncio.sleep(SWEEP_EVERY_S)

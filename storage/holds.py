@@ -22,13 +22,14 @@ from storage.archive import Archive
 
 
 @contextlib.contextmanager
-def hold(archive: Archive, name: str) -> Iterator[bool]:
-    """Hold `name` for the block: True if this caller got it, False if someone alive has it."""
+def hold(archive: Archive, name: str, *, wait: bool = False) -> Iterator[bool]:
+    """Hold `name` for the block: True if this caller got it, False if someone alive has it
+    (with `wait`, it waits for them instead, and is always True)."""
     if archive.engine.dialect.name == "postgresql":
-        with _advisory_hold(archive, name) as held:
+        with _advisory_hold(archive, name, wait) as held:
             yield held
     else:
-        with _file_hold(_hold_file(archive, name)) as held:
+        with _file_hold(_hold_file(archive, name), wait) as held:
             yield held
 
 
@@ -62,10 +63,14 @@ def _key(name: str) -> int:
 
 
 @contextlib.contextmanager
-def _advisory_hold(archive: Archive, name: str) -> Iterator[bool]:
+def _advisory_hold(archive: Archive, name: str, wait: bool) -> Iterator[bool]:
     key = {"key": _key(name)}
     with archive.engine.connect() as connection:
-        held = bool(connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), key))
+        if wait:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
+            held = True
+        else:
+            held = bool(connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), key))
         connection.commit()  # the lock outlives the transaction; the connection must not idle in one
         try:
             yield held
@@ -80,11 +85,11 @@ def _hold_file(archive: Archive, name: str) -> Path:
 
 
 @contextlib.contextmanager
-def _file_hold(path: Path) -> Iterator[bool]:
+def _file_hold(path: Path, wait: bool) -> Iterator[bool]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
         yield False
@@ -96,7 +101,7 @@ def _file_hold(path: Path) -> Iterator[bool]:
         except FileNotFoundError:
             current = False
         if not current:
-            with _file_hold(path) as held:
+            with _file_hold(path, wait) as held:
                 yield held
             return
         try:

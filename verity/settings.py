@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     upload_idle_hours: float = Field(
         default=72, gt=0, description="Unfinished resumable uploads nobody has added to this long are deleted."
     )
+    orphan_original_grace_hours: float = Field(
+        default=24,
+        gt=0,
+        description="An original no clip refers to (its upload's process died between placing and recording "
+        "it) is deleted by the hourly sweep once nobody has written it for this long.",
+    )
     upload_stall_seconds: float = Field(
         default=120,
         gt=0,
