@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from ingest.decode import DecodedFrames, decode
@@ -74,6 +74,14 @@ class Claim:
         """A transaction for this analysis's writes, refused (`Superseded`) once another attempt
         holds the clip: the check and the writes commit together or not at all."""
         with self.archive.sessions.begin() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # A process paused inside this transaction (SIGSTOP) would keep the clip's row
+                # locked, and the attempt that takes over waiting: the database ends such a
+                # transaction once it idles as long as a silent worker is presumed dead.
+                timeout_ms = str(int(self.archive.settings.worker_stalled_after_s * 1000))
+                session.execute(
+                    text("SELECT set_config('idle_in_transaction_session_timeout', :ms, true)"), {"ms": timeout_ms}
+                )
             hold_claim(session, self.clip_id, self.attempt)
             yield session
 

@@ -5,6 +5,8 @@ its custody events or overwrites the other's results."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import threading
 from pathlib import Path
@@ -110,3 +112,29 @@ def test_an_analysis_claimed_again_midway_writes_nothing_more(archive: Archive, 
     assert keys and all("/2-" in key for key in keys)
     for key in keys:
         assert archive.blobs.exists(key)
+
+
+def test_an_analysis_paused_inside_a_write_does_not_keep_the_clip_from_its_next_claim(
+    archive: Archive, clips: dict[str, Path]
+) -> None:
+    if archive.engine.dialect.name != "postgresql":
+        pytest.skip("an embedded archive has one owner process: no other can be kept waiting by a paused one")
+    impatient = dataclasses.replace(archive, settings=archive.settings.model_copy(update={"worker_stalled_after_s": 1}))
+    clip_id = receive(archive, clips["h264.mp4"])
+    stale, _status, _key = claim_clip(impatient, clip_id)
+    assert stale is not None
+    claimed: list[int] = []
+    with contextlib.ExitStack() as paused:
+        paused.enter_context(stale.write())  # holds the clip's row, then goes silent (as under SIGSTOP)
+
+        def claim_again() -> None:
+            again, _status, _key = claim_clip(archive, clip_id)
+            assert again is not None
+            claimed.append(again.attempt)
+
+        other = threading.Thread(target=claim_again)
+        other.start()
+        other.join(timeout=60)
+        assert claimed == [2], "the next claim waited on the paused analysis's transaction"
+        with pytest.raises(Exception):  # noqa: B017 - its connection was ended by the database
+            paused.close()
