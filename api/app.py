@@ -20,9 +20,10 @@ from ingest.queue import QueueRunner
 from ingest.resumable import archive_stranded, sweep_abandoned
 from ingest.runner import InProcessRunner, JobRunner, OwnedRunner, queue_ingest, resume_pending
 from ingest.scratch import remove_abandoned
-from ingest.upload import sweep_staging
+from ingest.upload import sweep_originals, sweep_staging
 from ingest.verify import AnalysisSlots
 from storage.archive import Archive, open_archive
+from storage.owner import take_ownership
 from verity.settings import Settings
 
 log = logging.getLogger("verity.api")
@@ -45,9 +46,10 @@ SWEEP_EVERY_S = 3600
 
 async def _sweep_uploads(archive: Archive, runner: JobRunner) -> None:
     """At start and then hourly: archive resumable uploads that have all their bytes but no clip
-    (their archiving died), delete those left unfinished too long, and staging objects whose
-    upload's process died."""
+    (their archiving died), delete those left unfinished too long, staging objects and unfinished
+    multipart writes whose upload's process died, and originals no clip refers to."""
     idle_for = timedelta(hours=archive.settings.upload_idle_hours)
+    orphans_after = timedelta(hours=archive.settings.orphan_original_grace_hours)
     while True:
         try:
             for result in await asyncio.to_thread(archive_stranded, archive):
@@ -55,6 +57,7 @@ async def _sweep_uploads(archive: Archive, runner: JobRunner) -> None:
                     await asyncio.to_thread(queue_ingest, runner, result.clip.id)
             await asyncio.to_thread(sweep_abandoned, archive, idle_for)
             await asyncio.to_thread(sweep_staging, archive.blobs)
+            await asyncio.to_thread(sweep_originals, archive, orphans_after)
         except Exception:
             log.exception("sweeping unfinished uploads failed; trying again in an hour")
         await asyncio.sleep(SWEEP_EVERY_S)
@@ -67,6 +70,8 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = archive is None
+        # An archive passed in is owned by whoever opened it (`verity serve` takes the lock).
+        owner = take_ownership(configured) if owned else None
         app.state.threads = threads = start_thread_pools(configured)
         opened = archive or open_archive(configured, upgrade=True)
         remove_abandoned(opened.settings.resolved_work_dir())  # what an ingest killed mid-way left
@@ -87,6 +92,8 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
             threads.shutdown()
             if owned:
                 opened.close()
+            if owner is not None:
+                owner.release()
 
     app = FastAPI(title="Verity", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)

@@ -25,6 +25,7 @@ from api.cli_output import NO_KEY, console, err_console, fail, refusal
 from storage.archive import Archive, open_archive
 from storage.db import upgrade_database
 from storage.keys import create_key, has_any_key
+from storage.owner import ArchiveOwner, take_ownership
 from verity.errors import VerityError
 from verity.settings import Settings, describe_settings_error
 
@@ -43,6 +44,15 @@ UPLOAD_CHUNK = 8 * 1024 * 1024
 
 class RemoteRefused(VerityError):
     """The server answered an upload with an error."""
+
+
+def _own(settings: Settings) -> ArchiveOwner | None:
+    """Become the one process on an embedded archive, or stop, before touching it, naming the
+    process that is (storage/owner.py). Held until this process ends."""
+    try:
+        return take_ownership(settings)
+    except VerityError as exc:
+        raise fail(exc.detail) from None
 
 
 @app.command()
@@ -64,6 +74,7 @@ def serve(
             queue_conninfo(settings)
         except VerityError as exc:
             raise fail(exc.detail) from None
+    _owner = _own(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     archive = open_archive(settings, upgrade=True)
@@ -101,8 +112,10 @@ def worker() -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    settings = Settings()
+    _owner = _own(settings)
     try:
-        run_worker(Settings())
+        run_worker(settings)
     except VerityError as exc:
         raise fail(exc.detail) from None
 
@@ -188,6 +201,7 @@ def ingest(
     ) as progress:
         if server is None:
             settings = Settings()
+            _owner = _own(settings)
             cli_archive.announce(settings, "archiving into")
             archive = open_archive(settings, upgrade=True)
         for path in files:

@@ -2,12 +2,15 @@
 
 Every run: reads only the one local file it is given (`file:` protocol only, and only container
 demuxers that cannot name other files — no HLS, DASH, concat or image-sequence demuxers), gets
-no stdin, runs under a time limit and `prlimit` resource limits, and turns a failure into a
-`MediaFailed`/`UnsupportedMedia` that carries ffmpeg's own words.
+no stdin, runs under a time limit and `prlimit` resource limits, dies with the process that
+started it (even one killed with -9), and turns a failure into a `MediaFailed`/`UnsupportedMedia`
+that carries ffmpeg's own words.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import os
 import re
@@ -64,6 +67,28 @@ class Limits:
     memory_mb: int
     output_mb: int = 4096
     cpu_s: int | None = None  # CPU seconds before the process is killed (SIGXCPU), if bounded
+
+
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def _die_with_parent(parent_pid: int) -> Callable[[], None]:
+    """For `preexec_fn`: the child (still before exec) asks Linux to SIGKILL it when the thread
+    that started it ends, as when its process is killed with -9; a parent already gone by then
+    is caught by the getppid check. `prlimit` keeps the setting, as it execs the tool itself."""
+
+    def arrange() -> None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent_pid:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return arrange
+
+
+def _spawn_options() -> dict[str, Any]:
+    """What every ffmpeg/ffprobe run is started with."""
+    return {"stdin": subprocess.DEVNULL, "preexec_fn": _die_with_parent(os.getpid())}
 
 
 def _binary(name: str) -> str:
@@ -138,7 +163,7 @@ def run_ffprobe(path: Path, limits: Limits) -> dict[str, Any]:
     ]
     try:
         result = subprocess.run(
-            _limited(command, limits), capture_output=True, timeout=limits.timeout_s, stdin=subprocess.DEVNULL
+            _limited(command, limits), capture_output=True, timeout=limits.timeout_s, **_spawn_options()
         )
     except subprocess.TimeoutExpired:
         raise MediaFailed(f"ffprobe gave no answer within {limits.timeout_s:.0f} s") from None
@@ -273,7 +298,7 @@ def run_decode(
     command = _limited(decode_command(path, plan, outputs), limits)
     stderr_path = outputs.samples.with_suffix(".stderr")
     with stderr_path.open("wb") as stderr_file:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr_file, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr_file, **_spawn_options())
         timed_out = threading.Event()
 
         def stop() -> None:

@@ -7,11 +7,13 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.orm import Session
 
 from ingest.decode import DecodedFrames, decode
 from ingest.ffmpeg import DecodePlan, Limits
@@ -24,12 +26,12 @@ from ingest.probe import MediaInfo, probe, require_video
 from ingest.scratch import scratch_folder
 from storage.archive import Archive
 from storage.blobs import BlobStore
-from storage.custody import append_event
+from storage.custody import append_event, hold_claim
 from storage.models import Clip
 from storage.models import Keyframe as KeyframeRow
 from storage.recorded import recorded_time
 from storage.vocabulary import ClipStatus
-from verity.errors import ClipNotFound, Conflict, MediaFailed, UnsupportedMedia
+from verity.errors import ClipNotFound, Conflict, MediaFailed, Superseded, UnsupportedMedia
 from verity.settings import Settings
 
 log = logging.getLogger("verity.ingest")
@@ -55,8 +57,39 @@ class IngestResult:
     step_seconds: dict[str, float] = field(default_factory=dict)
 
 
-def thumbnail_key(clip_id: str, index: int) -> str:
-    return f"keyframes/{clip_id}/{index:05d}.jpg"
+def thumbnail_key(clip_id: str, index: int, attempt: int) -> str:
+    # The attempt is in the name so that an analysis that was claimed away from cannot overwrite
+    # the thumbnails of the one that holds the clip.
+    return f"keyframes/{clip_id}/{attempt}-{index:05d}.jpg"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One analysis of one clip: attempt `attempt`, valid until the clip is claimed again."""
+
+    archive: Archive
+    clip_id: str
+    attempt: int
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A transaction for this analysis's writes, refused (`Superseded`) once another attempt
+        holds the clip: the check and the writes commit together or not at all."""
+        with self.archive.sessions.begin() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # A process paused inside this transaction (SIGSTOP) would keep the clip's row
+                # locked, and the attempt that takes over waiting: the database ends such a
+                # transaction once it idles as long as a silent worker is presumed dead.
+                timeout_ms = str(int(self.archive.settings.worker_stalled_after_s * 1000))
+                session.execute(
+                    text("SELECT set_config('idle_in_transaction_session_timeout', :ms, true)"), {"ms": timeout_ms}
+                )
+            hold_claim(session, self.clip_id, self.attempt)
+            yield session
+
+    def record(self, session: Session, action: str, details: dict[str, Any]) -> None:
+        """A custody event of this analysis, naming its attempt."""
+        append_event(session, self.clip_id, action, ACTOR, {**details, "attempt": self.attempt})
 
 
 def probe_limits(settings: Settings) -> Limits:
@@ -76,8 +109,8 @@ def decode_plan(settings: Settings) -> DecodePlan:
 class _Progress:
     """Records the current step and fraction on the clip, at most once a second while decoding."""
 
-    def __init__(self, archive: Archive, clip_id: str) -> None:
-        self.archive, self.clip_id = archive, clip_id
+    def __init__(self, claim: Claim) -> None:
+        self.claim = claim
         self.last_write = 0.0
 
     def step(self, name: str, fraction: float | None = None) -> None:
@@ -95,8 +128,8 @@ class _Progress:
 
     def _write(self, step: str, fraction: float) -> None:
         self.last_write = time.monotonic()
-        with self.archive.sessions.begin() as session:
-            clip = session.get(Clip, self.clip_id)
+        with self.claim.write() as session:
+            clip = session.get(Clip, self.claim.clip_id)
             if clip is not None:
                 clip.ingest_step, clip.ingest_progress = step, round(fraction, 3)
 
@@ -144,35 +177,56 @@ def _summary(info: MediaInfo) -> dict[str, Any]:
     }
 
 
-def _begin(archive: Archive, clip_id: str) -> tuple[str | None, str]:
-    """Mark the clip processing; returns its original's key, or None when there is nothing to do
-    (it already finished: a duplicate submission), with its status."""
+def claim_clip(archive: Archive, clip_id: str) -> tuple[Claim | None, str, str]:
+    """Claim the clip for a new analysis: one conditional UPDATE takes the next attempt number
+    if the clip is still queued or processing, so two claims never get the same one and the
+    earlier is fenced off. Returns the claim (None when there is nothing to do: it already
+    finished, a duplicate submission), the clip's status and its original's key."""
     with archive.sessions.begin() as session:
-        clip = session.get(Clip, clip_id)
-        if clip is None:
+        before = session.execute(select(Clip.status, Clip.blob_key).where(Clip.id == clip_id)).one_or_none()
+        if before is None:
             raise ClipNotFound(f"no clip with id {clip_id}")
-        if clip.status not in ACTIVE:
-            return None, clip.status
-        resumed = clip.status == ClipStatus.processing
-        clip.status, clip.status_reason = ClipStatus.processing, None
-        clip.ingest_step, clip.ingest_progress = "fetch", 0.0
-        append_event(session, clip_id, "ingest_started", ACTOR, {"resumed": resumed})
-        return clip.blob_key, clip.status
+        claimed = session.execute(
+            update(Clip)
+            .where(Clip.id == clip_id, Clip.status.in_([s.value for s in ACTIVE]))
+            .values(
+                status=ClipStatus.processing,
+                status_reason=None,
+                ingest_step="fetch",
+                ingest_progress=0.0,
+                ingest_attempt=Clip.ingest_attempt + 1,
+            )
+            .returning(Clip.ingest_attempt)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
+        if claimed is None:
+            status = session.scalar(select(Clip.status).where(Clip.id == clip_id))
+            return None, str(status), before.blob_key
+        claim = Claim(archive, clip_id, claimed)
+        claim.record(session, "ingest_started", {"resumed": before.status == ClipStatus.processing})
+        return claim, ClipStatus.processing, before.blob_key
 
 
 def run_ingest(archive: Archive, finder: NearDuplicateFinder, clip_id: str) -> IngestResult:
     """Analyse one queued clip to a terminal status. Never raises for a bad file: the reason
-    lands on the clip and in its custody log, and the original stays as it is."""
-    blob_key, status = _begin(archive, clip_id)
-    if blob_key is None:
+    lands on the clip and in its custody log, and the original stays as it is. An analysis
+    whose clip is claimed again meanwhile (its process was paused past its job's heartbeat, say)
+    stops at its next write and writes nothing more."""
+    claim, status, blob_key = claim_clip(archive, clip_id)
+    if claim is None:
         return IngestResult(status, None)
-    with scratch_folder(archive.settings.resolved_work_dir(), f"{clip_id}-") as workdir:
-        return _analyse(archive, finder, clip_id, blob_key, workdir)
+    try:
+        with scratch_folder(archive.settings.resolved_work_dir(), f"{clip_id}-") as workdir:
+            return _analyse(claim, finder, blob_key, workdir)
+    except Superseded as exc:
+        log.warning("ingest of clip %s stopped: %s", clip_id, exc.detail)
+        return IngestResult("superseded", exc.detail)
 
 
-def _analyse(archive: Archive, finder: NearDuplicateFinder, clip_id: str, blob_key: str, workdir: Path) -> IngestResult:
+def _analyse(claim: Claim, finder: NearDuplicateFinder, blob_key: str, workdir: Path) -> IngestResult:
+    archive, clip_id = claim.archive, claim.clip_id
     settings = archive.settings
-    progress = _Progress(archive, clip_id)
+    progress = _Progress(claim)
     timings: dict[str, float] = {}
     clock = time.monotonic()
 
@@ -187,7 +241,7 @@ def _analyse(archive: Archive, finder: NearDuplicateFinder, clip_id: str, blob_k
         lap("fetch")
         progress.step("probe")
         info = probe(path, probe_limits(settings))
-        _save_media(archive, clip_id, info)
+        _save_media(claim, info)
         require_video(info)
         lap("probe")
         progress.step("decode")
@@ -198,29 +252,31 @@ def _analyse(archive: Archive, finder: NearDuplicateFinder, clip_id: str, blob_k
             Limits(settings.decode_timeout_s, settings.ffmpeg_memory_mb),
             progress.decoding(info.duration_s),
         )
-        _save_integrity(archive, clip_id, check_integrity(info, frames))
+        _save_integrity(claim, check_integrity(info, frames))
         lap("decode")
         progress.step("keyframes")
         keyframes = extract_keyframes(frames, scene_threshold=settings.scene_threshold)
-        _save_keyframes(archive, clip_id, keyframes, frames.sample_count)
+        _save_keyframes(claim, keyframes, frames.sample_count)
         lap("keyframes")
         progress.step("fingerprint")
         print_, mirrored = fingerprints_of(frames, keyframes)
-        _save_fingerprint(archive, clip_id, print_, settings.sample_fps)
+        _save_fingerprint(claim, print_, settings.sample_fps)
         lap("fingerprint")
         progress.step("match")
         matches = finder.find(print_, mirrored, sample_step_s=1 / settings.sample_fps, exclude_clip_id=clip_id)
-        _save_relations(archive, clip_id, matches)
+        _save_relations(claim, matches)
         lap("match")
         progress.step("finish")
-        return _finish(archive, clip_id, ClipStatus.ready, None, timings)
+        return _finish(claim, ClipStatus.ready, None, timings)
+    except Superseded:
+        raise
     except UnsupportedMedia as exc:
-        return _finish(archive, clip_id, ClipStatus.unsupported, exc.detail)
+        return _finish(claim, ClipStatus.unsupported, exc.detail)
     except MediaFailed as exc:
-        return _finish(archive, clip_id, ClipStatus.failed, exc.detail)
+        return _finish(claim, ClipStatus.failed, exc.detail)
     except Exception as exc:
         log.exception("ingest of clip %s failed", clip_id)
-        return _finish(archive, clip_id, ClipStatus.failed, internal_error(exc))
+        return _finish(claim, ClipStatus.failed, internal_error(exc))
 
 
 def internal_error(exc: Exception) -> str:
@@ -228,9 +284,9 @@ def internal_error(exc: Exception) -> str:
     return f"internal error: {type(exc).__name__}: {exc}"
 
 
-def _save_media(archive: Archive, clip_id: str, info: MediaInfo) -> None:
-    with archive.sessions.begin() as session:
-        clip = session.get(Clip, clip_id)
+def _save_media(claim: Claim, info: MediaInfo) -> None:
+    with claim.write() as session:
+        clip = session.get(Clip, claim.clip_id)
         assert clip is not None
         clip.media = json.dumps(info.media)
         clip.probe_raw = json.dumps(info.raw)
@@ -244,22 +300,23 @@ def _save_media(archive: Archive, clip_id: str, info: MediaInfo) -> None:
         location = media["location"] or {}
         clip.lat, clip.lon = location.get("lat"), location.get("lon")
         clip.device_make, clip.device_model = media["device"]["make"], media["device"]["model"]
-        append_event(session, clip_id, "probed", ACTOR, _summary(info))
+        claim.record(session, "probed", _summary(info))
 
 
-def _save_integrity(archive: Archive, clip_id: str, integrity: Integrity) -> None:
-    with archive.sessions.begin() as session:
-        clip = session.get(Clip, clip_id)
+def _save_integrity(claim: Claim, integrity: Integrity) -> None:
+    with claim.write() as session:
+        clip = session.get(Clip, claim.clip_id)
         assert clip is not None
         clip.integrity = json.dumps(integrity.as_dict())
         clip.integrity_warnings = len(integrity.warnings)
-        append_event(session, clip_id, "decoded", ACTOR, integrity.as_dict())
+        claim.record(session, "decoded", integrity.as_dict())
 
 
-def _save_keyframes(archive: Archive, clip_id: str, keyframes: list[Keyframe], sample_count: int) -> None:
+def _save_keyframes(claim: Claim, keyframes: list[Keyframe], sample_count: int) -> None:
+    archive, clip_id = claim.archive, claim.clip_id
     rows = []
     for keyframe in keyframes:
-        key = thumbnail_key(clip_id, keyframe.index)
+        key = thumbnail_key(clip_id, keyframe.index, claim.attempt)
         with keyframe.path.open("rb") as handle:
             stored = archive.blobs.put_stream(key, iter(lambda: handle.read(1 << 20), b""))
         rows.append(
@@ -276,75 +333,87 @@ def _save_keyframes(archive: Archive, clip_id: str, keyframes: list[Keyframe], s
                 phash=keyframe.phash,
             )
         )
-    with archive.sessions.begin() as session:
-        session.execute(delete(KeyframeRow).where(KeyframeRow.clip_id == clip_id))
-        session.add_all(rows)
-        append_event(
-            session,
-            clip_id,
-            "keyframes_extracted",
-            ACTOR,
-            {
-                "count": len(rows),
-                "scene_changes": sum(k.reason == "scene" for k in keyframes),
-                "frame_samples": sample_count,
-            },
-        )
+    new_keys = {row.blob_key for row in rows}
+    try:
+        with claim.write() as session:
+            replaced = set(session.scalars(select(KeyframeRow.blob_key).where(KeyframeRow.clip_id == clip_id)))
+            session.execute(delete(KeyframeRow).where(KeyframeRow.clip_id == clip_id))
+            session.add_all(rows)
+            claim.record(
+                session,
+                "keyframes_extracted",
+                {
+                    "count": len(rows),
+                    "scene_changes": sum(k.reason == "scene" for k in keyframes),
+                    "frame_samples": sample_count,
+                },
+            )
+    except Superseded:
+        _delete_thumbnails(archive.blobs, new_keys)  # refused: nothing refers to them
+        raise
+    _delete_thumbnails(archive.blobs, replaced - new_keys)  # an earlier analysis's
 
 
-def _save_fingerprint(archive: Archive, clip_id: str, print_: Fingerprint, sample_fps: float) -> None:
-    with archive.sessions.begin() as session:
-        save_fingerprint(session, clip_id, print_, sample_fps)
-        append_event(
+def _delete_thumbnails(blobs: BlobStore, keys: set[str]) -> None:
+    for key in sorted(keys):
+        try:
+            blobs.delete(key)
+        except Exception:
+            log.exception("could not delete thumbnail %s; it is left behind", key)
+
+
+def _save_fingerprint(claim: Claim, print_: Fingerprint, sample_fps: float) -> None:
+    with claim.write() as session:
+        save_fingerprint(session, claim.clip_id, print_, sample_fps)
+        claim.record(
             session,
-            clip_id,
             "fingerprinted",
-            ACTOR,
             {"frames": len(print_), "informative_frames": int(print_.informative.sum()), "sample_fps": sample_fps},
         )
 
 
-def _save_relations(archive: Archive, clip_id: str, matches: list[Match]) -> None:
-    with archive.sessions.begin() as session:
-        save_relations(session, clip_id, matches)
-        append_event(
+def _save_relations(claim: Claim, matches: list[Match]) -> None:
+    with claim.write() as session:
+        save_relations(session, claim.clip_id, matches)
+        claim.record(
             session,
-            clip_id,
             "near_duplicates_found",
-            ACTOR,
             {"count": len(matches), "clips": [m.clip_id for m in matches]},
         )
 
 
 def _finish(
-    archive: Archive, clip_id: str, status: ClipStatus, reason: str | None, timings: dict[str, float] | None = None
+    claim: Claim, status: ClipStatus, reason: str | None, timings: dict[str, float] | None = None
 ) -> IngestResult:
-    with archive.sessions.begin() as session:
-        clip = session.get(Clip, clip_id)
+    with claim.write() as session:
+        clip = session.get(Clip, claim.clip_id)
         assert clip is not None
         clip.status, clip.status_reason = status, reason
         clip.ingest_step = None
         clip.ingest_progress = 1.0 if status == ClipStatus.ready else None
-        append_event(
+        claim.record(
             session,
-            clip_id,
             "ingest_finished" if status == ClipStatus.ready else "ingest_failed",
-            ACTOR,
             {"status": status.value, "reason": reason, **({"step_seconds": timings} if timings else {})},
         )
     if status != ClipStatus.ready:  # whoever runs the server learns of it without asking each clip
-        log.warning("analysis of clip %s ended %s: %s", clip_id, status.value, reason)
+        log.warning("analysis of clip %s ended %s: %s", claim.clip_id, status.value, reason)
     return IngestResult(status.value, reason, timings or {})
 
 
 def fail_unfinished(archive: Archive, clip_id: str, reason: str) -> bool:
     """Mark a clip whose ingest broke off outside the steps (an error `run_ingest` could not
-    record) failed with `reason`, unless it already reached a final status. True if it did."""
+    record) failed with `reason`, unless it already reached a final status. True if it did.
+    It is written as the clip's current attempt, the one that broke off."""
     with archive.sessions() as session:
         clip = session.get(Clip, clip_id)
         if clip is None or clip.status not in ACTIVE:
             return False
-    _finish(archive, clip_id, ClipStatus.failed, reason)
+        attempt = clip.ingest_attempt
+    try:
+        _finish(Claim(archive, clip_id, attempt), ClipStatus.failed, reason)
+    except Superseded:
+        return False  # claimed again meanwhile: that analysis decides
     return True
 
 

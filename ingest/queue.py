@@ -2,8 +2,10 @@
 ingest job per clip (`QueueRunner`); `verity worker` processes run them (`run_worker`).
 
 Per clip, a queueing lock keeps at most one job waiting and a lock keeps two jobs from running at
-once. Every minute a worker fails the jobs of workers that died mid-job (freeing their clip's
-lock) and queues every clip still waiting without a live job (`recover_jobs`).
+once. Every minute a worker fails the jobs of workers that died mid-job, or went silent for
+`worker_stalled_after_s` (freeing their clip's lock), and queues every clip still waiting without
+a live job (`recover_jobs`). A silent worker may only have been paused: should it wake, the clip's
+claim has moved on to the next attempt and its analysis writes nothing (ingest/pipeline.py).
 """
 
 from __future__ import annotations
@@ -39,9 +41,6 @@ log = logging.getLogger("verity.queue")
 INGEST_TASK = "verity.ingest"
 RECOVER_TASK = "verity.recover"
 RECOVER_CRON = "* * * * *"
-# A worker whose heartbeat is older than this is dead (procrastinate's own default: heartbeats
-# every 10 s, a worker silent for 30 s is stalled).
-STALLED_AFTER_S = 30.0
 RESOURCES = "verity"  # the key of `WorkerResources` in a job's context
 
 
@@ -120,7 +119,8 @@ async def recover_jobs(app: procrastinate.App, archive: Archive) -> list[str]:
     """Fail the ingest jobs of dead workers, then queue every clip still queued or processing
     that has no job waiting or running. Returns the clips queued."""
     manager = app.job_manager
-    for job in await manager.get_stalled_jobs(task_name=INGEST_TASK, seconds_since_heartbeat=STALLED_AFTER_S):
+    stalled_after_s = archive.settings.worker_stalled_after_s
+    for job in await manager.get_stalled_jobs(task_name=INGEST_TASK, seconds_since_heartbeat=stalled_after_s):
         log.warning("job %s of a dead worker: failed, its clip will be queued again", job.call_string)
         await manager.finish_job(job, status=Status.FAILED, delete_job=False)
     live = {
@@ -178,19 +178,21 @@ def run_worker(settings: Settings) -> None:
             finder = NearDuplicateFinder(archive.sessions, snapshot)
             finder.sync()
             try:
-                asyncio.run(_work(make_queue_app(conninfo), WorkerResources(archive, finder), settings.ingest_workers))
+                asyncio.run(_work(make_queue_app(conninfo), WorkerResources(archive, finder), settings))
             finally:
                 finder.save_snapshot()
     finally:
         archive.close()
 
 
-async def _work(app: procrastinate.App, resources: WorkerResources, concurrency: int) -> None:
+async def _work(app: procrastinate.App, resources: WorkerResources, settings: Settings) -> None:
     async with app.open_async():
         await recover_jobs(app, resources.archive)
         await app.run_worker_async(
             name=f"{socket.gethostname()}:{os.getpid()}",
-            concurrency=concurrency,
+            concurrency=settings.ingest_workers,
+            update_heartbeat_interval=settings.worker_stalled_after_s / 3,
+            stalled_worker_timeout=settings.worker_stalled_after_s,
             additional_context={RESOURCES: resources},
             delete_jobs="successful",
         )

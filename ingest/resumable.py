@@ -12,6 +12,10 @@ object; the next holder of the spool copies accepted ones into it. On S3 the las
 has the server join the chunk objects (parts of 5 MiB and more) and reads the whole back once
 for the hash, or else streams them in order through `stage_original` (hashing on the way).
 Either way `record_original` then recognises duplicates and records the acquisition and custody.
+
+The request that archives an upload claims it (`completing_since`) and holds a hold that dies with
+its process (`storage/holds.py`) while it works: a claim whose holder is gone (killed with -9, or
+stopped in the middle of the start-up sweep) is taken over by the next request or sweep at once.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from sqlalchemy.orm import Session
 from ingest.upload import Receipt, StagedOriginal, UploadResult, hash_staged, record_original, stage_original
 from storage.archive import Archive
 from storage.blobs import BlobStore, staging_key
+from storage.holds import hold, is_held
 from storage.models import Clip, Upload, UploadChunk, utcnow
 from storage.spool import HeldSpool, hold_spool
 from verity.errors import (
@@ -45,9 +50,6 @@ from verity.errors import (
 
 log = logging.getLogger("verity.ingest")
 
-# How long the request that received the last byte may take to archive the whole before another
-# request may take over (its process is presumed dead).
-COMPLETION_LEASE = timedelta(minutes=30)
 # How long archiving waits for the spool file's holder to finish before it copies the upload's
 # bytes out beside it instead (the holder is then a request whose client is gone).
 SPOOL_WAIT_S = 5.0
@@ -97,7 +99,7 @@ def check_chunk(archive: Archive, upload_id: str, caller: str, *, admin: bool, o
     """Refuse a chunk before reading it when its offset or declared length cannot fit."""
     with archive.sessions() as session:
         upload = load_upload(session, upload_id, caller, admin=admin)
-        _check_offset(upload, offset)
+        _check_offset(archive, upload, offset)
         if length is not None and offset + length > upload.size_bytes:
             raise InvalidInput(_past_end(upload, offset))
 
@@ -130,7 +132,7 @@ def _receive_in_place(
         if upload is None or upload.clip_id is not None:
             spool.remove()
             return None
-        _check_offset(upload, offset)
+        _check_offset(archive, upload, offset)
     filled = _fill_spool(archive, spool, upload_id)
     if filled != offset:  # a chunk at this offset was accepted as an object since the check above
         raise OffsetMismatch(f"upload {upload_id} stands at byte {filled}, not {offset}; continue from there", filled)
@@ -168,7 +170,7 @@ def _accept(archive: Archive, upload_id: str, offset: int, size: int, blob_key: 
     locked, still stands there (OffsetMismatch otherwise); claims the archiving of a complete one."""
     with archive.sessions.begin() as session:
         upload = _lock(session, upload_id)
-        _check_offset(upload, offset)
+        _check_offset(archive, upload, offset)
         if size:
             session.add(UploadChunk(upload_id=upload.id, first_byte=offset, size_bytes=size, blob_key=blob_key))
             upload.received_bytes += size
@@ -211,7 +213,24 @@ def _fill_spool(archive: Archive, spool: HeldSpool, upload_id: str) -> int:
 
 def complete_upload(archive: Archive, upload_id: str) -> UploadResult:
     """Archive a fully received upload (its completion claimed by this request): its bytes in
-    order become the original, exactly as a single-request upload's would."""
+    order become the original, exactly as a single-request upload's would. Held for as long as
+    it runs; when another live process holds it, the client is told to ask again shortly."""
+    with hold(archive, completion_hold(upload_id)) as held:
+        if not held:
+            with archive.sessions() as session:
+                size = session.scalar(select(Upload.size_bytes).where(Upload.id == upload_id))
+            raise OffsetMismatch(
+                f"upload {upload_id} has all its bytes and is being archived; ask again shortly", size or 0
+            )
+        return _complete_held(archive, upload_id)
+
+
+def completion_hold(upload_id: str) -> str:
+    """The name of the hold of whoever archives the upload (storage/holds.py)."""
+    return f"upload-{upload_id}"
+
+
+def _complete_held(archive: Archive, upload_id: str) -> UploadResult:
     with archive.sessions() as session:
         upload = session.get(Upload, upload_id)
         if upload is None:
@@ -362,7 +381,12 @@ def sweep_abandoned(archive: Archive, idle_for: timedelta) -> int:
     for upload_id in candidates:
         with archive.sessions.begin() as session:
             upload = session.scalar(select(Upload).where(Upload.id == upload_id).with_for_update())
-            if upload is None or upload.clip_id is not None or upload.updated_at >= cutoff or _completing(upload):
+            if (
+                upload is None
+                or upload.clip_id is not None
+                or upload.updated_at >= cutoff
+                or _completing(archive, upload)
+            ):
                 continue  # finished, continued (its last byte too) or being archived since the look above
             keys = _forget(session, upload)
         _discard(archive.blobs, keys)
@@ -383,8 +407,8 @@ def archive_stranded(archive: Archive) -> list[UploadResult]:
     for upload_id in candidates:
         with archive.sessions.begin() as session:
             upload = session.scalar(select(Upload).where(Upload.id == upload_id).with_for_update())
-            if upload is None or upload.clip_id is not None or _completing(upload):
-                continue  # archived, or being archived, since the look above
+            if upload is None or upload.clip_id is not None or _completing(archive, upload):
+                continue  # archived, or being archived by a live process, since the look above
             _claim_completion(upload)
         try:
             results.append(complete_upload(archive, upload_id))
@@ -447,12 +471,13 @@ def _lock(session: Session, upload_id: str) -> Upload:
     return upload
 
 
-def _completing(upload: Upload) -> bool:
-    since = upload.completing_since
-    return since is not None and utcnow() - since < COMPLETION_LEASE
+def _completing(archive: Archive, upload: Upload) -> bool:
+    """Whether a live process is archiving the upload: it is claimed, and its holder's hold is
+    held (the holder's death drops it, so a dead holder's claim is taken over at once)."""
+    return upload.completing_since is not None and is_held(archive, completion_hold(upload.id))
 
 
-def _check_offset(upload: Upload, offset: int) -> None:
+def _check_offset(archive: Archive, upload: Upload, offset: int) -> None:
     if upload.clip_id is not None and offset == upload.size_bytes:
         return  # asking again for the answer of a completed upload
     if upload.clip_id is not None:
@@ -461,7 +486,7 @@ def _check_offset(upload: Upload, offset: int) -> None:
             f"{upload.size_bytes} repeats the answer",
             upload.size_bytes,
         )
-    if _completing(upload):
+    if _completing(archive, upload):
         raise OffsetMismatch(
             f"upload {upload.id} has all its bytes and is being archived; ask again shortly",
             upload.received_bytes,

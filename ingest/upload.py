@@ -4,8 +4,10 @@ acquisition and its custody event in one transaction.
 The bytes go to a staging object while they are hashed (the only temporary copy); once the hash
 is known the staging object becomes `originals/<sha256>`, or is dropped when those bytes are
 already archived. Any failure leaves neither a staging object nor a database row behind; an
-original once placed is never deleted (a failure to record it leaves it for the next upload of
-the same bytes).
+original placed but never recorded (its process died in between) is taken up by the next upload
+of the same bytes, or removed by the sweep once a grace period has passed (`sweep_originals`).
+An original is placed and recorded under a hold on its hash, which the sweep takes too, so it
+never removes one that an upload is recording.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy.orm import Session
 from storage.archive import Archive
 from storage.blobs import BlobStore, staging_key
 from storage.custody import append_event
+from storage.holds import hold
 from storage.models import Acquisition, Clip
 from storage.vocabulary import ClipStatus
 from verity.errors import BlobNotFound, EmptyUpload, UploadTooLarge
@@ -112,6 +115,18 @@ def record_original(
 ) -> UploadResult:
     """Turn a staged object into an archived original, or a new acquisition of an existing one;
     `also` writes whatever must commit together with that record (or not at all)."""
+    with hold(archive, original_hold(staged.sha256), wait=True):
+        return _place_and_record(archive, staged, receipt, also)
+
+
+def original_hold(sha256: str) -> str:
+    """The hold (storage/holds.py) under which an original is placed and recorded, or swept."""
+    return f"original-{sha256}"
+
+
+def _place_and_record(
+    archive: Archive, staged: StagedOriginal, receipt: Receipt, also: AlsoRecord | None
+) -> UploadResult:
     blobs = archive.blobs
     try:
         blobs.move(staged.key, original_key(staged.sha256))
@@ -184,7 +199,11 @@ STAGING_ABANDONED_AFTER = timedelta(days=1)
 
 def sweep_staging(blobs: BlobStore, older_than: timedelta = STAGING_ABANDONED_AFTER) -> int:
     """Delete the staging objects (on a folder, also files being written into one) nobody has
-    written to for `older_than`; returns how many."""
+    written to for `older_than`, and abort the store's writes (S3 multipart uploads) begun that
+    long ago and never finished; returns how many staging objects."""
+    aborted = blobs.abort_stale_writes(older_than)
+    if aborted:
+        log.info("aborted %d unfinished multipart uploads left by processes that died mid-write", aborted)
     cutoff = datetime.now(UTC) - older_than
     stale = []
     for key in blobs.keys("incoming/"):
@@ -197,6 +216,42 @@ def sweep_staging(blobs: BlobStore, older_than: timedelta = STAGING_ABANDONED_AF
     if stale:
         log.info("deleted %d staging objects left by uploads whose process died", len(stale))
     return len(stale)
+
+
+def sweep_originals(archive: Archive, older_than: timedelta) -> int:
+    """Delete the originals no clip refers to that nobody has written for `older_than` (placed by
+    an upload whose process died before recording it), each re-checked under its hold so that an
+    upload of the same bytes recording it meanwhile keeps it; returns how many."""
+    blobs = archive.blobs
+    cutoff = datetime.now(UTC) - older_than
+    with archive.sessions() as session:
+        referenced = set(session.scalars(select(Clip.blob_key)))
+    candidates = [key for key in blobs.keys("originals/") if key not in referenced and not _being_written(key)]
+    removed = 0
+    for key in candidates:
+        sha256 = key.rsplit("/", 1)[-1]
+        with hold(archive, original_hold(sha256)) as held:
+            if not held:
+                continue  # an upload of these bytes is placing or recording it right now
+            with archive.sessions() as session:
+                if session.scalar(select(Clip.id).where(Clip.blob_key == key)) is not None:
+                    continue
+            try:
+                modified = blobs.stat(key).modified
+            except BlobNotFound:
+                continue
+            if modified is None or modified > cutoff:
+                continue
+            blobs.delete(key)
+            removed += 1
+    if removed:
+        log.info("deleted %d originals no clip refers to (their uploads died before recording them)", removed)
+    return removed
+
+
+def _being_written(key: str) -> bool:
+    """A local folder's temporary file of a write in progress (`.<name>.<random>.part`)."""
+    return key.rsplit("/", 1)[-1].startswith(".")
 
 
 def receive_original(archive: Archive, chunks: Iterable[bytes], receipt: Receipt) -> UploadResult:

@@ -13,7 +13,7 @@ import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -56,7 +56,13 @@ class BlobStore(Protocol):
         caller then copies them)."""
 
     def delete(self, key: str) -> None:
-        """Remove `key` if present. Only for staging objects and uncommitted writes."""
+        """Remove `key` if present. Only for staging objects, uncommitted writes and originals
+        no clip refers to (ingest/upload.py `sweep_originals`)."""
+
+    def abort_stale_writes(self, older_than: timedelta) -> int:
+        """Abort writes begun more than `older_than` ago and never finished (S3 multipart uploads
+        of a process that died mid-write, which hold their parts' space); returns how many. A
+        folder's unfinished files are staging files, which `sweep_staging` removes."""
 
     def local_path(self, key: str) -> Path | None:
         """A filesystem path to read the object from directly, when the store has one."""
@@ -154,6 +160,9 @@ class LocalBlobStore:
 
     def spool_path(self, key: str) -> Path | None:
         return self._path(key)
+
+    def abort_stale_writes(self, older_than: timedelta) -> int:
+        return 0
 
 
 def _read_range(handle: BinaryIO, start: int | None, end: int | None) -> Iterator[bytes]:
@@ -317,6 +326,23 @@ class S3BlobStore:
 
     def spool_path(self, key: str) -> Path | None:
         return None
+
+    def abort_stale_writes(self, older_than: timedelta) -> int:
+        # The SDK's public API has no listing of multipart uploads; these are its own S3 calls.
+        cutoff = datetime.now(UTC) - older_than
+        stale: list[tuple[str, str]] = []
+        marker: str | None = None
+        while True:
+            listed = self.client._list_multipart_uploads(self.bucket, key_marker=marker)
+            for upload in listed.uploads:
+                if upload.initiated_time is not None and upload.initiated_time <= cutoff and upload.upload_id:
+                    stale.append((upload.object_name, upload.upload_id))
+            if not listed.is_truncated or not listed.next_key_marker or listed.next_key_marker == marker:
+                break
+            marker = listed.next_key_marker
+        for key, upload_id in stale:
+            self.client._abort_multipart_upload(self.bucket, key, upload_id)
+        return len(stale)
 
 
 def _stream_response(response: Any) -> Iterator[bytes]:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from storage.chain import ChainCheck, new_link, refuse_changes, verify_links
 from storage.models import Clip, CustodyEvent
+from verity.errors import Superseded
 
 
 def append_event(
@@ -34,6 +35,15 @@ def append_event(
     session.add(record)
     session.flush()
     return record
+
+
+def hold_claim(session: Session, clip_id: str, attempt: int) -> None:
+    """Lock the clip's row (as `append_event` does) and refuse, with `Superseded`, when analysis
+    `attempt` no longer holds it: called first in every transaction that writes an analysis, so
+    a process that was paused or cut off while another claimed the clip writes nothing."""
+    held = session.scalar(select(Clip.ingest_attempt).where(Clip.id == clip_id).with_for_update(key_share=True))
+    if held != attempt:
+        raise Superseded(f"clip {clip_id} was claimed again (attempt {held}); attempt {attempt} writes nothing")
 
 
 def verify_chain(events: Sequence[CustodyEvent]) -> ChainCheck:

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -60,19 +60,25 @@ def find_active_key(session: Session, secret: str) -> ApiKey | None:
 
 
 def revoke_key(session: Session, name: str) -> ApiKey:
+    """Revoke the key named `name`, unless it is the last live admin key. The live admin keys are
+    locked first (in id order, so two revocations cannot deadlock), so two admins revoking each
+    other at once take turns and the second sees the first's revocation."""
+    live_admins = _lock_live_admins(session)
     key = session.scalar(select(ApiKey).where(ApiKey.name == name))
     if key is None:
         raise KeyNotFound(f"no key named {name!r}")
     if key.revoked_at is None:
-        if key.role == Role.admin and _live_admins(session) == 1:
+        if key.role == Role.admin and live_admins == [key.id]:
             raise Conflict("this is the last admin key: create another admin key before revoking it")
         key.revoked_at = utcnow()
     return key
 
 
-def _live_admins(session: Session) -> int:
-    query = select(func.count()).where(ApiKey.role == Role.admin, ApiKey.revoked_at.is_(None))
-    return session.scalar(query) or 0
+def _lock_live_admins(session: Session) -> list[int]:
+    """The ids of the live admin keys, row-locked until the transaction ends. On PostgreSQL a
+    revocation waiting here re-reads a key revoked meanwhile and leaves it out."""
+    query = select(ApiKey.id).where(ApiKey.role == Role.admin, ApiKey.revoked_at.is_(None)).order_by(ApiKey.id)
+    return list(session.scalars(query.with_for_update()))
 
 
 def list_keys(session: Session) -> list[ApiKey]:

@@ -84,6 +84,9 @@ class Clip(Base):
     uploaded_by: Mapped[str] = mapped_column(String(100))
     ingest_step: Mapped[str | None] = mapped_column(String(50))
     ingest_progress: Mapped[float | None] = mapped_column(Float)
+    # The number of the analysis that holds the clip: each claim takes the next one, and a write
+    # of an analysis whose number is no longer this one is refused (storage/custody.py).
+    ingest_attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     verification_status: Mapped[str] = mapped_column(String(20), default="unverified")
     # Searchable copies of what the file says (see `media`): null when it does not say.
     recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

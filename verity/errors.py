@@ -92,6 +92,18 @@ class TooManyRequests(VerityError):
         self.retry_after_s = retry_after_s
 
 
+class Superseded(Conflict):
+    """An analysis of a clip tried to write after the clip was claimed again (by a later attempt)."""
+
+    code = "superseded"
+
+
+class ArchiveInUse(VerityError):
+    """An embedded archive already has an owner process (`serve`, `ingest` or `worker`)."""
+
+    code = "archive_in_use"
+
+
 class StorageUnavailable(VerityError):
     code = "storage_unavailable"
 

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
         gt=0,
         description="An unfinished resumable upload nobody has added to this long is deleted, chunks and all.",
     )
+    orphan_original_grace_hours: float = Field(
+        default=24,
+        gt=0,
+        description="An original no clip refers to (its upload's process died between placing and recording "
+        "it) is deleted by the hourly sweep once nobody has written it for this long.",
+    )
     upload_stall_seconds: float = Field(
         default=120,
         gt=0,
@@ -108,6 +114,13 @@ class Settings(BaseSettings):
         default="inprocess",
         description="Where ingest jobs run: threads of the API process, or `verity worker` processes fed "
         "through procrastinate's queue in the same PostgreSQL.",
+    )
+    worker_stalled_after_s: float = Field(
+        default=30,
+        ge=1,
+        description="A `verity worker` silent (no heartbeat) this long is presumed dead: its job is failed "
+        "and its clip queued again; should it wake, its claim on the clip is gone and it writes nothing. "
+        "Workers send a heartbeat every third of it.",
     )
     work_dir: Path | None = Field(
         default=None,

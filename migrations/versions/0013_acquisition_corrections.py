@@ -3,7 +3,7 @@ by an appended correction (who, when, which field, the value before and after, w
 changing the acquisition, which stays as it was first recorded. Append-only like the custody log.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

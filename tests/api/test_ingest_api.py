@@ -105,4 +105,4 @@ def test_clips_left_unfinished_by_a_crash_are_resumed_on_start(
         assert body["status"] == "ready"
         events = client.get(f"/api/v1/clips/{result.clip.id}/custody", headers=auth(keys["viewer"])).json()["events"]
         started = [e for e in events if e["action"] == "ingest_started"]
-        assert started[0]["details"] == {"resumed": True}
+        assert started[0]["details"] == {"resumed": True, "attempt": 1}

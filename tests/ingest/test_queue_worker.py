@@ -203,3 +203,60 @@ def test_serve_with_the_queue_on_sqlite_stops_at_startup_saying_why(tmp_path: Pa
     assert done.returncode == 1
     assert "needs PostgreSQL" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "verity.db").exists()  # refused before anything was created
+
+
+def wait_for_stale_heartbeat(database: Engine, seconds: float, timeout_s: float = 60) -> None:
+    """Until some worker's heartbeat is older than `seconds` (the paused one's)."""
+    stale = text("SELECT count(*) FROM procrastinate_workers WHERE last_heartbeat < now() - make_interval(secs => :s)")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with database.connect() as connection:
+            if connection.scalar(stale, {"s": seconds}):
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"no worker's heartbeat went stale within {timeout_s} s")
+
+
+def wait_for_line(log: Path, text_: str, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if text_ in log.read_text():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{text_!r} not in {log} after {timeout_s} s: {log.read_text()}")
+
+
+def test_a_worker_paused_past_its_heartbeat_writes_nothing_once_another_has_analysed_the_clip(
+    queue_env: dict[str, str], database: Engine, tmp_path: Path
+) -> None:
+    # long enough to decode that the first worker is still at it when it is paused
+    long = media.make_unrelated(tmp_path / "long720.mp4", "testsrc2=size=1280x720:rate=30", seconds=40)
+    stalled_after_s = 3
+    queue_env |= {"VERITY_WORKER_STALLED_AFTER_S": str(stalled_after_s)}
+    paused_log, other_log = tmp_path / "worker-paused.log", tmp_path / "worker-other.log"
+    with running_server(tmp_path, queue_env) as server, api(server) as client:
+        with running_worker(server, paused_log) as paused:
+            wait_for_workers(database, 1)
+            clip_id = upload(client, long)
+            wait_for_status(client, clip_id, {"processing"})
+            paused.send_signal(signal.SIGSTOP)
+            try:
+                assert clip(client, clip_id)["status"] == "processing", "the clip was done before the pause"
+                wait_for_stale_heartbeat(database, stalled_after_s)
+                with running_worker(server, other_log):  # its recovery fails the paused one's job
+                    body = wait_for_status(client, clip_id, {"ready", "failed", "unsupported"})
+                    assert body["status"] == "ready", body
+            finally:
+                paused.send_signal(signal.SIGCONT)
+            wait_for_line(paused_log, f"ingest of clip {clip_id} stopped: clip {clip_id} was claimed again (attempt 2)")
+        body = clip(client, clip_id)
+        events = client.get(f"/api/v1/clips/{clip_id}/custody", headers=auth(server.admin_key)).json()
+    assert body["status"] == "ready" and body["status_reason"] is None
+    assert events["verified"] is True
+    pipeline = [(e["action"], e["details"].get("attempt")) for e in events["events"] if e["actor"] == "ingest"]
+    second = pipeline.index(("ingest_started", 2))
+    assert pipeline[0] == ("ingest_started", 1)
+    assert all(attempt == 1 for _action, attempt in pipeline[:second])  # the paused one's, before the fence
+    assert all(attempt == 2 for _action, attempt in pipeline[second:])  # nothing of attempt 1 after it
+    assert [action for action, _ in pipeline].count("ingest_finished") == 1
+    assert [action for action, _ in pipeline].count("ingest_failed") == 0
