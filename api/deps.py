@@ -28,11 +28,18 @@ READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_session(request: Request, archive: ArchiveDep) -> Iterator[Session]:
-    """A session for the request: read-only for GET and HEAD (a handler of those that writes,
-    such as a download's custody event, opens a transaction of its own), else one that writes."""
+    """A session for the request, whose transaction the request owns: committed when the handler
+    returns, rolled back when it raises (routes never commit). Read-only for GET and HEAD (a
+    handler of those that writes, such as a download's custody event, opens a transaction of its
+    own), else one that writes."""
     sessions = archive.reads if request.method in READING_METHODS else archive.sessions
     with sessions() as session:
-        yield session
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
 
 
 # Closed when the handler returns, before the answer is sent: no connection waits on a slow client.

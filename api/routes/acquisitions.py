@@ -41,6 +41,5 @@ def correct(
         caller.name,
         may_correct_others=caller.role.allows(Role.analyst),
     )
-    session.commit()
     response.headers["Location"] = f"/api/v1/clips/{clip_id}"
     return AcquisitionOut.model_validate(load_acquisition(session, clip_id, acquisition_id))

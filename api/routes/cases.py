@@ -27,7 +27,6 @@ def _out(case: Case, response: Response) -> CaseOut:
 @router.post("", status_code=201, response_model=CaseOut)
 def create(body: CaseIn, response: Response, session: SessionDep, caller: Contributor) -> CaseOut:
     case = create_case(session, body.title, body.description, body.status, caller.name)
-    session.commit()
     response.headers["Location"] = f"/api/v1/cases/{case.id}"
     return _out(case, response)
 
@@ -61,7 +60,6 @@ def update(
     if_match: IfMatchVersion = None,
 ) -> CaseOut:
     case = update_case(session, case_id, body.model_dump(exclude_unset=True), if_match, caller.name)
-    session.commit()
     return _out(case, response)
 
 
@@ -69,7 +67,6 @@ def update(
 def delete(case_id: str, session: SessionDep, caller: Contributor, if_match: IfMatchVersion = None) -> Response:
     """Delete an open case (its incidents stay); its history stays readable."""
     delete_case(session, case_id, if_match, caller.name)
-    session.commit()
     return Response(status_code=204)
 
 
@@ -85,7 +82,6 @@ def add_incident(
     case_id: str, incident_id: str, response: Response, session: SessionDep, caller: Contributor
 ) -> CaseOut:
     case = set_case_incident(session, case_id, incident_id, True, caller.name)
-    session.commit()
     return _out(case, response)
 
 
@@ -94,5 +90,4 @@ def remove_incident(
     case_id: str, incident_id: str, response: Response, session: SessionDep, caller: Contributor
 ) -> CaseOut:
     case = set_case_incident(session, case_id, incident_id, False, caller.name)
-    session.commit()
     return _out(case, response)

@@ -65,7 +65,6 @@ def _out(incident: Incident, response: Response) -> IncidentOut:
 @router.post("/api/v1/incidents", status_code=201, response_model=IncidentOut)
 def create(body: IncidentIn, response: Response, session: SessionDep, caller: Contributor) -> IncidentOut:
     incident = create_incident(session, IncidentFields(**body.model_dump()), caller.name)
-    session.commit()
     response.headers["Location"] = f"/api/v1/incidents/{incident.id}"
     return _out(incident, response)
 
@@ -107,7 +106,6 @@ def update(
     if_match: IfMatchVersion = None,
 ) -> IncidentOut:
     incident = update_incident(session, incident_id, body.model_dump(exclude_unset=True), if_match, caller.name)
-    session.commit()
     return _out(incident, response)
 
 
@@ -115,7 +113,6 @@ def update(
 def delete(incident_id: str, session: SessionDep, caller: Contributor, if_match: IfMatchVersion = None) -> Response:
     """Delete an incident no clip, link history or case refers to; its history stays readable."""
     delete_incident(session, incident_id, if_match, caller.name)
-    session.commit()
     return Response(status_code=204)
 
 
@@ -131,7 +128,6 @@ def history(incident_id: str, session: SessionDep, _caller: Viewer) -> HistoryLo
 )
 def link(incident_id: str, body: LinkIn, response: Response, session: SessionDep, caller: Contributor) -> ClipLink:
     created = link_clip(session, incident_id, body.clip_id, body.start_s, body.end_s, body.note, caller.name)
-    session.commit()
     response.headers["Location"] = f"/api/v1/incidents/{incident_id}/clips/{created.id}"
     response.headers["ETag"] = etag(created.version)
     return created
@@ -162,7 +158,6 @@ def update_link_segment(
     if_match: IfMatchVersion = None,
 ) -> ClipLink:
     changed = update_link(session, incident_id, link_id, body.model_dump(exclude_unset=True), if_match, caller.name)
-    session.commit()
     response.headers["ETag"] = etag(changed.version)
     return changed
 
@@ -182,7 +177,6 @@ def unlink(
 ) -> ClipLink:
     """Remove the link; the row stays, with who removed it and when."""
     removed = unlink_clip(session, incident_id, link_id, if_match, caller.name)
-    session.commit()
     response.headers["ETag"] = etag(removed.version)
     return removed
 
@@ -208,7 +202,6 @@ def clip_incidents(clip_id: str, session: SessionDep, _caller: Viewer) -> list[C
 @router.post("/api/v1/clips/{clip_id}/verification", response_model=VerificationOut, responses=error_responses(409))
 def set_verification(clip_id: str, body: VerificationIn, session: SessionDep, caller: Analyst) -> VerificationOut:
     change_verification(session, clip_id, body.status, body.rationale, caller.name)
-    session.commit()
     return get_verification(clip_id, session, caller)
 
 

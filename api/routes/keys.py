@@ -16,7 +16,6 @@ router = APIRouter(prefix="/api/v1/keys", tags=["keys"], responses=COMMON_ERRORS
 @router.post("", status_code=201, response_model=KeyCreated, responses=error_responses(409))
 def create(body: KeyCreate, session: SessionDep, _caller: Admin) -> KeyCreated:
     key, secret = create_key(session, body.name, body.role.value)
-    session.commit()
     return KeyCreated(name=key.name, role=key.role, created_at=key.created_at, revoked_at=None, key=secret)
 
 
@@ -28,5 +27,4 @@ def index(session: SessionDep, _caller: Admin) -> list[KeyOut]:
 @router.delete("/{name}", response_model=KeyOut)
 def revoke(name: str, session: SessionDep, _caller: Admin) -> KeyOut:
     key = revoke_key(session, name)
-    session.commit()
     return KeyOut.model_validate(key)
