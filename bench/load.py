@@ -46,10 +46,12 @@ from typing import Any
 import httpx
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project's own test S3 server
+from tests.helpers.s3_server import running_s3_server  # noqa: E402
+
 HOST = "127.0.0.1"
 MIB = 1024 * 1024
 ROOT = Path(__file__).resolve().parent.parent
-S3_SCRIPT = ROOT.parent / "shared" / "tools" / "s3-server.sh"
 VERITY = str(Path(sys.executable).parent / "verity")
 READ_TIMEOUT_S = 30
 UPLOAD_TIMEOUT_S = 600
@@ -187,28 +189,19 @@ def scaled_archive(folder: Path, postgres_url: str) -> Iterator[dict[str, str]]:
     admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    s3_folder, s3_port = folder / "s3", free_port()
-    path_env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     try:
-        subprocess.run(
-            ["bash", str(S3_SCRIPT), "start", str(s3_folder), str(s3_port)],
-            check=True,
-            capture_output=True,
-            timeout=120,
-            env=path_env,
-        )
-        yield {
-            "VERITY_DATABASE_URL": make_url(postgres_url).set(database=name).render_as_string(hide_password=False),
-            "VERITY_BLOB_BACKEND": "s3",
-            "VERITY_S3_ENDPOINT": f"{HOST}:{s3_port}",
-            "VERITY_S3_BUCKET": "load",
-            "VERITY_S3_ACCESS_KEY": "verity",
-            "VERITY_S3_SECRET_KEY": "verity-secret",
-            "VERITY_S3_SECURE": "false",
-            "VERITY_JOB_RUNNER": "procrastinate",
-        }
+        with running_s3_server(folder / "s3") as s3:
+            yield {
+                "VERITY_DATABASE_URL": make_url(postgres_url).set(database=name).render_as_string(hide_password=False),
+                "VERITY_BLOB_BACKEND": "s3",
+                "VERITY_S3_ENDPOINT": s3.endpoint,
+                "VERITY_S3_BUCKET": "load",
+                "VERITY_S3_ACCESS_KEY": s3.access_key,
+                "VERITY_S3_SECRET_KEY": s3.secret_key,
+                "VERITY_S3_SECURE": "false",
+                "VERITY_JOB_RUNNER": "procrastinate",
+            }
     finally:
-        subprocess.run(["bash", str(S3_SCRIPT), "stop", str(s3_folder)], capture_output=True, timeout=60)
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
