@@ -16,7 +16,7 @@ import pytest
 
 from tests import media
 from tests.conftest import RunningServer, running_server
-from tests.test_investigation_cli import Investigator
+from tests.helpers.investigator import Investigator
 
 NARROW = {"COLUMNS": "80"}
 

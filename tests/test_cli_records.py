@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import RunningServer
-from tests.test_investigation_cli import Investigator
+from tests.helpers.investigator import Investigator
 
 STARTS = "2019-11-16T14:00:00+03:30"
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import RunningServer
-from tests.test_investigation_cli import Investigator
+from tests.helpers.investigator import Investigator
 
 pytestmark = pytest.mark.slow  # a real server and CLI
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests import media
 from tests.conftest import RunningServer
-from tests.test_investigation_cli import Investigator
+from tests.helpers.investigator import Investigator
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import time
 from pathlib import Path
 
@@ -15,7 +14,8 @@ import httpx
 import pytest
 
 from tests import media
-from tests.conftest import VERITY, RunningServer
+from tests.conftest import RunningServer
+from tests.helpers.investigator import Investigator
 
 pytestmark = pytest.mark.slow  # a real server and CLI
 
@@ -27,25 +27,6 @@ ISFAHAN = "32.5,51.5,32.8,51.8"
 def footage(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("investigation")
     return media.make_tagged_clip(folder / "IMG_0412.MOV"), media.make_h264_aac(folder / "street.mp4", seconds=4)
-
-
-class Investigator:
-    """Runs `verity` as a person at a terminal would, against one server."""
-
-    def __init__(self, server: RunningServer, key: str) -> None:
-        self.server, self.key = server, key
-
-    def __call__(
-        self, *args: str, ok: bool = True, env: dict[str, str] | None = None, cwd: Path | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        env = {**self.server.env, "VERITY_SERVER": self.server.url, "VERITY_API_KEY": self.key, **(env or {})}
-        result = subprocess.run([VERITY, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
-        if ok and result.returncode != 0:
-            raise AssertionError(f"verity {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-        return result
-
-    def as_key(self, key: str) -> Investigator:
-        return Investigator(self.server, key)
 
 
 def wait_until_analysed(verity: Investigator, clip_id: str) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import VERITY, RunningServer, free_port, running_process
-from tests.test_investigation_cli import Investigator
+from tests.helpers.investigator import Investigator
 
 
 def run(args: list[str], data_dir: Path, ok: bool = True) -> subprocess.CompletedProcess[str]:

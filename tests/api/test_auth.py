@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from storage.archive import Archive
 from storage.models import ApiKey
-from tests.api.test_upload import upload
 from tests.conftest import auth
+from tests.helpers.api_calls import upload
 
 
 def test_missing_key_is_401(client: TestClient) -> None:

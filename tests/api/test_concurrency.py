@@ -16,8 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from storage.archive import Archive
-from tests.api.test_upload import upload
 from tests.conftest import RunningServer, auth, running_server, scaled_settings_env
+from tests.helpers.api_calls import upload
 
 # Generous: on a loaded two-core machine eight 6 MB uploads take seconds; a wedged server never answers.
 DEADLINE_S = 120

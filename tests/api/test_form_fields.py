@@ -9,8 +9,8 @@ import os
 from fastapi.testclient import TestClient
 
 from storage.archive import Archive
-from tests.api.test_upload import row_counts
 from tests.conftest import all_blob_keys, auth
+from tests.helpers.api_calls import row_counts
 
 BOUNDARY = "b0undary"
 

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from storage.archive import Archive
-from tests.api.test_incidents_api import INCIDENT, create_incident
 from tests.conftest import auth
-from tests.storage.test_history import tamper
+from tests.helpers.api_calls import INCIDENT, create_incident
+from tests.helpers.chains import tamper
 
 
 def history(client: TestClient, key: str, kind: str, record_id: str) -> dict[str, Any]:

@@ -9,31 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests import media
-from tests.api.test_ingest_api import wait_until_done
-from tests.api.test_upload import upload
 from tests.conftest import auth
-
-INCIDENT = {
-    "title": "Shooting at the square",
-    "starts_at": "2019-11-16T14:00:00+03:30",
-    "time_precision": "hour",
-    "place_name": "Sadeghieh square",
-    "lat": 35.72,
-    "lon": 51.33,
-    "radius_m": 300,
-    "tags": ["shooting"],
-}
+from tests.helpers.api_calls import INCIDENT, create_incident, upload, wait_until_done
 
 
 @pytest.fixture(scope="module")
 def clip_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return media.make_silent_clip(tmp_path_factory.mktemp("incident-clips") / "clip.mp4", seconds=4)
-
-
-def create_incident(client: TestClient, key: str) -> tuple[str, str]:
-    response = client.post("/api/v1/incidents", headers=auth(key), json=INCIDENT)
-    assert response.status_code == 201, response.text
-    return response.json()["id"], response.headers["etag"]
 
 
 def actions(client: TestClient, key: str, clip_id: str) -> list[str]:

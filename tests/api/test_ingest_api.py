@@ -3,9 +3,7 @@ are served, admins can reprocess, and a restart resumes unfinished work."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,23 +13,13 @@ from ingest.upload import Receipt, receive_original
 from storage.archive import Archive
 from storage.models import Clip
 from tests import media
-from tests.api.test_upload import upload
 from tests.conftest import auth
+from tests.helpers.api_calls import upload, wait_until_done
 
 
 @pytest.fixture(scope="module")
 def clip_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return media.make_h264_aac(tmp_path_factory.mktemp("api-clips") / "clip.mp4")
-
-
-def wait_until_done(client: TestClient, key: str, clip_id: str, timeout_s: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        body: dict[str, Any] = client.get(f"/api/v1/clips/{clip_id}", headers=auth(key)).json()
-        if body["status"] not in ("queued", "processing"):
-            return body
-        time.sleep(0.1)
-    raise AssertionError(f"clip {clip_id} still {body['status']} after {timeout_s} s")
 
 
 def test_uploaded_clip_is_analysed_to_ready(client: TestClient, keys: dict[str, str], clip_file: Path) -> None:

@@ -9,9 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests import media
-from tests.api.test_ingest_api import wait_until_done
-from tests.api.test_upload import upload
 from tests.conftest import SHARED, auth
+from tests.helpers.api_calls import upload, wait_until_done
 
 REAL_ZONELESS = SHARED / "fixtures" / "real" / "metadata-extractor" / "MVI_4823.AVI"
 

@@ -12,9 +12,8 @@ from sqlalchemy import func, select
 from storage.archive import Archive
 from storage.models import AuditEvent, Clip
 from tests import media
-from tests.api.test_ingest_api import wait_until_done
-from tests.api.test_upload import upload
 from tests.conftest import all_blob_keys, auth
+from tests.helpers.api_calls import upload, wait_until_done
 
 
 @pytest.fixture(scope="module")

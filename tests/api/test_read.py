@@ -8,8 +8,8 @@ import os
 
 from fastapi.testclient import TestClient
 
-from tests.api.test_upload import upload
 from tests.conftest import auth
+from tests.helpers.api_calls import upload
 
 
 def test_list_is_newest_first_and_paginated(client: TestClient, keys: dict[str, str]) -> None:

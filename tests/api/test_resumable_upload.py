@@ -29,9 +29,8 @@ from storage.blobs import LocalBlobStore
 from storage.keys import create_key
 from storage.models import Upload
 from storage.spool import hold_spool
-from tests.api.test_ingest_api import wait_until_done
-from tests.api.test_upload import row_counts, upload
 from tests.conftest import RunningServer, all_blob_keys, auth, running_server
+from tests.helpers.api_calls import row_counts, upload, wait_until_done
 from tests.helpers.backends import embedded_only
 from verity.errors import Conflict, OffsetMismatch
 

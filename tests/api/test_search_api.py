@@ -9,10 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests import media
-from tests.api.test_incidents_api import INCIDENT
-from tests.api.test_ingest_api import wait_until_done
-from tests.api.test_upload import upload
 from tests.conftest import auth
+from tests.helpers.api_calls import INCIDENT, upload, wait_until_done
 
 
 @pytest.fixture(scope="module")

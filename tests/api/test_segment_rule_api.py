@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.api.test_incidents_api import INCIDENT
-from tests.api.test_ingest_api import wait_until_done
-from tests.api.test_upload import upload
 from tests.conftest import auth
+from tests.helpers.api_calls import INCIDENT, upload, wait_until_done
 
 
 def test_segment_of_a_clip_with_no_duration_is_refused_but_the_whole_clip_links(

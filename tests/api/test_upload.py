@@ -10,24 +10,12 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ingest.upload import Receipt, UploadResult, receive_original, record_original, stage_original, sweep_staging
 from storage.archive import Archive
-from storage.models import Acquisition, Clip, CustodyEvent
 from tests.conftest import all_blob_keys, auth
-
-
-def upload(client: TestClient, key: str, data: bytes, name: str = "VID_0001.mp4", **fields: str):  # type: ignore[no-untyped-def]
-    return client.post("/api/v1/clips", headers=auth(key), files={"file": (name, data, "video/mp4")}, data=fields)
-
-
-def row_counts(archive: Archive) -> tuple[int, int, int]:
-    with archive.sessions() as session:
-        return tuple(  # type: ignore[return-value]
-            session.scalar(select(func.count()).select_from(model)) for model in (Clip, Acquisition, CustodyEvent)
-        )
+from tests.helpers.api_calls import row_counts, upload
 
 
 def test_upload_answers_201_with_hash_size_and_acquisition(client: TestClient, keys: dict[str, str]) -> None:

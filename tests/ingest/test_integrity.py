@@ -10,7 +10,7 @@ import pytest
 
 from storage.archive import Archive
 from tests import media
-from tests.ingest.test_pipeline import ingest_file, load
+from tests.helpers.pipeline import ingest_file, load
 
 CONTAINERS = ("mp4", "mkv", "webm", "avi", "ts")
 # Where each clip is cut, as a share of its bytes.

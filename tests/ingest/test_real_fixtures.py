@@ -9,7 +9,7 @@ import pytest
 
 from storage.archive import Archive
 from tests.conftest import SHARED
-from tests.ingest.test_pipeline import ingest_file, load
+from tests.helpers.pipeline import ingest_file, load
 
 REAL = SHARED / "fixtures" / "real"
 if not REAL.is_dir():  # one skip for the module, not one per test

@@ -9,7 +9,7 @@ import pytest
 
 from storage.archive import Archive
 from tests.conftest import SHARED
-from tests.ingest.test_pipeline import ingest_file, load
+from tests.helpers.pipeline import ingest_file, load
 
 REAL = SHARED / "fixtures" / "real"
 pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"{REAL} is absent (../shared is not beside the checkout)")

@@ -14,6 +14,7 @@ from storage.custody import append_event, list_events, verify_chain
 from storage.db import make_engine, make_session_factory
 from storage.models import Acquisition, Clip, CustodyEvent
 from tests.helpers.backends import postgresql_only
+from tests.helpers.chains import tamper_table
 
 
 def make_clip_with_events(database_url: str, count: int) -> str:
@@ -96,23 +97,9 @@ def test_orm_refuses_to_update_an_event(database_url: str) -> None:
             session.flush()
 
 
-def tamper(database_url: str, statement: str, table: str = "custody_events") -> None:
-    """What someone with raw database access could do to an append-only table: lift the guard
-    (the triggers its migration made), then edit."""
-    engine = make_engine(database_url)
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only"))
-        else:
-            connection.execute(text(f"DROP TRIGGER {table}_no_update"))
-            connection.execute(text(f"DROP TRIGGER {table}_no_delete"))
-        connection.execute(text(statement))
-    engine.dispose()
-
-
 def test_altered_event_breaks_the_chain_at_that_event(database_url: str) -> None:
     clip_id = make_clip_with_events(database_url, 4)
-    tamper(database_url, "UPDATE custody_events SET details = replace(details, 'n', 'm') WHERE seq = 2")
+    tamper_table(database_url, "UPDATE custody_events SET details = replace(details, 'n', 'm') WHERE seq = 2")
     check = load_check(database_url, clip_id)
     assert not check.verified
     assert check.first_bad_seq == 2
@@ -121,7 +108,7 @@ def test_altered_event_breaks_the_chain_at_that_event(database_url: str) -> None
 
 def test_deleted_event_breaks_the_chain(database_url: str) -> None:
     clip_id = make_clip_with_events(database_url, 4)
-    tamper(database_url, "DELETE FROM custody_events WHERE seq = 1")
+    tamper_table(database_url, "DELETE FROM custody_events WHERE seq = 1")
     check = load_check(database_url, clip_id)
     assert not check.verified and check.first_bad_seq == 1
 
@@ -129,7 +116,7 @@ def test_deleted_event_breaks_the_chain(database_url: str) -> None:
 def test_rehashed_forgery_still_breaks_the_following_link(database_url: str) -> None:
     clip_id = make_clip_with_events(database_url, 3)
     # A forger who rewrites event 1 and its own hash still cannot make event 2 point at it.
-    tamper(database_url, "UPDATE custody_events SET actor = 'mallory', hash = '" + "1" * 64 + "' WHERE seq = 1")
+    tamper_table(database_url, "UPDATE custody_events SET actor = 'mallory', hash = '" + "1" * 64 + "' WHERE seq = 1")
     check = load_check(database_url, clip_id)
     assert not check.verified and check.first_bad_seq == 1
 

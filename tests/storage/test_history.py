@@ -14,7 +14,7 @@ from storage.chain import ChainCheck
 from storage.db import make_engine, make_session_factory
 from storage.evidence import IncidentFields, create_incident, delete_incident, load_incident, update_incident
 from storage.history import list_entries, load_history
-from tests.storage import test_custody as custody_tests
+from tests.helpers.chains import tamper
 
 STARTS_AT = datetime(2019, 11, 16, 10, 30, tzinfo=UTC)
 
@@ -41,10 +41,6 @@ def incident_with_changes(sessions: sessionmaker[Session], count: int) -> str:
 def check(sessions: sessionmaker[Session], incident_id: str) -> ChainCheck:
     with sessions() as session:
         return load_history(session, "incident", incident_id).check
-
-
-def tamper(database_url: str, statement: str) -> None:
-    custody_tests.tamper(database_url, statement, "history_entries")
 
 
 def test_created_changed_and_deleted_incident_has_a_chain_that_verifies(sessions: sessionmaker[Session]) -> None:
