@@ -1,10 +1,11 @@
-"""Clips and their keyframes as rows, for the routes that read them."""
+"""Clips and their keyframes as rows, for the routes that read them, and the custody event of a download."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from storage.custody import append_event
 from storage.models import Clip, Keyframe
 from verity.errors import ClipNotFound, NotFound
 
@@ -28,3 +29,13 @@ def load_keyframe(session: Session, clip_id: str, index: int) -> Keyframe:
     if row is None:
         raise NotFound(f"clip {clip_id} has no keyframe {index}")
     return row
+
+
+def record_download(
+    sessions: sessionmaker[Session], clip_id: str, actor: str, byte_range: tuple[int, int] | None, size: int
+) -> None:
+    """The download's custody event, in a short transaction of its own: the request's session only
+    reads (and takes no lock), so downloads never hold up readers."""
+    with sessions.begin() as session:
+        details = {"range": f"bytes={byte_range[0]}-{byte_range[1]}" if byte_range else None, "bytes": size}
+        append_event(session, clip_id, "downloaded", actor, details)

@@ -39,8 +39,8 @@ from ingest.pipeline import request_reprocess
 from ingest.runner import queue_ingest
 from ingest.upload import Receipt, StagedOriginal, record_original, stage_original
 from storage.cases import load_case
-from storage.clips import load_clip
-from storage.custody import append_event, list_events, verify_chain
+from storage.clips import load_clip, record_download
+from storage.custody import list_events, verify_chain
 from storage.evidence import load_incident
 from storage.search import ClipFilters, search_clips
 from storage.vocabulary import ClipStatus, VerificationStatus
@@ -238,16 +238,7 @@ def download_original(
         byte_range = None
     start, end = byte_range or (0, clip.size_bytes - 1)
     body = archive.blobs.open(clip.blob_key, start, end)
-    # The request's session only reads (and takes no lock); the event is the one write, in a short
-    # transaction of its own, so downloads never hold up readers.
-    with archive.sessions.begin() as writing:
-        append_event(
-            writing,
-            clip.id,
-            "downloaded",
-            caller.name,
-            {"range": f"bytes={start}-{end}" if byte_range else None, "bytes": end - start + 1},
-        )
+    record_download(archive.sessions, clip.id, caller.name, (start, end) if byte_range else None, end - start + 1)
     headers["Content-Length"] = str(end - start + 1)
     if byte_range:
         headers["Content-Range"] = f"bytes {start}-{end}/{clip.size_bytes}"
