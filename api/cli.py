@@ -66,14 +66,7 @@ def serve(
 
     from api.app import create_app
 
-    settings = Settings()
-    if settings.job_runner == "procrastinate":
-        from ingest.queue import queue_conninfo
-
-        try:
-            queue_conninfo(settings)
-        except VerityError as exc:
-            raise fail(exc.detail) from None
+    settings = Settings()  # refuses the job queue on SQLite, among others, when it loads
     _owner = _own(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
