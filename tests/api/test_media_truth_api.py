@@ -9,10 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests import media
-from tests.conftest import SHARED, auth
+from tests.conftest import auth
 from tests.helpers.api_calls import upload, wait_until_done
-
-REAL_ZONELESS = SHARED / "fixtures" / "real" / "metadata-extractor" / "MVI_4823.AVI"
 
 
 @pytest.fixture(scope="module")
@@ -85,14 +83,6 @@ def test_clips_sort_by_recorded_time_with_zoneless_ones_by_their_clock(
     assert ids(client, viewer, "order=recorded") == [later, zoneless, utc, unrecorded]
     assert ids(client, viewer, "") == [unrecorded, utc, zoneless, later]  # received, newest first
     assert client.get("/api/v1/clips?order=filename", headers=auth(viewer)).status_code == 422
-
-
-@pytest.mark.skipif(not REAL_ZONELESS.exists(), reason=f"{REAL_ZONELESS} is absent (../shared is not beside it)")
-def test_real_camcorder_clip_without_a_zone_is_found_in_its_year(client: TestClient, keys: dict[str, str]) -> None:
-    clip = ingested(client, keys, REAL_ZONELESS)
-    assert clip["recorded"]["at"] == "2012-09-10T20:52:00" and clip["recorded"]["zone_known"] is False
-    found = ids(client, keys["viewer"], "recorded_from=2012-01-01T00:00:00Z&recorded_to=2013-01-01T00:00:00Z")
-    assert found == [clip["id"]]
 
 
 def test_cut_clip_shows_its_integrity_and_is_found_by_it(

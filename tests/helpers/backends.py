@@ -11,3 +11,9 @@ postgresql_only = pytest.mark.parametrize("database_url", ["postgresql"], indire
 # Only a local folder keeps a resumable upload's bytes in one spool file (see storage/spool.py);
 # an S3 store keeps every chunk as an object of its own.
 embedded_only = pytest.mark.parametrize("archive", ["embedded"], indirect=True)
+
+# What only a second process can do to an archive: an embedded one has a single owner process.
+scaled_only = pytest.mark.parametrize("archive", [pytest.param("scaled", marks=pytest.mark.slow)], indirect=True)
+
+# Only S3 has multipart uploads; a folder's unfinished files are staging files.
+s3_only = pytest.mark.parametrize("blob_settings", [pytest.param("s3", marks=pytest.mark.slow)], indirect=True)

@@ -21,6 +21,7 @@ from ingest.upload import Receipt, receive_original
 from storage.archive import Archive
 from storage.custody import list_events, verify_chain
 from storage.models import Clip, Keyframe
+from tests.helpers.backends import scaled_only
 from verity.errors import Superseded
 
 
@@ -114,11 +115,10 @@ def test_an_analysis_claimed_again_midway_writes_nothing_more(archive: Archive, 
         assert archive.blobs.exists(key)
 
 
+@scaled_only
 def test_an_analysis_paused_inside_a_write_does_not_keep_the_clip_from_its_next_claim(
     archive: Archive, clips: dict[str, Path]
 ) -> None:
-    if archive.engine.dialect.name != "postgresql":
-        pytest.skip("an embedded archive has one owner process: no other can be kept waiting by a paused one")
     impatient = dataclasses.replace(archive, settings=archive.settings.model_copy(update={"worker_stalled_after_s": 1}))
     clip_id = receive(archive, clips["h264.mp4"])
     stale, _status, _key = claim_clip(impatient, clip_id)

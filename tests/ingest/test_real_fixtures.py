@@ -1,4 +1,7 @@
-"""The pipeline on real-world files from ../shared/fixtures/real (see its MANIFEST.md)."""
+"""The pipeline on real-world files from ../shared/fixtures/real (see its MANIFEST.md): their
+metadata, keyframes and matches; and that whole files carry no integrity warning however their
+streams are laid out (audio longer than the video, video that starts late, a frame held for
+seconds, a camcorder AVI). One module, so that a checkout without ../shared skips it once."""
 
 from __future__ import annotations
 
@@ -6,9 +9,12 @@ import json
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from storage.archive import Archive
-from tests.conftest import SHARED
+from tests.conftest import SHARED, auth
+from tests.helpers.api_calls import upload, wait_until_done
+from tests.helpers.backends import embedded_only
 from tests.helpers.pipeline import ingest_file, load
 
 REAL = SHARED / "fixtures" / "real"
@@ -146,3 +152,31 @@ def test_threatexchange_copies_match_the_original_and_the_doorknob_matches_nothi
             assert found == ["pattern-hd-no-bar.mp4"], name
         else:
             assert found == [], name
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "threatexchange-tmk/doorknob-hd-no-bar.mp4",  # audio runs 0.3 s past the video
+        "threatexchange-tmk/pattern-longer-no-bar.mp4",
+        "scenedetect/delayed_start.mp4",  # the video starts 1 s in
+        "jcodec/37.mp4",  # one frame shown for 4 s
+        "metadata-extractor/MVI_4823.AVI",
+    ],
+)
+def test_whole_real_file_has_no_integrity_warning(embedded: Archive, name: str) -> None:
+    clip, _keyframes, _media = ingest_real(embedded, name)
+    assert clip.status == "ready", clip.status_reason  # type: ignore[attr-defined]
+    integrity = json.loads(clip.integrity or "null")  # type: ignore[attr-defined]
+    assert integrity["warnings"] == [] and integrity["decode_errors"] == 0, integrity
+
+
+@embedded_only
+def test_real_camcorder_clip_without_a_zone_is_found_in_its_year(client: TestClient, keys: dict[str, str]) -> None:
+    path = REAL / "metadata-extractor" / "MVI_4823.AVI"
+    clip_id = upload(client, keys["contributor"], path.read_bytes(), name=path.name).json()["id"]
+    clip = wait_until_done(client, keys["viewer"], clip_id)
+    assert clip["recorded"]["at"] == "2012-09-10T20:52:00" and clip["recorded"]["zone_known"] is False
+    in_2012 = "recorded_from=2012-01-01T00:00:00Z&recorded_to=2013-01-01T00:00:00Z"
+    response = client.get(f"/api/v1/clips?{in_2012}", headers=auth(keys["viewer"]))
+    assert [c["id"] for c in response.json()["items"]] == [clip_id]
