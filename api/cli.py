@@ -27,6 +27,7 @@ from storage.db import upgrade_database
 from storage.keys import create_key, has_any_key
 from storage.owner import ArchiveOwner, take_ownership
 from verity.errors import VerityError
+from verity.memory import cap_malloc_arenas
 from verity.settings import Settings, describe_settings_error
 
 app = typer.Typer(help="Verity: verified-video evidence archive.", no_args_is_help=True)
@@ -67,6 +68,7 @@ def serve(
     from api.app import create_app
 
     settings = Settings()  # refuses the job queue on SQLite, among others, when it loads
+    cap_malloc_arenas(settings.malloc_arenas)
     _owner = _own(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -106,6 +108,7 @@ def worker() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings()
+    cap_malloc_arenas(settings.malloc_arenas)
     _owner = _own(settings)
     try:
         run_worker(settings)

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Threads for handing clips to the job runner and the hourly sweep of unfinished uploads.",
     )
+    malloc_arenas: int = Field(
+        default=2,
+        ge=0,
+        description="At most this many glibc malloc arenas in `verity serve` and `verity worker` (0: glibc's "
+        "default, 8 per core): each thread's own arena keeps what it once held, so many threads cost memory.",
+    )
     database_pool_size: int | None = Field(
         default=None,
         ge=1,
