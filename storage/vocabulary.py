@@ -34,3 +34,17 @@ CASE_STATUSES: tuple[CaseStatus, ...] = get_args(CaseStatus)
 # How precisely an incident's start time is known.
 TimePrecision = Literal["exact", "hour", "day", "approximate"]
 TIME_PRECISIONS: tuple[TimePrecision, ...] = get_args(TimePrecision)
+
+# What reading a file's Content Credentials (C2PA manifest) found: ingest/content_credentials.py.
+# valid: intact and signed by a certificate that chains to a configured trust anchor;
+# signer_untrusted: intact, but its signer chains to no trust anchor (none configured, or not one of them);
+# invalid: the manifest does not hold for this file (a hash, a signature, a certificate fails);
+# malformed: something manifest-like that could not be parsed; none: no manifest;
+# unsupported: a format the reader does not look in; not_read: not read (yet).
+ContentCredentialsState = Literal[
+    "valid", "signer_untrusted", "invalid", "malformed", "none", "unsupported", "not_read"
+]
+CONTENT_CREDENTIALS_STATES: tuple[ContentCredentialsState, ...] = get_args(ContentCredentialsState)
+# The states in which the file carries a manifest (whatever its validity): `has_content_credentials`.
+CREDENTIALS_PRESENT: tuple[ContentCredentialsState, ...] = ("valid", "signer_untrusted", "invalid", "malformed")
+CREDENTIALS_ABSENT: tuple[ContentCredentialsState, ...] = ("none", "unsupported")
