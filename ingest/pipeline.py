@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
+from ingest.content_credentials import ContentCredentials, read_content_credentials
 from ingest.decode import DecodedFrames, decode
 from ingest.ffmpeg import DecodePlan, Limits
 from ingest.fingerprint import Fingerprint, fingerprint
@@ -26,6 +27,7 @@ from ingest.probe import MediaInfo, probe, require_video
 from ingest.scratch import scratch_folder
 from storage.archive import Archive
 from storage.blobs import BlobStore
+from storage.clips import save_content_credentials
 from storage.custody import append_event, hold_claim
 from storage.models import Clip
 from storage.models import Keyframe as KeyframeRow
@@ -41,6 +43,7 @@ ACTIVE = (ClipStatus.queued, ClipStatus.processing)
 # Where each step starts on the clip's progress bar; decoding fills most of it.
 STEP_START = {
     "fetch": 0.0,
+    "credentials": 0.01,
     "probe": 0.03,
     "decode": 0.05,
     "keyframes": 0.85,
@@ -239,6 +242,10 @@ def _analyse(claim: Claim, finder: NearDuplicateFinder, blob_key: str, workdir: 
     try:
         path = _materialise(archive.blobs, blob_key, workdir)
         lap("fetch")
+        # Before ffprobe: a file it cannot read may still carry a manifest worth recording.
+        progress.step("credentials")
+        _save_content_credentials(claim, read_content_credentials(path, trust_anchors=settings.c2pa_trust_anchors))
+        lap("credentials")
         progress.step("probe")
         info = probe(path, probe_limits(settings))
         _save_media(claim, info)
@@ -301,6 +308,14 @@ def _save_media(claim: Claim, info: MediaInfo) -> None:
         clip.lat, clip.lon = location.get("lat"), location.get("lon")
         clip.device_make, clip.device_model = media["device"]["make"], media["device"]["model"]
         claim.record(session, "probed", _summary(info))
+
+
+def _save_content_credentials(claim: Claim, credentials: ContentCredentials) -> None:
+    with claim.write() as session:
+        save_content_credentials(session, claim.clip_id, credentials.as_dict(), credentials.report)
+        claim.record(session, "content_credentials_read", credentials.custody_details())
+    if credentials.state in ("invalid", "malformed"):
+        log.warning("clip %s: content credentials %s: %s", claim.clip_id, credentials.state, credentials.reason)
 
 
 def _save_integrity(claim: Claim, integrity: Integrity) -> None:

@@ -1,6 +1,10 @@
-"""Clips and their keyframes as rows, for the routes that read them, and the custody event of a download."""
+"""Clips and their keyframes as rows, for the routes that read them, the custody event of a download,
+and what ingest read of a clip's Content Credentials."""
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,3 +43,12 @@ def record_download(
     with sessions.begin() as session:
         details = {"range": f"bytes={byte_range[0]}-{byte_range[1]}" if byte_range else None, "bytes": size}
         append_event(session, clip_id, "downloaded", actor, details)
+
+
+def save_content_credentials(session: Session, clip_id: str, summary: dict[str, Any], report: str | None) -> None:
+    """What reading the clip's Content Credentials found: the summary (its `state` searchable) and
+    the reader's whole report, verbatim (None when there was no manifest to report on)."""
+    clip = load_clip(session, clip_id)
+    clip.content_credentials = json.dumps(summary)
+    clip.content_credentials_state = summary["state"]
+    clip.content_credentials_report = report

@@ -103,6 +103,12 @@ class Clip(Base):
     # ingest/integrity.py), and how many warnings: null until the clip has been decoded.
     integrity: Mapped[str | None] = mapped_column(Text)
     integrity_warnings: Mapped[int | None] = mapped_column(Integer, index=True)
+    # What the file's Content Credentials (C2PA manifest) say and whether they hold (JSON, see
+    # ingest/content_credentials.py), their state (storage/vocabulary.py) and the reader's whole
+    # report, verbatim: null until read (clips analysed before migration 0017).
+    content_credentials: Mapped[str | None] = mapped_column(Text)
+    content_credentials_state: Mapped[str | None] = mapped_column(String(20), index=True)
+    content_credentials_report: Mapped[str | None] = mapped_column(Text)
     media: Mapped[str | None] = mapped_column(Text)  # normalised fields, JSON
     probe_raw: Mapped[str | None] = mapped_column(Text)  # ffprobe's JSON, verbatim
 

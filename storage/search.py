@@ -21,6 +21,7 @@ from storage.models import (
     ClipRelation,
     Incident,
 )
+from storage.vocabulary import CREDENTIALS_ABSENT, CREDENTIALS_PRESENT
 
 BoundingBox = tuple[float, float, float, float]  # min_lat, min_lon, max_lat, max_lon
 
@@ -42,6 +43,8 @@ class ClipFilters:
     case_id: str | None = None
     has_near_duplicates: bool | None = None
     has_integrity_warnings: bool | None = None  # clips not yet decoded match neither
+    has_content_credentials: bool | None = None  # clips whose credentials were not read match neither
+    content_credentials_state: str | None = None
 
 
 # How a clip list can be ordered: by when the archive received the clip, or by when the file says
@@ -113,6 +116,15 @@ def _clip_conditions(f: ClipFilters) -> list[Any]:
         conditions.append(related if f.has_near_duplicates else ~related)
     if f.has_integrity_warnings is not None:
         conditions.append(Clip.integrity_warnings > 0 if f.has_integrity_warnings else Clip.integrity_warnings == 0)
+    if f.has_content_credentials is not None:
+        states = CREDENTIALS_PRESENT if f.has_content_credentials else CREDENTIALS_ABSENT
+        conditions.append(Clip.content_credentials_state.in_(states))
+    if f.content_credentials_state:
+        if f.content_credentials_state == "not_read":
+            unread = or_(Clip.content_credentials_state.is_(None), Clip.content_credentials_state == "not_read")
+            conditions.append(unread)
+        else:
+            conditions.append(Clip.content_credentials_state == f.content_credentials_state)
     return conditions
 
 

@@ -41,6 +41,13 @@ def test_a_malformed_value_is_named_by_its_variable() -> None:
     assert refusal(max_upload_bytes="lots").startswith("VERITY_MAX_UPLOAD_BYTES: ")
 
 
+def test_c2pa_trust_anchors_that_are_missing_or_hold_no_certificate_are_refused(tmp_path: Path) -> None:
+    assert "VERITY_C2PA_TRUST_ANCHORS: cannot read" in refusal(c2pa_trust_anchors=tmp_path / "absent.pem")
+    not_pem = tmp_path / "roots.der"
+    not_pem.write_bytes(b"0\x82\x01\x0a")
+    assert "holds no PEM certificate" in refusal(c2pa_trust_anchors=not_pem)
+
+
 def test_workable_settings_load() -> None:
     settings = Settings(
         blob_backend="s3",

@@ -133,6 +133,12 @@ class Settings(BaseSettings):
         description="Scratch space for ingest; default data_dir/work. A folder per clip being analysed, "
         "removed when it ends; `serve` and `worker` remove at start those whose process died.",
     )
+    c2pa_trust_anchors: Path | None = Field(
+        default=None,
+        description="A PEM file of the root certificates whose Content Credentials (C2PA) signers are trusted; "
+        "exactly these, nothing built in. Without it an intact manifest is `signer_untrusted`. Read at each "
+        "analysis, so a new list applies to clips analysed (or re-analysed) after it.",
+    )
     verify_analyses_per_key: int = Field(
         default=2,
         ge=1,
@@ -159,6 +165,8 @@ class Settings(BaseSettings):
                 "VERITY_JOB_RUNNER=procrastinate needs PostgreSQL (the job queue lives in the archive's database); "
                 "set VERITY_DATABASE_URL to a postgresql+psycopg:// URL, or use VERITY_JOB_RUNNER=inprocess"
             )
+        if self.c2pa_trust_anchors is not None:
+            problems.extend(_trust_anchor_problems(self.c2pa_trust_anchors))
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -178,6 +186,16 @@ class Settings(BaseSettings):
 
     def resolved_work_dir(self) -> Path:
         return (self.work_dir or self.data_dir / "work").resolve()
+
+
+def _trust_anchor_problems(path: Path) -> list[str]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return [f"VERITY_C2PA_TRUST_ANCHORS: cannot read {path}: {exc}"]
+    if b"-----BEGIN CERTIFICATE-----" not in data or not data.isascii():
+        return [f"VERITY_C2PA_TRUST_ANCHORS: {path} holds no PEM certificate (-----BEGIN CERTIFICATE----- …)"]
+    return []
 
 
 def describe_settings_error(exc: ValidationError) -> str:

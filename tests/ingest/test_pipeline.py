@@ -27,6 +27,7 @@ def test_clip_ends_ready_with_media_and_keyframes(archive: Archive, clips: dict[
     assert actions == [
         "uploaded",
         "ingest_started",
+        "content_credentials_read",
         "probed",
         "decoded",
         "keyframes_extracted",
