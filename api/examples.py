@@ -67,6 +67,79 @@ MEDIA = {
     "encoder": None,
 }
 
+CONTENT_CREDENTIALS: dict[str, Any] = {
+    "state": "signer_untrusted",
+    "reason": "no trust anchors are configured (VERITY_C2PA_TRUST_ANCHORS), so no signer is trusted",
+    "validation_state": "Valid",
+    "signer_trusted": False,
+    "trust_anchors_configured": False,
+    "failures": [
+        {
+            "code": "signingCredential.untrusted",
+            "explanation": "signing certificate untrusted",
+            "assertion": None,
+            "url": "self#jumbf=/c2pa/urn:c2pa:8cf1fa4f-09bf-4230-9b30-8595e2d58e38/c2pa.signature",
+        }
+    ],
+    "active_manifest": "urn:c2pa:8cf1fa4f-09bf-4230-9b30-8595e2d58e38",
+    "manifest_count": 1,
+    "title": "VID_20191116_141502.mp4",
+    "format": "video/mp4",
+    "claim_generator": "Camera App/2.1",
+    "signer": {
+        "common_name": "Camera App signing",
+        "issuer": "Camera Maker Ltd",
+        "serial_number": "132236141211725799584143671083666940167867571483",
+        "algorithm": "Es256",
+    },
+    "signed_at": "2019-11-16T10:45:05+00:00",
+    "actions": [
+        {
+            "action": "c2pa.created",
+            "when": None,
+            "software_agent": "Camera App/2.1",
+            "digital_source_type": "digitalCapture",
+            "description": None,
+        }
+    ],
+    "ingredients": [],
+    "reader": "c2pa-python 0.38.1 (c2pa-rs 0.91.3)",
+}
+
+C2PA_REPORT: dict[str, Any] = {
+    "active_manifest": "urn:c2pa:8cf1fa4f-09bf-4230-9b30-8595e2d58e38",
+    "manifests": {
+        "urn:c2pa:8cf1fa4f-09bf-4230-9b30-8595e2d58e38": {
+            "claim_generator_info": [{"name": "Camera App", "version": "2.1"}],
+            "title": "VID_20191116_141502.mp4",
+            "assertions": [
+                {
+                    "label": "c2pa.actions.v2",
+                    "data": {
+                        "actions": [
+                            {
+                                "action": "c2pa.created",
+                                "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture",
+                            }
+                        ]
+                    },
+                }
+            ],
+            "signature_info": {"alg": "Es256", "issuer": "Camera Maker Ltd", "common_name": "Camera App signing"},
+            "label": "urn:c2pa:8cf1fa4f-09bf-4230-9b30-8595e2d58e38",
+            "claim_version": 2,
+        }
+    },
+    "validation_status": [
+        {
+            "code": "signingCredential.untrusted",
+            "url": "self#jumbf=/c2pa/urn:c2pa:8cf1fa4f-09bf-4230-9b30-8595e2d58e38/c2pa.signature",
+            "explanation": "signing certificate untrusted",
+        }
+    ],
+    "validation_state": "Valid",
+}
+
 CLIP: dict[str, Any] = {
     "id": CLIP_ID,
     "sha256": SHA256,
@@ -81,9 +154,17 @@ CLIP: dict[str, Any] = {
     "acquisitions": [ACQUISITION],
     "ingest": {"step": None, "progress": 1.0},
     "media": MEDIA,
+    "content_credentials": CONTENT_CREDENTIALS,
 }
 
-UPLOAD = {**CLIP, "status": "queued", "verification_status": "unverified", "media": None, "duplicate": False}
+UPLOAD = {
+    **CLIP,
+    "status": "queued",
+    "verification_status": "unverified",
+    "media": None,
+    "content_credentials": {"state": "not_read"},
+    "duplicate": False,
+}
 UPLOAD["ingest"] = {"step": None, "progress": 0.0}
 
 CLIP_PAGE = {"items": [CLIP], "total": 1, "limit": 50, "offset": 0}

@@ -18,7 +18,7 @@ from storage.history import RecordHistory
 from storage.keys import Role
 from storage.models import Acquisition
 from storage.recorded import recorded_time
-from storage.vocabulary import CaseStatus, TimePrecision, VerificationStatus
+from storage.vocabulary import CaseStatus, ContentCredentialsState, TimePrecision, VerificationStatus
 
 T = TypeVar("T")
 ZONE_EXAMPLE = "2019-11-16T14:00:00+03:30"
@@ -259,6 +259,74 @@ class RecordedOut(BaseModel):
         )
 
 
+class CredentialSigner(BaseModel):
+    common_name: str | None
+    issuer: str | None
+    serial_number: str | None
+    algorithm: str | None = Field(description="The signature algorithm as the reader names it (Es256, Ps256 …).")
+
+
+class CredentialFailure(BaseModel):
+    code: str = Field(description="The C2PA validation code, e.g. `assertion.bmffHash.mismatch`.")
+    explanation: str | None
+    assertion: str | None = Field(
+        description="The assertion that failed (e.g. `c2pa.hash.bmff.v3`); null for the signature or the certificate."
+    )
+    url: str | None = Field(description="Where in the manifest store, as the reader names it.")
+
+
+class CredentialAction(BaseModel):
+    action: str = Field(description="`c2pa.created`, `c2pa.opened`, `c2pa.edited`, `c2pa.cropped` …")
+    when: str | None
+    software_agent: str | None
+    digital_source_type: str | None = Field(
+        description="The IPTC term: `digitalCapture` (recorded by a device), `trainedAlgorithmicMedia` (made by AI), "
+        "`composite` …"
+    )
+    description: str | None
+
+
+class CredentialIngredient(BaseModel):
+    title: str | None
+    format: str | None
+    relationship: str | None = Field(description="`parentOf` (what this file was made from), `componentOf` …")
+    has_manifest: bool = Field(description="The ingredient carried Content Credentials of its own.")
+
+
+class ContentCredentialsOut(BaseModel):
+    """What the file's Content Credentials (C2PA manifest) say, and whether they hold for its bytes
+    (docs/media-analysis.md). The reader's whole report is kept with the clip for the evidence export."""
+
+    model_config = ConfigDict(json_schema_extra=examples(ex.CONTENT_CREDENTIALS))
+
+    state: ContentCredentialsState = Field(
+        description="valid (intact, signer chains to a configured trust anchor), signer_untrusted (intact, signer "
+        "chains to none), invalid (a hash, signature or certificate fails: see `failures`), malformed (cannot be "
+        "parsed: see `reason`), none (no manifest), unsupported (a format not read for them), not_read (not yet)."
+    )
+    reason: str | None = Field(default=None, description="Why, in plain words, for every state but valid and none.")
+    validation_state: str | None = Field(default=None, description="The reader's own word: Trusted, Valid, Invalid.")
+    signer_trusted: bool | None = None
+    trust_anchors_configured: bool = False
+    failures: list[CredentialFailure] = []
+    active_manifest: str | None = None
+    manifest_count: int = 0
+    title: str | None = None
+    format: str | None = None
+    claim_generator: str | None = Field(default=None, description="The tool that made the claim, with its version.")
+    signer: CredentialSigner | None = None
+    signed_at: str | None = Field(
+        default=None, description="The time a timestamp in the signature asserts; null when it has none."
+    )
+    actions: list[CredentialAction] = []
+    ingredients: list[CredentialIngredient] = []
+    reader: str | None = Field(default=None, description="The reader and its version.")
+
+    @classmethod
+    def of(cls, stored: str | None) -> ContentCredentialsOut:
+        return cls.model_validate(json.loads(stored)) if stored else cls(state="not_read")
+
+
 class ClipOut(BaseModel):
     model_config = ConfigDict(json_schema_extra=examples(ex.CLIP))
 
@@ -286,11 +354,16 @@ class ClipOut(BaseModel):
         "decoded_frames, decode_errors, first_errors, and warnings in plain words (empty when the file holds "
         "what it declares); null until decoded.",
     )
+    content_credentials: ContentCredentialsOut = Field(
+        default_factory=lambda: ContentCredentialsOut(state="not_read"),
+        description="The file's Content Credentials (C2PA): `state` says whether it has any and whether they hold.",
+    )
 
     @classmethod
     def of(cls, clip: Any) -> ClipOut:
         parsed = {name: json.loads(getattr(clip, name) or "null") for name in ("media", "integrity")}
-        plain = [name for name in cls.model_fields if hasattr(clip, name) and name not in parsed]
+        built = {*parsed, "content_credentials"}
+        plain = [name for name in cls.model_fields if hasattr(clip, name) and name not in built]
         return cls.model_validate(
             {
                 **{name: getattr(clip, name) for name in plain},
@@ -298,6 +371,7 @@ class ClipOut(BaseModel):
                 "ingest": IngestProgress(step=clip.ingest_step, progress=clip.ingest_progress),
                 **parsed,
                 "recorded": RecordedOut.of(parsed["media"]),
+                "content_credentials": ContentCredentialsOut.of(clip.content_credentials),
             }
         )
 

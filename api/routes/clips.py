@@ -43,7 +43,7 @@ from storage.clips import load_clip, record_download
 from storage.custody import list_events, verify_chain
 from storage.evidence import load_incident
 from storage.search import ClipFilters, search_clips
-from storage.vocabulary import ClipStatus, VerificationStatus
+from storage.vocabulary import ClipStatus, ContentCredentialsState, VerificationStatus
 from verity.errors import InvalidInput, NotFound, UploadTooLarge
 
 log = logging.getLogger("verity.api")
@@ -173,6 +173,17 @@ def list_clips(
     has_integrity_warnings: Annotated[
         bool | None, Query(description="Whether decoding found the file short of what it declares, or damaged.")
     ] = None,
+    has_content_credentials: Annotated[
+        bool | None,
+        Query(
+            description="Whether the file carries Content Credentials (a C2PA manifest), whatever their validity; "
+            "clips whose credentials were not read yet match neither."
+        ),
+    ] = None,
+    content_credentials_state: Annotated[
+        ContentCredentialsState | None,
+        Query(description="The state of the file's Content Credentials (`content_credentials.state`)."),
+    ] = None,
     order: Annotated[
         Literal["received", "recorded"],
         Query(description="Newest first by when the archive received it, or by the file's recorded time."),
@@ -195,6 +206,8 @@ def list_clips(
         case_id=case_id,
         has_near_duplicates=has_near_duplicates,
         has_integrity_warnings=has_integrity_warnings,
+        has_content_credentials=has_content_credentials,
+        content_credentials_state=content_credentials_state,
     )
     # A filter naming an incident or case that does not exist is a mistake to report, not an empty page.
     if incident_id is not None:
@@ -276,6 +289,23 @@ def probe_output(clip_id: str, session: SessionDep, _caller: Viewer) -> dict[str
         raise NotFound(f"clip {clip_id} has not been probed (status {clip.status})")
     raw: dict[str, Any] = json.loads(clip.probe_raw)
     return raw
+
+
+@router.get(
+    "/{clip_id}/content-credentials",
+    response_model=dict[str, Any],
+    responses={200: {"content": {"application/json": {"example": ex.C2PA_REPORT}}}},
+)
+def content_credentials_report(clip_id: str, session: SessionDep, _caller: Viewer) -> dict[str, Any]:
+    """The Content Credentials reader's whole report on the original, verbatim (every manifest,
+    assertion and validation result); 404 when there is none: not read yet, no manifest, or one
+    that could not be parsed (the clip's `content_credentials` says which)."""
+    clip = load_clip(session, clip_id)
+    if clip.content_credentials_report is None:
+        state = clip.content_credentials_state or "not_read"
+        raise NotFound(f"clip {clip_id} has no Content Credentials report (content_credentials.state {state})")
+    report: dict[str, Any] = json.loads(clip.content_credentials_report)
+    return report
 
 
 @router.post("/{clip_id}/reprocess", status_code=202, response_model=ClipOut)
