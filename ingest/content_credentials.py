@@ -155,14 +155,15 @@ def read_content_credentials(path: Path, *, trust_anchors: Path | None = None) -
             trust_anchors_configured=configured,
             reader=reader_name,
         )
-    except c2pa.C2paError.RemoteManifest as exc:
-        return ContentCredentials(
-            "unsupported",
-            f"the manifest is not in the file but elsewhere, which is not fetched ({exc})",
-            trust_anchors_configured=configured,
-            reader=reader_name,
-        )
     except c2pa.C2paError as exc:
+        # c2pa-python raises its base class for "Remote: must fetch remote manifests from url …".
+        if isinstance(exc, c2pa.C2paError.RemoteManifest) or str(exc).startswith("Remote"):
+            return ContentCredentials(
+                "unsupported",
+                f"the manifest is not in the file but elsewhere, which is not fetched ({exc})",
+                trust_anchors_configured=configured,
+                reader=reader_name,
+            )
         return ContentCredentials(
             "malformed",
             f"the manifest could not be read: {exc}",

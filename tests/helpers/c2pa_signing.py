@@ -106,9 +106,11 @@ def sign_clip(
     *,
     actions: list[dict[str, Any]] | None = None,
     ingredient: Path | None = None,
+    remote_url: str | None = None,
 ) -> Path:
     """`source` with a manifest signed by `chain` (no timestamp authority: nothing leaves the
-    machine), recording `actions` (default: created by a camera) and `ingredient` as its parent."""
+    machine), recording `actions` (default: created by a camera) and `ingredient` as its parent;
+    with `remote_url`, the file only points there and the manifest is not embedded."""
     manifest = {
         "claim_generator_info": [{"name": "Verity test camera", "version": "1.0"}],
         "title": signed.name,
@@ -122,6 +124,9 @@ def sign_clip(
     context = c2pa.Context.from_dict({"builder": {"thumbnail": {"enabled": False}}})
     signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, chain.chain_pem, chain.key_pem, None))
     with c2pa.Builder(manifest, context=context) as builder:
+        if remote_url is not None:
+            builder.set_no_embed()
+            builder.set_remote_url(remote_url)
         if ingredient is not None:
             with ingredient.open("rb") as parent:
                 ingredient_definition = {"title": ingredient.name, "relationship": "parentOf", "label": PARENT}

@@ -3,6 +3,7 @@ what they claim, and whether the claim holds for the bytes and the configured tr
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,18 @@ def test_a_format_the_reader_does_not_look_in_is_unsupported(folder: Path) -> No
     credentials = read_content_credentials(media.make_vp9_webm(folder / "clip.webm"))
     assert credentials.state == "unsupported" and not credentials.present
     assert "not a format" in (credentials.reason or "")
+
+
+def test_a_manifest_the_file_only_points_to_is_not_fetched(folder: Path, plain: Path, chain: SigningChain) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/manifest.c2pa"
+        pointing = sign_clip(plain, folder / "pointing.mp4", chain, remote_url=url)
+        credentials = read_content_credentials(pointing)
+        listener.settimeout(0.2)
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nobody came to fetch it
+    assert credentials.state == "unsupported"
+    assert "not fetched" in (credentials.reason or "") and url in (credentials.reason or "")
 
 
 def test_an_edit_of_a_signed_clip_names_it_as_its_ingredient(
