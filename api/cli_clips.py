@@ -108,6 +108,9 @@ def clip_show(
         print_text(line)
     if clip.get("integrity"):
         print_text(f"integrity: {'; '.join(clip['integrity']['warnings']) or 'decodes as far as it declares'}")
+    credentials = clip.get("content_credentials") or {}
+    if credentials.get("state") not in (None, "none", "not_read"):
+        print_text(f"content credentials: {_credentials_line(credentials)}")
     for acquisition in clip["acquisitions"]:
         print_text(
             f"  received {acquisition['received_at']} by {acquisition['received_by']}"
@@ -115,6 +118,15 @@ def clip_show(
         )
     for item in links:
         print_text(f"  documents incident {item['incident_id']}: {segment(item)}  {item['note'] or ''}")
+
+
+def _credentials_line(credentials: dict[str, Any]) -> str:
+    """`invalid: Camera App/2.1, signed by Camera App signing: fails: assertion.bmffHash.mismatch (…)`."""
+    signer = (credentials.get("signer") or {}).get("common_name")
+    claim = ", ".join(
+        part for part in (credentials.get("claim_generator"), f"signed by {signer}" if signer else None) if part
+    )
+    return ": ".join(part for part in (credentials["state"], claim, credentials.get("reason")) if part)
 
 
 def _recorded(when: dict[str, Any] | None) -> str | None:

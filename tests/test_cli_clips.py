@@ -16,6 +16,7 @@ import pytest
 
 from tests import media
 from tests.conftest import RunningServer, running_server
+from tests.helpers.c2pa_signing import make_signing_chain, sign_clip
 from tests.helpers.investigator import Investigator
 
 NARROW = {"COLUMNS": "80"}
@@ -59,13 +60,16 @@ def archived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archived]:
         "excerpt": media.make_copy(folder / "excerpt.mp4", source, "-ss", "3", "-t", "5", "-i", "-vf", "scale=320:180"),
         "text": folder / "notes.txt",
         "corrupted": folder / "corrupted.bin",
+        "signed": sign_clip(
+            media.make_h264_aac(folder / "plain.mp4", 2), folder / "VID_signed.mp4", make_signing_chain()
+        ),
     }
     files["text"].write_text("a text file, not footage\n" * 100)
     files["corrupted"].write_bytes(b"bytes that will be damaged in the archive\n" * 100)
     with running_server(folder, {}) as server:
         api = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.admin_key}"}, timeout=60)
         clips = {}
-        for name in ("tagged", "source", "excerpt", "text", "corrupted"):  # the excerpt after its source
+        for name in ("tagged", "source", "excerpt", "text", "corrupted", "signed"):  # the excerpt after its source
             clips[name] = _upload(api, files[name])
             _analysed(api, clips[name])
         yield Archived(server, api, clips, files)
@@ -85,6 +89,12 @@ def test_clip_show_gives_the_reason_for_its_status(archived: Archived) -> None:
     shown = archived.verity()("clip", "show", archived.clips["text"]).stdout
     assert f"unsupported: {reason}" in shown, shown
     assert "media: none (the file could not be read as media)" in shown, shown
+
+
+def test_clip_show_gives_the_content_credentials_state_claim_and_signer(archived: Archived) -> None:
+    shown = " ".join(archived.verity()("clip", "show", archived.clips["signed"]).stdout.split())
+    assert "content credentials: signer_untrusted: Verity test camera/1.0, signed by Test camera 7: " in shown, shown
+    assert "content credentials" not in archived.verity()("clip", "show", archived.clips["tagged"]).stdout
 
 
 def test_clip_show_json_is_the_clip_with_its_incident_links(archived: Archived) -> None:
