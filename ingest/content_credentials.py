@@ -170,6 +170,14 @@ def read_content_credentials(path: Path, *, trust_anchors: Path | None = None) -
             trust_anchors_configured=configured,
             reader=reader_name,
         )
+    except Exception as exc:  # the reader's own bug, not the file's: said so, and the analysis goes on
+        log.exception("content credentials reader failed on %s", path)
+        return ContentCredentials(
+            "not_read",
+            f"the reader failed: {type(exc).__name__}: {exc}",
+            trust_anchors_configured=configured,
+            reader=reader_name,
+        )
     try:
         return _summarise(json.loads(report), report, validation_state, configured, reader_name)
     except (ValueError, TypeError, AttributeError, KeyError) as exc:

@@ -40,7 +40,8 @@ TIME_PRECISIONS: tuple[TimePrecision, ...] = get_args(TimePrecision)
 # signer_untrusted: intact, but its signer chains to no trust anchor (none configured, or not one of them);
 # invalid: the manifest does not hold for this file (a hash, a signature, a certificate fails);
 # malformed: something manifest-like that could not be parsed; none: no manifest;
-# unsupported: a format the reader does not look in; not_read: not read (yet).
+# unsupported: a format the reader does not look in, or a manifest only pointed to (not fetched);
+# not_read: not read (yet), or the trust anchors or the reader itself failed.
 ContentCredentialsState = Literal[
     "valid", "signer_untrusted", "invalid", "malformed", "none", "unsupported", "not_read"
 ]
