@@ -5,19 +5,25 @@ signer's certificate against the configured trust anchors).
 
 Reading never fails an ingest: no manifest is `none`, one that cannot be parsed is `malformed`
 with the reader's reason. The reader fetches nothing over the network (no remote manifests, no
-OCSP): what a hostile file points to is not followed."""
+OCSP): what a hostile file points to is not followed. Given `limits`, it runs in a child process
+under them (`python -m ingest.content_credentials FILE [TRUST_ANCHORS]`): the reader holds each
+top-level box it hashes in memory (a video's media data: most of the file), and aborts the whole
+process when an allocation fails, so it must not run inside the server."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import subprocess
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import c2pa
 
+from ingest.ffmpeg import Limits, limited, spawn_options
 from storage.vocabulary import CREDENTIALS_PRESENT, ContentCredentialsState
 
 log = logging.getLogger("verity.ingest")
@@ -92,6 +98,21 @@ class ContentCredentials:
         del summary["report"]
         return summary
 
+    @classmethod
+    def from_dict(cls, summary: dict[str, Any], report: str | None) -> ContentCredentials:
+        """The inverse of `as_dict` (with the report beside it): how a child's answer comes back."""
+        signer = summary.get("signer")
+        return cls(
+            **{
+                **summary,
+                "failures": [Failure(**f) for f in summary.get("failures") or []],
+                "signer": Signer(**signer) if signer else None,
+                "actions": [Action(**a) for a in summary.get("actions") or []],
+                "ingredients": [Ingredient(**i) for i in summary.get("ingredients") or []],
+                "report": report,
+            }
+        )
+
     def custody_details(self) -> dict[str, Any]:
         """What the custody event records: enough to see what was read, and the report's digest,
         which ties the stored report to the chain."""
@@ -128,9 +149,14 @@ def _context(trust_anchors_pem: str | None) -> c2pa.Context:
     return c2pa.Context.from_dict(settings)
 
 
-def read_content_credentials(path: Path, *, trust_anchors: Path | None = None) -> ContentCredentials:
+def read_content_credentials(
+    path: Path, *, trust_anchors: Path | None = None, limits: Limits | None = None
+) -> ContentCredentials:
     """The Content Credentials of the file at `path`, judged against the root certificates in the
-    PEM file `trust_anchors` (read anew each time); never raises for what the file holds."""
+    PEM file `trust_anchors` (read anew each time), in a child process under `limits` if given;
+    never raises for what the file holds."""
+    if limits is not None:
+        return _read_in_child(path, trust_anchors, limits)
     configured = trust_anchors is not None
     reader_name = reader_version()
     try:
@@ -191,6 +217,47 @@ def read_content_credentials(path: Path, *, trust_anchors: Path | None = None) -
             reader=reader_name,
             report=report,
         )
+
+
+def _read_in_child(path: Path, trust_anchors: Path | None, limits: Limits) -> ContentCredentials:
+    command = [sys.executable, "-m", "ingest.content_credentials", str(path.resolve())]
+    if trust_anchors is not None:
+        command.append(str(trust_anchors.resolve()))
+
+    def not_read(reason: str) -> ContentCredentials:
+        log.warning("content credentials of %s not read: %s", path, reason)
+        return ContentCredentials(
+            "not_read", reason, trust_anchors_configured=trust_anchors is not None, reader=reader_version()
+        )
+
+    try:
+        result = subprocess.run(
+            limited(command, limits), capture_output=True, timeout=limits.timeout_s, **spawn_options()
+        )
+    except subprocess.TimeoutExpired:
+        return not_read(f"the reader took longer than the limit of {limits.timeout_s:.0f} s")
+    stderr = result.stderr.decode("utf-8", "replace").strip()
+    if result.returncode != 0:
+        if "memory allocation of" in stderr or "MemoryError" in stderr:
+            return not_read(
+                f"the reader needed more memory than the limit of {limits.memory_mb} MB "
+                "(it holds the file's largest box, usually its media data, in memory): VERITY_C2PA_MEMORY_MB"
+            )
+        last = stderr.splitlines()[-1] if stderr else f"exit status {result.returncode}"
+        return not_read(f"the reader failed: {last[-500:]}")
+    try:
+        answer = json.loads(result.stdout)
+        return ContentCredentials.from_dict(answer["credentials"], answer["report"])
+    except (ValueError, TypeError, KeyError) as exc:
+        return not_read(f"the reader's answer could not be understood: {type(exc).__name__}: {exc}")
+
+
+def _main(arguments: list[str]) -> int:
+    """The child: read one file, print the credentials and the report as one JSON object."""
+    path, trust = Path(arguments[0]), Path(arguments[1]) if len(arguments) > 1 else None
+    credentials = read_content_credentials(path, trust_anchors=trust)
+    json.dump({"credentials": credentials.as_dict(), "report": credentials.report}, sys.stdout)
+    return 0
 
 
 def _text(value: Any) -> str | None:
@@ -304,3 +371,7 @@ def _summarise(
         reader=reader_name,
         report=report,
     )
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

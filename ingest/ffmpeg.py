@@ -86,8 +86,8 @@ def _die_with_parent(parent_pid: int) -> Callable[[], None]:
     return arrange
 
 
-def _spawn_options() -> dict[str, Any]:
-    """What every ffmpeg/ffprobe run is started with."""
+def spawn_options() -> dict[str, Any]:
+    """What every ffmpeg/ffprobe run is started with (and the C2PA reader's child process)."""
     return {"stdin": subprocess.DEVNULL, "preexec_fn": _die_with_parent(os.getpid())}
 
 
@@ -98,7 +98,8 @@ def _binary(name: str) -> str:
     return found
 
 
-def _limited(command: list[str], limits: Limits) -> list[str]:
+def limited(command: list[str], limits: Limits) -> list[str]:
+    """`command` run under `limits` by prlimit (as it is, where prlimit is missing)."""
     prlimit = shutil.which("prlimit")
     if not prlimit:
         return command
@@ -163,7 +164,7 @@ def run_ffprobe(path: Path, limits: Limits) -> dict[str, Any]:
     ]
     try:
         result = subprocess.run(
-            _limited(command, limits), capture_output=True, timeout=limits.timeout_s, **_spawn_options()
+            limited(command, limits), capture_output=True, timeout=limits.timeout_s, **spawn_options()
         )
     except subprocess.TimeoutExpired:
         raise MediaFailed(f"ffprobe gave no answer within {limits.timeout_s:.0f} s") from None
@@ -295,10 +296,10 @@ def run_decode(
     on_progress: Callable[[float], None] | None = None,
 ) -> DecodeReport:
     """Run the decode pass; `on_progress` gets the media time reached, in seconds, now and then."""
-    command = _limited(decode_command(path, plan, outputs), limits)
+    command = limited(decode_command(path, plan, outputs), limits)
     stderr_path = outputs.samples.with_suffix(".stderr")
     with stderr_path.open("wb") as stderr_file:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr_file, **_spawn_options())
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr_file, **spawn_options())
         timed_out = threading.Event()
 
         def stop() -> None:

@@ -244,7 +244,9 @@ def _analyse(claim: Claim, finder: NearDuplicateFinder, blob_key: str, workdir: 
         lap("fetch")
         # Before ffprobe: a file it cannot read may still carry a manifest worth recording.
         progress.step("credentials")
-        _save_content_credentials(claim, read_content_credentials(path, trust_anchors=settings.c2pa_trust_anchors))
+        limits = Limits(settings.c2pa_timeout_s, settings.c2pa_memory_mb)
+        credentials = read_content_credentials(path, trust_anchors=settings.c2pa_trust_anchors, limits=limits)
+        _save_content_credentials(claim, credentials)
         lap("credentials")
         progress.step("probe")
         info = probe(path, probe_limits(settings))

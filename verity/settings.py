@@ -139,6 +139,14 @@ class Settings(BaseSettings):
         "exactly these, nothing built in. Without it an intact manifest is `signer_untrusted`. Read at each "
         "analysis, so a new list applies to clips analysed (or re-analysed) after it.",
     )
+    c2pa_memory_mb: int = Field(
+        default=4096,
+        ge=64,
+        description="Address-space limit for the Content Credentials reader (a child process). It holds the "
+        "file's largest box in memory, for a video nearly the whole file: a signed file larger than about this "
+        "is left `not_read`, saying so.",
+    )
+    c2pa_timeout_s: float = Field(default=600, gt=0, description="Longest one Content Credentials reading may take.")
     verify_analyses_per_key: int = Field(
         default=2,
         ge=1,

@@ -136,6 +136,19 @@ def sign_clip(
     return signed
 
 
+def with_large_box(source: Path, dest: Path, megabytes: int) -> Path:
+    """`source` followed by a top-level box of `megabytes` MiB (of a type no reader knows, so the
+    file still plays): what a signed long recording's media data is to the reader's memory."""
+    size = megabytes * 1024 * 1024
+    pattern = bytes(range(256)) * 4096  # 1 MiB
+    with dest.open("wb") as out:
+        out.write(source.read_bytes())
+        out.write(struct.pack(">I4s", size + 8, b"vrty"))
+        for _ in range(megabytes):
+            out.write(pattern)
+    return dest
+
+
 def top_level_boxes(data: bytes) -> dict[str, tuple[int, int]]:
     """The ISO-BMFF top-level boxes of `data`: type → (offset, size), the first of each type."""
     boxes: dict[str, tuple[int, int]] = {}

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ingest.content_credentials import read_content_credentials
+from ingest.ffmpeg import Limits
 from tests import media
 from tests.helpers.c2pa_signing import (
     PARENT,
@@ -18,6 +19,7 @@ from tests.helpers.c2pa_signing import (
     make_signing_chain,
     sign_clip,
     validation_state,
+    with_large_box,
 )
 
 
@@ -150,6 +152,27 @@ def test_an_edit_of_a_signed_clip_names_it_as_its_ingredient(
     ]
     assert [a.action for a in credentials.actions] == ["c2pa.opened", "c2pa.edited"]
     assert credentials.manifest_count == 2
+
+
+def test_read_in_a_confined_child_process_it_is_what_it_is_here(signed: Path, anchors: Path) -> None:
+    here = read_content_credentials(signed, trust_anchors=anchors)
+    there = read_content_credentials(signed, trust_anchors=anchors, limits=Limits(timeout_s=60, memory_mb=512))
+    assert there == here and there.report == here.report and there.state == "valid"
+
+
+def test_a_box_larger_than_the_readers_memory_limit_leaves_the_credentials_not_read(
+    folder: Path, plain: Path, chain: SigningChain
+) -> None:
+    large = sign_clip(with_large_box(plain, folder / "long.mp4", 96), folder / "long-signed.mp4", chain)
+    assert read_content_credentials(large).state == "signer_untrusted"  # readable with memory enough
+    credentials = read_content_credentials(large, limits=Limits(timeout_s=60, memory_mb=100))
+    assert credentials.state == "not_read"  # and this process still stands: the child aborted, not us
+    assert "more memory than the limit of 100 MB" in (credentials.reason or "")
+
+
+def test_a_reading_past_the_time_limit_leaves_the_credentials_not_read(signed: Path) -> None:
+    credentials = read_content_credentials(signed, limits=Limits(timeout_s=0.001, memory_mb=512))
+    assert credentials.state == "not_read" and "longer than the limit" in (credentials.reason or "")
 
 
 def test_trust_anchors_that_cannot_be_read_leave_the_credentials_not_read(folder: Path, signed: Path) -> None:
