@@ -159,51 +159,32 @@ def read_content_credentials(
         return _read_in_child(path, trust_anchors, limits)
     configured = trust_anchors is not None
     reader_name = reader_version()
+
+    def outcome(state: ContentCredentialsState, reason: str | None = None) -> ContentCredentials:
+        return ContentCredentials(state, reason, trust_anchors_configured=configured, reader=reader_name)
+
     try:
         context = _context(trust_anchors.read_text(encoding="utf-8") if trust_anchors else None)
     except (OSError, UnicodeDecodeError, c2pa.C2paError) as exc:
-        return ContentCredentials(
-            "not_read",
-            f"the trust anchors could not be used: {exc}",
-            trust_anchors_configured=configured,
-            reader=reader_name,
-        )
+        return outcome("not_read", f"the trust anchors could not be used: {exc}")
     try:
         with path.open("rb") as stream, c2pa.Reader(None, stream, context=context) as reader:
             report = reader.json()
             validation_state = reader.get_validation_state()
     except c2pa.C2paError.ManifestNotFound:
-        return ContentCredentials("none", trust_anchors_configured=configured, reader=reader_name)
+        return outcome("none")
     except c2pa.C2paError.NotSupported as exc:
-        return ContentCredentials(
-            "unsupported",
-            f"not a format Content Credentials are read from ({exc})",
-            trust_anchors_configured=configured,
-            reader=reader_name,
-        )
+        return outcome("unsupported", f"not a format Content Credentials are read from ({exc})")
     except c2pa.C2paError as exc:
         # c2pa-python raises its base class for "Remote: must fetch remote manifests from url …".
         if isinstance(exc, c2pa.C2paError.RemoteManifest) or str(exc).startswith("Remote"):
-            return ContentCredentials(
-                "unsupported",
-                f"the manifest is not in the file but elsewhere, which is not fetched ({exc})",
-                trust_anchors_configured=configured,
-                reader=reader_name,
+            return outcome(
+                "unsupported", f"the manifest is not in the file but elsewhere, which is not fetched ({exc})"
             )
-        return ContentCredentials(
-            "malformed",
-            f"the manifest could not be read: {exc}",
-            trust_anchors_configured=configured,
-            reader=reader_name,
-        )
+        return outcome("malformed", f"the manifest could not be read: {exc}")
     except Exception as exc:  # the reader's own bug, not the file's: said so, and the analysis goes on
         log.exception("content credentials reader failed on %s", path)
-        return ContentCredentials(
-            "not_read",
-            f"the reader failed: {type(exc).__name__}: {exc}",
-            trust_anchors_configured=configured,
-            reader=reader_name,
-        )
+        return outcome("not_read", f"the reader failed: {type(exc).__name__}: {exc}")
     try:
         return _summarise(json.loads(report), report, validation_state, configured, reader_name)
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
