@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +13,7 @@ from storage.archive import Archive
 from storage.models import Clip
 from tests import media
 from tests.conftest import auth
-from tests.helpers.api_calls import upload, wait_until_done
+from tests.helpers.api_calls import clip_ids, upload_analysed
 from tests.helpers.backends import embedded_only
 from tests.helpers.c2pa_signing import SigningChain, flip_byte, garble_manifest, make_signing_chain, sign_clip
 
@@ -38,23 +37,10 @@ def files(tmp_path_factory: pytest.TempPathFactory, chain: SigningChain) -> dict
     return {"plain": plain, "signed": signed, "tampered": tampered, "garbled": garbled, "anchors": anchors}
 
 
-def ingested(client: TestClient, keys: dict[str, str], path: Path) -> dict[str, Any]:
-    clip_id = upload(client, keys["contributor"], path.read_bytes(), name=path.name).json()["id"]
-    body = wait_until_done(client, keys["viewer"], clip_id)
-    assert body["status"] == "ready", body["status_reason"]
-    return body
-
-
-def ids(client: TestClient, key: str, query: str) -> list[str]:
-    response = client.get(f"/api/v1/clips?{query}", headers=auth(key))
-    assert response.status_code == 200, response.text
-    return [c["id"] for c in response.json()["items"]]
-
-
 def test_signed_clip_shows_its_credentials_and_search_tells_it_from_an_unsigned_one(
     client: TestClient, keys: dict[str, str], files: dict[str, Path]
 ) -> None:
-    signed, plain = ingested(client, keys, files["signed"]), ingested(client, keys, files["plain"])
+    signed, plain = upload_analysed(client, keys, files["signed"]), upload_analysed(client, keys, files["plain"])
     credentials = signed["content_credentials"]
     assert credentials["state"] == "signer_untrusted"  # no trust anchors configured
     assert credentials["claim_generator"] == "Verity test camera/1.0"
@@ -64,16 +50,16 @@ def test_signed_clip_shows_its_credentials_and_search_tells_it_from_an_unsigned_
     ]
     assert plain["content_credentials"]["state"] == "none"
     viewer = keys["viewer"]
-    assert ids(client, viewer, "has_content_credentials=true") == [signed["id"]]
-    assert ids(client, viewer, "has_content_credentials=false") == [plain["id"]]
-    assert ids(client, viewer, "content_credentials_state=signer_untrusted") == [signed["id"]]
-    assert ids(client, viewer, "content_credentials_state=valid") == []
+    assert clip_ids(client, viewer, "has_content_credentials=true") == [signed["id"]]
+    assert clip_ids(client, viewer, "has_content_credentials=false") == [plain["id"]]
+    assert clip_ids(client, viewer, "content_credentials_state=signer_untrusted") == [signed["id"]]
+    assert clip_ids(client, viewer, "content_credentials_state=valid") == []
 
 
 def test_the_whole_report_is_kept_and_its_digest_is_in_the_custody_chain(
     client: TestClient, keys: dict[str, str], files: dict[str, Path], archive: Archive
 ) -> None:
-    clip_id = ingested(client, keys, files["signed"])["id"]
+    clip_id = upload_analysed(client, keys, files["signed"])["id"]
     viewer = keys["viewer"]
     report = client.get(f"/api/v1/clips/{clip_id}/content-credentials", headers=auth(viewer))
     assert report.status_code == 200
@@ -95,35 +81,35 @@ def test_with_the_signers_root_as_trust_anchor_the_clip_is_valid(
     client: TestClient, keys: dict[str, str], files: dict[str, Path], archive: Archive
 ) -> None:
     archive.settings.c2pa_trust_anchors = files["anchors"]
-    credentials = ingested(client, keys, files["signed"])["content_credentials"]
+    credentials = upload_analysed(client, keys, files["signed"])["content_credentials"]
     assert (credentials["state"], credentials["signer_trusted"], credentials["failures"]) == ("valid", True, [])
-    assert ids(client, keys["viewer"], "content_credentials_state=valid") != []
+    assert clip_ids(client, keys["viewer"], "content_credentials_state=valid") != []
 
 
 @embedded_only
 def test_a_clip_changed_after_signing_is_invalid_naming_the_assertion_and_still_ready(
     client: TestClient, keys: dict[str, str], files: dict[str, Path]
 ) -> None:
-    clip = ingested(client, keys, files["tampered"])
+    clip = upload_analysed(client, keys, files["tampered"])
     credentials = clip["content_credentials"]
     assert credentials["state"] == "invalid"
     assert [f["assertion"] for f in credentials["failures"] if f["code"] == "assertion.bmffHash.mismatch"] == [
         "c2pa.hash.bmff.v3"
     ]
     assert "assertion.bmffHash.mismatch (c2pa.hash.bmff.v3)" in credentials["reason"]
-    assert ids(client, keys["viewer"], "content_credentials_state=invalid") == [clip["id"]]
+    assert clip_ids(client, keys["viewer"], "content_credentials_state=invalid") == [clip["id"]]
 
 
 @embedded_only
 def test_a_malformed_manifest_is_a_warning_not_a_failed_ingest(
     client: TestClient, keys: dict[str, str], files: dict[str, Path]
 ) -> None:
-    clip = ingested(client, keys, files["garbled"])  # ends ready, keyframes and all
+    clip = upload_analysed(client, keys, files["garbled"])  # ends ready, keyframes and all
     credentials = clip["content_credentials"]
     assert credentials["state"] == "malformed"
     assert "could not be read" in credentials["reason"]
     viewer = keys["viewer"]
-    assert ids(client, viewer, "has_content_credentials=true") == [clip["id"]]  # something is there
+    assert clip_ids(client, viewer, "has_content_credentials=true") == [clip["id"]]  # something is there
     report = client.get(f"/api/v1/clips/{clip['id']}/content-credentials", headers=auth(viewer))
     assert report.status_code == 404 and "malformed" in report.json()["detail"]
 
@@ -132,7 +118,7 @@ def test_a_malformed_manifest_is_a_warning_not_a_failed_ingest(
 def test_a_clip_not_yet_read_says_so_and_matches_neither_search(
     client: TestClient, keys: dict[str, str], files: dict[str, Path], archive: Archive
 ) -> None:
-    clip_id = ingested(client, keys, files["plain"])["id"]
+    clip_id = upload_analysed(client, keys, files["plain"])["id"]
     with archive.sessions.begin() as session:  # as migration 0017 leaves a clip analysed before it
         clip = session.get(Clip, clip_id)
         assert clip is not None
@@ -140,6 +126,6 @@ def test_a_clip_not_yet_read_says_so_and_matches_neither_search(
     viewer = keys["viewer"]
     body = client.get(f"/api/v1/clips/{clip_id}", headers=auth(viewer)).json()
     assert body["content_credentials"]["state"] == "not_read"
-    assert ids(client, viewer, "has_content_credentials=true") == []
-    assert ids(client, viewer, "has_content_credentials=false") == []
-    assert ids(client, viewer, "content_credentials_state=not_read") == [clip_id]
+    assert clip_ids(client, viewer, "has_content_credentials=true") == []
+    assert clip_ids(client, viewer, "has_content_credentials=false") == []
+    assert clip_ids(client, viewer, "content_credentials_state=not_read") == [clip_id]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -43,6 +44,21 @@ def wait_until_done(client: TestClient, key: str, clip_id: str, timeout_s: float
             return body
         time.sleep(0.1)
     raise AssertionError(f"clip {clip_id} still {body['status']} after {timeout_s} s")
+
+
+def upload_analysed(client: TestClient, keys: dict[str, str], path: Path) -> dict[str, Any]:
+    """Upload the file at `path` as a contributor and wait for its analysis to end `ready`."""
+    clip_id = upload(client, keys["contributor"], path.read_bytes(), name=path.name).json()["id"]
+    body = wait_until_done(client, keys["viewer"], clip_id)
+    assert body["status"] == "ready", body["status_reason"]
+    return body
+
+
+def clip_ids(client: TestClient, key: str, query: str) -> list[str]:
+    """The ids of the clips `GET /api/v1/clips?{query}` lists, in its order."""
+    response = client.get(f"/api/v1/clips?{query}", headers=auth(key))
+    assert response.status_code == 200, response.text
+    return [c["id"] for c in response.json()["items"]]
 
 
 def create_incident(client: TestClient, key: str) -> tuple[str, str]:
