@@ -1,0 +1,59 @@
+"""Migration 0017 adds the Content Credentials columns: clips analysed before it read as not read
+until they are analysed again, and going back down removes the columns."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import inspect, text
+
+from storage.db import MIGRATIONS_DIR, make_engine, make_session_factory, upgrade_database
+from storage.models import Clip
+from storage.search import ClipFilters, search_clips
+
+COLUMNS = {"content_credentials", "content_credentials_state", "content_credentials_report"}
+
+
+def _config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def _clip_columns(database_url: str) -> set[str]:
+    engine = make_engine(database_url)
+    try:
+        return {column["name"] for column in inspect(engine).get_columns("clips")}
+    finally:
+        engine.dispose()
+
+
+def test_a_clip_analysed_before_0017_has_its_credentials_not_read(database_url: str) -> None:
+    command.downgrade(_config(database_url), "0014")
+    assert not COLUMNS & _clip_columns(database_url)
+    engine = make_engine(database_url)
+    stored = (
+        datetime(2026, 11, 30, 9, 0) if engine.dialect.name == "sqlite" else datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    )
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO clips (id, sha256, size_bytes, filename, blob_key, status, created_at, uploaded_by,"
+                " verification_status) VALUES ('old', :sha, 1, 'f', 'k', 'ready', :at, 'a', 'unverified')"
+            ),
+            {"sha": "0" * 64, "at": stored},
+        )
+    engine.dispose()
+    upgrade_database(database_url)
+    assert _clip_columns(database_url) >= COLUMNS
+    sessions = make_session_factory(make_engine(database_url))
+    with sessions() as session:
+        clip = session.get(Clip, "old")
+        assert clip is not None
+        assert clip.content_credentials is None and clip.content_credentials_state is None
+        assert clip.content_credentials_report is None
+        assert search_clips(session, ClipFilters(content_credentials_state="not_read"), 10, 0)[0] == 1
+        assert search_clips(session, ClipFilters(has_content_credentials=False), 10, 0)[0] == 0
