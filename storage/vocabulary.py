@@ -34,3 +34,7 @@ CASE_STATUSES: tuple[CaseStatus, ...] = get_args(CaseStatus)
 # How precisely an incident's start time is known.
 TimePrecision = Literal["exact", "hour", "day", "approximate"]
 TIME_PRECISIONS: tuple[TimePrecision, ...] = get_args(TimePrecision)
+
+# How a clip's last fixity check went (storage/fixity.py); unchecked until its first.
+FixityStatus = Literal["unchecked", "ok", "failed"]
+FIXITY_STATUSES: tuple[FixityStatus, ...] = get_args(FixityStatus)
