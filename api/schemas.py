@@ -18,7 +18,7 @@ from storage.history import RecordHistory
 from storage.keys import Role
 from storage.models import Acquisition
 from storage.recorded import recorded_time
-from storage.vocabulary import CaseStatus, TimePrecision, VerificationStatus
+from storage.vocabulary import CaseStatus, FixityStatus, TimePrecision, VerificationStatus
 
 T = TypeVar("T")
 ZONE_EXAMPLE = "2019-11-16T14:00:00+03:30"
@@ -287,6 +287,13 @@ class ClipOut(BaseModel):
         "what it declares); null until decoded.",
     )
 
+    fixity: FixityStatus = Field(
+        default="unchecked",
+        description="How the last fixity check of the original went (an audit, or a whole download): `ok`, "
+        "`failed` (GET /api/v1/fixity says what differs), or `unchecked` until the first.",
+    )
+    fixity_checked_at: datetime | None = Field(default=None, description="When that check was made.")
+
     @classmethod
     def of(cls, clip: Any) -> ClipOut:
         parsed = {name: json.loads(getattr(clip, name) or "null") for name in ("media", "integrity")}
@@ -298,6 +305,7 @@ class ClipOut(BaseModel):
                 "ingest": IngestProgress(step=clip.ingest_step, progress=clip.ingest_progress),
                 **parsed,
                 "recorded": RecordedOut.of(parsed["media"]),
+                "fixity": clip.fixity_status,
             }
         )
 
@@ -404,13 +412,29 @@ class CustodyEventOut(ChainLinkOut):
     """One event of a clip's custody log."""
 
 
+class MismatchOut(BaseModel):
+    """A field of the clip (or of a row its chain vouches for) that is not what the chain recorded."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int | None = Field(description="The event that recorded it; null for a row no event records.")
+    field: str = Field(description="e.g. `sha256`, `size_bytes`, `acquisition 3 source`, `link 5 start_s`.")
+    recorded: Any = Field(description="What the chain recorded (null: no event records the row).")
+    found: Any = Field(description="What is stored (null: the row the event records is gone).")
+
+
 class CustodyLog(BaseModel):
     model_config = ConfigDict(json_schema_extra=examples(ex.CUSTODY_LOG))
 
     clip_id: str
-    verified: bool = Field(description="Whether every event's hash recomputes and links to the one before.")
+    verified: bool = Field(
+        description="Whether every event's hash recomputes and links to the one before, and every field the "
+        "chain vouches for (the clip's sha256 and size, acquisitions, corrections, review status, links, fixity "
+        "flag) holds what the chain recorded."
+    )
     first_bad_seq: int | None
     reason: str | None
+    mismatches: list[MismatchOut] = Field(default_factory=list, description="Each field that differs.")
     events: list[CustodyEventOut]
 
 
@@ -706,6 +730,49 @@ class CasePage(BaseModel):
 class Health(BaseModel):
     model_config = ConfigDict(json_schema_extra=examples(ex.HEALTH))
 
-    status: str
+    status: str = Field(description="`ok`, or `degraded` when any part below is not.")
     database: str
     object_store: str
+    fixity: str = Field(
+        default="ok", description="`ok`, or how many clips failed their last fixity check (GET /api/v1/fixity)."
+    )
+
+
+class FixityRunOut(BaseModel):
+    """One fixity audit of every original, in clip id order."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    started_at: datetime
+    finished_at: datetime | None = Field(description="Null while it runs (or until it resumes after a restart).")
+    started_by: str
+    clips_checked: int
+    clips_failed: int
+    bytes_read: int
+
+
+class FixityFailureOut(BaseModel):
+    clip_id: str
+    filename: str
+    checked_at: datetime | None
+    problems: list[str] = Field(description="What differed, in words.")
+
+
+class FixityReport(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.FIXITY_REPORT))
+
+    last_run: FixityRunOut | None = Field(description="The last finished audit; null before the first.")
+    running: FixityRunOut | None = Field(description="The audit under way (or cut off, to resume), if any.")
+    next_run_at: datetime = Field(description="When the schedule starts the next audit.")
+    interval_s: float
+    failed: int = Field(description="How many clips failed their last check.")
+    failures: list[FixityFailureOut] = Field(description="Those clips, oldest failure first (at most 1000).")
+
+
+class FixityCheckOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.FIXITY_CHECK))
+
+    clip_id: str
+    fixity: FixityStatus
+    problems: list[str]

@@ -42,6 +42,7 @@ class ClipFilters:
     case_id: str | None = None
     has_near_duplicates: bool | None = None
     has_integrity_warnings: bool | None = None  # clips not yet decoded match neither
+    fixity: str | None = None  # how the last fixity check went (storage/fixity.py)
 
 
 # How a clip list can be ordered: by when the archive received the clip, or by when the file says
@@ -113,6 +114,8 @@ def _clip_conditions(f: ClipFilters) -> list[Any]:
         conditions.append(related if f.has_near_duplicates else ~related)
     if f.has_integrity_warnings is not None:
         conditions.append(Clip.integrity_warnings > 0 if f.has_integrity_warnings else Clip.integrity_warnings == 0)
+    if f.fixity:
+        conditions.append(Clip.fixity_status == f.fixity)
     return conditions
 
 
