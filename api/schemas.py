@@ -769,6 +769,18 @@ class FixityReport(BaseModel):
     failed: int = Field(description="How many clips failed their last check.")
     failures: list[FixityFailureOut] = Field(description="Those clips, oldest failure first (at most 1000).")
 
+    @classmethod
+    def of(cls, status: Any) -> FixityReport:
+        """From ingest/fixity.py's `AuditStatus`."""
+        return cls(
+            last_run=FixityRunOut.model_validate(status.last_run) if status.last_run else None,
+            running=FixityRunOut.model_validate(status.running) if status.running else None,
+            next_run_at=status.next_run_at,
+            interval_s=status.interval_s,
+            failed=status.failed,
+            failures=[FixityFailureOut.model_validate(vars(failure)) for failure in status.failures],
+        )
+
 
 class FixityCheckOut(BaseModel):
     model_config = ConfigDict(json_schema_extra=examples(ex.FIXITY_CHECK))

@@ -18,11 +18,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from storage.archive import Archive
 from storage.fixity import (
+    Failure,
     advance_run,
     clips_after,
+    count_failed,
+    failures,
     finish_run,
     last_finished_run,
     record_outcome,
@@ -182,6 +186,31 @@ def next_run_at(last: FixityRun | None, settings: Settings, now: datetime | None
     if last is None:
         return now or utcnow()
     return last.started_at + timedelta(seconds=settings.fixity_interval_s)
+
+
+@dataclass(frozen=True)
+class AuditStatus:
+    """Where the audits stand: the last finished run, the one under way (or cut off), when the
+    schedule starts the next, and the clips whose last check failed."""
+
+    last_run: FixityRun | None
+    running: FixityRun | None
+    next_run_at: datetime
+    interval_s: float
+    failed: int
+    failures: list[Failure]
+
+
+def audit_status(session: Session, settings: Settings) -> AuditStatus:
+    last = last_finished_run(session)
+    return AuditStatus(
+        last,
+        unfinished_run(session),
+        next_run_at(last, settings),
+        settings.fixity_interval_s,
+        count_failed(session),
+        failures(session),
+    )
 
 
 def scheduled_fixity_audit(archive: Archive) -> AuditProgress | None:

@@ -8,10 +8,9 @@ from fastapi import APIRouter
 from api.deps import ArchiveDep, SessionDep
 from api.errors import COMMON_ERRORS
 from api.params import Analyst, Viewer
-from api.schemas import FixityCheckOut, FixityFailureOut, FixityReport, FixityRunOut
-from ingest.fixity import check_clip, next_run_at
+from api.schemas import FixityCheckOut, FixityReport
+from ingest.fixity import audit_status, check_clip
 from storage.clips import load_clip
-from storage.fixity import count_failed, failures, last_finished_run, unfinished_run
 
 router = APIRouter(tags=["fixity"], responses=COMMON_ERRORS)
 
@@ -20,15 +19,7 @@ router = APIRouter(tags=["fixity"], responses=COMMON_ERRORS)
 def fixity_report(session: SessionDep, archive: ArchiveDep, _caller: Viewer) -> FixityReport:
     """Where the audits stand: the last finished, the one under way, when the next starts, and every
     clip whose last check (an audit's or a whole download's) failed, with what differed."""
-    last, running = last_finished_run(session), unfinished_run(session)
-    return FixityReport(
-        last_run=FixityRunOut.model_validate(last) if last else None,
-        running=FixityRunOut.model_validate(running) if running else None,
-        next_run_at=next_run_at(last, archive.settings),
-        interval_s=archive.settings.fixity_interval_s,
-        failed=count_failed(session),
-        failures=[FixityFailureOut.model_validate(vars(failure)) for failure in failures(session)],
-    )
+    return FixityReport.of(audit_status(session, archive.settings))
 
 
 @router.post("/api/v1/clips/{clip_id}/fixity", response_model=FixityCheckOut)

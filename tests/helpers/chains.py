@@ -15,8 +15,8 @@ def tamper_table(database_url: str, statement: str, table: str = "custody_events
         if engine.dialect.name == "postgresql":
             connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only"))
         else:
-            connection.execute(text(f"DROP TRIGGER {table}_no_update"))
-            connection.execute(text(f"DROP TRIGGER {table}_no_delete"))
+            connection.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_update"))
+            connection.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_delete"))
         connection.execute(text(statement))
     engine.dispose()
 
