@@ -75,9 +75,9 @@ def edit(archive: Archive, statement: str, **params: object) -> None:
         connection.execute(text(statement), params)
 
 
-def guarded_edit(archive: Archive, statement: str, table: str) -> None:
+def guarded_edit(archive: Archive, statement: str, table: str, **params: object) -> None:
     """An edit of an append-only table with its guard lifted (its triggers)."""
-    tamper_table(archive.settings.resolved_database_url(), statement, table)
+    tamper_table(archive.settings.resolved_database_url(), statement, table, params)
 
 
 def rewrite_chain(archive: Archive, clip_id: str, seq: int, details: dict[str, object]) -> None:
@@ -97,7 +97,7 @@ def rewrite_chain(archive: Archive, clip_id: str, seq: int, details: dict[str, o
         ]
     events[seq]["details"] = canonical_json(details)
     prev_hash = events[seq]["prev_hash"]
-    statements = []
+    statements: list[dict[str, object]] = []
     for event in events[seq:]:
         body = {
             "clip_id": clip_id,
@@ -108,11 +108,15 @@ def rewrite_chain(archive: Archive, clip_id: str, seq: int, details: dict[str, o
             "details": event["details"],
         }
         new_hash = link_hash(prev_hash, body)  # type: ignore[arg-type]
-        quoted = str(event["details"]).replace("'", "''")
         statements.append(
-            f"UPDATE custody_events SET details = '{quoted}', prev_hash = '{prev_hash}', hash = '{new_hash}' "
-            f"WHERE clip_id = '{clip_id}' AND seq = {event['seq']}"
+            {"details": event["details"], "prev": prev_hash, "hash": new_hash, "clip": clip_id, "seq": event["seq"]}
         )
         prev_hash = new_hash
-    for statement in statements:
-        guarded_edit(archive, statement, "custody_events")
+    for params in statements:
+        guarded_edit(
+            archive,
+            "UPDATE custody_events SET details = :details, prev_hash = :prev, hash = :hash "
+            "WHERE clip_id = :clip AND seq = :seq",
+            "custody_events",
+            **params,
+        )
