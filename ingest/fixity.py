@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.archive import Archive
+from storage.clips import load_clip
 from storage.fixity import (
     Failure,
     advance_run,
@@ -109,9 +110,9 @@ def check_clip(
     archive: Archive, clip_id: str, actor: str = ACTOR, *, pace: Pace | None = None, run_id: int | None = None
 ) -> ClipOutcome:
     """Audit one clip now: its original's bytes, then its chain, and record the outcome (and, in a
-    run, move the run's cursor past it, in the same transaction)."""
+    run, move the run's cursor past it, in the same transaction). `ClipNotFound` for no such clip."""
     with archive.reads() as session:
-        clip = session.get_one(Clip, clip_id)
+        clip = load_clip(session, clip_id)
         key, sha256, size = clip.blob_key, clip.sha256, clip.size_bytes
     read = _read_original(archive, key, pace)
     problems: list[str] = []
