@@ -37,7 +37,7 @@ from storage.fixity import (
 from storage.holds import hold
 from storage.models import Clip, FixityRun, utcnow
 from storage.vouched import check_custody
-from verity.errors import BlobNotFound, FixityFailed
+from verity.errors import BlobNotFound, FixityFailed, InvalidInput
 from verity.settings import Settings
 
 ACTOR = "fixity-audit"
@@ -93,7 +93,8 @@ class AuditProgress:
 
 
 def _read_original(archive: Archive, key: str, pace: Pace | None) -> tuple[str, int] | None:
-    """SHA-256 and size of the object under `key`, read whole; None when it is not there."""
+    """SHA-256 and size of the object under `key`, read whole; None when it is not there (or the
+    key could name no object: a clip whose key was edited must fail, not stop every audit at it)."""
     digest, size = hashlib.sha256(), 0
     try:
         for chunk in archive.blobs.open(key):
@@ -101,7 +102,7 @@ def _read_original(archive: Archive, key: str, pace: Pace | None) -> tuple[str, 
             size += len(chunk)
             if pace is not None:
                 pace.took(len(chunk))
-    except BlobNotFound:
+    except (BlobNotFound, InvalidInput):
         return None
     return digest.hexdigest(), size
 

@@ -82,6 +82,15 @@ def test_a_missing_original_is_a_failure(archive: Archive) -> None:
     assert fixity_of(archive, clip_id) == "failed"
 
 
+def test_a_clip_whose_key_names_no_object_fails_and_the_audit_goes_on(archive: Archive) -> None:
+    first, second = sorted(archived_clip(archive)[0] for _ in range(2))
+    with archive.sessions.begin() as session:
+        session.get_one(Clip, first).blob_key = "../outside"
+    progress = run_fixity_audit(archive)
+    assert progress is not None and progress.finished
+    assert [(o.clip_id, o.failed) for o in progress.outcomes] == [(first, True), (second, False)]
+
+
 def test_a_passing_check_after_the_bytes_are_restored_clears_the_flag(archive: Archive) -> None:
     clip_id, data = archived_clip(archive)
     with archive.sessions() as session:
