@@ -212,7 +212,9 @@ def _links(session: Session, clip: Clip, parsed: Parsed, compare: Any) -> list[M
         if not isinstance(link_id, int):
             continue
         if event.action == "linked":
-            state = {name: details.get(name) for name in ("incident_id", "start_s", "end_s", "note")}
+            state: dict[str, Any] = {
+                name: details[name] for name in ("incident_id", "start_s", "end_s", "note") if name in details
+            }
             expected[link_id] = (event.seq, {**state, "linked_by": event.actor, "unlinked_by": None})
         elif event.action == "link_changed" and link_id in expected:
             state = {**expected[link_id][1], **(details.get("after") or {})}
