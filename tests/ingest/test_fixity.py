@@ -4,8 +4,10 @@ two audits never run at once."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -13,10 +15,13 @@ from sqlalchemy import select
 
 from ingest.fixity import AUDIT_HOLD, Pace, check_clip, run_fixity_audit, scheduled_fixity_audit
 from storage.archive import Archive
+from storage.blobs import LocalBlobStore
 from storage.custody import list_events
 from storage.holds import hold
 from storage.models import Clip, FixityRun
+from tests.helpers.backends import embedded_only
 from tests.helpers.evidence import archived_clip
+from verity.errors import StorageUnavailable
 
 
 def last_event(archive: Archive, clip_id: str) -> tuple[str, dict[str, object]]:
@@ -168,3 +173,25 @@ def test_pace_keeps_reading_at_or_under_its_rate() -> None:
     for _ in range(4):
         pace.took(500_000)
     assert time.monotonic() - started >= 0.45
+
+
+class UnreachableStore(LocalBlobStore):
+    """The archive's folder, answering no read: what an S3 server that has gone away looks like to the audit."""
+
+    def open(self, key: str, start: int | None = None, end: int | None = None) -> Iterator[bytes]:
+        raise StorageUnavailable("the object store is not answering")
+
+
+@embedded_only
+def test_an_unreachable_store_records_nothing_and_the_run_resumes_once_it_answers(archive: Archive) -> None:
+    clip_id, _data = archived_clip(archive)
+    assert isinstance(archive.blobs, LocalBlobStore)
+    cut_off = dataclasses.replace(archive, blobs=UnreachableStore(archive.blobs.root))
+    with pytest.raises(StorageUnavailable):
+        run_fixity_audit(cut_off)
+    with archive.sessions() as session:
+        assert not [e for e in list_events(session, clip_id) if e.action.startswith("fixity")]
+        assert session.get_one(Clip, clip_id).fixity_status == "unchecked"
+    progress = run_fixity_audit(archive)
+    assert progress is not None and progress.finished and [o.clip_id for o in progress.outcomes] == [clip_id]
+    assert fixity_of(archive, clip_id) == "ok"
