@@ -26,6 +26,8 @@ RECEIPTS = ("uploaded", "acquired_duplicate")
 # before captured_at, note and received_at were recorded are checked on what they hold.
 RECEIPT_FIELDS = ("filename", "source", "source_url", "captured_at", "note", "received_at")
 FIXITY_OUTCOMES = {"fixity_checked": "ok", "fixity_failed": "failed"}
+# What a Mismatch holds for a row as a whole: one an event records, one that is stored.
+RECORDED, PRESENT = "recorded", "present"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,14 @@ class Mismatch:
     found: Any
 
     def describe(self) -> str:
+        if self.seq is None and self.recorded is None:
+            return f"{self.field} is recorded by no event"
+        if self.found is None and self.recorded == RECORDED:
+            return (
+                f"{self.field} is missing"
+                if self.seq is None
+                else f"{self.field}, recorded by event {self.seq}, is gone"
+            )
         where = f"event {self.seq}" if self.seq is not None else "no event"
         return f"{self.field} is {self.found!r} but {where} recorded {self.recorded!r}"
 
@@ -130,7 +140,7 @@ def _receipts(session: Session, clip: Clip, parsed: Parsed, compare: Any) -> lis
     vouched: set[int] = set()
     uploads = [(event, details) for event, details in parsed if event.action == "uploaded"]
     if not uploads:
-        missing.append(Mismatch(None, "uploaded event", "one event recording the upload", None))
+        missing.append(Mismatch(None, "the uploaded event", RECORDED, None))
     for event, details in parsed:
         if event.action not in RECEIPTS:
             continue
@@ -142,7 +152,7 @@ def _receipts(session: Session, clip: Clip, parsed: Parsed, compare: Any) -> lis
         acquisition_id = details.get("acquisition_id")
         acquisition = acquisitions.get(acquisition_id) if isinstance(acquisition_id, int) else None
         if acquisition is None:
-            missing.append(Mismatch(event.seq, f"acquisition {acquisition_id}", "recorded", None))
+            missing.append(Mismatch(event.seq, f"acquisition {acquisition_id}", RECORDED, None))
             continue
         vouched.add(acquisition.id)
         prefix = f"acquisition {acquisition.id}"
@@ -154,7 +164,7 @@ def _receipts(session: Session, clip: Clip, parsed: Parsed, compare: Any) -> lis
                     value = timestamp(value)
                 compare(event.seq, f"{prefix} {name}", details[name], value)
     for acquisition_id in sorted(set(acquisitions) - vouched):
-        missing.append(Mismatch(None, f"acquisition {acquisition_id}", None, "present"))
+        missing.append(Mismatch(None, f"acquisition {acquisition_id}", None, PRESENT))
     return missing
 
 
@@ -172,7 +182,7 @@ def _corrections(session: Session, clip: Clip, parsed: Parsed, compare: Any) -> 
             continue
         correction = rows.get(details.get("correction_id"))  # type: ignore[arg-type]
         if correction is None:
-            missing.append(Mismatch(event.seq, f"correction {details.get('correction_id')}", "recorded", None))
+            missing.append(Mismatch(event.seq, f"correction {details.get('correction_id')}", RECORDED, None))
             continue
         vouched.add(correction.id)
         prefix = f"correction {correction.id}"
@@ -180,7 +190,7 @@ def _corrections(session: Session, clip: Clip, parsed: Parsed, compare: Any) -> 
         for name in ("acquisition_id", "field", "old_value", "new_value", "why"):
             compare(event.seq, f"{prefix} {name}", details.get(name), getattr(correction, name))
     for correction_id in sorted(set(rows) - vouched):
-        missing.append(Mismatch(None, f"correction {correction_id}", None, "present"))
+        missing.append(Mismatch(None, f"correction {correction_id}", None, PRESENT))
     return missing
 
 
@@ -193,14 +203,14 @@ def _reviews(session: Session, clip: Clip, parsed: Parsed, compare: Any) -> list
     changes = list(session.scalars(query))
     for index, (event, details) in enumerate(reviews):
         if index >= len(changes):
-            missing.append(Mismatch(event.seq, f"review {index + 1}", "recorded", None))
+            missing.append(Mismatch(event.seq, f"review {index + 1}", RECORDED, None))
             continue
         change = changes[index]
         compare(event.seq, f"review {index + 1} reviewer", event.actor, change.reviewer)
         for name, column in (("from", "from_status"), ("to", "to_status"), ("rationale", "rationale")):
             compare(event.seq, f"review {index + 1} {column}", details.get(name), getattr(change, column))
     for index in range(len(reviews), len(changes)):
-        missing.append(Mismatch(None, f"review {index + 1}", None, "present"))
+        missing.append(Mismatch(None, f"review {index + 1}", None, PRESENT))
     return missing
 
 
@@ -225,11 +235,11 @@ def _links(session: Session, clip: Clip, parsed: Parsed, compare: Any) -> list[M
     for link_id, (seq, state) in expected.items():
         link = rows.get(link_id)
         if link is None:
-            missing.append(Mismatch(seq, f"link {link_id}", "recorded", None))
+            missing.append(Mismatch(seq, f"link {link_id}", RECORDED, None))
             continue
         for name, recorded in state.items():
             compare(seq, f"link {link_id} {name}", recorded, getattr(link, name))
         compare(seq, f"link {link_id} unlinked", state["unlinked_by"] is not None, link.unlinked_at is not None)
     for link_id in sorted(set(rows) - set(expected)):
-        missing.append(Mismatch(None, f"link {link_id}", None, "present"))
+        missing.append(Mismatch(None, f"link {link_id}", None, PRESENT))
     return missing

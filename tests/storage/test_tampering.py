@@ -145,31 +145,48 @@ class Tampering:
     name: str
     tamper: Tamper
     caught_by: frozenset[str]  # every layer that must catch it; empty: nothing inside Verity can
+    field: str | None = None  # what the chain check names as differing, where it catches it
 
 
-def tampering(name: str, tamper: Tamper, *layers: str) -> Tampering:
-    return Tampering(name, tamper, frozenset(layers))
+def tampering(name: str, tamper: Tamper, *layers: str, field: str | None = None) -> Tampering:
+    return Tampering(name, tamper, frozenset(layers), field)
 
 
 TAMPERINGS = [
-    tampering("chain recomputed after an event was edited", recompute_chain, CHAIN_CHECK, FIXITY_AUDIT),
+    tampering(
+        "chain recomputed after an event was edited",
+        recompute_chain,
+        CHAIN_CHECK,
+        FIXITY_AUDIT,
+        field="acquisition {a} source",
+    ),
     tampering(
         "chain recomputed, with the row edited to match", recompute_chain_and_rows, TIMESTAMP_ANCHOR, EXPORT_VERIFIER
     ),
-    tampering("forged event appended", append_forged_review, CHAIN_CHECK, FIXITY_AUDIT),
+    tampering("forged event appended", append_forged_review, CHAIN_CHECK, FIXITY_AUDIT, field="verification_status"),
     # The one kind the issue allows to go unseen inside Verity: after the last anchor, a forged
     # event with its rows to match is indistinguishable from a real one.
     tampering("forged event appended, with the rows to match", append_forged_review_and_rows),
     tampering("newest event removed", drop_newest_event, TIMESTAMP_ANCHOR, EXPORT_VERIFIER),
     tampering("an event in the middle removed", drop_middle_event, CHAIN_CHECK, FIXITY_AUDIT),
-    tampering("clip sha256 edited", edit_sha256, CHAIN_CHECK, FIXITY_AUDIT, DOWNLOAD),
-    tampering("clip size edited", edit_size, CHAIN_CHECK, FIXITY_AUDIT, DOWNLOAD),
-    tampering("acquisition source edited", edit_acquisition_source, CHAIN_CHECK, FIXITY_AUDIT),
-    tampering("acquisition captured_at edited", edit_acquisition_captured_at, CHAIN_CHECK, FIXITY_AUDIT),
-    tampering("acquisition correction edited", edit_correction, CHAIN_CHECK, FIXITY_AUDIT),
-    tampering("verification status edited", edit_verification_status, CHAIN_CHECK, FIXITY_AUDIT),
-    tampering("link segment edited", edit_link_segment, CHAIN_CHECK, FIXITY_AUDIT),
-    tampering("link marked removed", edit_link_unlinked, CHAIN_CHECK, FIXITY_AUDIT),
+    tampering("clip sha256 edited", edit_sha256, CHAIN_CHECK, FIXITY_AUDIT, DOWNLOAD, field="sha256"),
+    tampering("clip size edited", edit_size, CHAIN_CHECK, FIXITY_AUDIT, DOWNLOAD, field="size_bytes"),
+    tampering(
+        "acquisition source edited", edit_acquisition_source, CHAIN_CHECK, FIXITY_AUDIT, field="acquisition {a} source"
+    ),
+    tampering(
+        "acquisition captured_at edited",
+        edit_acquisition_captured_at,
+        CHAIN_CHECK,
+        FIXITY_AUDIT,
+        field="acquisition {a} captured_at",
+    ),
+    tampering("acquisition correction edited", edit_correction, CHAIN_CHECK, FIXITY_AUDIT, field="new_value"),
+    tampering(
+        "verification status edited", edit_verification_status, CHAIN_CHECK, FIXITY_AUDIT, field="verification_status"
+    ),
+    tampering("link segment edited", edit_link_segment, CHAIN_CHECK, FIXITY_AUDIT, field="link {l} start_s"),
+    tampering("link marked removed", edit_link_unlinked, CHAIN_CHECK, FIXITY_AUDIT, field="link {l} unlinked"),
     tampering("original bytes altered", alter_original, FIXITY_AUDIT, DOWNLOAD),
     tampering("original deleted", delete_original, FIXITY_AUDIT, DOWNLOAD),
 ]
@@ -218,3 +235,18 @@ def test_each_tampering_is_caught_by_the_layers_it_names(archive: Archive, case:
     with TestClient(create_app(archive=archive), raise_server_exceptions=False) as client:
         caught = {name for name, layer in LAYERS.items() if layer(archive, client, viewer, clips[name].clip_id)}
     assert caught == case.caught_by & LAYERS.keys()
+
+
+NAMED = [t for t in TAMPERINGS if t.field is not None]
+
+
+@pytest.mark.parametrize("case", NAMED, ids=[t.name for t in NAMED])
+def test_the_chain_check_names_the_field_each_tampering_changed(archive: Archive, case: Tampering) -> None:
+    clip = evidenced_clip(archive)
+    case.tamper(archive, clip)
+    with archive.sessions() as session:
+        check = check_custody(session, session.get_one(Clip, clip.clip_id))[1]
+    assert case.field is not None
+    wanted = case.field.format(a=clip.acquisition_id, l=clip.link_id)
+    assert any(wanted in mismatch.field for mismatch in check.mismatches), check.mismatches
+    assert check.reason is not None and wanted in check.reason
