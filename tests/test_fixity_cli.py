@@ -8,10 +8,11 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 
 from storage.archive import open_archive
 from storage.models import Clip
-from tests.conftest import VERITY, RunningServer
+from tests.conftest import VERITY, RunningServer, scaled_settings_env
 from tests.helpers.evidence import archived_clip
 from verity.settings import Settings
 
@@ -26,9 +27,10 @@ def local_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def archive_with_one_broken_clip(data_dir: Path) -> tuple[str, str]:
-    """Two clips in a new embedded archive, the second's original deleted: their ids."""
-    archive = open_archive(Settings(data_dir=data_dir), upgrade=True)
+def archive_with_one_broken_clip(data_dir: Path, settings: Settings | None = None) -> tuple[str, str]:
+    """Two clips in a new archive (embedded in `data_dir` unless `settings` say otherwise), the
+    second's original deleted: their ids."""
+    archive = open_archive(settings or Settings(data_dir=data_dir), upgrade=True)
     try:
         intact, _ = archived_clip(archive)
         broken, _ = archived_clip(archive)
@@ -83,3 +85,17 @@ def test_fixity_through_a_server_checks_a_clip_and_reports(server: RunningServer
     assert report.returncode == 0 and "clips failing now: 0" in report.stdout
     refused = run(["--all"], env)
     assert refused.returncode == 1 and "without --server" in refused.stderr
+
+
+@pytest.mark.slow
+def test_fixity_all_on_a_scaled_archive_names_the_failed_clip(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {**local_env(tmp_path), **scaled_settings_env(request)}
+    for name, value in env.items():
+        if name.startswith("VERITY_"):
+            monkeypatch.setenv(name, value)
+    intact, broken = archive_with_one_broken_clip(tmp_path, Settings())
+    result = run(["--all"], env)
+    assert result.returncode == 1, result.stderr
+    assert f"{intact}  ok" in result.stdout and f"{broken}  FAILED" in result.stdout
