@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -19,6 +19,9 @@ from storage.keys import Role
 from storage.models import Acquisition
 from storage.recorded import recorded_time
 from storage.vocabulary import CaseStatus, FixityStatus, TimePrecision, VerificationStatus
+
+if TYPE_CHECKING:
+    from ingest.fixity import AuditStatus
 
 T = TypeVar("T")
 ZONE_EXAMPLE = "2019-11-16T14:00:00+03:30"
@@ -770,8 +773,7 @@ class FixityReport(BaseModel):
     failures: list[FixityFailureOut] = Field(description="Those clips, oldest failure first (at most 1000).")
 
     @classmethod
-    def of(cls, status: Any) -> FixityReport:
-        """From ingest/fixity.py's `AuditStatus`."""
+    def of(cls, status: AuditStatus) -> FixityReport:
         return cls(
             last_run=FixityRunOut.model_validate(status.last_run) if status.last_run else None,
             running=FixityRunOut.model_validate(status.running) if status.running else None,
