@@ -20,7 +20,7 @@ import typer
 from pydantic import ValidationError
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from api import cli_archive, cli_clips, cli_evidence, cli_keys
+from api import cli_archive, cli_clips, cli_evidence, cli_fixity, cli_keys
 from api.cli_output import NO_KEY, console, err_console, fail, refusal
 from storage.archive import Archive, open_archive
 from storage.db import upgrade_database
@@ -552,6 +552,7 @@ def _print_verification(file: Path, answer: dict[str, Any]) -> None:
 # The evidence commands talk to a server; they live in api/cli_evidence.py.
 for command in (cli_evidence.link, cli_evidence.unlink, cli_evidence.review):
     app.command()(command)
+app.command()(cli_fixity.fixity)
 
 
 def main() -> None:

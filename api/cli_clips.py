@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.markup import escape
 
@@ -164,7 +165,8 @@ def _media_lines(media: dict[str, Any] | None, status: str, when: dict[str, Any]
 def clip_custody(
     clip_id: str, server: ServerOption = DEFAULT_SERVER, key: KeyOption = "", as_json: JsonOption = False
 ) -> None:
-    """The clip's chain of custody, and whether its hash chain verifies (exit 1 if not)."""
+    """The clip's chain of custody, and whether it verifies: its hashes, and every field it vouches
+    for against what it recorded (exit 1 if not, naming the fields)."""
     log = call("GET", server, key, f"/api/v1/clips/{clip_id}/custody")
     if as_json:
         print_json(log)
@@ -176,7 +178,10 @@ def clip_custody(
         columns = ("seq", "when", "action", "actor", "hash")
         print_table(f"Custody of clip {clip_id}", columns, rows, whole=("seq", "when", "hash"))
     if not log["verified"]:
-        raise fail(f"custody chain DOES NOT VERIFY at event {log['first_bad_seq']}: {log['reason']}")
+        where = f" at event {log['first_bad_seq']}" if log["first_bad_seq"] is not None else ""
+        differing = [mismatch["field"] for mismatch in log.get("mismatches", [])]
+        fields = f" (fields that differ from their custody: {', '.join(differing)})" if differing else ""
+        raise fail(f"custody chain DOES NOT VERIFY{where}: {log['reason']}{fields}")
     if not as_json:
         print_text("custody chain verifies")
 
@@ -250,10 +255,17 @@ def clip_download(
     digest, size = hashlib.sha256(), 0
     try:
         with streamed(server, key, f"/api/v1/clips/{clip_id}/original") as response, partial.open("xb") as handle:
-            for chunk in response.iter_bytes(CHUNK):
-                digest.update(chunk)
-                handle.write(chunk)
-                size += len(chunk)
+            try:
+                for chunk in response.iter_bytes(CHUNK):
+                    digest.update(chunk)
+                    handle.write(chunk)
+                    size += len(chunk)
+            except httpx.RemoteProtocolError:
+                raise fail(
+                    f"the download ended after {size} of {clip['size_bytes']} bytes: nothing was kept (the server "
+                    "cuts a download off when the original's bytes are not the archived ones, and records a fixity "
+                    "failure on the clip: `verity fixity` lists them)"
+                ) from None
             handle.flush()
             os.fsync(handle.fileno())
         if digest.hexdigest() != clip["sha256"]:

@@ -155,6 +155,8 @@ CLIP: dict[str, Any] = {
     "ingest": {"step": None, "progress": 1.0},
     "media": MEDIA,
     "content_credentials": CONTENT_CREDENTIALS,
+    "fixity": "ok",
+    "fixity_checked_at": "2019-12-02T03:10:00Z",
 }
 
 UPLOAD = {
@@ -439,7 +441,36 @@ CASE_HISTORY = {
     ],
 }
 
-HEALTH = {"status": "ok", "database": "ok", "object_store": "ok"}
+HEALTH = {"status": "ok", "database": "ok", "object_store": "ok", "fixity": "ok"}
+
+FIXITY_PROBLEM = (
+    "the original's SHA-256 is 5d41402abc4b2a76b9719d911017c592ae6f1e4c2b1f3e5b7a9c0d2e4f6a8b0c, the clip says "
+    + SHA256
+)
+FIXITY_REPORT = {
+    "last_run": {
+        "id": 41,
+        "started_at": "2019-12-02T03:00:00Z",
+        "finished_at": "2019-12-02T04:12:31Z",
+        "started_by": "fixity-audit",
+        "clips_checked": 1830,
+        "clips_failed": 1,
+        "bytes_read": 412316860416,
+    },
+    "running": None,
+    "next_run_at": "2019-12-03T03:00:00Z",
+    "interval_s": 86400,
+    "failed": 1,
+    "failures": [
+        {
+            "clip_id": CLIP_ID,
+            "filename": "VID_20191116_141502.mp4",
+            "checked_at": "2019-12-02T03:10:00Z",
+            "problems": [FIXITY_PROBLEM],
+        }
+    ],
+}
+FIXITY_CHECK = {"clip_id": CLIP_ID, "fixity": "failed", "problems": [FIXITY_PROBLEM]}
 
 ERROR = {
     "error": "stale_write",

@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -18,7 +18,10 @@ from storage.history import RecordHistory
 from storage.keys import Role
 from storage.models import Acquisition
 from storage.recorded import recorded_time
-from storage.vocabulary import CaseStatus, ContentCredentialsState, TimePrecision, VerificationStatus
+from storage.vocabulary import CaseStatus, ContentCredentialsState, FixityStatus, TimePrecision, VerificationStatus
+
+if TYPE_CHECKING:
+    from ingest.fixity import AuditStatus
 
 T = TypeVar("T")
 ZONE_EXAMPLE = "2019-11-16T14:00:00+03:30"
@@ -359,6 +362,13 @@ class ClipOut(BaseModel):
         description="The file's Content Credentials (C2PA): `state` says whether it has any and whether they hold.",
     )
 
+    fixity: FixityStatus = Field(
+        default="unchecked",
+        description="How the last fixity check of the original went (an audit, or a whole download): `ok`, "
+        "`failed` (GET /api/v1/fixity says what differs), or `unchecked` until the first.",
+    )
+    fixity_checked_at: datetime | None = Field(default=None, description="When that check was made.")
+
     @classmethod
     def of(cls, clip: Any) -> ClipOut:
         parsed = {name: json.loads(getattr(clip, name) or "null") for name in ("media", "integrity")}
@@ -372,6 +382,7 @@ class ClipOut(BaseModel):
                 **parsed,
                 "recorded": RecordedOut.of(parsed["media"]),
                 "content_credentials": ContentCredentialsOut.of(clip.content_credentials),
+                "fixity": clip.fixity_status,
             }
         )
 
@@ -478,13 +489,29 @@ class CustodyEventOut(ChainLinkOut):
     """One event of a clip's custody log."""
 
 
+class MismatchOut(BaseModel):
+    """A field of the clip (or of a row its chain vouches for) that is not what the chain recorded."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int | None = Field(description="The event that recorded it; null for a row no event records.")
+    field: str = Field(description="e.g. `sha256`, `size_bytes`, `acquisition 3 source`, `link 5 start_s`.")
+    recorded: Any = Field(description="What the chain recorded (null: no event records the row).")
+    found: Any = Field(description="What is stored (null: the row the event records is gone).")
+
+
 class CustodyLog(BaseModel):
     model_config = ConfigDict(json_schema_extra=examples(ex.CUSTODY_LOG))
 
     clip_id: str
-    verified: bool = Field(description="Whether every event's hash recomputes and links to the one before.")
+    verified: bool = Field(
+        description="Whether every event's hash recomputes and links to the one before, and every field the "
+        "chain vouches for (the clip's sha256 and size, acquisitions, corrections, review status, links, fixity "
+        "flag) holds what the chain recorded."
+    )
     first_bad_seq: int | None
     reason: str | None
+    mismatches: list[MismatchOut] = Field(default_factory=list, description="Each field that differs.")
     events: list[CustodyEventOut]
 
 
@@ -780,6 +807,60 @@ class CasePage(BaseModel):
 class Health(BaseModel):
     model_config = ConfigDict(json_schema_extra=examples(ex.HEALTH))
 
-    status: str
+    status: str = Field(description="`ok`, or `degraded` when any part below is not.")
     database: str
     object_store: str
+    fixity: str = Field(
+        default="ok", description="`ok`, or how many clips failed their last fixity check (GET /api/v1/fixity)."
+    )
+
+
+class FixityRunOut(BaseModel):
+    """One fixity audit of every original, in clip id order."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    started_at: datetime
+    finished_at: datetime | None = Field(description="Null while it runs (or until it resumes after a restart).")
+    started_by: str
+    clips_checked: int
+    clips_failed: int
+    bytes_read: int
+
+
+class FixityFailureOut(BaseModel):
+    clip_id: str
+    filename: str
+    checked_at: datetime | None
+    problems: list[str] = Field(description="What differed, in words.")
+
+
+class FixityReport(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.FIXITY_REPORT))
+
+    last_run: FixityRunOut | None = Field(description="The last finished audit; null before the first.")
+    running: FixityRunOut | None = Field(description="The audit under way (or cut off, to resume), if any.")
+    next_run_at: datetime = Field(description="When the schedule starts the next audit.")
+    interval_s: float
+    failed: int = Field(description="How many clips failed their last check.")
+    failures: list[FixityFailureOut] = Field(description="Those clips, oldest failure first (at most 1000).")
+
+    @classmethod
+    def of(cls, status: AuditStatus) -> FixityReport:
+        return cls(
+            last_run=FixityRunOut.model_validate(status.last_run) if status.last_run else None,
+            running=FixityRunOut.model_validate(status.running) if status.running else None,
+            next_run_at=status.next_run_at,
+            interval_s=status.interval_s,
+            failed=status.failed,
+            failures=[FixityFailureOut.model_validate(vars(failure)) for failure in status.failures],
+        )
+
+
+class FixityCheckOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.FIXITY_CHECK))
+
+    clip_id: str
+    fixity: FixityStatus
+    problems: list[str]

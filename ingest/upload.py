@@ -25,9 +25,10 @@ from sqlalchemy.orm import Session
 
 from storage.archive import Archive
 from storage.blobs import BlobStore, staging_key
+from storage.chain import timestamp
 from storage.custody import append_event
 from storage.holds import hold
-from storage.models import Acquisition, Clip
+from storage.models import Acquisition, Clip, utcnow
 from storage.vocabulary import ClipStatus
 from verity.errors import BlobNotFound, EmptyUpload, UploadTooLarge
 
@@ -160,8 +161,10 @@ def _record(archive: Archive, staged: StagedOriginal, receipt: Receipt, also: Al
             )
             session.add(clip)
             session.flush()
+        received_at = utcnow()
         acquisition = Acquisition(
             clip_id=clip.id,
+            received_at=received_at,
             received_by=receipt.received_by,
             filename=receipt.filename,
             source=receipt.source,
@@ -183,6 +186,10 @@ def _record(archive: Archive, staged: StagedOriginal, receipt: Receipt, also: Al
                 "size_bytes": staged.size,
                 "source": receipt.source,
                 "source_url": receipt.source_url,
+                # What the chain check holds the acquisition's row to (storage/vouched.py).
+                "captured_at": receipt.captured_at.astimezone(UTC).isoformat() if receipt.captured_at else None,
+                "note": receipt.note,
+                "received_at": timestamp(received_at),
             },
         )
         session.refresh(clip, ["acquisitions"])

@@ -111,6 +111,10 @@ class Clip(Base):
     content_credentials_report: Mapped[str | None] = mapped_column(Text)
     media: Mapped[str | None] = mapped_column(Text)  # normalised fields, JSON
     probe_raw: Mapped[str | None] = mapped_column(Text)  # ffprobe's JSON, verbatim
+    # How the clip's last fixity check went (storage/fixity.py): unchecked, ok or failed. The
+    # custody log holds every outcome; this is what is searched and counted.
+    fixity_status: Mapped[str] = mapped_column(String(20), default="unchecked", server_default="unchecked", index=True)
+    fixity_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     acquisitions: Mapped[list[Acquisition]] = relationship(
         back_populates="clip", order_by="Acquisition.id", lazy="selectin"
@@ -386,6 +390,22 @@ class Upload(Base):
     completing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     clip_id: Mapped[str | None] = mapped_column(ForeignKey("clips.id"))
     duplicate: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class FixityRun(Base):
+    """One audit of every original, in clip id order; `cursor` is the last clip it finished, so a
+    run cut off by a restart resumes after it. Unfinished while `finished_at` is null."""
+
+    __tablename__ = "fixity_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    started_by: Mapped[str] = mapped_column(String(100))
+    cursor: Mapped[str | None] = mapped_column(String(36))
+    clips_checked: Mapped[int] = mapped_column(Integer, default=0)
+    clips_failed: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_read: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class UploadChunk(Base):

@@ -45,6 +45,7 @@ class ClipFilters:
     has_integrity_warnings: bool | None = None  # clips not yet decoded match neither
     has_content_credentials: bool | None = None  # clips whose credentials were not read match neither
     content_credentials_state: str | None = None
+    fixity: str | None = None  # how the last fixity check went (storage/fixity.py)
 
 
 # How a clip list can be ordered: by when the archive received the clip, or by when the file says
@@ -125,6 +126,8 @@ def _clip_conditions(f: ClipFilters) -> list[Any]:
             conditions.append(unread)
         else:
             conditions.append(Clip.content_credentials_state == f.content_credentials_state)
+    if f.fixity:
+        conditions.append(Clip.fixity_status == f.fixity)
     return conditions
 
 

@@ -49,3 +49,6 @@ CONTENT_CREDENTIALS_STATES: tuple[ContentCredentialsState, ...] = get_args(Conte
 # The states in which the file carries a manifest (whatever its validity): `has_content_credentials`.
 CREDENTIALS_PRESENT: tuple[ContentCredentialsState, ...] = ("valid", "signer_untrusted", "invalid", "malformed")
 CREDENTIALS_ABSENT: tuple[ContentCredentialsState, ...] = ("none", "unsupported")
+# How a clip's last fixity check went (storage/fixity.py); unchecked until its first.
+FixityStatus = Literal["unchecked", "ok", "failed"]
+FIXITY_STATUSES: tuple[FixityStatus, ...] = get_args(FixityStatus)

@@ -98,6 +98,13 @@ class Superseded(Conflict):
     code = "superseded"
 
 
+class FixityFailed(VerityError):
+    """An original's bytes are not the ones archived (other bytes, fewer, more, or none); raised
+    while a download streams, after the failure is recorded on the clip, to cut the body off."""
+
+    code = "fixity_failed"
+
+
 class ArchiveInUse(VerityError):
     """An embedded archive already has an owner process (`serve`, `ingest` or `worker`)."""
 

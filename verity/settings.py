@@ -154,6 +154,19 @@ class Settings(BaseSettings):
         "per API process; beyond it the answer is 429 with Retry-After.",
     )
 
+    fixity_mb_per_s: float = Field(
+        default=50,
+        ge=0,
+        description="How fast a fixity audit reads originals, in MB/s on average (0: as fast as the store "
+        "answers), so an audit leaves the disk or the S3 server to ingest and downloads.",
+    )
+    fixity_interval_s: float = Field(
+        default=86400,
+        gt=0,
+        description="A scheduled fixity audit starts this long after the last one started (default daily); one "
+        "cut off by a restart resumes where it stopped.",
+    )
+
     @model_validator(mode="after")
     def _check_combination(self) -> Settings:
         """Refuse, when the settings load, combinations that could only fail later mid-request."""

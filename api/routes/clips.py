@@ -32,18 +32,20 @@ from api.schemas import (
     ClipPage,
     CustodyEventOut,
     CustodyLog,
+    MismatchOut,
     UploadOut,
 )
 from api.threads import run_on
+from ingest.fixity import Original, checked_original
 from ingest.pipeline import request_reprocess
 from ingest.runner import queue_ingest
 from ingest.upload import Receipt, StagedOriginal, record_original, stage_original
 from storage.cases import load_case
 from storage.clips import load_clip, record_download
-from storage.custody import list_events, verify_chain
 from storage.evidence import load_incident
 from storage.search import ClipFilters, search_clips
-from storage.vocabulary import ClipStatus, ContentCredentialsState, VerificationStatus
+from storage.vocabulary import ClipStatus, ContentCredentialsState, FixityStatus, VerificationStatus
+from storage.vouched import check_custody
 from verity.errors import InvalidInput, NotFound, UploadTooLarge
 
 log = logging.getLogger("verity.api")
@@ -184,6 +186,9 @@ def list_clips(
         ContentCredentialsState | None,
         Query(description="The state of the file's Content Credentials (`content_credentials.state`)."),
     ] = None,
+    fixity: Annotated[
+        FixityStatus | None, Query(description="How the clip's last fixity check went: ok, failed or unchecked.")
+    ] = None,
     order: Annotated[
         Literal["received", "recorded"],
         Query(description="Newest first by when the archive received it, or by the file's recorded time."),
@@ -208,6 +213,7 @@ def list_clips(
         has_integrity_warnings=has_integrity_warnings,
         has_content_credentials=has_content_credentials,
         content_credentials_state=content_credentials_state,
+        fixity=fixity,
     )
     # A filter naming an incident or case that does not exist is a mistake to report, not an empty page.
     if incident_id is not None:
@@ -250,7 +256,8 @@ def download_original(
     if request.headers.get("if-range") not in (None, etag):
         byte_range = None
     start, end = byte_range or (0, clip.size_bytes - 1)
-    body = archive.blobs.open(clip.blob_key, start, end)
+    original = Original(clip.id, clip.blob_key, clip.sha256, clip.size_bytes)
+    body = checked_original(archive, original, start, end, caller.name)
     record_download(archive.sessions, clip.id, caller.name, (start, end) if byte_range else None, end - start + 1)
     headers["Content-Length"] = str(end - start + 1)
     if byte_range:
@@ -265,14 +272,16 @@ def download_original(
 
 @router.get("/{clip_id}/custody", response_model=CustodyLog)
 def custody_log(clip_id: str, session: SessionDep, _caller: Viewer) -> CustodyLog:
+    """Every event of the clip's chain, and the chain check: each link recomputes, and each field
+    the chain vouches for holds what it recorded (`mismatches` names those that do not)."""
     clip = load_clip(session, clip_id)
-    events = list_events(session, clip.id)
-    check = verify_chain(events)
+    events, check = check_custody(session, clip)
     return CustodyLog(
         clip_id=clip.id,
         verified=check.verified,
         first_bad_seq=check.first_bad_seq,
         reason=check.reason,
+        mismatches=[MismatchOut.model_validate(m) for m in check.mismatches],
         events=[CustodyEventOut.model_validate(e) for e in events],
     )
 

@@ -1,4 +1,4 @@
-"""`GET /healthz`: is the archive able to serve, without auth."""
+"""`GET /healthz`: is the archive able to serve, and are its originals intact, without auth."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from api.deps import ArchiveDep
 from api.schemas import Health
+from storage.fixity import count_failed
 
 router = APIRouter(tags=["health"])
 
@@ -24,6 +25,15 @@ def healthz(archive: ArchiveDep) -> JSONResponse:
         archive.blobs.exists("healthz/probe")
     except Exception as exc:
         object_store = f"error: {type(exc).__name__}"
-    ok = database == object_store == "ok"
-    body = Health(status="ok" if ok else "degraded", database=database, object_store=object_store)
-    return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+    fixity = "ok"
+    if database == "ok":
+        with archive.reads() as session:
+            failed = count_failed(session)
+        if failed:
+            fixity = f"{failed} clip{'s' if failed != 1 else ''} failed the fixity check"
+    serving = database == object_store == "ok"
+    ok = serving and fixity == "ok"
+    body = Health(status="ok" if ok else "degraded", database=database, object_store=object_store, fixity=fixity)
+    # Failed fixity is degraded but still 200: the archive serves, and must stay in service (load
+    # balancers, container health checks) for the failure to be looked into.
+    return JSONResponse(body.model_dump(), status_code=200 if serving else 503)

@@ -31,8 +31,8 @@ from ingest.verify import (
     verify_sha256,
 )
 from storage.clips import load_clip
-from storage.custody import list_events, verify_chain
 from storage.models import Clip
+from storage.vouched import check_custody
 from verity.errors import InvalidInput, UploadTooLarge
 
 router = APIRouter(tags=["provenance"], responses=COMMON_ERRORS)
@@ -90,7 +90,7 @@ def verification_answer(session: Session, result: Verification) -> VerifyOut:
             clip=ClipOut.of(clip),
             first_acquisition=acquisitions[0],
             acquisitions=acquisitions,
-            custody_verified=verify_chain(list_events(session, clip.id)).verified,
+            custody_verified=check_custody(session, clip)[1].verified,
         )
     return VerifyOut(
         sha256=result.sha256,

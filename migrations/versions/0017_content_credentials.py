@@ -5,7 +5,7 @@ reader's whole report, verbatim, for the evidence export.
 Existing clips keep all three null ("not read") until they are analysed again.
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0014"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -100,4 +100,4 @@ def test_download_is_a_custody_event(client: TestClient, keys: dict[str, str]) -
 def test_healthz_needs_no_key(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "object_store": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "object_store": "ok", "fixity": "ok"}

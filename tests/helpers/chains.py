@@ -7,17 +7,19 @@ from sqlalchemy import text
 from storage.db import make_engine
 
 
-def tamper_table(database_url: str, statement: str, table: str = "custody_events") -> None:
+def tamper_table(
+    database_url: str, statement: str, table: str = "custody_events", params: dict[str, object] | None = None
+) -> None:
     """What someone with raw database access could do to an append-only table: lift the guard
-    (the triggers its migration made), then edit."""
+    (the triggers its migration made), then edit (`statement` with bound `params`)."""
     engine = make_engine(database_url)
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only"))
         else:
-            connection.execute(text(f"DROP TRIGGER {table}_no_update"))
-            connection.execute(text(f"DROP TRIGGER {table}_no_delete"))
-        connection.execute(text(statement))
+            connection.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_update"))
+            connection.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_delete"))
+        connection.execute(text(statement), params or {})
     engine.dispose()
 
 
