@@ -34,3 +34,16 @@ CASE_STATUSES: tuple[CaseStatus, ...] = get_args(CaseStatus)
 # How precisely an incident's start time is known.
 TimePrecision = Literal["exact", "hour", "day", "approximate"]
 TIME_PRECISIONS: tuple[TimePrecision, ...] = get_args(TimePrecision)
+
+
+class StampState(StrEnum):
+    """Where the trusted timestamp of a clip's original stands (`not_configured` without an authority)."""
+
+    not_configured = "not configured"
+    pending = "pending"
+    stamped = "stamped"
+    failed = "failed"
+
+
+# The chains whose heads are anchored, as the Merkle leaves name them (verity/merkle.py).
+ChainKind = Literal["custody", "incident", "case"]
