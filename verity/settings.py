@@ -134,6 +134,32 @@ class Settings(BaseSettings):
         "per API process; beyond it the answer is 429 with Retry-After.",
     )
 
+    timestamp_urls: str | None = Field(
+        default=None,
+        description="Time-stamping authorities (RFC 3161), comma-separated, tried in order: each original's "
+        "SHA-256 is stamped at ingest, and the heads of the custody and history chains are anchored under one "
+        "stamp on a schedule. Unset: nothing is stamped and clips say `timestamp: not configured`.",
+    )
+    timestamp_ca_file: Path | None = Field(
+        default=None,
+        description="PEM file of the roots the authorities' answers are verified against; needed with "
+        "VERITY_TIMESTAMP_URLS.",
+    )
+    timestamp_timeout_s: float = Field(default=10, gt=0, description="Longest one request to an authority may take.")
+    timestamp_retry_initial_s: float = Field(
+        default=30,
+        gt=0,
+        description="A stamp no authority could give (none reachable) is tried again after this long, then after "
+        "twice as long each time, up to VERITY_TIMESTAMP_RETRY_MAX_S.",
+    )
+    timestamp_retry_max_s: float = Field(default=3600, gt=0, description="Longest wait between two tries of a stamp.")
+    anchor_interval_s: float = Field(
+        default=3600,
+        gt=0,
+        description="How often the heads of the chains that moved since their last anchor are anchored "
+        "(one stamp over a Merkle root of them).",
+    )
+
     @model_validator(mode="after")
     def _check_combination(self) -> Settings:
         """Refuse, when the settings load, combinations that could only fail later mid-request."""
@@ -153,9 +179,29 @@ class Settings(BaseSettings):
                 "VERITY_JOB_RUNNER=procrastinate needs PostgreSQL (the job queue lives in the archive's database); "
                 "set VERITY_DATABASE_URL to a postgresql+psycopg:// URL, or use VERITY_JOB_RUNNER=inprocess"
             )
+        if self.timestamp_urls is not None:
+            urls = self.resolved_timestamp_urls()
+            if not urls:
+                problems.append("VERITY_TIMESTAMP_URLS names no URL")
+            elif any(not url.startswith(("http://", "https://")) for url in urls):
+                problems.append(f"VERITY_TIMESTAMP_URLS are http:// or https:// URLs (got {self.timestamp_urls!r})")
+            if self.timestamp_ca_file is None:
+                problems.append(
+                    "VERITY_TIMESTAMP_URLS needs VERITY_TIMESTAMP_CA_FILE (the roots to verify answers against)"
+                )
+            elif not self.timestamp_ca_file.is_file():
+                problems.append(f"VERITY_TIMESTAMP_CA_FILE {self.timestamp_ca_file} is not a file")
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def resolved_timestamp_urls(self) -> list[str]:
+        """The time-stamping authorities in the order they are tried; empty when none is configured."""
+        return [url.strip() for url in (self.timestamp_urls or "").split(",") if url.strip()]
+
+    @property
+    def timestamps_configured(self) -> bool:
+        return bool(self.resolved_timestamp_urls())
 
     def resolved_database_url(self) -> str:
         if self.database_url:
