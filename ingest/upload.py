@@ -28,6 +28,7 @@ from storage.blobs import BlobStore, staging_key
 from storage.custody import append_event
 from storage.holds import hold
 from storage.models import Acquisition, Clip
+from storage.timestamps import mark_pending
 from storage.vocabulary import ClipStatus
 from verity.errors import BlobNotFound, EmptyUpload, UploadTooLarge
 
@@ -160,6 +161,8 @@ def _record(archive: Archive, staged: StagedOriginal, receipt: Receipt, also: Al
             )
             session.add(clip)
             session.flush()
+            if archive.settings.timestamps_configured:
+                mark_pending(session, clip.id)  # stamped by the job queued with its ingest
         acquisition = Acquisition(
             clip_id=clip.id,
             received_by=receipt.received_by,
@@ -185,7 +188,7 @@ def _record(archive: Archive, staged: StagedOriginal, receipt: Receipt, also: Al
                 "source_url": receipt.source_url,
             },
         )
-        session.refresh(clip, ["acquisitions"])
+        session.refresh(clip, ["acquisitions", "timestamp"])
         result = UploadResult(clip, duplicate)
         if also is not None:
             also(session, result)
