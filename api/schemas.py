@@ -18,7 +18,7 @@ from storage.history import RecordHistory
 from storage.keys import Role
 from storage.models import Acquisition
 from storage.recorded import recorded_time
-from storage.vocabulary import CaseStatus, TimePrecision, VerificationStatus
+from storage.vocabulary import CaseStatus, StampState, TimePrecision, VerificationStatus
 
 T = TypeVar("T")
 ZONE_EXAMPLE = "2019-11-16T14:00:00+03:30"
@@ -259,6 +259,32 @@ class RecordedOut(BaseModel):
         )
 
 
+class TimestampOut(BaseModel):
+    """The trusted timestamp (RFC 3161) of the clip's original SHA-256."""
+
+    state: StampState = Field(
+        description="`not configured` (no time-stamping authority was set when it arrived), `pending` (tried "
+        "again at next_attempt_at), `stamped` or `failed` (reason)."
+    )
+    tsa: str | None = Field(default=None, description="The authority that stamped it.")
+    time: datetime | None = Field(default=None, description="The time the authority asserts.")
+    reason: str | None = Field(default=None, description="Why it failed, or why the last try did not succeed.")
+    next_attempt_at: datetime | None = Field(default=None, description="When a pending stamp is tried next.")
+
+    @classmethod
+    def of(cls, row: Any) -> TimestampOut:
+        if row is None:
+            return cls(state=StampState.not_configured)
+        token = row.token
+        return cls(
+            state=row.state,
+            tsa=token.tsa_url if token is not None else None,
+            time=token.gen_time if token is not None else None,
+            reason=row.reason if row.state != StampState.stamped else None,
+            next_attempt_at=row.next_attempt_at if row.state == StampState.pending else None,
+        )
+
+
 class ClipOut(BaseModel):
     model_config = ConfigDict(json_schema_extra=examples(ex.CLIP))
 
@@ -286,11 +312,15 @@ class ClipOut(BaseModel):
         "decoded_frames, decode_errors, first_errors, and warnings in plain words (empty when the file holds "
         "what it declares); null until decoded.",
     )
+    timestamp: TimestampOut = Field(
+        default_factory=lambda: TimestampOut(state=StampState.not_configured),
+        description="The trusted timestamp of the original's SHA-256; its token: GET /api/v1/clips/{id}/timestamp.",
+    )
 
     @classmethod
     def of(cls, clip: Any) -> ClipOut:
         parsed = {name: json.loads(getattr(clip, name) or "null") for name in ("media", "integrity")}
-        plain = [name for name in cls.model_fields if hasattr(clip, name) and name not in parsed]
+        plain = [name for name in cls.model_fields if hasattr(clip, name) and name not in (*parsed, "timestamp")]
         return cls.model_validate(
             {
                 **{name: getattr(clip, name) for name in plain},
@@ -298,6 +328,7 @@ class ClipOut(BaseModel):
                 "ingest": IngestProgress(step=clip.ingest_step, progress=clip.ingest_progress),
                 **parsed,
                 "recorded": RecordedOut.of(parsed["media"]),
+                "timestamp": TimestampOut.of(getattr(clip, "timestamp", None)),
             }
         )
 
@@ -445,6 +476,40 @@ class HistoryLog(BaseModel):
             reason=history.check.reason,
             entries=[HistoryEntryOut.model_validate(entry) for entry in history.entries],
         )
+
+
+class AnchorOut(BaseModel):
+    """One trusted timestamp over the Merkle root of the heads of the chains that moved since their
+    last anchor (docs/design.md, *Timestamps and anchors*); its token: GET /api/v1/anchors/{id}/token."""
+
+    model_config = ConfigDict(json_schema_extra=examples(ex.ANCHOR))
+
+    id: int
+    root: str = Field(description="The Merkle root, hex: the digest the token stamps.")
+    chain_count: int = Field(description="Chain heads under the root.")
+    tsa: str
+    time: datetime = Field(description="The time the authority asserts.")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, anchor: Any) -> AnchorOut:
+        return cls(
+            id=anchor.id,
+            root=anchor.root,
+            chain_count=anchor.chain_count,
+            tsa=anchor.token.tsa_url,
+            time=anchor.token.gen_time,
+            created_at=anchor.created_at,
+        )
+
+
+class AnchorPage(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.ANCHOR_PAGE))
+
+    items: list[AnchorOut] = Field(description="Newest first.")
+    total: int
+    limit: int
+    offset: int
 
 
 class KeyCreate(RequestBody):

@@ -40,7 +40,7 @@ from ingest.runner import queue_ingest
 from ingest.upload import Receipt, StagedOriginal, record_original, stage_original
 from storage.cases import load_case
 from storage.clips import load_clip, record_download
-from storage.custody import list_events, verify_chain
+from storage.custody import check_custody, list_events
 from storage.evidence import load_incident
 from storage.search import ClipFilters, search_clips
 from storage.vocabulary import ClipStatus, VerificationStatus
@@ -254,7 +254,7 @@ def download_original(
 def custody_log(clip_id: str, session: SessionDep, _caller: Viewer) -> CustodyLog:
     clip = load_clip(session, clip_id)
     events = list_events(session, clip.id)
-    check = verify_chain(events)
+    check = check_custody(session, clip.id, events)
     return CustodyLog(
         clip_id=clip.id,
         verified=check.verified,

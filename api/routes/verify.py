@@ -31,7 +31,7 @@ from ingest.verify import (
     verify_sha256,
 )
 from storage.clips import load_clip
-from storage.custody import list_events, verify_chain
+from storage.custody import check_custody, list_events
 from storage.models import Clip
 from verity.errors import InvalidInput, UploadTooLarge
 
@@ -90,7 +90,7 @@ def verification_answer(session: Session, result: Verification) -> VerifyOut:
             clip=ClipOut.of(clip),
             first_acquisition=acquisitions[0],
             acquisitions=acquisitions,
-            custody_verified=verify_chain(list_events(session, clip.id)).verified,
+            custody_verified=check_custody(session, clip.id, list_events(session, clip.id)).verified,
         )
     return VerifyOut(
         sha256=result.sha256,
