@@ -97,9 +97,7 @@ def test_an_unreachable_authority_leaves_the_stamp_pending_until_it_is_back(
     assert stamped["next_attempt_at"] is None
 
 
-def test_without_an_authority_a_clip_says_timestamp_not_configured(
-    client: TestClient, keys: dict[str, str]
-) -> None:
+def test_without_an_authority_a_clip_says_timestamp_not_configured(client: TestClient, keys: dict[str, str]) -> None:
     created = upload(client, keys["contributor"], b"no TSA here " * 100).json()
     assert created["timestamp"] == {
         "state": "not configured",
