@@ -431,7 +431,7 @@ class ClipTimestamp(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    token: Mapped[TimestampToken | None] = relationship(lazy="joined")
+    token: Mapped[TimestampToken | None] = relationship(lazy="selectin")
 
 
 class Anchor(Base):
@@ -446,7 +446,7 @@ class Anchor(Base):
     token_id: Mapped[int] = mapped_column(ForeignKey("timestamp_tokens.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    token: Mapped[TimestampToken] = relationship(lazy="joined")
+    token: Mapped[TimestampToken] = relationship(lazy="selectin")
 
 
 class AnchorInclusion(Base):

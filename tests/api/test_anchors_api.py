@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from api.app import create_app
 from ingest.anchors import anchor_chains
+from ingest.periodic import periodic_tasks
 from storage.anchors import current_heads
 from storage.archive import Archive
 from storage.custody import append_event
@@ -31,10 +32,11 @@ CHAINS = 300
 
 @pytest.fixture
 def anchoring_client(archive: Archive, tsa: LoopbackTsa) -> Iterator[TestClient]:
-    """The app over an archive stamping with the loopback TSA, whose scheduled anchoring has just run
-    (so the tests decide when to anchor)."""
-    stamping(archive, tsa)
-    claim_run(archive.sessions, "anchor_chains", archive.settings.anchor_interval_s, utcnow())
+    """The app over an archive stamping with the loopback TSA, whose scheduled tasks have just run
+    (so the tests decide when to anchor, and the clips they add directly are not stamped)."""
+    stamping(archive, tsa, timestamp_retry_initial_s=3600)
+    for task in periodic_tasks(archive.settings):
+        claim_run(archive.sessions, task.name, task.every_s(archive.settings), utcnow())
     with TestClient(create_app(archive=archive)) as test_client:
         yield test_client
 
