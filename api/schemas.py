@@ -14,6 +14,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from api import examples as ex
 from api.examples import examples
 from storage.acquisitions import current_values
+from storage.anchors import AnchoredHead
 from storage.history import RecordHistory
 from storage.keys import Role
 from storage.models import Acquisition
@@ -435,14 +436,43 @@ class CustodyEventOut(ChainLinkOut):
     """One event of a clip's custody log."""
 
 
+class AnchoredHeadOut(BaseModel):
+    """The chain's newest head under a trusted timestamp: the leaf (kind, chain id, length, head
+    hash), its proof up to the anchor's root, and the anchor (token: GET /api/v1/anchors/{id}/token)."""
+
+    anchor_id: int
+    length: int = Field(description="Links in the chain when anchored: the head is link `length - 1`.")
+    head_hash: str
+    proof: list[dict[str, str]] = Field(description='From the leaf up: {"side": "left"|"right", "hash": hex}.')
+    root: str
+    time: datetime = Field(description="The time the authority asserts for the root.")
+
+    @classmethod
+    def of(cls, head: AnchoredHead | None) -> AnchoredHeadOut | None:
+        if head is None:
+            return None
+        return cls(
+            anchor_id=head.anchor.id,
+            length=head.inclusion.length,
+            head_hash=head.inclusion.head_hash,
+            proof=json.loads(head.inclusion.proof),
+            root=head.anchor.root,
+            time=head.anchor.token.gen_time,
+        )
+
+
 class CustodyLog(BaseModel):
     model_config = ConfigDict(json_schema_extra=examples(ex.CUSTODY_LOG))
 
     clip_id: str
-    verified: bool = Field(description="Whether every event's hash recomputes and links to the one before.")
+    verified: bool = Field(
+        description="Whether every event's hash recomputes and links to the one before, and the newest anchored "
+        "head is still in the chain."
+    )
     first_bad_seq: int | None
     reason: str | None
     events: list[CustodyEventOut]
+    anchored: AnchoredHeadOut | None = Field(default=None, description="The newest anchored head; null if none.")
 
 
 class HistoryEntryOut(ChainLinkOut):
@@ -460,14 +490,19 @@ class HistoryLog(BaseModel):
     kind: Literal["incident", "case"]
     id: str
     deleted: bool = Field(description="The record no longer exists; its `deleted` entry keeps it as it was.")
-    verified: bool = Field(description="Whether every entry's hash recomputes and links to the one before.")
+    verified: bool = Field(
+        description="Whether every entry's hash recomputes and links to the one before, and the newest anchored "
+        "head is still in the chain."
+    )
     first_bad_seq: int | None
     reason: str | None
     entries: list[HistoryEntryOut]
+    anchored: AnchoredHeadOut | None = Field(default=None, description="The newest anchored head; null if none.")
 
     @classmethod
     def of(cls, history: RecordHistory) -> HistoryLog:
         return cls(
+            anchored=AnchoredHeadOut.of(history.anchored),
             kind=history.kind,
             id=history.entity_id,
             deleted=history.deleted,

@@ -135,6 +135,31 @@ def newest_inclusion(session: Session, kind: ChainKind, chain_id: str) -> Anchor
     return session.scalar(query)
 
 
+@dataclass(frozen=True)
+class AnchoredHead:
+    """A chain's head as an anchor covered it, with that anchor."""
+
+    inclusion: AnchorInclusion
+    anchor: Anchor
+
+
+def newest_anchored_head(session: Session, kind: ChainKind, chain_id: str) -> AnchoredHead | None:
+    inclusion = newest_inclusion(session, kind, chain_id)
+    if inclusion is None:
+        return None
+    return AnchoredHead(inclusion, load_anchor(session, inclusion.anchor_id))
+
+
+def inclusions_of(session: Session, kind: ChainKind, chain_id: str) -> list[AnchorInclusion]:
+    """Every anchored head of one chain, oldest first (what an export carries with the chain)."""
+    query = (
+        select(AnchorInclusion)
+        .where(AnchorInclusion.kind == kind, AnchorInclusion.chain_id == chain_id)
+        .order_by(AnchorInclusion.length, AnchorInclusion.id)
+    )
+    return list(session.scalars(query))
+
+
 def check_against_anchor(
     session: Session, kind: ChainKind, chain_id: str, links: Sequence[Link], check: ChainCheck, noun: str
 ) -> ChainCheck:

@@ -28,6 +28,7 @@ from api.schemas import (
     SOURCE_MAX,
     URL_MAX,
     AcquisitionForm,
+    AnchoredHeadOut,
     ClipOut,
     ClipPage,
     CustodyEventOut,
@@ -38,6 +39,7 @@ from api.threads import run_on
 from ingest.pipeline import request_reprocess
 from ingest.runner import queue_ingest
 from ingest.upload import Receipt, StagedOriginal, record_original, stage_original
+from storage.anchors import newest_anchored_head
 from storage.cases import load_case
 from storage.clips import load_clip, record_download
 from storage.custody import check_custody, list_events
@@ -261,6 +263,7 @@ def custody_log(clip_id: str, session: SessionDep, _caller: Viewer) -> CustodyLo
         first_bad_seq=check.first_bad_seq,
         reason=check.reason,
         events=[CustodyEventOut.model_validate(e) for e in events],
+        anchored=AnchoredHeadOut.of(newest_anchored_head(session, "custody", clip.id)),
     )
 
 

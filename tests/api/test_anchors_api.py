@@ -116,7 +116,12 @@ def test_a_custody_chain_cut_back_after_its_head_was_anchored_is_reported_broken
         append_event(session, clip_id, "downloaded", "tester", {})
     assert anchoring_client.post("/api/v1/anchors", headers=auth(keys["admin"])).status_code == 201
     path = f"/api/v1/clips/{clip_id}/custody"
-    assert anchoring_client.get(path, headers=auth(keys["viewer"])).json()["verified"] is True
+    before = anchoring_client.get(path, headers=auth(keys["viewer"])).json()
+    assert before["verified"] is True
+    anchored = before["anchored"]
+    assert (anchored["length"], anchored["head_hash"]) == (3, before["events"][-1]["hash"])
+    leaf = leaf_hash("custody", clip_id, 3, anchored["head_hash"])
+    assert root_from_proof(leaf, anchored["proof"]).hex() == anchored["root"]
     # What the README warned of: the newest event removed, and what remains still links up.
     tamper_table(
         archive.settings.resolved_database_url(), f"DELETE FROM custody_events WHERE clip_id = '{clip_id}' AND seq = 2"
@@ -145,6 +150,7 @@ def test_an_incident_history_cut_back_after_its_head_was_anchored_is_reported_br
         f"DELETE FROM history_entries WHERE entity_id = '{incident_id}' AND seq = 1",
     )
     history = anchoring_client.get(f"/api/v1/incidents/{incident_id}/history", headers=auth(keys["viewer"])).json()
+    assert history["anchored"]["length"] == 2
     assert history["verified"] is False
     assert history["first_bad_seq"] == 1
     assert "entry 1 (hash " in history["reason"] and "is no longer in the chain" in history["reason"]
