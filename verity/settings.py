@@ -191,6 +191,8 @@ class Settings(BaseSettings):
                 )
             elif not self.timestamp_ca_file.is_file():
                 problems.append(f"VERITY_TIMESTAMP_CA_FILE {self.timestamp_ca_file} is not a file")
+            elif not _holds_certificates(self.timestamp_ca_file):
+                problems.append(f"VERITY_TIMESTAMP_CA_FILE {self.timestamp_ca_file} holds no PEM certificate")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -218,6 +220,15 @@ class Settings(BaseSettings):
 
     def resolved_work_dir(self) -> Path:
         return (self.work_dir or self.data_dir / "work").resolve()
+
+
+def _holds_certificates(path: Path) -> bool:
+    from verity.timestamp_tokens import load_roots
+
+    try:
+        return bool(load_roots(path.read_bytes()))
+    except (OSError, ValueError):
+        return False
 
 
 def describe_settings_error(exc: ValidationError) -> str:
