@@ -6,7 +6,9 @@ never run at once. Either way a run is claimed in the database first (storage/pe
 the schedule survives restarts and one due run happens once.
 
 To add a task: a `PeriodicTask` in `TASKS`, with a name that never changes (it keys the schedule
-and the procrastinate task)."""
+and the procrastinate task). A run should be short (a bounded slice of work that resumes where the
+last one stopped, as `retry_stamps` does): the embedded scheduler lets a running task finish before
+the API process stops, waiting at most `stop`'s timeout."""
 
 from __future__ import annotations
 

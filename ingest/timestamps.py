@@ -144,15 +144,22 @@ def timestamp_job(archive: Archive, _finder: NearDuplicateFinder, clip_id: str) 
     return stamp_clip(archive, clip_id)
 
 
+# Stamps tried in one run of the retry task, which stays short so the schedule moves on.
+RETRY_BATCH = 200
+
+
 def retry_stamps(archive: Archive, *, force: bool = False) -> dict[str, int]:
-    """Try every stamp that is due (with `force`: every one not stamped, back-off or not); how
-    many ended in each state."""
+    """Try the stamps that are due, up to RETRY_BATCH (with `force`: every one not stamped,
+    back-off or not); how many ended in each state. When one finds no authority reachable, the
+    rest wait for the next run rather than each asking the same unreachable authorities."""
     if not archive.settings.timestamps_configured:
         return {}
     with archive.reads() as session:
-        clip_ids = due_stamps(session, utcnow(), force=force)
+        clip_ids = due_stamps(session, utcnow(), force=force, limit=RETRY_BATCH)
     outcome: dict[str, int] = {}
     for clip_id in clip_ids:
         state = stamp_clip(archive, clip_id, force=force)
         outcome[state.value] = outcome.get(state.value, 0) + 1
+        if state == StampState.pending:
+            break
     return outcome

@@ -120,3 +120,12 @@ def test_clips_stored_before_an_authority_was_configured_are_stamped_by_the_retr
     stamping(archive, tsa)
     assert retry_stamps(archive) == {"stamped": 1}
     assert stamp_row(archive, clip_id).state == "stamped"
+
+
+def test_a_retry_that_finds_no_authority_leaves_the_rest_for_its_next_run(archive: Archive, tsa: LoopbackTsa) -> None:
+    stamping(archive, tsa, DOWN)
+    first, second = received(archive, b"first " * 64), received(archive, b"second " * 64)
+    assert retry_stamps(archive, force=True) == {"pending": 1}
+    assert {stamp_row(archive, first).attempts, stamp_row(archive, second).attempts} == {0, 1}
+    stamping(archive, tsa)
+    assert retry_stamps(archive, force=True) == {"stamped": 2}
