@@ -164,7 +164,8 @@ def check_against_anchor(
     session: Session, kind: ChainKind, chain_id: str, links: Sequence[Link], check: ChainCheck, noun: str
 ) -> ChainCheck:
     """A chain that checks out on its own, checked against its newest anchored head: that link
-    must still be there with the anchored hash, and the anchor's proof must lead to its root.
+    must still be there with the anchored hash, the proof must lead to the anchor's root, and the
+    anchor's token must be over that root (its signature is for verity/timestamp_tokens.py).
     A chain already broken keeps its first problem."""
     if not check.verified:
         return check
@@ -182,6 +183,8 @@ def check_against_anchor(
     leaf = leaf_hash(kind, chain_id, inclusion.length, inclusion.head_hash)
     if anchor is None or root_from_proof(leaf, json.loads(inclusion.proof)).hex() != anchor.root:
         return ChainCheck(False, seq, f"the inclusion proof of {head} does not lead to the root of {when}")
+    if anchor.token.digest != anchor.root:
+        return ChainCheck(False, seq, f"the token of {when} does not stamp its root")
     return check
 
 

@@ -19,6 +19,27 @@ branch_labels = None
 depends_on = None
 
 
+APPEND_ONLY = ("timestamp_tokens", "anchors", "anchor_inclusions")
+
+
+def _refuse_changes(table: str) -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            f"CREATE FUNCTION {table}_append_only() RETURNS trigger AS $$ "
+            f"BEGIN RAISE EXCEPTION '{table} is append-only'; END; $$ LANGUAGE plpgsql"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()"
+        )
+    else:
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+            )
+
+
 def upgrade() -> None:
     op.create_table(
         "timestamp_tokens",
@@ -63,6 +84,9 @@ def upgrade() -> None:
     )
     # A chain's newest anchored head is what its check and the next anchoring look up.
     op.create_index("ix_anchor_inclusions_chain", "anchor_inclusions", ["kind", "chain_id", "length"])
+    # Tokens and anchors are evidence: refused in the database itself too, as custody_events (0001).
+    for table in APPEND_ONLY:
+        _refuse_changes(table)
     op.create_table(
         "periodic_runs",
         sa.Column("name", sa.String(100), primary_key=True),
@@ -73,6 +97,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for table in APPEND_ONLY:
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+            op.execute(f"DROP FUNCTION IF EXISTS {table}_append_only()")
     op.drop_table("periodic_runs")
     op.drop_index("ix_anchor_inclusions_chain", "anchor_inclusions")
     op.drop_table("anchor_inclusions")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from api.app import create_app
 from ingest.anchors import anchor_chains
@@ -159,3 +160,20 @@ def test_an_incident_history_cut_back_after_its_head_was_anchored_is_reported_br
 def test_nothing_moved_answers_204(anchoring_client: TestClient, keys: dict[str, str], tsa: LoopbackTsa) -> None:
     assert anchoring_client.post("/api/v1/anchors", headers=auth(keys["admin"])).status_code == 204
     assert tsa.requests == 0
+
+
+def test_an_inclusion_proof_edited_after_anchoring_breaks_the_chain_check(
+    anchoring_client: TestClient, archive: Archive, keys: dict[str, str]
+) -> None:
+    clip_id = add_custody_chains(archive, 2)[0]
+    assert anchoring_client.post("/api/v1/anchors", headers=auth(keys["admin"])).status_code == 201
+    forged = json.dumps([{"side": "right", "hash": "00" * 32}])
+    statement = f"UPDATE anchor_inclusions SET proof = '{forged}' WHERE chain_id = '{clip_id}'"
+    with pytest.raises(DBAPIError), archive.engine.begin() as connection:
+        connection.execute(text(statement))  # the database refuses, as for custody events …
+    tamper_table(
+        archive.settings.resolved_database_url(), statement, "anchor_inclusions"
+    )  # … until its guard is lifted
+    log = anchoring_client.get(f"/api/v1/clips/{clip_id}/custody", headers=auth(keys["viewer"])).json()
+    assert log["verified"] is False
+    assert "does not lead to the root of anchor" in log["reason"]
