@@ -12,10 +12,23 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.json_bodies import JsonBodyGate
-from api.routes import acquisitions, cases, clips, fixity, health, incidents, keyframes, keys, uploads, verify
+from api.routes import (
+    acquisitions,
+    cases,
+    clips,
+    fixity,
+    health,
+    incidents,
+    keyframes,
+    keys,
+    timestamps,
+    uploads,
+    verify,
+)
 from api.stall import StallLimit
 from api.threads import start_thread_pools
 from ingest.near_duplicates import NearDuplicateFinder
+from ingest.periodic import PeriodicScheduler, periodic_tasks
 from ingest.queue import QueueRunner
 from ingest.resumable import archive_stranded, sweep_abandoned
 from ingest.runner import InProcessRunner, JobRunner, OwnedRunner, queue_ingest, resume_pending
@@ -80,13 +93,18 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
         runner = make_runner(opened, finder)
         app.state.archive, app.state.runner, app.state.finder = opened, runner, finder
         app.state.verify_slots = AnalysisSlots(opened.settings.verify_analyses_per_key)
-        if opened.settings.job_runner == "inprocess":
-            resume_pending(opened, runner)  # with the queue, the workers' recovery does this
+        # With the queue, the workers' recovery and periodic tasks do these.
+        embedded = opened.settings.job_runner == "inprocess"
+        scheduler = PeriodicScheduler(opened, periodic_tasks(opened.settings) if embedded else [])
+        if embedded:
+            resume_pending(opened, runner)
+        scheduler.start()
         sweeper = asyncio.create_task(_sweep_uploads(opened, runner))
         try:
             yield
         finally:
             sweeper.cancel()
+            await asyncio.to_thread(scheduler.stop)
             runner.shutdown()
             finder.save_snapshot()
             threads.shutdown()
@@ -109,4 +127,5 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(incidents.router)
     app.include_router(cases.router)
     app.include_router(fixity.router)
+    app.include_router(timestamps.router)
     return app

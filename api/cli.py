@@ -1,5 +1,5 @@
 """`verity`: the command-line front door (serve, worker, db, keys, ingest, verify; the evidence
-commands are in api/cli_evidence.py)."""
+commands are in api/cli_evidence.py, timestamps in api/cli_timestamps.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import typer
 from pydantic import ValidationError
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from api import cli_archive, cli_clips, cli_evidence, cli_fixity, cli_keys
+from api import cli_archive, cli_clips, cli_evidence, cli_fixity, cli_keys, cli_timestamps
 from api.cli_output import NO_KEY, console, err_console, fail, refusal
 from storage.archive import Archive, open_archive
 from storage.db import upgrade_database
@@ -37,6 +37,7 @@ app.add_typer(cli_keys.keys_app, name="keys")
 app.add_typer(cli_evidence.incident_app, name="incident")
 app.add_typer(cli_evidence.case_app, name="case")
 app.add_typer(cli_clips.clip_app, name="clip")
+app.add_typer(cli_timestamps.timestamps_app, name="timestamps")
 
 CHUNK = 1024 * 1024
 # Bytes per request of a resumable upload: what a dropped connection costs at most.
@@ -255,6 +256,7 @@ def _ingest_local(
 ) -> tuple[str, str, bool, str]:
     from ingest.near_duplicates import NearDuplicateFinder
     from ingest.pipeline import run_ingest
+    from ingest.timestamps import stamp_clip
     from ingest.upload import Receipt, receive_original
 
     captured = fields.get("captured_at")
@@ -270,6 +272,9 @@ def _ingest_local(
     result = receive_original(archive, _file_chunks(path, lambda n: progress.advance(task, n)), receipt)
     if not result.duplicate:
         # The embedded archive analyses in-process: do it now rather than at the next `serve`.
+        stamped = stamp_clip(archive, result.clip.id)
+        if stamped != "not configured":
+            progress.console.print(f"{path.name}: timestamp {stamped}", highlight=False)
         outcome = run_ingest(archive, NearDuplicateFinder(archive.sessions), result.clip.id)
         reason = f": {outcome.reason}" if outcome.reason else ""
         progress.console.print(f"{path.name}: {outcome.status}{reason}", highlight=False)

@@ -38,6 +38,9 @@ STATUS_BY_ERROR: list[tuple[type[errors.VerityError], int]] = [
     (errors.PreconditionRequired, 428),
     (errors.TooManyRequests, 429),
     (errors.StorageUnavailable, 503),
+    (errors.TimestampsNotConfigured, 409),
+    (errors.TimestampUnavailable, 503),
+    (errors.TimestampRefused, 502),
 ]
 
 ERROR_DESCRIPTIONS = {
@@ -54,7 +57,8 @@ ERROR_DESCRIPTIONS = {
     422: "The request does not fit the schema (a missing, unknown, null or malformed field).",
     428: "If-Match missing (or `*`): send the ETag you read.",
     429: "The key has as many of these running as it may; ask again after Retry-After seconds.",
-    503: "The object store is not answering; try again later (Retry-After).",
+    502: "The time-stamping authority answered with no token that verifies; the detail says why.",
+    503: "The object store (or a time-stamping authority) is not answering; try again later (Retry-After).",
 }
 REQUEST_LOCATIONS = ("body", "query", "path", "header", "cookie")
 # What FastAPI answers when it cannot decode a JSON body; the cause says why.

@@ -157,6 +157,13 @@ CLIP: dict[str, Any] = {
     "content_credentials": CONTENT_CREDENTIALS,
     "fixity": "ok",
     "fixity_checked_at": "2019-12-02T03:10:00Z",
+    "timestamp": {
+        "state": "stamped",
+        "tsa": "https://tsa.example.org/tsr",
+        "time": "2019-11-18T09:12:45Z",
+        "reason": None,
+        "next_attempt_at": None,
+    },
 }
 
 UPLOAD = {
@@ -168,6 +175,23 @@ UPLOAD = {
     "duplicate": False,
 }
 UPLOAD["ingest"] = {"step": None, "progress": 0.0}
+UPLOAD["timestamp"] = {
+    "state": "pending",
+    "tsa": None,
+    "time": None,
+    "reason": None,
+    "next_attempt_at": "2019-11-18T09:12:44Z",
+}
+
+ANCHOR = {
+    "id": 42,
+    "root": "9f2b5c0e7d41a3b86c2d1e0f4a5b6c7d8e9f00112233445566778899aabbccdd",
+    "chain_count": 1318,
+    "tsa": "https://tsa.example.org/tsr",
+    "time": "2019-11-18T10:00:01Z",
+    "created_at": "2019-11-18T10:00:01Z",
+}
+ANCHOR_PAGE = {"items": [ANCHOR], "total": 1, "limit": 50, "offset": 0}
 
 CLIP_PAGE = {"items": [CLIP], "total": 1, "limit": 50, "offset": 0}
 

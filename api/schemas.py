@@ -14,11 +14,19 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from api import examples as ex
 from api.examples import examples
 from storage.acquisitions import current_values
+from storage.anchors import AnchoredHead
 from storage.history import RecordHistory
 from storage.keys import Role
 from storage.models import Acquisition
 from storage.recorded import recorded_time
-from storage.vocabulary import CaseStatus, ContentCredentialsState, FixityStatus, TimePrecision, VerificationStatus
+from storage.vocabulary import (
+    CaseStatus,
+    ContentCredentialsState,
+    FixityStatus,
+    StampState,
+    TimePrecision,
+    VerificationStatus,
+)
 
 if TYPE_CHECKING:
     from ingest.fixity import AuditStatus
@@ -330,6 +338,32 @@ class ContentCredentialsOut(BaseModel):
         return cls.model_validate(json.loads(stored)) if stored else cls(state="not_read")
 
 
+class TimestampOut(BaseModel):
+    """The trusted timestamp (RFC 3161) of the clip's original SHA-256."""
+
+    state: StampState = Field(
+        description="`not configured` (no time-stamping authority was set when it arrived), `pending` (tried "
+        "again at next_attempt_at), `stamped` or `failed` (reason)."
+    )
+    tsa: str | None = Field(default=None, description="The authority that stamped it.")
+    time: datetime | None = Field(default=None, description="The time the authority asserts.")
+    reason: str | None = Field(default=None, description="Why it failed, or why the last try did not succeed.")
+    next_attempt_at: datetime | None = Field(default=None, description="When a pending stamp is tried next.")
+
+    @classmethod
+    def of(cls, row: Any) -> TimestampOut:
+        if row is None:
+            return cls(state=StampState.not_configured)
+        token = row.token
+        return cls(
+            state=row.state,
+            tsa=token.tsa_url if token is not None else None,
+            time=token.gen_time if token is not None else None,
+            reason=row.reason if row.state != StampState.stamped else None,
+            next_attempt_at=row.next_attempt_at if row.state == StampState.pending else None,
+        )
+
+
 class ClipOut(BaseModel):
     model_config = ConfigDict(json_schema_extra=examples(ex.CLIP))
 
@@ -368,11 +402,15 @@ class ClipOut(BaseModel):
         "`failed` (GET /api/v1/fixity says what differs), or `unchecked` until the first.",
     )
     fixity_checked_at: datetime | None = Field(default=None, description="When that check was made.")
+    timestamp: TimestampOut = Field(
+        default_factory=lambda: TimestampOut(state=StampState.not_configured),
+        description="The trusted timestamp of the original's SHA-256; its token: GET /api/v1/clips/{id}/timestamp.",
+    )
 
     @classmethod
     def of(cls, clip: Any) -> ClipOut:
         parsed = {name: json.loads(getattr(clip, name) or "null") for name in ("media", "integrity")}
-        built = {*parsed, "content_credentials"}
+        built = {*parsed, "content_credentials", "timestamp"}
         plain = [name for name in cls.model_fields if hasattr(clip, name) and name not in built]
         return cls.model_validate(
             {
@@ -383,6 +421,7 @@ class ClipOut(BaseModel):
                 "recorded": RecordedOut.of(parsed["media"]),
                 "content_credentials": ContentCredentialsOut.of(clip.content_credentials),
                 "fixity": clip.fixity_status,
+                "timestamp": TimestampOut.of(getattr(clip, "timestamp", None)),
             }
         )
 
@@ -500,19 +539,45 @@ class MismatchOut(BaseModel):
     found: Any = Field(description="What is stored (null: the row the event records is gone).")
 
 
+class AnchoredHeadOut(BaseModel):
+    """The chain's newest head under a trusted timestamp: the leaf (kind, chain id, length, head
+    hash), its proof up to the anchor's root, and the anchor (token: GET /api/v1/anchors/{id}/token)."""
+
+    anchor_id: int
+    length: int = Field(description="Links in the chain when anchored: the head is link `length - 1`.")
+    head_hash: str
+    proof: list[dict[str, str]] = Field(description='From the leaf up: {"side": "left"|"right", "hash": hex}.')
+    root: str
+    time: datetime = Field(description="The time the authority asserts for the root.")
+
+    @classmethod
+    def of(cls, head: AnchoredHead | None) -> AnchoredHeadOut | None:
+        if head is None:
+            return None
+        return cls(
+            anchor_id=head.anchor.id,
+            length=head.inclusion.length,
+            head_hash=head.inclusion.head_hash,
+            proof=json.loads(head.inclusion.proof),
+            root=head.anchor.root,
+            time=head.anchor.token.gen_time,
+        )
+
+
 class CustodyLog(BaseModel):
     model_config = ConfigDict(json_schema_extra=examples(ex.CUSTODY_LOG))
 
     clip_id: str
     verified: bool = Field(
-        description="Whether every event's hash recomputes and links to the one before, and every field the "
-        "chain vouches for (the clip's sha256 and size, acquisitions, corrections, review status, links, fixity "
-        "flag) holds what the chain recorded."
+        description="Whether every event's hash recomputes and links to the one before, the newest anchored "
+        "head is still in the chain, and every field the chain vouches for (the clip's sha256 and size, "
+        "acquisitions, corrections, review status, links, fixity flag) holds what the chain recorded."
     )
     first_bad_seq: int | None
     reason: str | None
     mismatches: list[MismatchOut] = Field(default_factory=list, description="Each field that differs.")
     events: list[CustodyEventOut]
+    anchored: AnchoredHeadOut | None = Field(default=None, description="The newest anchored head; null if none.")
 
 
 class HistoryEntryOut(ChainLinkOut):
@@ -530,14 +595,19 @@ class HistoryLog(BaseModel):
     kind: Literal["incident", "case"]
     id: str
     deleted: bool = Field(description="The record no longer exists; its `deleted` entry keeps it as it was.")
-    verified: bool = Field(description="Whether every entry's hash recomputes and links to the one before.")
+    verified: bool = Field(
+        description="Whether every entry's hash recomputes and links to the one before, and the newest anchored "
+        "head is still in the chain."
+    )
     first_bad_seq: int | None
     reason: str | None
     entries: list[HistoryEntryOut]
+    anchored: AnchoredHeadOut | None = Field(default=None, description="The newest anchored head; null if none.")
 
     @classmethod
     def of(cls, history: RecordHistory) -> HistoryLog:
         return cls(
+            anchored=AnchoredHeadOut.of(history.anchored),
             kind=history.kind,
             id=history.entity_id,
             deleted=history.deleted,
@@ -546,6 +616,40 @@ class HistoryLog(BaseModel):
             reason=history.check.reason,
             entries=[HistoryEntryOut.model_validate(entry) for entry in history.entries],
         )
+
+
+class AnchorOut(BaseModel):
+    """One trusted timestamp over the Merkle root of the heads of the chains that moved since their
+    last anchor (docs/design.md, *Timestamps and anchors*); its token: GET /api/v1/anchors/{id}/token."""
+
+    model_config = ConfigDict(json_schema_extra=examples(ex.ANCHOR))
+
+    id: int
+    root: str = Field(description="The Merkle root, hex: the digest the token stamps.")
+    chain_count: int = Field(description="Chain heads under the root.")
+    tsa: str
+    time: datetime = Field(description="The time the authority asserts.")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, anchor: Any) -> AnchorOut:
+        return cls(
+            id=anchor.id,
+            root=anchor.root,
+            chain_count=anchor.chain_count,
+            tsa=anchor.token.tsa_url,
+            time=anchor.token.gen_time,
+            created_at=anchor.created_at,
+        )
+
+
+class AnchorPage(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.ANCHOR_PAGE))
+
+    items: list[AnchorOut] = Field(description="Newest first.")
+    total: int
+    limit: int
+    offset: int
 
 
 class KeyCreate(RequestBody):

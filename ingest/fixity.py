@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.archive import Archive
@@ -183,11 +183,15 @@ def run_fixity_audit(
                 cursor = clip_id
 
 
-def next_run_at(last: FixityRun | None, settings: Settings, now: datetime | None = None) -> datetime:
-    """When the schedule starts the next run: an interval after the last finished run began."""
-    if last is None:
-        return now or utcnow()
-    return last.started_at + timedelta(seconds=settings.fixity_interval_s)
+def next_run_at(session: Session, last: FixityRun | None, settings: Settings) -> datetime:
+    """When the schedule starts the next run: an interval after the last finished run began; before
+    the first, an interval after the oldest original was received (an archive just started, or
+    just upgraded, is not read end to end at once: its originals were hashed as they came in)."""
+    interval = timedelta(seconds=settings.fixity_interval_s)
+    if last is not None:
+        return last.started_at + interval
+    oldest = session.scalar(select(func.min(Clip.created_at)))
+    return (oldest if oldest is not None else utcnow()) + interval
 
 
 @dataclass(frozen=True)
@@ -208,7 +212,7 @@ def audit_status(session: Session, settings: Settings) -> AuditStatus:
     return AuditStatus(
         last,
         unfinished_run(session),
-        next_run_at(last, settings),
+        next_run_at(session, last, settings),
         settings.fixity_interval_s,
         count_failed(session),
         failures(session),
@@ -220,7 +224,7 @@ def scheduled_fixity_audit(archive: Archive) -> AuditProgress | None:
     when the interval since the last has passed; each call audits for at most SCHEDULED_SLICE_S."""
     with archive.reads() as session:
         running = unfinished_run(session) is not None
-        due = next_run_at(last_finished_run(session), archive.settings) <= utcnow()
+        due = next_run_at(session, last_finished_run(session), archive.settings) <= utcnow()
     if not running and not due:
         return None
     return run_fixity_audit(archive, budget_s=SCHEDULED_SLICE_S)

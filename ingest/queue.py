@@ -29,9 +29,11 @@ from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 
 from ingest.near_duplicates import NearDuplicateFinder
+from ingest.periodic import TASKS, PeriodicTask, run_if_due
 from ingest.pipeline import pending_clip_ids
 from ingest.runner import JOBS, run_job
 from ingest.scratch import remove_abandoned
+from ingest.timestamps import stamp_clip
 from storage.archive import Archive, open_archive
 from verity.errors import ConfigurationError
 from verity.settings import Settings
@@ -41,6 +43,10 @@ log = logging.getLogger("verity.queue")
 INGEST_TASK = "verity.ingest"
 RECOVER_TASK = "verity.recover"
 RECOVER_CRON = "* * * * *"
+TIMESTAMP_TASK = "verity.timestamp"
+# Each periodic task (ingest/periodic.py) is looked at every minute; its own schedule, kept in the
+# database, says whether it runs.
+PERIODIC_CRON = "* * * * *"
 RESOURCES = "verity"  # the key of `WorkerResources` in a job's context
 
 
@@ -72,6 +78,25 @@ def _ingest(context: procrastinate.JobContext, clip_id: str) -> str:
     return str(result.status)
 
 
+def _timestamp(context: procrastinate.JobContext, clip_id: str) -> str:
+    resources: WorkerResources = context.additional_context[RESOURCES]
+    return str(stamp_clip(resources.archive, clip_id))
+
+
+def periodic_task_name(task: PeriodicTask) -> str:
+    return f"verity.periodic.{task.name}"
+
+
+def _periodic_job(task: PeriodicTask) -> Any:
+    async def run(context: procrastinate.JobContext, timestamp: int) -> None:
+        resources: WorkerResources = context.additional_context[RESOURCES]
+        if task.enabled(resources.archive.settings):
+            await asyncio.to_thread(run_if_due, resources.archive, task)
+
+    run.__name__ = f"periodic_{task.name}"
+    return run
+
+
 async def _recover(context: procrastinate.JobContext, timestamp: int) -> None:
     resources: WorkerResources = context.additional_context[RESOURCES]
     await recover_jobs(context.app, resources.archive)
@@ -83,6 +108,12 @@ def make_queue_app(conninfo: str, **pool: Any) -> procrastinate.App:
     app.task(name=INGEST_TASK, pass_context=True)(_ingest)
     recover = app.task(name=RECOVER_TASK, pass_context=True, queueing_lock=RECOVER_TASK)(_recover)
     app.periodic(cron=RECOVER_CRON)(recover)
+    app.task(name=TIMESTAMP_TASK, pass_context=True)(_timestamp)
+    for task in TASKS:
+        name = periodic_task_name(task)
+        # The queueing lock keeps one run waiting at most, the lock one running: never two at once.
+        job = app.task(name=name, pass_context=True, queueing_lock=name, lock=name)(_periodic_job(task))
+        app.periodic(cron=PERIODIC_CRON, periodic_id=task.name)(job)
     return app
 
 
@@ -94,22 +125,29 @@ class QueueRunner:
     """`JobRunner` of the scaled deployment: each job becomes a row in procrastinate's queue, run
     by whichever `verity worker` takes it; this process analyses nothing itself."""
 
-    def __init__(self, app: procrastinate.App) -> None:
+    def __init__(self, app: procrastinate.App, *, timestamps: bool = False) -> None:
         self.app = app
+        self.timestamps = timestamps  # whether an authority is configured: else no stamp job is queued
 
     @classmethod
     def open(cls, settings: Settings) -> QueueRunner:
         app = make_queue_app(queue_conninfo(settings), min_size=1, max_size=4)
         app.open()
-        return cls(app)
+        return cls(app, timestamps=settings.timestamps_configured)
 
     def submit(self, job_name: str, clip_id: str) -> None:
-        if job_name != "ingest":  # the only job there is (ingest/runner.py JOBS)
+        if job_name not in JOBS:
             raise ValueError(f"unknown job {job_name!r}")
+        if job_name == "timestamp" and not self.timestamps:
+            return
+        if job_name == "timestamp":
+            deferrer = self.app.configure_task(TIMESTAMP_TASK, queueing_lock=f"timestamp:{clip_id}")
+        else:
+            deferrer = ingest_deferrer(self.app, clip_id)
         try:
-            ingest_deferrer(self.app, clip_id).defer(clip_id=clip_id)
+            deferrer.defer(clip_id=clip_id)
         except AlreadyEnqueued:
-            log.info("clip %s already has a job waiting", clip_id)
+            log.info("clip %s already has a %s job waiting", clip_id, job_name)
 
     def shutdown(self) -> None:
         self.app.close()

@@ -10,12 +10,15 @@ from typing import Any, Protocol
 
 from ingest.near_duplicates import NearDuplicateFinder
 from ingest.pipeline import fail_unfinished, internal_error, pending_clip_ids, run_ingest
+from ingest.timestamps import timestamp_job
 from storage.archive import Archive
 
 log = logging.getLogger("verity.runner")
 
 Job = Callable[[Archive, NearDuplicateFinder, str], Any]
-JOBS: dict[str, Job] = {"ingest": run_ingest}
+JOBS: dict[str, Job] = {"ingest": run_ingest, "timestamp": timestamp_job}
+# Jobs that never touch the clip's analysis: an error in one is logged, the clip's status stays.
+SIDE_JOBS = frozenset({"timestamp"})
 
 
 class JobRunner(Protocol):
@@ -47,34 +50,44 @@ class InProcessRunner:
         self.archive = archive
         self.finder = finder
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="verity-job")
+        # A stamp takes a second; behind an hour-long analysis it would assert a later time.
+        self._side_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verity-side-job")
         self.futures: list[Future[None]] = []
 
     def submit(self, job_name: str, clip_id: str) -> None:
         if job_name not in JOBS:
             raise ValueError(f"unknown job {job_name!r}")
         self.futures = [f for f in self.futures if not f.done()]
-        self.futures.append(self._pool.submit(self._run, job_name, clip_id))
+        pool = self._side_pool if job_name in SIDE_JOBS else self._pool
+        self.futures.append(pool.submit(self._run, job_name, clip_id))
 
     def _run(self, job_name: str, clip_id: str) -> None:
         try:
-            run_job(JOBS[job_name], self.archive, self.finder, clip_id)
+            if job_name in SIDE_JOBS:
+                JOBS[job_name](self.archive, self.finder, clip_id)
+            else:
+                run_job(JOBS[job_name], self.archive, self.finder, clip_id)
         except Exception:
             log.exception("job %s for clip %s failed", job_name, clip_id)
 
     def shutdown(self) -> None:
         """Stop taking jobs and wait for the running ones. Jobs not yet started stay queued in the
-        database and are resumed on the next start."""
+        database and are resumed on the next start (a stamp by the retry task)."""
+        self._side_pool.shutdown(wait=True, cancel_futures=True)
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def queue_ingest(runner: JobRunner, clip_id: str) -> None:
-    """Hand the clip to the runner. The clip is already stored and marked queued, so if the
+    """Hand the clip to the runner: its timestamp (which does nothing without an authority
+    configured), then its analysis. The clip is already stored and marked queued, so if the
     queue cannot take the job now (scaled mode: a database insert) the answer stays a success:
-    the workers' recovery, or the next start, queues every clip still waiting."""
-    try:
-        runner.submit("ingest", clip_id)
-    except Exception:
-        log.exception("could not queue the ingest of clip %s; it stays queued for recovery", clip_id)
+    the workers' recovery, or the next start, queues every clip still waiting, and the periodic
+    retry takes up every stamp still pending."""
+    for job_name in ("timestamp", "ingest"):
+        try:
+            runner.submit(job_name, clip_id)
+        except Exception:
+            log.exception("could not queue the %s of clip %s; it stays queued for recovery", job_name, clip_id)
 
 
 def resume_pending(archive: Archive, runner: JobRunner) -> list[str]:

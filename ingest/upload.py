@@ -29,6 +29,7 @@ from storage.chain import timestamp
 from storage.custody import append_event
 from storage.holds import hold
 from storage.models import Acquisition, Clip, utcnow
+from storage.timestamps import mark_pending
 from storage.vocabulary import ClipStatus
 from verity.errors import BlobNotFound, EmptyUpload, UploadTooLarge
 
@@ -161,6 +162,8 @@ def _record(archive: Archive, staged: StagedOriginal, receipt: Receipt, also: Al
             )
             session.add(clip)
             session.flush()
+            if archive.settings.timestamps_configured:
+                mark_pending(session, clip.id)  # stamped by the job queued with its ingest
         received_at = utcnow()
         acquisition = Acquisition(
             clip_id=clip.id,
@@ -192,7 +195,7 @@ def _record(archive: Archive, staged: StagedOriginal, receipt: Receipt, also: Al
                 "received_at": timestamp(received_at),
             },
         )
-        session.refresh(clip, ["acquisitions"])
+        session.refresh(clip, ["acquisitions", "timestamp"])
         result = UploadResult(clip, duplicate)
         if also is not None:
             also(session, result)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from storage.anchors import check_against_anchor
 from storage.chain import ChainCheck, new_link, refuse_changes, verify_links
 from storage.models import Clip, CustodyEvent
 from verity.errors import Superseded
@@ -49,6 +50,12 @@ def hold_claim(session: Session, clip_id: str, attempt: int) -> None:
 def verify_chain(events: Sequence[CustodyEvent]) -> ChainCheck:
     """Recompute every link of one clip's chain, in `seq` order."""
     return verify_links(events, ("clip_id",))
+
+
+def check_links(session: Session, clip_id: str, events: Sequence[CustodyEvent]) -> ChainCheck:
+    """The chain check of a clip's custody: every link recomputed, and the newest anchored head
+    still in place (storage/anchors.py), which shows newest events removed."""
+    return check_against_anchor(session, "custody", clip_id, events, verify_chain(events), "event")
 
 
 def list_events(session: Session, clip_id: str) -> list[CustodyEvent]:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.anchors import AnchoredHead, check_against_anchor, newest_anchored_head
 from storage.chain import ChainCheck, new_link, refuse_changes, verify_links
 from storage.models import Case, HistoryEntry, Incident
 from verity.errors import NotFound
@@ -91,6 +92,7 @@ class RecordHistory:
     deleted: bool
     entries: list[HistoryEntry]
     check: ChainCheck
+    anchored: AnchoredHead | None = None  # the newest head under a trusted timestamp
 
 
 def load_history(session: Session, kind: RecordKind, entity_id: str) -> RecordHistory:
@@ -100,7 +102,8 @@ def load_history(session: Session, kind: RecordKind, entity_id: str) -> RecordHi
     exists = session.get(MODELS[kind], entity_id) is not None
     if not entries and not exists:
         raise NotFound(f"no {kind} with id {entity_id}, now or before")
-    return RecordHistory(kind, entity_id, not exists, entries, verify_history(entries))
+    check = check_against_anchor(session, kind, entity_id, entries, verify_history(entries), "entry")
+    return RecordHistory(kind, entity_id, not exists, entries, check, newest_anchored_head(session, kind, entity_id))
 
 
 refuse_changes(HistoryEntry)

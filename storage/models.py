@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -119,6 +120,8 @@ class Clip(Base):
     acquisitions: Mapped[list[Acquisition]] = relationship(
         back_populates="clip", order_by="Acquisition.id", lazy="selectin"
     )
+    # Where the trusted timestamp of the original stands; None: no authority was configured.
+    timestamp: Mapped[ClipTimestamp | None] = relationship(lazy="selectin", viewonly=True)
 
     @property
     def duration_s(self) -> float | None:
@@ -420,3 +423,81 @@ class UploadChunk(Base):
     first_byte: Mapped[int] = mapped_column(BigInteger)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     blob_key: Mapped[str] = mapped_column(String(255))
+
+
+class TimestampToken(Base):
+    """A trusted timestamp (RFC 3161) over one SHA-256 digest: the authority's whole answer
+    (TimeStampResp, DER) as it came, with the certificates that verify it. Insert-only."""
+
+    __tablename__ = "timestamp_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), index=True)  # hex: the hashed message itself
+    purpose: Mapped[str] = mapped_column(String(20))  # original, anchor, export …
+    tsa_url: Mapped[str] = mapped_column(Text)
+    gen_time: Mapped[datetime] = mapped_column(UTCDateTime)  # the time the authority asserts
+    serial_number: Mapped[str] = mapped_column(String(64))  # hex; may exceed 64 bits
+    token: Mapped[bytes] = mapped_column(LargeBinary)
+    tsa_certs_pem: Mapped[str] = mapped_column(Text)  # embedded in the token, the signer's first
+    root_pem: Mapped[str] = mapped_column(Text)  # the trusted roots they chain up to
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ClipTimestamp(Base):
+    """Where the trusted timestamp of a clip's original stands: pending (tried again from
+    `next_attempt_at`), stamped (`token_id`) or failed (`reason`)."""
+
+    __tablename__ = "clip_timestamps"
+
+    clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("timestamp_tokens.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    token: Mapped[TimestampToken | None] = relationship(lazy="selectin")
+
+
+class Anchor(Base):
+    """One trusted timestamp over the Merkle root (verity/merkle.py) of the heads of the chains
+    that moved since their last anchor. Insert-only."""
+
+    __tablename__ = "anchors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    root: Mapped[str] = mapped_column(String(64))  # hex
+    chain_count: Mapped[int] = mapped_column(Integer)
+    token_id: Mapped[int] = mapped_column(ForeignKey("timestamp_tokens.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    token: Mapped[TimestampToken] = relationship(lazy="selectin")
+
+
+class AnchorInclusion(Base):
+    """A chain's head as one anchor covered it, with the proof from its leaf to the anchor's root.
+    Insert-only."""
+
+    __tablename__ = "anchor_inclusions"
+    __table_args__ = (Index("ix_anchor_inclusions_chain", "kind", "chain_id", "length"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    anchor_id: Mapped[int] = mapped_column(ForeignKey("anchors.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # custody, incident, case
+    chain_id: Mapped[str] = mapped_column(String(36))
+    length: Mapped[int] = mapped_column(Integer)  # links in the chain when anchored
+    head_hash: Mapped[str] = mapped_column(String(64))
+    proof: Mapped[str] = mapped_column(Text)  # JSON list of {"side", "hash"}, leaf upward
+
+
+class PeriodicRun(Base):
+    """When a periodic task (ingest/periodic.py) last started and ended, so its schedule survives
+    a restart and any process can tell when it is due."""
+
+    __tablename__ = "periodic_runs"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -52,3 +52,16 @@ CREDENTIALS_ABSENT: tuple[ContentCredentialsState, ...] = ("none", "unsupported"
 # How a clip's last fixity check went (storage/fixity.py); unchecked until its first.
 FixityStatus = Literal["unchecked", "ok", "failed"]
 FIXITY_STATUSES: tuple[FixityStatus, ...] = get_args(FixityStatus)
+
+
+class StampState(StrEnum):
+    """Where the trusted timestamp of a clip's original stands (`not_configured` without an authority)."""
+
+    not_configured = "not configured"
+    pending = "pending"
+    stamped = "stamped"
+    failed = "failed"
+
+
+# The chains whose heads are anchored, as the Merkle leaves name them (verity/merkle.py).
+ChainKind = Literal["custody", "incident", "case"]

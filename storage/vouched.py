@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.chain import ChainCheck, timestamp
-from storage.custody import list_events, verify_chain
+from storage.custody import check_links, list_events
 from storage.models import Acquisition, AcquisitionCorrection, Clip, ClipLink, CustodyEvent, VerificationChange
 
 RECEIPTS = ("uploaded", "acquired_duplicate")
@@ -87,7 +87,7 @@ class CustodyCheck:
 def check_custody(session: Session, clip: Clip) -> tuple[list[CustodyEvent], CustodyCheck]:
     """The clip's events, and the chain check over them and the rows they vouch for."""
     events = list_events(session, clip.id)
-    return events, CustodyCheck(verify_chain(events), vouched_mismatches(session, clip, events))
+    return events, CustodyCheck(check_links(session, clip.id, events), vouched_mismatches(session, clip, events))
 
 
 def _details(event: CustodyEvent) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from storage.keys import create_key
 from tests.helpers.ports import free_port
 from tests.helpers.postgres_server import throwaway_postgres
 from tests.helpers.s3_server import S3Server, running_s3_server
+from tests.helpers.tsa import LoopbackTsa, running_tsa
 from verity.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,20 @@ __all__ = ["S3Server", "free_port"]  # imported from here by the tests
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     with running_s3_server(tmp_path_factory.mktemp("s3")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def tsa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackTsa]:
+    """The loopback time-stamping authority (tests/helpers/tsa.py), started once."""
+    with running_tsa(tmp_path_factory.mktemp("tsa")) as server:
+        yield server
+
+
+@pytest.fixture
+def tsa(tsa_server: LoopbackTsa) -> LoopbackTsa:
+    """The loopback TSA, answering properly, its request count at 0."""
+    tsa_server.reset()
+    return tsa_server
 
 
 @pytest.fixture(scope="session")

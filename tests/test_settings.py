@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from tests.conftest import VERITY
+from tests.helpers.tsa import LoopbackTsa
 from verity.settings import Settings, describe_settings_error
 
 
@@ -35,6 +36,22 @@ def test_s3_credentials_come_in_pairs() -> None:
 
 def test_the_job_queue_on_sqlite_is_refused(tmp_path: Path) -> None:
     assert "procrastinate needs PostgreSQL" in refusal(data_dir=tmp_path, job_runner="procrastinate")
+
+
+def test_timestamp_urls_need_a_file_of_roots_that_holds_certificates(tmp_path: Path) -> None:
+    assert "needs VERITY_TIMESTAMP_CA_FILE" in refusal(timestamp_urls="http://127.0.0.1:1/tsr")
+    not_pem = tmp_path / "roots.pem"
+    not_pem.write_text("these are not certificates\n")
+    message = refusal(timestamp_urls="http://127.0.0.1:1/tsr", timestamp_ca_file=not_pem)
+    assert "holds no PEM certificate" in message
+    assert "are http:// or https:// URLs" in refusal(timestamp_urls="tsa.example:318", timestamp_ca_file=not_pem)
+
+
+def test_timestamp_urls_are_tried_in_the_order_given(tsa: LoopbackTsa) -> None:
+    urls = f" {tsa.url}, http://127.0.0.1:1/tsr "
+    settings = Settings(timestamp_urls=urls, timestamp_ca_file=tsa.certificates.ca_pem)
+    assert settings.resolved_timestamp_urls() == [tsa.url, "http://127.0.0.1:1/tsr"]
+    assert Settings().timestamps_configured is False
 
 
 def test_a_malformed_value_is_named_by_its_variable() -> None:

@@ -148,3 +148,21 @@ class BodyTooLarge(VerityError):
     `UploadTooLarge`)."""
 
     code = "body_too_large"
+
+
+class TimestampUnavailable(VerityError):
+    """No time-stamping authority could be reached (or none answered in time): worth trying again."""
+
+    code = "timestamp_unavailable"
+
+
+class TimestampRefused(VerityError):
+    """A time-stamping authority answered, but not with a token that verifies for the digest asked."""
+
+    code = "timestamp_refused"
+
+
+class TimestampsNotConfigured(VerityError):
+    """Stamping was asked for, but VERITY_TIMESTAMP_URLS names no time-stamping authority."""
+
+    code = "timestamps_not_configured"

@@ -166,6 +166,31 @@ class Settings(BaseSettings):
         description="A scheduled fixity audit starts this long after the last one started (default daily); one "
         "cut off by a restart resumes where it stopped.",
     )
+    timestamp_urls: str | None = Field(
+        default=None,
+        description="Time-stamping authorities (RFC 3161), comma-separated, tried in order: each original's "
+        "SHA-256 is stamped at ingest, and the heads of the custody and history chains are anchored under one "
+        "stamp on a schedule. Unset: nothing is stamped and clips say `timestamp: not configured`.",
+    )
+    timestamp_ca_file: Path | None = Field(
+        default=None,
+        description="PEM file of the roots the authorities' answers are verified against; needed with "
+        "VERITY_TIMESTAMP_URLS.",
+    )
+    timestamp_timeout_s: float = Field(default=10, gt=0, description="Longest one request to an authority may take.")
+    timestamp_retry_initial_s: float = Field(
+        default=30,
+        gt=0,
+        description="A stamp no authority could give (none reachable) is tried again after this long, then after "
+        "twice as long each time, up to VERITY_TIMESTAMP_RETRY_MAX_S.",
+    )
+    timestamp_retry_max_s: float = Field(default=3600, gt=0, description="Longest wait between two tries of a stamp.")
+    anchor_interval_s: float = Field(
+        default=3600,
+        gt=0,
+        description="How often the heads of the chains that moved since their last anchor are anchored "
+        "(one stamp over a Merkle root of them).",
+    )
 
     @model_validator(mode="after")
     def _check_combination(self) -> Settings:
@@ -188,9 +213,31 @@ class Settings(BaseSettings):
             )
         if self.c2pa_trust_anchors is not None:
             problems.extend(_trust_anchor_problems(self.c2pa_trust_anchors))
+        if self.timestamp_urls is not None:
+            urls = self.resolved_timestamp_urls()
+            if not urls:
+                problems.append("VERITY_TIMESTAMP_URLS names no URL")
+            elif any(not url.startswith(("http://", "https://")) for url in urls):
+                problems.append(f"VERITY_TIMESTAMP_URLS are http:// or https:// URLs (got {self.timestamp_urls!r})")
+            if self.timestamp_ca_file is None:
+                problems.append(
+                    "VERITY_TIMESTAMP_URLS needs VERITY_TIMESTAMP_CA_FILE (the roots to verify answers against)"
+                )
+            elif not self.timestamp_ca_file.is_file():
+                problems.append(f"VERITY_TIMESTAMP_CA_FILE {self.timestamp_ca_file} is not a file")
+            elif not _holds_certificates(self.timestamp_ca_file):
+                problems.append(f"VERITY_TIMESTAMP_CA_FILE {self.timestamp_ca_file} holds no PEM certificate")
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def resolved_timestamp_urls(self) -> list[str]:
+        """The time-stamping authorities in the order they are tried; empty when none is configured."""
+        return [url.strip() for url in (self.timestamp_urls or "").split(",") if url.strip()]
+
+    @property
+    def timestamps_configured(self) -> bool:
+        return bool(self.resolved_timestamp_urls())
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -217,6 +264,15 @@ def _trust_anchor_problems(path: Path) -> list[str]:
     if b"-----BEGIN CERTIFICATE-----" not in data or not data.isascii():
         return [f"VERITY_C2PA_TRUST_ANCHORS: {path} holds no PEM certificate (-----BEGIN CERTIFICATE----- …)"]
     return []
+
+
+def _holds_certificates(path: Path) -> bool:
+    from verity.timestamp_tokens import load_roots
+
+    try:
+        return bool(load_roots(path.read_bytes()))
+    except (OSError, ValueError):
+        return False
 
 
 def describe_settings_error(exc: ValidationError) -> str:

@@ -28,6 +28,7 @@ from api.schemas import (
     SOURCE_MAX,
     URL_MAX,
     AcquisitionForm,
+    AnchoredHeadOut,
     ClipOut,
     ClipPage,
     CustodyEventOut,
@@ -40,6 +41,7 @@ from ingest.fixity import Original, checked_original
 from ingest.pipeline import request_reprocess
 from ingest.runner import queue_ingest
 from ingest.upload import Receipt, StagedOriginal, record_original, stage_original
+from storage.anchors import newest_anchored_head
 from storage.cases import load_case
 from storage.clips import load_clip, record_download
 from storage.evidence import load_incident
@@ -283,6 +285,7 @@ def custody_log(clip_id: str, session: SessionDep, _caller: Viewer) -> CustodyLo
         reason=check.reason,
         mismatches=[MismatchOut.model_validate(m) for m in check.mismatches],
         events=[CustodyEventOut.model_validate(e) for e in events],
+        anchored=AnchoredHeadOut.of(newest_anchored_head(session, "custody", clip.id)),
     )
 
 

@@ -6,7 +6,7 @@ Every outcome is also a custody event on the clip (`fixity_checked`, `fixity_fai
 are only what is searchable and counted. Existing clips start unchecked.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-01
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

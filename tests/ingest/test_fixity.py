@@ -156,7 +156,10 @@ def test_a_time_budget_ends_the_call_and_the_next_call_continues_the_same_run(ar
 
 
 def test_the_schedule_starts_a_run_only_once_the_interval_has_passed(archive: Archive) -> None:
-    archived_clip(archive)
+    clip_id, *_ = archived_clip(archive)
+    assert scheduled_fixity_audit(archive) is None, "the first run is due a day after the oldest original came in"
+    with archive.sessions.begin() as session:
+        session.get_one(Clip, clip_id).created_at -= timedelta(days=1, seconds=1)
     first = scheduled_fixity_audit(archive)
     assert first is not None and first.finished
     assert scheduled_fixity_audit(archive) is None, "the last run began less than a day ago"

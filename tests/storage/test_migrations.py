@@ -78,3 +78,16 @@ def test_0013_adds_the_acquisition_corrections_table_and_takes_it_away_again(dat
     upgrade_database(database_url)
     assert "acquisition_corrections" in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_0015_adds_the_timestamp_tables_and_takes_them_away_again(database_url: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    engine = make_engine(database_url)
+    tables = {"timestamp_tokens", "clip_timestamps", "anchors", "anchor_inclusions", "periodic_runs"}
+    command.downgrade(config, "0014")
+    assert not tables & set(inspect(engine).get_table_names())
+    upgrade_database(database_url)
+    assert tables <= set(inspect(engine).get_table_names())
+    engine.dispose()
