@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.json_bodies import JsonBodyGate
-from api.routes import acquisitions, cases, clips, health, incidents, keyframes, keys, uploads, verify
+from api.routes import acquisitions, cases, clips, exports, health, incidents, keyframes, keys, uploads, verify
 from api.stall import StallLimit
 from api.threads import start_thread_pools
 from ingest.near_duplicates import NearDuplicateFinder
@@ -108,4 +108,5 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(verify.router)
     app.include_router(incidents.router)
     app.include_router(cases.router)
+    app.include_router(exports.router)
     return app

@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 
 from ingest.near_duplicates import NearDuplicateFinder
 from ingest.pipeline import pending_clip_ids
-from ingest.runner import JOBS, run_job
+from ingest.runner import run_named_job
 from ingest.scratch import remove_abandoned
 from storage.archive import Archive, open_archive
 from verity.errors import ConfigurationError
@@ -39,6 +39,7 @@ from verity.settings import Settings
 log = logging.getLogger("verity.queue")
 
 INGEST_TASK = "verity.ingest"
+EXPORT_TASK = "verity.export"
 RECOVER_TASK = "verity.recover"
 RECOVER_CRON = "* * * * *"
 RESOURCES = "verity"  # the key of `WorkerResources` in a job's context
@@ -68,8 +69,13 @@ class WorkerResources:
 
 def _ingest(context: procrastinate.JobContext, clip_id: str) -> str:
     resources: WorkerResources = context.additional_context[RESOURCES]
-    result = run_job(JOBS["ingest"], resources.archive, resources.finder, clip_id)
+    result = run_named_job("ingest", resources.archive, resources.finder, clip_id)
     return str(result.status)
+
+
+def _export(context: procrastinate.JobContext, export_id: str) -> str:
+    resources: WorkerResources = context.additional_context[RESOURCES]
+    return str(run_named_job("export", resources.archive, resources.finder, export_id))
 
 
 async def _recover(context: procrastinate.JobContext, timestamp: int) -> None:
@@ -81,6 +87,7 @@ def make_queue_app(conninfo: str, **pool: Any) -> procrastinate.App:
     """A procrastinate app on `conninfo` that knows Verity's tasks; `pool` goes to psycopg's pool."""
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo, **pool))
     app.task(name=INGEST_TASK, pass_context=True)(_ingest)
+    app.task(name=EXPORT_TASK, pass_context=True)(_export)
     recover = app.task(name=RECOVER_TASK, pass_context=True, queueing_lock=RECOVER_TASK)(_recover)
     app.periodic(cron=RECOVER_CRON)(recover)
     return app
@@ -104,7 +111,14 @@ class QueueRunner:
         return cls(app)
 
     def submit(self, job_name: str, clip_id: str) -> None:
-        if job_name != "ingest":  # the only job there is (ingest/runner.py JOBS)
+        if job_name == "export":
+            deferrer = self.app.configure_task(EXPORT_TASK, queueing_lock=f"export:{clip_id}", lock=f"export:{clip_id}")
+            try:
+                deferrer.defer(export_id=clip_id)
+            except AlreadyEnqueued:
+                log.info("export %s already has a job waiting", clip_id)
+            return
+        if job_name != "ingest":  # ingest/runner.py JOBS
             raise ValueError(f"unknown job {job_name!r}")
         try:
             ingest_deferrer(self.app, clip_id).defer(clip_id=clip_id)

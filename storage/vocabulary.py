@@ -34,3 +34,17 @@ CASE_STATUSES: tuple[CaseStatus, ...] = get_args(CaseStatus)
 # How precisely an incident's start time is known.
 TimePrecision = Literal["exact", "hour", "day", "approximate"]
 TIME_PRECISIONS: tuple[TimePrecision, ...] = get_args(TimePrecision)
+
+
+class ExportStatus(StrEnum):
+    """Where an evidence export stands: waiting for its job, being built, ready to download, failed."""
+
+    queued = "queued"
+    running = "running"
+    ready = "ready"
+    failed = "failed"
+
+
+# What an export covers: a case (its incidents and their clips), an incident, or chosen clips.
+ExportScope = Literal["case", "incident", "clips"]
+EXPORT_SCOPES: tuple[ExportScope, ...] = get_args(ExportScope)

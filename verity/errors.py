@@ -141,3 +141,19 @@ class BodyTooLarge(VerityError):
     `UploadTooLarge`)."""
 
     code = "body_too_large"
+
+
+class ExportNotFound(NotFound):
+    code = "export_not_found"
+
+
+class ExportNotReady(Conflict):
+    """The export's bag is not built (yet, or ever: it failed); its status says which."""
+
+    code = "export_not_ready"
+
+
+class ExportFailed(VerityError):
+    """An export's job could not build its bag; the message is the export's reason."""
+
+    code = "export_failed"
