@@ -10,9 +10,12 @@ import bagit
 import pytest
 from fastapi.testclient import TestClient
 
+from storage.archive import Archive
+from storage.clips import load_clip
 from tests import media
-from tests.conftest import auth
+from tests.conftest import all_blob_keys, auth
 from tests.helpers.api_calls import create_incident, upload, wait_until_done
+from tests.helpers.backends import embedded_only
 from tests.helpers.exports import export_and_wait, run_verify, unpack
 
 
@@ -102,3 +105,91 @@ def test_export_is_a_custody_event_on_every_clip_it_holds(
     exported = [event for event in events["events"] if event["action"] == "exported"]
     assert events["verified"] and len(exported) == 1
     assert exported[0]["actor"] == "admin-key" and exported[0]["details"]["export_id"] == done["id"]
+
+
+def test_incident_export_holds_its_clips_segments_and_history(
+    client: TestClient, keys: dict[str, str], clip_files: list[Path], tmp_path: Path
+) -> None:
+    _case_id, incident_ids, clip_ids = archived_case(client, keys, clip_files)
+    done = export_and_wait(client, keys["analyst"], incident_id=incident_ids[1])
+    assert done["status"] == "ready" and done["clip_ids"] == [clip_ids[1]]
+    bag_dir = unpack(client.get(done["download_url"], headers=auth(keys["analyst"])).content, tmp_path)
+    index = json.loads((bag_dir / "data" / "export.json").read_text())
+    assert [clip["clip_id"] for clip in index["clips"]] == [clip_ids[1]]
+    assert [incident["id"] for incident in index["incidents"]] == [incident_ids[1]] and index["cases"] == []
+    history = (bag_dir / "data" / "history" / f"incident-{incident_ids[1]}.jsonl").read_text().splitlines()
+    assert json.loads(history[0])["action"] == "created"
+    assert run_verify(bag_dir).returncode == 0
+
+
+def test_download_answers_a_range(client: TestClient, keys: dict[str, str], clip_files: list[Path]) -> None:
+    clip_id = upload(client, keys["contributor"], clip_files[0].read_bytes()).json()["id"]
+    done = export_and_wait(client, keys["analyst"], clip_ids=[clip_id])
+    url, key = done["download_url"], auth(keys["analyst"])
+    whole = client.get(url, headers=key).content
+    first = client.get(url, headers={**key, "Range": "bytes=0-99"})
+    rest = client.get(url, headers={**key, "Range": "bytes=100-"})
+    assert first.status_code == rest.status_code == 206
+    assert first.headers["content-range"] == f"bytes 0-99/{len(whole)}"
+    assert first.content + rest.content == whole
+    beyond = client.get(url, headers={**key, "Range": f"bytes={len(whole)}-"})
+    assert beyond.status_code == 416
+
+
+def test_only_analysts_and_admins_may_export(client: TestClient, keys: dict[str, str], clip_files: list[Path]) -> None:
+    clip_id = upload(client, keys["contributor"], clip_files[0].read_bytes()).json()["id"]
+    for role in ("viewer", "contributor"):
+        refused = client.post("/api/v1/exports", headers=auth(keys[role]), json={"clip_ids": [clip_id]})
+        assert refused.status_code == 403 and "export needs the admin or analyst role" in refused.json()["detail"]
+    done = export_and_wait(client, keys["analyst"], clip_ids=[clip_id])
+    assert client.get(f"/api/v1/exports/{done['id']}", headers=auth(keys["viewer"])).status_code == 403
+    assert client.get(done["download_url"], headers=auth(keys["contributor"])).status_code == 403
+    assert client.get(done["download_url"]).status_code == 401
+
+
+def test_an_export_of_nothing_known_is_refused(client: TestClient, keys: dict[str, str]) -> None:
+    key = auth(keys["analyst"])
+    assert client.get("/api/v1/exports/no-such-export", headers=key).status_code == 404
+    assert client.get("/api/v1/exports/no-such-export/download", headers=key).status_code == 404
+    missing_case = client.post("/api/v1/exports", headers=key, json={"case_id": "no-such-case"})
+    assert missing_case.status_code == 404 and "no case" in missing_case.json()["detail"]
+    missing_clip = client.post("/api/v1/exports", headers=key, json={"clip_ids": ["no-such-clip"]})
+    assert missing_clip.status_code == 404 and "no-such-clip" in missing_clip.json()["detail"]
+    two_scopes = client.post("/api/v1/exports", headers=key, json={"case_id": "a", "incident_id": "b"})
+    assert two_scopes.status_code == 422 and "exactly one of" in two_scopes.json()["detail"]
+    assert client.post("/api/v1/exports", headers=key, json={}).status_code == 422
+    assert client.post("/api/v1/exports", headers=key, json={"clip_ids": []}).status_code == 422
+
+
+@embedded_only
+def test_an_original_altered_in_the_store_fails_the_export_with_the_reason(
+    archive: Archive, client: TestClient, keys: dict[str, str], clip_files: list[Path]
+) -> None:
+    clip = upload(client, keys["contributor"], clip_files[0].read_bytes()).json()
+    wait_until_done(client, keys["viewer"], clip["id"])
+    with archive.reads() as session:
+        blob_key = load_clip(session, clip["id"]).blob_key
+    stored = archive.blobs.local_path(blob_key)
+    assert stored is not None
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    stored.chmod(0o644)
+    stored.write_bytes(bytes(data))
+    done = export_and_wait(client, keys["analyst"], clip_ids=[clip["id"]])
+    assert done["status"] == "failed" and done["download_url"] is None
+    assert f"the stored original of clip {clip['id']} is not the one archived" in done["status_reason"]
+    refused = client.get(f"/api/v1/exports/{done['id']}/download", headers=auth(keys["analyst"]))
+    assert refused.status_code == 409 and "failed" in refused.json()["detail"]
+    assert not [key for key in all_blob_keys(archive.blobs) if key.startswith("exports/")]
+
+
+def test_a_missing_original_fails_the_export_naming_the_clip(
+    archive: Archive, client: TestClient, keys: dict[str, str], clip_files: list[Path]
+) -> None:
+    clip = upload(client, keys["contributor"], clip_files[1].read_bytes()).json()
+    wait_until_done(client, keys["viewer"], clip["id"])
+    with archive.reads() as session:
+        archive.blobs.delete(load_clip(session, clip["id"]).blob_key)
+    done = export_and_wait(client, keys["analyst"], clip_ids=[clip["id"]])
+    assert done["status"] == "failed"
+    assert f"the original of clip {clip['id']}" in done["status_reason"] and "missing" in done["status_reason"]
