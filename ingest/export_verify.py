@@ -46,6 +46,7 @@ class Report:
 
     def __init__(self) -> None:
         self.checked = 0
+        self.tokens = 0
         self.failed: list[str] = []
 
     def ok(self, item: str, what: str) -> None:
@@ -327,6 +328,7 @@ def check_timestamps(
                     )
         else:
             problems.append(f"unknown kind {kind!r}")
+        report.tokens += 1
         refusal = openssl_verdict(token, digest, certs, ca_file)
         if refusal:
             problems.append(refusal)
@@ -370,6 +372,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FAIL  {args.bag}: not a folder or a zip")
             return 1
         report = verify(bag, args.ca_file)
+    if args.ca_file is None and report.tokens:
+        print(
+            "note: the tokens were checked against the TSA certificates in the bag; to check whom they come from, "
+            "give --ca-file with the TSA roots you trust"
+        )
     if report.failed:
         failed = ", ".join(report.failed)
         print(f"verdict: FAILED: {len(report.failed)} of {report.checked} items do not verify: {failed}")
