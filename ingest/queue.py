@@ -1,5 +1,6 @@
 """Scaled-mode jobs: procrastinate's queue in the archive's own PostgreSQL. The API defers one
-ingest job per clip (`QueueRunner`); `verity worker` processes run them (`run_worker`).
+ingest job per clip, and one job per evidence export (`QueueRunner`); `verity worker` processes
+run them (`run_worker`).
 
 Per clip, a queueing lock keeps at most one job waiting and a lock keeps two jobs from running at
 once. Every minute a worker fails the jobs of workers that died mid-job, or went silent for
@@ -17,7 +18,7 @@ import logging
 import os
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from ingest.pipeline import pending_clip_ids
 from ingest.runner import run_named_job
 from ingest.scratch import remove_abandoned
 from storage.archive import Archive, open_archive
+from storage.exports import pending_export_ids
 from verity.errors import ConfigurationError
 from verity.settings import Settings
 
@@ -112,9 +114,8 @@ class QueueRunner:
 
     def submit(self, job_name: str, clip_id: str) -> None:
         if job_name == "export":
-            deferrer = self.app.configure_task(EXPORT_TASK, queueing_lock=f"export:{clip_id}", lock=f"export:{clip_id}")
             try:
-                deferrer.defer(export_id=clip_id)
+                export_deferrer(self.app, clip_id).defer(export_id=clip_id)
             except AlreadyEnqueued:
                 log.info("export %s already has a job waiting", clip_id)
             return
@@ -153,7 +154,36 @@ async def recover_jobs(app: procrastinate.App, archive: Archive) -> list[str]:
             pass
     if queued:
         log.info("queued %d clips that had no job: %s", len(queued), ", ".join(queued))
+    await _recover_exports(app, archive)
     return queued
+
+
+def export_deferrer(app: procrastinate.App, export_id: str) -> JobDeferrer:
+    return app.configure_task(EXPORT_TASK, queueing_lock=f"export:{export_id}", lock=f"export:{export_id}")
+
+
+async def _recover_exports(app: procrastinate.App, archive: Archive) -> None:
+    """As for ingest: fail the export jobs of dead workers, and queue every export still queued or
+    half-built that has no job waiting or running (its bag is built again from the start)."""
+    manager = app.job_manager
+    stalled_after_s = archive.settings.worker_stalled_after_s
+    for job in await manager.get_stalled_jobs(task_name=EXPORT_TASK, seconds_since_heartbeat=stalled_after_s):
+        log.warning("export job %s of a dead worker: failed, its export will be queued again", job.call_string)
+        await manager.finish_job(job, status=Status.FAILED, delete_job=False)
+    live = {
+        job.task_kwargs["export_id"]
+        for status in (Status.TODO, Status.DOING)
+        for job in await manager.list_jobs_async(task=EXPORT_TASK, status=status.value)
+    }
+
+    def pending() -> list[str]:
+        with archive.reads() as session:
+            return pending_export_ids(session)
+
+    for export_id in await asyncio.to_thread(pending):
+        if export_id not in live:
+            with suppress(AlreadyEnqueued):
+                await export_deferrer(app, export_id).defer_async(export_id=export_id)
 
 
 @contextmanager
