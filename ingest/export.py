@@ -219,10 +219,14 @@ def _write_originals(archive: Archive, writer: BagWriter, export_id: str, origin
             chunks = archive.blobs.open(original.blob_key)
             written = writer.add(original.name, chunks, size=original.size, progress=advance)
         except BlobNotFound:
+            export_plugs.record_fixity_failure(archive, original.clip_id, {"missing": True})
             raise ExportFailed(
                 f"the original of clip {original.clip_id} ({original.blob_key}) is missing from the object store"
             ) from None
         if written.sha256 != original.sha256 or written.size != original.size:
+            found = {"sha256": written.sha256, "size_bytes": written.size}
+            archived = {"sha256": original.sha256, "size_bytes": original.size}
+            export_plugs.record_fixity_failure(archive, original.clip_id, {"found": found, "archived": archived})
             raise ExportFailed(
                 f"the stored original of clip {original.clip_id} is not the one archived: sha256 {written.sha256}, "
                 f"{written.size} bytes, where {original.sha256}, {original.size} bytes were archived; nothing was "

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from storage.archive import Archive
 from verity.settings import Settings
 
 
@@ -79,6 +80,12 @@ def timestamp_files(session: Session, clip_ids: Sequence[str], heads: Sequence[C
     """Every token the bag should carry: each clip's original token and every anchor that covers one
     of `heads`, with its inclusion proofs for those heads (issue10-tsa); none until that part is in."""
     return []
+
+
+def record_fixity_failure(archive: Archive, clip_id: str, what_differs: dict[str, Any]) -> None:
+    """Called when an export finds a stored original that is not the archived one, or none at all
+    (`what_differs`: sha256/size found and archived, or missing: true), before the export fails:
+    issue10-fixity records it as a `fixity_failed` event and flags the clip. Nothing yet."""
 
 
 def stamp_manifest(settings: Settings, digest: str) -> TimestampFile | None:
