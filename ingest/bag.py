@@ -41,6 +41,7 @@ class _StoreSink:
         self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_CHUNKS)
         self._stored: StoredBlob | None = None
         self._error: BaseException | None = None
+        self._aborted = False
         self._thread = threading.Thread(target=self._store, args=(blobs, key), name="verity-bag-store", daemon=True)
         self._thread.start()
 
@@ -72,6 +73,8 @@ class _StoreSink:
                     raise RuntimeError("the object store stopped taking the bag") from self._error
 
     def write(self, data: bytes) -> int:
+        if self._aborted:
+            return len(data)  # what zipfile still writes of a given-up bag (its close) goes nowhere
         self.digest.update(data)
         self.size += len(data)
         if len(data) >= SINK_CHUNK and not self._buffer:
@@ -104,6 +107,7 @@ class _StoreSink:
         return self._stored
 
     def abort(self, why: BaseException) -> None:
+        self._aborted = True
         if self._thread.is_alive():
             with contextlib.suppress(BaseException):
                 self._send(why)
