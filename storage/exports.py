@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.cases import load_case
+from storage.chain import canonical_json
 from storage.custody import append_event
 from storage.evidence import active_links, load_incident
-from storage.models import Case, CaseIncident, Clip, ClipLink, Export, utcnow
+from storage.models import AuditEvent, Case, CaseIncident, Clip, ClipLink, Export, utcnow
 from storage.vocabulary import EXPORT_SCOPES, ExportScope, ExportStatus
 from verity.errors import ClipNotFound, ExportNotFound, InvalidInput
 
@@ -168,6 +169,21 @@ def fail_export(sessions: sessionmaker[Session], export_id: str, reason: str) ->
         if export is None or export.status == ExportStatus.ready:
             return
         export.status, export.status_reason, export.finished_at = ExportStatus.failed, reason, utcnow()
+
+
+def record_bag_download(
+    sessions: sessionmaker[Session], export: Export, actor: str, byte_range: tuple[int, int] | None, size: int
+) -> None:
+    """A download of the bag, in the audit log (the bag's clips already record the export itself),
+    in a short transaction of its own, as a clip's download is."""
+    details = {
+        "export_id": export.id,
+        "sha256": export.sha256,
+        "range": f"bytes={byte_range[0]}-{byte_range[1]}" if byte_range else None,
+        "bytes": size,
+    }
+    with sessions.begin() as session:
+        session.add(AuditEvent(actor=actor, action="export_downloaded", details=canonical_json(details)))
 
 
 def pending_export_ids(session: Session) -> list[str]:

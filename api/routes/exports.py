@@ -14,7 +14,7 @@ from api.ranges import parse_range
 from api.schemas import ExportCreate, ExportOut
 from ingest.export import bag_root, request_export
 from ingest.runner import queue_export
-from storage.exports import ExportRequest, load_export
+from storage.exports import ExportRequest, load_export, record_bag_download
 from storage.vocabulary import ExportScope, ExportStatus
 from verity.errors import ExportNotReady
 
@@ -56,9 +56,10 @@ def get_export(export_id: str, session: SessionDep, _caller: Exporter) -> Export
     },
 )
 def download_export(
-    export_id: str, request: Request, session: SessionDep, archive: ArchiveDep, _caller: Exporter
+    export_id: str, request: Request, session: SessionDep, archive: ArchiveDep, caller: Exporter
 ) -> Response:
-    """The bag: one zip holding one folder, `verity-export-<id>/` (409 until the export is ready)."""
+    """The bag: one zip holding one folder, `verity-export-<id>/` (409 until the export is ready).
+    Each download is in the audit log (`export_downloaded`)."""
     export = load_export(session, export_id)
     if export.status != ExportStatus.ready or export.blob_key is None or export.size_bytes is None:
         why = f": {export.status_reason}" if export.status_reason else f" ({export.progress:.0%} done)"
@@ -79,6 +80,7 @@ def download_export(
     if byte_range:
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     body = archive.blobs.open(export.blob_key, start, end)
+    record_bag_download(archive.sessions, export, caller.name, (start, end) if byte_range else None, end - start + 1)
     return StreamingResponse(
         body, status_code=206 if byte_range else 200, headers=headers, media_type="application/zip"
     )

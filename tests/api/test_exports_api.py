@@ -11,9 +11,11 @@ from pathlib import Path
 import bagit
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from storage.archive import Archive
 from storage.clips import load_clip
+from storage.models import AuditEvent
 from tests import media
 from tests.conftest import all_blob_keys, auth
 from tests.helpers.api_calls import create_incident, upload, wait_until_done
@@ -126,7 +128,9 @@ def test_incident_export_holds_its_clips_segments_and_history(
     assert run_verify(bag_dir).returncode == 0
 
 
-def test_download_answers_a_range(client: TestClient, keys: dict[str, str], clip_files: list[Path]) -> None:
+def test_download_answers_a_range_and_is_logged(
+    archive: Archive, client: TestClient, keys: dict[str, str], clip_files: list[Path]
+) -> None:
     clip_id = upload(client, keys["contributor"], clip_files[0].read_bytes()).json()["id"]
     done = export_and_wait(client, keys["analyst"], clip_ids=[clip_id])
     url, key = done["download_url"], auth(keys["analyst"])
@@ -138,6 +142,9 @@ def test_download_answers_a_range(client: TestClient, keys: dict[str, str], clip
     assert first.content + rest.content == whole
     beyond = client.get(url, headers={**key, "Range": f"bytes={len(whole)}-"})
     assert beyond.status_code == 416
+    with archive.reads() as session:
+        logged = session.scalars(select(AuditEvent.details).where(AuditEvent.action == "export_downloaded")).all()
+    assert [json.loads(d)["range"] for d in logged] == [None, "bytes=0-99", f"bytes=100-{len(whole) - 1}"]
 
 
 @embedded_only
