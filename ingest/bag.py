@@ -34,7 +34,7 @@ class _StoreSink:
     """What `zipfile` writes to: counts and hashes the bytes and passes them, in chunks, to a thread
     that stores them under `key`. It has no `seek`, so zipfile writes a stream."""
 
-    def __init__(self, blobs: BlobStore, key: str) -> None:
+    def __init__(self, blobs: BlobStore, key: str, size_hint: int | None) -> None:
         self.digest = hashlib.sha256()
         self.size = 0
         self._buffer = bytearray()
@@ -42,7 +42,9 @@ class _StoreSink:
         self._stored: StoredBlob | None = None
         self._error: BaseException | None = None
         self._aborted = False
-        self._thread = threading.Thread(target=self._store, args=(blobs, key), name="verity-bag-store", daemon=True)
+        self._thread = threading.Thread(
+            target=self._store, args=(blobs, key, size_hint), name="verity-bag-store", daemon=True
+        )
         self._thread.start()
 
     def _chunks(self) -> Iterator[bytes]:
@@ -55,9 +57,9 @@ class _StoreSink:
             assert isinstance(item, bytes)
             yield item
 
-    def _store(self, blobs: BlobStore, key: str) -> None:
+    def _store(self, blobs: BlobStore, key: str, size_hint: int | None) -> None:
         try:
-            self._stored = blobs.put_stream(key, self._chunks())
+            self._stored = blobs.put_stream(key, self._chunks(), size_hint=size_hint)
         except BaseException as exc:
             self._error = exc
 
@@ -124,13 +126,14 @@ class WrittenBag:
 
 class BagWriter:
     """Write a bag named `root` (the zip's one top folder) under `key`: payload files (`data/…`) and
-    tag files (anything else) as they come, then `finish` adds the manifests and bag-info.txt."""
+    tag files (anything else) as they come, then `finish` adds the manifests and bag-info.txt.
+    `size_hint`: about how large the bag will be (an S3 store picks its part size from it)."""
 
-    def __init__(self, blobs: BlobStore, key: str, root: str) -> None:
+    def __init__(self, blobs: BlobStore, key: str, root: str, size_hint: int | None = None) -> None:
         self.key, self.root = key, root
         self.payload: list[BagFile] = []
         self.tags: list[BagFile] = []
-        self._sink = _StoreSink(blobs, key)
+        self._sink = _StoreSink(blobs, key, size_hint)
         self._zip = zipfile.ZipFile(self._sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
         self._moment = datetime.now(UTC).timetuple()[:6]
         self._closed = False

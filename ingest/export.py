@@ -162,7 +162,9 @@ def build_bag(archive: Archive, export_id: str) -> None:
         clip_ids = clips_in_scope(session, export)
         originals = [_original(load_clip(session, clip_id)) for clip_id in clip_ids]
         session.expunge(export)
-    writer = BagWriter(archive.blobs, bag_key(export_id), bag_root(export_id))
+    # The originals, and room for everything else (keyframes, records): S3 sizes its parts by it.
+    size_hint = sum(original.size for original in originals) * 11 // 10 + len(originals) * 16 * 1024**2 + 1024**3
+    writer = BagWriter(archive.blobs, bag_key(export_id), bag_root(export_id), size_hint)
     try:
         writer.add_bytes("bagit.txt", BAGIT_TXT)
         if export.include_originals:
