@@ -201,3 +201,21 @@ def test_verify_py_checks_the_zip_itself(fresh_bag: Path, tmp_path: Path) -> Non
     zipped = shutil.make_archive(str(tmp_path / "bag"), "zip", fresh_bag.parent, fresh_bag.name)
     checked = run_verify(fresh_bag, zipped)
     assert checked.returncode == 0 and "verdict: OK" in checked.stdout, checked.stdout
+
+
+def test_an_original_replaced_and_renamed_to_its_new_hash_fails_against_its_uploaded_event(bag: Path) -> None:
+    exported = index(bag)
+    clip = exported["clips"][0]
+    forged = b"other footage"
+    forged_sha = hashlib.sha256(forged).hexdigest()
+    (bag / clip["original"]).unlink()
+    clip["original"] = f"data/originals/{forged_sha}.mp4"
+    (bag / clip["original"]).write_bytes(forged)
+    clip["sha256"], clip["size_bytes"] = forged_sha, len(forged)
+    (bag / "data" / "export.json").write_text(json.dumps(exported))
+    metadata = json.loads((bag / clip["metadata"]).read_text())
+    metadata["clip"]["sha256"] = forged_sha
+    (bag / clip["metadata"]).write_text(json.dumps(metadata))
+    reseal(bag)
+    said = failures(bag)
+    assert f"FAIL  clip {clip['clip_id']}: the export says sha256 {forged_sha}, its uploaded event" in said
