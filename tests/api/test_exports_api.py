@@ -172,6 +172,8 @@ def test_an_export_of_nothing_known_is_refused(client: TestClient, keys: dict[st
     assert two_scopes.status_code == 422 and "exactly one of" in two_scopes.json()["detail"]
     assert client.post("/api/v1/exports", headers=key, json={}).status_code == 422
     assert client.post("/api/v1/exports", headers=key, json={"clip_ids": []}).status_code == 422
+    broken = client.post("/api/v1/exports", headers={**key, "Content-Type": "application/json"}, content=b'{"case_id"')
+    assert broken.status_code == 400 and broken.json()["error"] == "invalid_json"
 
 
 @embedded_only
