@@ -1,9 +1,11 @@
 """The bag writer on its own: a bag streamed into a store is a zip holding one folder, and one that
-fails or is given up leaves nothing; a half-written bag of a dead process is swept."""
+fails or is given up leaves nothing; a half-written bag of a dead process is swept; and the chain
+lines it holds are what verify.py recomputes."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import time
 import zipfile
@@ -12,10 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from ingest import export_verify
 from ingest.bag import BAGIT_TXT, BagWriter
 from ingest.export import sweep_unfinished_bags
+from ingest.export_records import CUSTODY_NAMES, chain_lines
+from ingest.upload import Receipt, receive_original
+from storage.archive import open_archive
 from storage.blobs import LocalBlobStore
+from storage.custody import append_event, list_events
 from tests.conftest import all_blob_keys
+from verity.settings import Settings
 
 
 def test_a_bag_streams_into_the_store_as_a_zip_of_one_folder(tmp_path: Path) -> None:
@@ -62,3 +70,20 @@ def test_a_half_written_bag_of_a_dead_process_is_swept_after_a_day(tmp_path: Pat
     os.utime(left, (day_ago, day_ago))
     assert sweep_unfinished_bags(store) == 1
     assert all_blob_keys(store) == ["exports/done.zip"]
+
+
+def test_verify_py_recomputes_the_chain_lines_an_export_writes(tmp_path: Path) -> None:
+    """ingest/export_verify.py's own chain check (stdlib only) agrees with storage/chain.py on the
+    lines ingest/export_records.py writes, and finds a changed one."""
+    archive = open_archive(Settings(data_dir=tmp_path), upgrade=True)
+    clip_id = receive_original(archive, iter([b"footage"]), Receipt("tester", "clip.mp4")).clip.id
+    with archive.sessions.begin() as session:
+        append_event(session, clip_id, "noted", "tester", {"note": 'ünïcode, "quotes"\nand a line', "n": 1.5})
+    with archive.reads() as session:
+        lines = [json.loads(line) for line in chain_lines(list_events(session, clip_id), CUSTODY_NAMES)]
+    archive.close()
+    assert export_verify.chain_problem(lines, {"clip_id": clip_id}) is None
+    lines[1]["details"] = lines[1]["details"].replace("1.5", "2.5")
+    altered = export_verify.chain_problem(lines, {"clip_id": clip_id})
+    assert altered == "line 2 (seq 1) was altered after it was recorded"
+    assert "belongs to clip_id" in (export_verify.chain_problem(lines, {"clip_id": "another"}) or "")
