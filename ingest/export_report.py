@@ -17,7 +17,8 @@ h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-to
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .5em;text-align:left;
 vertical-align:top}th{background:#f4f4f4}code{font-size:.85em;word-break:break-all}
 .clip{display:flex;gap:1em;border:1px solid #ddd;padding:1em;margin:1em 0;break-inside:avoid}
-.clip img{max-width:240px;height:auto;border:1px solid #ccc}.none{color:#888}.bad{color:#b00;font-weight:bold}
+.clip img{max-width:240px;height:auto;align-self:flex-start;border:1px solid #ccc}
+.none{color:#888}.bad{color:#b00;font-weight:bold}
 """
 
 
@@ -92,7 +93,7 @@ def _case(case: dict[str, Any]) -> str:
     )
 
 
-def _incident(incident: dict[str, Any]) -> str:
+def _incident(incident: dict[str, Any], names: dict[str, str]) -> str:
     record = incident["incident"]
     when = _e(record["starts_at"]) + (f" – {_e(record['ends_at'])}" if record.get("ends_at") else "")
     place = _e(record.get("place_name")) or '<span class="none">not given</span>'
@@ -101,9 +102,8 @@ def _incident(incident: dict[str, Any]) -> str:
         place += f" ({record['lat']}, {record['lon']}{radius})"
     live = [link for link in incident["links"] if link["unlinked_at"] is None]
     links = "".join(
-        f"<li><code>{_e(link['clip_id'])}</code>: {_e(_segment(link))}"
-        + (f" — {_e(link['note'])}" if link["note"] else "")
-        + "</li>"
+        f"<li>{_e(names.get(link['clip_id'], 'a clip not in this export'))} <code>{_e(link['clip_id'])}</code>: "
+        f"{_e(_segment(link))}" + (f" — {_e(link['note'])}" if link["note"] else "") + "</li>"
         for link in live
     )
     return (
@@ -189,8 +189,9 @@ def render_report(
         yield _case(case).encode()
     if incidents:
         yield b"<h2>Incidents</h2>"
+        names = {summary.record["clip"]["id"]: summary.record["clip"]["filename"] for summary in clips}
         for incident in incidents:
-            yield _incident(incident).encode()
+            yield _incident(incident, names).encode()
     yield f"<h2>Clips ({len(clips)})</h2>".encode()
     for summary in clips:
         yield _clip(summary).encode()
