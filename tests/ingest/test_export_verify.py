@@ -219,3 +219,12 @@ def test_an_original_replaced_and_renamed_to_its_new_hash_fails_against_its_uplo
     reseal(bag)
     said = failures(bag)
     assert f"FAIL  clip {clip['clip_id']}: the export says sha256 {forged_sha}, its uploaded event" in said
+
+
+def test_tokens_are_checked_against_the_roots_the_recipient_trusts(fresh_bag: Path, tmp_path: Path) -> None:
+    stranger = LocalTsa.make(tmp_path / "other-tsa")
+    trusted = run_verify(fresh_bag, "--ca-file", str(fresh_bag / "timestamps" / "manifest.pem"))
+    assert trusted.returncode == 0 and "note: the tokens were checked" not in trusted.stdout
+    refused = run_verify(fresh_bag, "--ca-file", str(stranger.folder / "ca.pem"))
+    assert refused.returncode == 1
+    assert "FAIL  timestamps/manifest.json: openssl ts -verify refused it" in refused.stdout
