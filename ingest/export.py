@@ -157,6 +157,7 @@ def _covers(session: Session, export: Export) -> tuple[str, str]:
 
 
 def build_bag(archive: Archive, export_id: str) -> None:
+    """Write the export's bag into the store and mark the export ready (module docstring: the order)."""
     with archive.reads() as session:
         export = load_export(session, export_id)
         clip_ids = clips_in_scope(session, export)
