@@ -16,6 +16,7 @@ from api.routes import (
     acquisitions,
     cases,
     clips,
+    exports,
     fixity,
     health,
     incidents,
@@ -27,6 +28,7 @@ from api.routes import (
 )
 from api.stall import StallLimit
 from api.threads import start_thread_pools
+from ingest.export import sweep_unfinished_bags
 from ingest.near_duplicates import NearDuplicateFinder
 from ingest.periodic import PeriodicScheduler, periodic_tasks
 from ingest.queue import QueueRunner
@@ -60,7 +62,8 @@ SWEEP_EVERY_S = 3600
 async def _sweep_uploads(archive: Archive, runner: JobRunner) -> None:
     """At start and then hourly: archive resumable uploads that have all their bytes but no clip
     (their archiving died), delete those left unfinished too long, staging objects and unfinished
-    multipart writes whose upload's process died, and originals no clip refers to."""
+    multipart writes whose upload's process died, half-written export bags, and originals no clip
+    refers to."""
     idle_for = timedelta(hours=archive.settings.upload_idle_hours)
     orphans_after = timedelta(hours=archive.settings.orphan_original_grace_hours)
     while True:
@@ -70,6 +73,7 @@ async def _sweep_uploads(archive: Archive, runner: JobRunner) -> None:
                     await asyncio.to_thread(queue_ingest, runner, result.clip.id)
             await asyncio.to_thread(sweep_abandoned, archive, idle_for)
             await asyncio.to_thread(sweep_staging, archive.blobs)
+            await asyncio.to_thread(sweep_unfinished_bags, archive.blobs)
             await asyncio.to_thread(sweep_originals, archive, orphans_after)
         except Exception:
             log.exception("sweeping unfinished uploads failed; trying again in an hour")
@@ -128,4 +132,5 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(cases.router)
     app.include_router(fixity.router)
     app.include_router(timestamps.router)
+    app.include_router(exports.router)
     return app

@@ -20,7 +20,7 @@ import typer
 from pydantic import ValidationError
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from api import cli_archive, cli_clips, cli_evidence, cli_fixity, cli_keys, cli_timestamps
+from api import cli_archive, cli_clips, cli_evidence, cli_export, cli_fixity, cli_keys, cli_timestamps
 from api.cli_output import NO_KEY, console, err_console, fail, refusal
 from storage.archive import Archive, open_archive
 from storage.db import upgrade_database
@@ -38,6 +38,7 @@ app.add_typer(cli_evidence.incident_app, name="incident")
 app.add_typer(cli_evidence.case_app, name="case")
 app.add_typer(cli_clips.clip_app, name="clip")
 app.add_typer(cli_timestamps.timestamps_app, name="timestamps")
+app.command(name="export")(cli_export.export)
 
 CHUNK = 1024 * 1024
 # Bytes per request of a resumable upload: what a dropped connection costs at most.

@@ -527,3 +527,29 @@ PROBE = {
 def examples(*values: dict[str, Any]) -> dict[str, Any]:
     """A model's `json_schema_extra`: its examples, as OpenAPI 3.1 lists them."""
     return {"examples": list(values)}
+
+
+EXPORT_ID = "9d2f4b6a-1c3e-4f5a-8b7d-0e2c4a6f8b1d"
+EXPORT_IN = {"case_id": CASE_ID, "include_keyframes": True}
+EXPORT = {
+    "id": EXPORT_ID,
+    "scope": "case",
+    "scope_id": CASE_ID,
+    "clip_ids": [CLIP_ID, COPY_ID],
+    "include_originals": True,
+    "include_keyframes": True,
+    "include_probe": False,
+    "status": "ready",
+    "status_reason": None,
+    "step": None,
+    "progress": 1.0,
+    "bytes_written": 52428800,
+    "requested_by": "analyst-mina",
+    "created_at": "2019-12-02T09:00:00Z",
+    "started_at": "2019-12-02T09:00:01Z",
+    "finished_at": "2019-12-02T09:00:40Z",
+    "size_bytes": 52428800,
+    "sha256": HASH,
+    "manifest_sha256": SHA256,
+    "download_url": f"/api/v1/exports/{EXPORT_ID}/download",
+}

@@ -8,10 +8,10 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Query
 
-from api.auth import Caller, require
+from api.auth import Caller, permit, require
 from api.deps import MAX_INT
 from api.errors import error_responses
-from storage.keys import Role
+from storage.keys import Permission, Role
 from storage.search import BoundingBox
 from verity.errors import InvalidInput, PreconditionRequired
 from verity.times import to_utc
@@ -20,6 +20,7 @@ Viewer = Annotated[Caller, Depends(require(Role.viewer))]
 Contributor = Annotated[Caller, Depends(require(Role.contributor))]
 Analyst = Annotated[Caller, Depends(require(Role.analyst))]
 Admin = Annotated[Caller, Depends(require(Role.admin))]
+Exporter = Annotated[Caller, Depends(permit(Permission.export))]
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=MAX_INT)]

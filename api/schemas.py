@@ -15,6 +15,7 @@ from api import examples as ex
 from api.examples import examples
 from storage.acquisitions import current_values
 from storage.anchors import AnchoredHead
+from storage.exports import MAX_NAMED_CLIPS as MAX_EXPORT_CLIPS
 from storage.history import RecordHistory
 from storage.keys import Role
 from storage.models import Acquisition
@@ -22,6 +23,8 @@ from storage.recorded import recorded_time
 from storage.vocabulary import (
     CaseStatus,
     ContentCredentialsState,
+    ExportScope,
+    ExportStatus,
     FixityStatus,
     StampState,
     TimePrecision,
@@ -968,3 +971,65 @@ class FixityCheckOut(BaseModel):
     clip_id: str
     fixity: FixityStatus
     problems: list[str]
+
+
+class ExportCreate(RequestBody):
+    """What to export: exactly one of a case, an incident or a list of clips; and what to include
+    beside the records and chains, which every export holds."""
+
+    model_config = ConfigDict(json_schema_extra=examples(ex.EXPORT_IN))
+
+    case_id: str | None = Field(default=None, max_length=ID_MAX, description="A case: its incidents and their clips.")
+    incident_id: str | None = Field(default=None, max_length=ID_MAX, description="An incident and its clips.")
+    clip_ids: list[Annotated[str, Field(max_length=ID_MAX)]] | None = Field(
+        default=None, min_length=1, max_length=MAX_EXPORT_CLIPS, description="These clips (and their incidents)."
+    )
+    include_originals: bool = Field(default=True, description="The original files, named by SHA-256.")
+    include_keyframes: bool = Field(default=False, description="Every keyframe JPEG (the report has one each anyway).")
+    include_probe: bool = Field(default=False, description="ffprobe's raw JSON of each clip.")
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> ExportCreate:
+        given = [name for name in ("case_id", "incident_id", "clip_ids") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of case_id, incident_id, clip_ids (got {', '.join(given) or 'none'})")
+        return self
+
+
+class ExportOut(BaseModel):
+    """An export and how far its job has come; `download_url` once it is ready."""
+
+    model_config = ConfigDict(json_schema_extra=examples(ex.EXPORT))
+
+    id: str
+    scope: ExportScope = Field(description="case, incident or clips.")
+    scope_id: str | None = Field(description="The case or incident; null for clips.")
+    clip_ids: list[str] = Field(description="The clips named; once ready, the clips the bag holds.")
+    include_originals: bool
+    include_keyframes: bool
+    include_probe: bool
+    status: ExportStatus = Field(description="queued, running, ready or failed.")
+    status_reason: str | None = Field(description="Why it failed.")
+    step: str | None = Field(description="What the job is doing now: originals, records …")
+    progress: float = Field(ge=0, le=1)
+    bytes_written: int = Field(description="Bytes of the zip written so far.")
+    requested_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    size_bytes: int | None = Field(description="The zip's size, once ready.")
+    sha256: str | None = Field(description="The zip's SHA-256, once ready (also its ETag).")
+    manifest_sha256: str | None = Field(description="SHA-256 of the bag's manifest-sha256.txt: what is timestamped.")
+    download_url: str | None
+
+    @classmethod
+    def of(cls, export: Any) -> ExportOut:
+        names = [name for name in cls.model_fields if name not in ("clip_ids", "download_url")]
+        ready = export.status == ExportStatus.ready
+        return cls.model_validate(
+            {
+                **{name: getattr(export, name) for name in names},
+                "clip_ids": json.loads(export.clip_ids),
+                "download_url": f"/api/v1/exports/{export.id}/download" if ready else None,
+            }
+        )

@@ -1,5 +1,6 @@
 """Scaled-mode jobs: procrastinate's queue in the archive's own PostgreSQL. The API defers one
-ingest job per clip (`QueueRunner`); `verity worker` processes run them (`run_worker`).
+ingest job per clip, and one job per evidence export (`QueueRunner`); `verity worker` processes
+run them (`run_worker`).
 
 Per clip, a queueing lock keeps at most one job waiting and a lock keeps two jobs from running at
 once. Every minute a worker fails the jobs of workers that died mid-job, or went silent for
@@ -17,7 +18,7 @@ import logging
 import os
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,16 +32,18 @@ from sqlalchemy.engine import make_url
 from ingest.near_duplicates import NearDuplicateFinder
 from ingest.periodic import TASKS, PeriodicTask, run_if_due
 from ingest.pipeline import pending_clip_ids
-from ingest.runner import JOBS, run_job
+from ingest.runner import JOBS, run_named_job
 from ingest.scratch import remove_abandoned
 from ingest.timestamps import stamp_clip
 from storage.archive import Archive, open_archive
+from storage.exports import pending_export_ids
 from verity.errors import ConfigurationError
 from verity.settings import Settings
 
 log = logging.getLogger("verity.queue")
 
 INGEST_TASK = "verity.ingest"
+EXPORT_TASK = "verity.export"
 RECOVER_TASK = "verity.recover"
 RECOVER_CRON = "* * * * *"
 TIMESTAMP_TASK = "verity.timestamp"
@@ -74,8 +77,13 @@ class WorkerResources:
 
 def _ingest(context: procrastinate.JobContext, clip_id: str) -> str:
     resources: WorkerResources = context.additional_context[RESOURCES]
-    result = run_job(JOBS["ingest"], resources.archive, resources.finder, clip_id)
+    result = run_named_job("ingest", resources.archive, resources.finder, clip_id)
     return str(result.status)
+
+
+def _export(context: procrastinate.JobContext, export_id: str) -> str:
+    resources: WorkerResources = context.additional_context[RESOURCES]
+    return str(run_named_job("export", resources.archive, resources.finder, export_id))
 
 
 def _timestamp(context: procrastinate.JobContext, clip_id: str) -> str:
@@ -106,6 +114,7 @@ def make_queue_app(conninfo: str, **pool: Any) -> procrastinate.App:
     """A procrastinate app on `conninfo` that knows Verity's tasks; `pool` goes to psycopg's pool."""
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo, **pool))
     app.task(name=INGEST_TASK, pass_context=True)(_ingest)
+    app.task(name=EXPORT_TASK, pass_context=True)(_export)
     recover = app.task(name=RECOVER_TASK, pass_context=True, queueing_lock=RECOVER_TASK)(_recover)
     app.periodic(cron=RECOVER_CRON)(recover)
     app.task(name=TIMESTAMP_TASK, pass_context=True)(_timestamp)
@@ -136,6 +145,12 @@ class QueueRunner:
         return cls(app, timestamps=settings.timestamps_configured)
 
     def submit(self, job_name: str, clip_id: str) -> None:
+        if job_name == "export":
+            try:
+                export_deferrer(self.app, clip_id).defer(export_id=clip_id)
+            except AlreadyEnqueued:
+                log.info("export %s already has a job waiting", clip_id)
+            return
         if job_name not in JOBS:
             raise ValueError(f"unknown job {job_name!r}")
         if job_name == "timestamp" and not self.timestamps:
@@ -177,7 +192,36 @@ async def recover_jobs(app: procrastinate.App, archive: Archive) -> list[str]:
             pass
     if queued:
         log.info("queued %d clips that had no job: %s", len(queued), ", ".join(queued))
+    await _recover_exports(app, archive)
     return queued
+
+
+def export_deferrer(app: procrastinate.App, export_id: str) -> JobDeferrer:
+    return app.configure_task(EXPORT_TASK, queueing_lock=f"export:{export_id}", lock=f"export:{export_id}")
+
+
+async def _recover_exports(app: procrastinate.App, archive: Archive) -> None:
+    """As for ingest: fail the export jobs of dead workers, and queue every export still queued or
+    half-built that has no job waiting or running (its bag is built again from the start)."""
+    manager = app.job_manager
+    stalled_after_s = archive.settings.worker_stalled_after_s
+    for job in await manager.get_stalled_jobs(task_name=EXPORT_TASK, seconds_since_heartbeat=stalled_after_s):
+        log.warning("export job %s of a dead worker: failed, its export will be queued again", job.call_string)
+        await manager.finish_job(job, status=Status.FAILED, delete_job=False)
+    live = {
+        job.task_kwargs["export_id"]
+        for status in (Status.TODO, Status.DOING)
+        for job in await manager.list_jobs_async(task=EXPORT_TASK, status=status.value)
+    }
+
+    def pending() -> list[str]:
+        with archive.reads() as session:
+            return pending_export_ids(session)
+
+    for export_id in await asyncio.to_thread(pending):
+        if export_id not in live:
+            with suppress(AlreadyEnqueued):
+                await export_deferrer(app, export_id).defer_async(export_id=export_id)
 
 
 @contextmanager

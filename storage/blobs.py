@@ -31,8 +31,9 @@ class StoredBlob:
 
 
 class BlobStore(Protocol):
-    def put_stream(self, key: str, chunks: Iterable[bytes]) -> StoredBlob:
-        """Write all chunks under `key`, replacing nothing half-written on failure."""
+    def put_stream(self, key: str, chunks: Iterable[bytes], *, size_hint: int | None = None) -> StoredBlob:
+        """Write all chunks under `key`, replacing nothing half-written on failure. `size_hint`: about
+        how large the object will be, when it may be larger than an upload (an export's bag)."""
 
     def open(self, key: str, start: int | None = None, end: int | None = None) -> Iterator[bytes]:
         """Yield the bytes of `key` from `start` to `end` inclusive (whole object by default)."""
@@ -89,7 +90,7 @@ class LocalBlobStore:
     def _path(self, key: str) -> Path:
         return self.root / _check_key(key)
 
-    def put_stream(self, key: str, chunks: Iterable[bytes]) -> StoredBlob:
+    def put_stream(self, key: str, chunks: Iterable[bytes], *, size_hint: int | None = None) -> StoredBlob:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
@@ -240,8 +241,7 @@ class S3BlobStore:
     ) -> None:
         from minio import Minio
 
-        mib = 1024 * 1024
-        self.part_size = max(self.MIN_PART_SIZE, -(-largest_object // self.MAX_PARTS // mib) * mib)
+        self.part_size = self.part_size_for(largest_object)
         self.bucket = bucket
         self.client = Minio(endpoint, access_key, secret_key, secure=secure, region=region)
         try:
@@ -250,7 +250,7 @@ class S3BlobStore:
         except Exception as exc:
             raise StorageUnavailable(f"S3 server at {endpoint} is not usable: {exc}") from exc
 
-    def put_stream(self, key: str, chunks: Iterable[bytes]) -> StoredBlob:
+    def put_stream(self, key: str, chunks: Iterable[bytes], *, size_hint: int | None = None) -> StoredBlob:
         reader = _IterReader(chunks)
         # length -1 makes the SDK stream multipart; it aborts the upload itself on failure.
         self.client.put_object(
@@ -258,7 +258,7 @@ class S3BlobStore:
             _check_key(key),
             reader,  # type: ignore[arg-type]
             length=-1,
-            part_size=self.part_size,
+            part_size=self.part_size_for(size_hint),
             num_parallel_uploads=1,
         )
         return StoredBlob(key, reader.size)
@@ -273,6 +273,14 @@ class S3BlobStore:
                 raise BlobNotFound(f"object {key} not found") from None
             raise
         return _stream_response(response)
+
+    def part_size_for(self, size: int | None) -> int:
+        """The smallest part (whole MiB, at least S3's 5 MiB) that fits `size` in 10,000 parts; the
+        store's own for an object of unknown size."""
+        if size is None:
+            return self.part_size
+        mib = 1024 * 1024
+        return max(self.MIN_PART_SIZE, -(-size // self.MAX_PARTS // mib) * mib)
 
     def stat(self, key: str) -> StoredBlob:
         try:

@@ -29,6 +29,20 @@ class Role(StrEnum):
     def allows(self, needed: Role) -> bool:
         return self.rank >= needed.rank
 
+    def may(self, permission: Permission) -> bool:
+        return self in PERMISSION_ROLES[permission]
+
+
+class Permission(StrEnum):
+    """What some roles may do that is not simply "this role or above": granted role by role."""
+
+    export = "export"  # build and download evidence exports (everything about a case, in one file)
+
+
+PERMISSION_ROLES: dict[Permission, frozenset[Role]] = {
+    Permission.export: frozenset({Role.analyst, Role.admin}),
+}
+
 
 def hash_secret(secret: str) -> str:
     # Keys are 256-bit random, so a plain SHA-256 is enough: there is nothing to brute-force.

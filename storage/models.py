@@ -501,3 +501,31 @@ class PeriodicRun(Base):
     last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Export(Base):
+    """An evidence export: what it covers (a case, an incident or chosen clips) and includes, how
+    far its job has come, and once ready the BagIt zip it left in the object store."""
+
+    __tablename__ = "exports"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    scope: Mapped[str] = mapped_column(String(20))  # storage/vocabulary.py EXPORT_SCOPES
+    scope_id: Mapped[str | None] = mapped_column(String(36))  # the case or incident; null for clips
+    clip_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON: asked for (clips), then those included
+    include_originals: Mapped[bool] = mapped_column(Boolean, default=True)
+    include_keyframes: Mapped[bool] = mapped_column(Boolean, default=False)
+    include_probe: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # storage/vocabulary.py ExportStatus
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    step: Mapped[str | None] = mapped_column(String(50))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    bytes_written: Mapped[int] = mapped_column(BigInteger, default=0)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    blob_key: Mapped[str | None] = mapped_column(String(255))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))  # of the whole zip
+    manifest_sha256: Mapped[str | None] = mapped_column(String(64))  # of manifest-sha256.txt: what is stamped

@@ -65,3 +65,17 @@ class StampState(StrEnum):
 
 # The chains whose heads are anchored, as the Merkle leaves name them (verity/merkle.py).
 ChainKind = Literal["custody", "incident", "case"]
+
+
+class ExportStatus(StrEnum):
+    """Where an evidence export stands: waiting for its job, being built, ready to download, failed."""
+
+    queued = "queued"
+    running = "running"
+    ready = "ready"
+    failed = "failed"
+
+
+# What an export covers: a case (its incidents and their clips), an incident, or chosen clips.
+ExportScope = Literal["case", "incident", "clips"]
+EXPORT_SCOPES: tuple[ExportScope, ...] = get_args(ExportScope)

@@ -166,3 +166,19 @@ class TimestampsNotConfigured(VerityError):
     """Stamping was asked for, but VERITY_TIMESTAMP_URLS names no time-stamping authority."""
 
     code = "timestamps_not_configured"
+
+
+class ExportNotFound(NotFound):
+    code = "export_not_found"
+
+
+class ExportNotReady(Conflict):
+    """The export's bag is not built (yet, or ever: it failed); its status says which."""
+
+    code = "export_not_ready"
+
+
+class ExportFailed(VerityError):
+    """An export's job could not build its bag; the message is the export's reason."""
+
+    code = "export_failed"

@@ -11,9 +11,18 @@ from pathlib import Path
 import pytest
 from procrastinate.jobs import Status
 
-from ingest.queue import INGEST_TASK, ingest_deferrer, make_queue_app, queue_conninfo, recover_jobs
+from ingest.queue import (
+    EXPORT_TASK,
+    INGEST_TASK,
+    QueueRunner,
+    ingest_deferrer,
+    make_queue_app,
+    queue_conninfo,
+    recover_jobs,
+)
 from ingest.upload import Receipt, receive_original
 from storage.archive import Archive, open_archive
+from storage.exports import ExportRequest, create_export
 from verity.errors import ConfigurationError
 from verity.settings import Settings
 
@@ -89,3 +98,24 @@ def test_recovery_fails_the_job_of_a_dead_worker_and_queues_its_clip_again(archi
     assert while_alive == []  # a running job on a live worker is left alone
     assert after_death == [clip_id]
     assert asyncio.run(ingest_jobs(archive)) == [(clip_id, Status.FAILED.value), (clip_id, Status.TODO.value)]
+
+
+def test_recovery_queues_an_export_that_has_no_job_and_the_runner_defers_one(archive: Archive) -> None:
+    with archive.sessions.begin() as session:
+        export_id = create_export(session, ExportRequest("clips", None, (stored_clip(archive),)), "tester").id
+
+    async def recover_twice() -> list[tuple[str, str]]:
+        app = make_queue_app(queue_conninfo(archive.settings))
+        async with app.open_async():
+            await recover_jobs(app, archive)
+            await recover_jobs(app, archive)
+            jobs = await app.job_manager.list_jobs_async(task=EXPORT_TASK)
+        return [(job.task_kwargs["export_id"], job.status) for job in jobs]
+
+    assert asyncio.run(recover_twice()) == [(export_id, Status.TODO.value)]
+    runner = QueueRunner.open(archive.settings)
+    try:
+        runner.submit("export", export_id)  # already waiting: not a second job
+    finally:
+        runner.shutdown()
+    assert asyncio.run(recover_twice()) == [(export_id, Status.TODO.value)]

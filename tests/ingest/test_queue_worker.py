@@ -19,6 +19,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from tests import media
 from tests.conftest import VERITY, RunningServer, S3Server, auth, running_process, running_server, s3_settings
+from tests.helpers.exports import run_verify, unpack
 
 pytestmark = pytest.mark.slow  # real workers and servers
 
@@ -260,3 +261,26 @@ def test_a_worker_paused_past_its_heartbeat_writes_nothing_once_another_has_anal
     assert all(attempt == 2 for _action, attempt in pipeline[second:])  # nothing of attempt 1 after it
     assert [action for action, _ in pipeline].count("ingest_finished") == 1
     assert [action for action, _ in pipeline].count("ingest_failed") == 0
+
+
+def test_a_worker_builds_an_export_whose_bag_verifies(
+    queue_env: dict[str, str], database: Engine, footage: dict[str, Path], tmp_path: Path
+) -> None:
+    with (
+        running_server(tmp_path, queue_env) as server,
+        running_worker(server, tmp_path / "worker.log"),
+        api(server) as client,
+    ):
+        wait_for_workers(database, 1)
+        clip_id = upload(client, footage["excerpt"])
+        assert wait_for_status(client, clip_id, {"ready", "failed", "unsupported"})["status"] == "ready"
+        asked = client.post("/api/v1/exports", json={"clip_ids": [clip_id]})
+        assert asked.status_code == 202, asked.text
+        deadline, export = time.monotonic() + 120, asked.json()
+        while export["status"] not in ("ready", "failed") and time.monotonic() < deadline:
+            time.sleep(0.2)
+            export = client.get(f"/api/v1/exports/{export['id']}").json()
+        assert export["status"] == "ready", export
+        bag = unpack(client.get(export["download_url"]).content, tmp_path / "bag")
+    checked = run_verify(bag)
+    assert checked.returncode == 0, checked.stdout

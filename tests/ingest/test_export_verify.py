@@ -1,0 +1,230 @@
+"""verify.py, the checker every export carries, run as a recipient runs it (the system's python3,
+outside Verity's virtualenv): it passes on a fresh export and fails, naming the item, for each kind
+of tampering with the bag. The bag here carries real RFC 3161 tokens from a throw-away TSA
+(tests/helpers/tsa.py), put in through ingest/export_plugs.py as the timestamps part will."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from ingest import export_plugs
+from storage.archive import open_archive
+from storage.keys import create_key
+from tests import media
+from tests.conftest import auth
+from tests.helpers.api_calls import create_incident, upload, wait_until_done
+from tests.helpers.exports import export_and_wait, run_verify, unpack
+from tests.helpers.tsa import LocalTsa, leaf, merkle
+from verity.settings import Settings
+
+
+def tokens_for(tsa: LocalTsa) -> object:
+    """timestamp_files as the merged timestamps part answers it: each original stamped, and one
+    anchor over every chain head the bag holds."""
+
+    def timestamp_files(
+        session: Session, clip_ids: Sequence[str], heads: Sequence[export_plugs.ChainHead]
+    ) -> list[export_plugs.TimestampFile]:
+        from storage.models import Clip
+
+        files = []
+        for clip_id in clip_ids:
+            sha = session.get_one(Clip, clip_id).sha256
+            description = {"kind": "original", "digest": sha, "clip_id": clip_id}
+            files.append(export_plugs.TimestampFile(f"original-{clip_id}", description, tsa.stamp(sha), tsa.certs_pem))
+        root, proofs = merkle([leaf(h.chain_kind, h.chain_id, h.length, h.head_hash) for h in heads])
+        chains = [
+            {
+                "chain_kind": h.chain_kind,
+                "chain_id": h.chain_id,
+                "length": h.length,
+                "head_hash": h.head_hash,
+                "proof": proof,
+            }
+            for h, proof in zip(heads, proofs, strict=True)
+        ]
+        anchor = {"kind": "anchor", "digest": root.hex(), "chains": chains}
+        files.append(export_plugs.TimestampFile("anchor-1", anchor, tsa.stamp(root.hex()), tsa.certs_pem))
+        return files
+
+    return timestamp_files
+
+
+@pytest.fixture(scope="module")
+def fresh_bag(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One case export (two clips, an incident with segments) with every kind of token."""
+    folder = tmp_path_factory.mktemp("export-verify")
+    tsa = LocalTsa.make(folder / "tsa")
+    archive = open_archive(Settings(data_dir=folder / "archive"), upgrade=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(export_plugs, "timestamp_files", tokens_for(tsa))
+
+        def stamp_manifest(_settings: Settings, digest: str) -> export_plugs.TimestampFile:
+            return export_plugs.TimestampFile(
+                "manifest", {"kind": "manifest", "digest": digest}, tsa.stamp(digest), tsa.certs_pem
+            )
+
+        patch.setattr(export_plugs, "stamp_manifest", stamp_manifest)
+        with archive.sessions.begin() as session:
+            _key, secret = create_key(session, "analyst-key", "analyst")
+        with TestClient(create_app(archive=archive)) as client:
+            clip_ids = []
+            for number in range(2):
+                clip = media.make_silent_clip(folder / f"clip{number}.mp4", seconds=3 + number)
+                clip_id = upload(client, secret, clip.read_bytes()).json()["id"]
+                wait_until_done(client, secret, clip_id)
+                clip_ids.append(clip_id)
+            incident_id, _ = create_incident(client, secret)
+            for clip_id in clip_ids:
+                link = {"clip_id": clip_id, "start_s": 0, "end_s": 1.5}
+                assert client.post(f"/api/v1/incidents/{incident_id}/clips", headers=auth(secret), json=link)
+            case_id = client.post("/api/v1/cases", headers=auth(secret), json={"title": "Case"}).json()["id"]
+            client.put(f"/api/v1/cases/{case_id}/incidents/{incident_id}", headers=auth(secret))
+            done = export_and_wait(client, secret, case_id=case_id)
+            assert done["status"] == "ready", done
+            bag = unpack(client.get(done["download_url"], headers=auth(secret)).content, folder / "bag")
+    archive.close()
+    yield bag
+
+
+@pytest.fixture
+def bag(fresh_bag: Path, tmp_path: Path) -> Path:
+    """A copy of the fresh bag to tamper with."""
+    return Path(shutil.copytree(fresh_bag, tmp_path / fresh_bag.name))
+
+
+def index(bag: Path) -> dict:  # type: ignore[type-arg]
+    return json.loads((bag / "data" / "export.json").read_text())
+
+
+def reseal(bag: Path) -> None:
+    """What a thorough forger does after editing the payload: new manifests and Payload-Oxum."""
+    payload = sorted(p for p in (bag / "data").rglob("*") if p.is_file())
+    lines = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(bag).as_posix()}\n" for p in payload]
+    (bag / "manifest-sha256.txt").write_text("".join(lines))
+    info = [line for line in (bag / "bag-info.txt").read_text().splitlines() if not line.startswith("Payload-Oxum")]
+    info.append(f"Payload-Oxum: {sum(p.stat().st_size for p in payload)}.{len(payload)}")
+    (bag / "bag-info.txt").write_text("\n".join(info) + "\n")
+    tags = sorted(
+        p
+        for p in bag.rglob("*")
+        if p.is_file() and not p.is_relative_to(bag / "data") and p.name != "tagmanifest-sha256.txt"
+    )
+    (bag / "tagmanifest-sha256.txt").write_text(
+        "".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(bag).as_posix()}\n" for p in tags)
+    )
+
+
+def failures(bag: Path) -> str:
+    checked = run_verify(bag)
+    assert checked.returncode == 1, checked.stdout
+    return "\n".join(line for line in checked.stdout.splitlines() if line.startswith("FAIL"))
+
+
+def test_a_fresh_export_verifies_tokens_included(fresh_bag: Path) -> None:
+    checked = run_verify(fresh_bag)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    clip_ids = [clip["clip_id"] for clip in index(fresh_bag)["clips"]]
+    for clip_id in clip_ids:
+        assert f"OK    data/timestamps/original-{clip_id}.json: original token" in checked.stdout
+    assert "OK    data/timestamps/anchor-1.json: anchor token" in checked.stdout
+    assert "OK    timestamps/manifest.json: manifest token" in checked.stdout
+    assert "FAIL" not in checked.stdout
+
+
+def test_a_flipped_byte_in_an_original_fails_naming_it(bag: Path) -> None:
+    original = bag / index(bag)["clips"][0]["original"]
+    data = bytearray(original.read_bytes())
+    data[100] ^= 0x01
+    original.write_bytes(bytes(data))
+    said = failures(bag)
+    assert f"FAIL  {original.relative_to(bag).as_posix()}: sha256 is" in said
+    assert f"FAIL  clip {index(bag)['clips'][0]['clip_id']}:" in said
+
+
+def test_an_edited_custody_line_fails_naming_its_chain(bag: Path) -> None:
+    clip = index(bag)["clips"][1]
+    custody = bag / clip["custody"]
+    lines = custody.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["actor"] = "someone else"
+    lines[0] = json.dumps(first, sort_keys=True, separators=(",", ":"))
+    custody.write_text("\n".join(lines) + "\n")
+    reseal(bag)
+    said = failures(bag)
+    assert (
+        f"FAIL  {clip['custody']}: custody chain of {clip['clip_id']} does not verify: line 1 (seq 0) was altered"
+        in said
+    )
+
+
+def test_the_newest_custody_line_removed_fails_against_the_anchored_head(bag: Path) -> None:
+    clip = index(bag)["clips"][0]
+    custody = bag / clip["custody"]
+    custody.write_text("\n".join(custody.read_text().splitlines()[:-1]) + "\n")
+    metadata = bag / clip["metadata"]
+    record = json.loads(metadata.read_text())
+    record["custody"]["length"] -= 1
+    record["custody"]["head_hash"] = json.loads(custody.read_text().splitlines()[-1])["hash"]
+    metadata.write_text(json.dumps(record))
+    reseal(bag)
+    said = failures(bag)
+    assert f"OK    {clip['custody']}" in run_verify(bag).stdout  # what remains still verifies as a chain …
+    assert f"FAIL  data/timestamps/anchor-1.json: the custody chain {clip['clip_id']} was anchored with" in said
+    assert "FAIL  timestamps/manifest.json: it stamps" in said  # … and the resealed manifest is not the stamped one
+
+
+def test_a_swapped_token_fails_naming_it(bag: Path) -> None:
+    clips = index(bag)["clips"]
+    ours, theirs = (bag / "data" / "timestamps" / f"original-{clip['clip_id']}.tsr" for clip in clips)
+    ours.write_bytes(theirs.read_bytes())
+    reseal(bag)
+    said = failures(bag)
+    assert f"FAIL  data/timestamps/original-{clips[0]['clip_id']}.json: openssl ts -verify refused it" in said
+
+
+def test_a_file_added_to_the_payload_fails(bag: Path) -> None:
+    (bag / "data" / "originals" / "extra.mp4").write_bytes(b"not archived")
+    assert "FAIL  data/originals/extra.mp4: in the payload but not in manifest-sha256.txt" in failures(bag)
+
+
+def test_verify_py_checks_the_zip_itself(fresh_bag: Path, tmp_path: Path) -> None:
+    zipped = shutil.make_archive(str(tmp_path / "bag"), "zip", fresh_bag.parent, fresh_bag.name)
+    checked = run_verify(fresh_bag, zipped)
+    assert checked.returncode == 0 and "verdict: OK" in checked.stdout, checked.stdout
+
+
+def test_an_original_replaced_and_renamed_to_its_new_hash_fails_against_its_uploaded_event(bag: Path) -> None:
+    exported = index(bag)
+    clip = exported["clips"][0]
+    forged = b"other footage"
+    forged_sha = hashlib.sha256(forged).hexdigest()
+    (bag / clip["original"]).unlink()
+    clip["original"] = f"data/originals/{forged_sha}.mp4"
+    (bag / clip["original"]).write_bytes(forged)
+    clip["sha256"], clip["size_bytes"] = forged_sha, len(forged)
+    (bag / "data" / "export.json").write_text(json.dumps(exported))
+    metadata = json.loads((bag / clip["metadata"]).read_text())
+    metadata["clip"]["sha256"] = forged_sha
+    (bag / clip["metadata"]).write_text(json.dumps(metadata))
+    reseal(bag)
+    said = failures(bag)
+    assert f"FAIL  clip {clip['clip_id']}: the export says sha256 {forged_sha}, its uploaded event" in said
+
+
+def test_tokens_are_checked_against_the_roots_the_recipient_trusts(fresh_bag: Path, tmp_path: Path) -> None:
+    stranger = LocalTsa.make(tmp_path / "other-tsa")
+    trusted = run_verify(fresh_bag, "--ca-file", str(fresh_bag / "timestamps" / "manifest.pem"))
+    assert trusted.returncode == 0 and "note: the tokens were checked" not in trusted.stdout
+    refused = run_verify(fresh_bag, "--ca-file", str(stranger.folder / "ca.pem"))
+    assert refused.returncode == 1
+    assert "FAIL  timestamps/manifest.json: openssl ts -verify refused it" in refused.stdout
