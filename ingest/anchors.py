@@ -6,11 +6,12 @@ cost one request to the authority. Run on a schedule (ingest/periodic.py) and by
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from ingest.timestamps import stamp_digest
-from storage.anchors import moved_heads, record_anchor
+from storage.anchors import ChainHead, moved_heads, record_anchor
 from storage.archive import Archive
 from verity.merkle import inclusion_proofs
 
@@ -36,6 +37,13 @@ def anchor_chains(archive: Archive) -> AnchorMade | None:
         heads = moved_heads(session)
     if not heads:
         return None
+    return anchor_heads(archive, heads)
+
+
+def anchor_heads(archive: Archive, heads: Sequence[ChainHead]) -> AnchorMade:
+    """Anchor these heads now under one stamp (an export anchors the heads of the chains it holds,
+    as they are in its bag). Raises TimestampsNotConfigured, TimestampUnavailable or
+    TimestampRefused, recording nothing."""
     root, proofs = inclusion_proofs([head.leaf() for head in heads])
     token = stamp_digest(archive, root.hex(), "anchor")
     with archive.sessions.begin() as session:

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ingest import export_plugs
+from ingest import export_proofs
 from ingest.bag import BAGIT_TXT, BagWriter, throttled
 from ingest.export_records import (
     CUSTODY_NAMES,
@@ -177,7 +177,9 @@ def build_bag(archive: Archive, export_id: str) -> None:
         with archive.reads() as session:
             written = _write_records(archive, session, writer, export, originals)
             title, covers = _covers(session, export)
-            tokens = export_plugs.timestamp_files(session, clip_ids, written.heads)
+        export_proofs.anchor_bag_heads(archive, written.heads)
+        with archive.reads() as session:
+            tokens = export_proofs.timestamp_files(session, clip_ids, written.heads)
         index = written.index
         for token in tokens:
             _write_token(writer, "data/timestamps", token)
@@ -206,7 +208,7 @@ def build_bag(archive: Archive, export_id: str) -> None:
         writer.add("REPORT.html", render_report(about, written.cases, written.incidents, written.summaries))
         writer.add_bytes("verify.py", VERIFY_SCRIPT.read_bytes(), executable=True)
         manifest = writer.payload_manifest()
-        stamp = export_plugs.stamp_manifest(archive.settings, _sha256(manifest))
+        stamp = export_proofs.stamp_manifest(archive, _sha256(manifest))
         if stamp is not None:
             _write_token(writer, "timestamps", stamp)
         bag_info = {
@@ -249,14 +251,14 @@ def _write_originals(archive: Archive, writer: BagWriter, export_id: str, origin
             chunks = archive.blobs.open(original.blob_key)
             written = writer.add(original.name, chunks, size=original.size, progress=advance)
         except BlobNotFound:
-            export_plugs.record_fixity_failure(archive, original.clip_id, {"missing": True})
+            export_proofs.record_fixity_failure(archive, original.clip_id, {"missing": True})
             raise ExportFailed(
                 f"the original of clip {original.clip_id} ({original.blob_key}) is missing from the object store"
             ) from None
         if written.sha256 != original.sha256 or written.size != original.size:
             found = {"sha256": written.sha256, "size_bytes": written.size}
             archived = {"sha256": original.sha256, "size_bytes": original.size}
-            export_plugs.record_fixity_failure(archive, original.clip_id, {"found": found, "archived": archived})
+            export_proofs.record_fixity_failure(archive, original.clip_id, {"found": found, "archived": archived})
             raise ExportFailed(
                 f"the stored original of clip {original.clip_id} is not the one archived: sha256 {written.sha256}, "
                 f"{written.size} bytes, where {original.sha256}, {original.size} bytes were archived; nothing was "
@@ -264,7 +266,7 @@ def _write_originals(archive: Archive, writer: BagWriter, export_id: str, origin
             )
 
 
-def _write_token(writer: BagWriter, folder: str, token: export_plugs.TimestampFile) -> None:
+def _write_token(writer: BagWriter, folder: str, token: export_proofs.TimestampFile) -> None:
     certs = f"{token.name}.pem"
     writer.add_bytes(f"{folder}/{token.name}.tsr", token.token)
     writer.add_bytes(f"{folder}/{certs}", token.tsa_certs_pem)
@@ -277,7 +279,7 @@ class WrittenRecords:
     chains' heads (for the anchors' proofs), and the report's material."""
 
     index: dict[str, Any]
-    heads: list[export_plugs.ChainHead]
+    heads: list[export_proofs.ChainHead]
     summaries: list[ClipSummary]
     incidents: list[dict[str, Any]]
     cases: list[dict[str, Any]]
@@ -290,14 +292,14 @@ def _write_records(
     exported = {original.clip_id for original in originals}
     clips_index: list[dict[str, Any]] = []
     summaries: list[ClipSummary] = []
-    heads: list[export_plugs.ChainHead] = []
+    heads: list[export_proofs.ChainHead] = []
     for original in originals:
         clip = load_clip(session, original.clip_id)
         events = list_events(session, clip.id)
         custody_file = f"data/custody/{clip.id}.jsonl"
         writer.add(custody_file, chain_lines(events, CUSTODY_NAMES))
         if events:
-            heads.append(export_plugs.ChainHead("custody", clip.id, len(events), events[-1].hash))
+            heads.append(export_proofs.ChainHead("custody", clip.id, len(events), events[-1].hash))
         paths: dict[str, Any] = {
             "original": original.name if export.include_originals else None,
             "custody": custody_file,
@@ -311,10 +313,10 @@ def _write_records(
         if export.include_probe and clip.probe_raw is not None:
             paths["probe"] = f"data/probe/{clip.id}.json"
             writer.add_bytes(paths["probe"], clip.probe_raw.encode())
-        extras = export_plugs.ClipExtras(
-            content_credentials=export_plugs.content_credentials_of(session, clip.id),
-            fixity_history=export_plugs.fixity_history_of(session, clip.id),
-            timestamp=export_plugs.timestamp_of(session, clip.id),
+        extras = export_proofs.ClipExtras(
+            content_credentials=export_proofs.content_credentials_of(session, clip.id),
+            fixity_history=export_proofs.fixity_history_of(session, clip.id),
+            timestamp=export_proofs.timestamp_of(session, clip.id),
         )
         record = clip_record(session, clip, events, paths, exported, extras)
         metadata_file = f"data/clips/{clip.id}.json"
@@ -347,7 +349,7 @@ def _write_records(
         entries = list_entries(session, "incident", incident_id)
         writer.add(history_file, chain_lines(entries, HISTORY_NAMES))
         if entries:
-            heads.append(export_plugs.ChainHead("incident", incident_id, len(entries), entries[-1].hash))
+            heads.append(export_proofs.ChainHead("incident", incident_id, len(entries), entries[-1].hash))
         record_file = f"data/incidents/{incident_id}.json"
         if incident is not None:
             record = incident_record(session, incident, history_file)
@@ -362,7 +364,7 @@ def _write_records(
         entries = list_entries(session, "case", case_id)
         writer.add(history_file, chain_lines(entries, HISTORY_NAMES))
         if entries:
-            heads.append(export_plugs.ChainHead("case", case_id, len(entries), entries[-1].hash))
+            heads.append(export_proofs.ChainHead("case", case_id, len(entries), entries[-1].hash))
         record_file = f"data/cases/{case_id}.json"
         case_json = case_record(case, history_file)
         writer.add_bytes(record_file, as_json_bytes(case_json))

@@ -1,6 +1,6 @@
 """What an evidence export says about each record, as plain JSON: a clip with its acquisitions,
 review history, incident links and near-duplicates (and the places the other parts fill:
-ingest/export_plugs.py), an incident with its links, a case, and every hash chain as JSON Lines
+ingest/export_proofs.py), an incident with its links, a case, and every hash chain as JSON Lines
 whose each line is exactly what its link's hash covers (storage/chain.py) plus `prev_hash` and
 `hash`, so a checker can recompute it."""
 
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ingest.export_plugs import ClipExtras
+from ingest.export_proofs import ClipExtras
 from ingest.near_duplicates import relations_of
 from storage.acquisitions import current_values
 from storage.chain import LINK_FIELDS, canonical_json, timestamp, verify_links

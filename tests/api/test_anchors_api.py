@@ -19,7 +19,7 @@ from ingest.periodic import periodic_tasks
 from storage.anchors import current_heads
 from storage.archive import Archive
 from storage.custody import append_event
-from storage.models import AnchorInclusion, Clip, utcnow
+from storage.models import Acquisition, AnchorInclusion, Clip, utcnow
 from storage.periodic import claim_run
 from tests.conftest import auth
 from tests.helpers.api_calls import create_incident
@@ -57,7 +57,11 @@ def add_custody_chains(archive: Archive, count: int) -> list[str]:
             )
             session.add(clip)
             session.flush()
-            append_event(session, clip.id, "uploaded", "tester", {"sha256": clip.sha256})
+            acquisition = Acquisition(clip_id=clip.id, received_by="tester", filename=clip.filename)
+            session.add(acquisition)
+            session.flush()
+            receipt = {"sha256": clip.sha256, "size_bytes": 1, "acquisition_id": acquisition.id}
+            append_event(session, clip.id, "uploaded", "tester", receipt)
             append_event(session, clip.id, "probed", "ingest", {})
             clip_ids.append(clip.id)
     return clip_ids
@@ -118,7 +122,7 @@ def test_a_custody_chain_cut_back_after_its_head_was_anchored_is_reported_broken
     assert anchoring_client.post("/api/v1/anchors", headers=auth(keys["admin"])).status_code == 201
     path = f"/api/v1/clips/{clip_id}/custody"
     before = anchoring_client.get(path, headers=auth(keys["viewer"])).json()
-    assert before["verified"] is True
+    assert before["verified"] is True, before
     anchored = before["anchored"]
     assert (anchored["length"], anchored["head_hash"]) == (3, before["events"][-1]["hash"])
     leaf = leaf_hash("custody", clip_id, 3, anchored["head_hash"])

@@ -84,7 +84,8 @@ def test_case_export_is_a_valid_bag_whose_verify_py_passes(
     sha = client.get(f"/api/v1/clips/{clip_ids[0]}", headers=auth(keys["viewer"])).json()["sha256"]
     assert (bag_dir / "data" / "originals" / f"{sha}.mp4").is_file()
     record = json.loads((bag_dir / "data" / "clips" / f"{clip_ids[0]}.json").read_text())
-    assert record["content_credentials"] is None and record["fixity_history"] == [] and record["timestamp"] is None
+    assert record["content_credentials"]["state"] == "none"  # made by ffmpeg: no C2PA manifest
+    assert record["fixity_history"] == [] and record["timestamp"] == {"state": "not configured"}
     assert record["verification_history"][0]["rationale"] == "checking the skyline"
     assert [(link["start_s"], link["end_s"], link["note"]) for link in record["incident_links"]] == [
         (0.5, 2.0, "the shots")

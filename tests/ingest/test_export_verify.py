@@ -1,99 +1,65 @@
 """verify.py, the checker every export carries, run as a recipient runs it (the system's python3,
 outside Verity's virtualenv): it passes on a fresh export and fails, naming the item, for each kind
 of tampering with the bag. The bag here carries real RFC 3161 tokens from a throw-away TSA
-(tests/helpers/tsa.py), put in through ingest/export_plugs.py as the timestamps part will."""
+(tests/helpers/tsa.py), configured as a deployment configures one."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
 from api.app import create_app
-from ingest import export_plugs
 from storage.archive import open_archive
 from storage.keys import create_key
 from tests import media
 from tests.conftest import auth
 from tests.helpers.api_calls import create_incident, upload, wait_until_done
 from tests.helpers.exports import export_and_wait, run_verify, unpack
-from tests.helpers.tsa import LocalTsa, leaf, merkle
+from tests.helpers.tsa import LoopbackTsa, make_tsa_certificates, stamping
 from verity.settings import Settings
 
 
-def tokens_for(tsa: LocalTsa) -> object:
-    """timestamp_files as the merged timestamps part answers it: each original stamped, and one
-    anchor over every chain head the bag holds."""
-
-    def timestamp_files(
-        session: Session, clip_ids: Sequence[str], heads: Sequence[export_plugs.ChainHead]
-    ) -> list[export_plugs.TimestampFile]:
-        from storage.models import Clip
-
-        files = []
-        for clip_id in clip_ids:
-            sha = session.get_one(Clip, clip_id).sha256
-            description = {"kind": "original", "digest": sha, "clip_id": clip_id}
-            files.append(export_plugs.TimestampFile(f"original-{clip_id}", description, tsa.stamp(sha), tsa.certs_pem))
-        root, proofs = merkle([leaf(h.chain_kind, h.chain_id, h.length, h.head_hash) for h in heads])
-        chains = [
-            {
-                "chain_kind": h.chain_kind,
-                "chain_id": h.chain_id,
-                "length": h.length,
-                "head_hash": h.head_hash,
-                "proof": proof,
-            }
-            for h, proof in zip(heads, proofs, strict=True)
-        ]
-        anchor = {"kind": "anchor", "digest": root.hex(), "chains": chains}
-        files.append(export_plugs.TimestampFile("anchor-1", anchor, tsa.stamp(root.hex()), tsa.certs_pem))
-        return files
-
-    return timestamp_files
-
-
 @pytest.fixture(scope="module")
-def fresh_bag(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One case export (two clips, an incident with segments) with every kind of token."""
+def fresh_bag(tmp_path_factory: pytest.TempPathFactory, tsa_server: LoopbackTsa) -> Iterator[Path]:
+    """One case export (two clips, an incident with segments) from an archive with a time-stamping
+    authority: the originals stamped at ingest, the bag's chain heads anchored and its manifest
+    stamped by the export."""
     folder = tmp_path_factory.mktemp("export-verify")
-    tsa = LocalTsa.make(folder / "tsa")
-    archive = open_archive(Settings(data_dir=folder / "archive"), upgrade=True)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(export_plugs, "timestamp_files", tokens_for(tsa))
-
-        def stamp_manifest(_settings: Settings, digest: str) -> export_plugs.TimestampFile:
-            return export_plugs.TimestampFile(
-                "manifest", {"kind": "manifest", "digest": digest}, tsa.stamp(digest), tsa.certs_pem
-            )
-
-        patch.setattr(export_plugs, "stamp_manifest", stamp_manifest)
-        with archive.sessions.begin() as session:
-            _key, secret = create_key(session, "analyst-key", "analyst")
-        with TestClient(create_app(archive=archive)) as client:
-            clip_ids = []
-            for number in range(2):
-                clip = media.make_silent_clip(folder / f"clip{number}.mp4", seconds=3 + number)
-                clip_id = upload(client, secret, clip.read_bytes()).json()["id"]
-                wait_until_done(client, secret, clip_id)
-                clip_ids.append(clip_id)
-            incident_id, _ = create_incident(client, secret)
-            for clip_id in clip_ids:
-                link = {"clip_id": clip_id, "start_s": 0, "end_s": 1.5}
-                assert client.post(f"/api/v1/incidents/{incident_id}/clips", headers=auth(secret), json=link)
-            case_id = client.post("/api/v1/cases", headers=auth(secret), json={"title": "Case"}).json()["id"]
-            client.put(f"/api/v1/cases/{case_id}/incidents/{incident_id}", headers=auth(secret))
-            done = export_and_wait(client, secret, case_id=case_id)
-            assert done["status"] == "ready", done
-            bag = unpack(client.get(done["download_url"], headers=auth(secret)).content, folder / "bag")
+    tsa_server.reset()
+    archive = stamping(open_archive(Settings(data_dir=folder / "archive"), upgrade=True), tsa_server)
+    with archive.sessions.begin() as session:
+        _key, secret = create_key(session, "analyst-key", "analyst")
+    with TestClient(create_app(archive=archive)) as client:
+        clip_ids = []
+        for number in range(2):
+            clip = media.make_silent_clip(folder / f"clip{number}.mp4", seconds=3 + number)
+            clip_id = upload(client, secret, clip.read_bytes()).json()["id"]
+            body = wait_until_done(client, secret, clip_id)
+            assert body["timestamp"]["state"] == "stamped", body["timestamp"]
+            clip_ids.append(clip_id)
+        incident_id, _ = create_incident(client, secret)
+        for clip_id in clip_ids:
+            link = {"clip_id": clip_id, "start_s": 0, "end_s": 1.5}
+            assert client.post(f"/api/v1/incidents/{incident_id}/clips", headers=auth(secret), json=link)
+        case_id = client.post("/api/v1/cases", headers=auth(secret), json={"title": "Case"}).json()["id"]
+        client.put(f"/api/v1/cases/{case_id}/incidents/{incident_id}", headers=auth(secret))
+        done = export_and_wait(client, secret, case_id=case_id)
+        assert done["status"] == "ready", done
+        bag = unpack(client.get(done["download_url"], headers=auth(secret)).content, folder / "bag")
     archive.close()
     yield bag
+
+
+def export_anchor(bag: Path) -> str:
+    """The anchor the export made over its chains' heads (the newest in the bag), as verify.py names it."""
+    newest = max((bag / "data" / "timestamps").glob("anchor-*.json"), key=lambda p: int(p.stem.split("-")[1]))
+    return newest.relative_to(bag).as_posix()
 
 
 @pytest.fixture
@@ -136,7 +102,7 @@ def test_a_fresh_export_verifies_tokens_included(fresh_bag: Path) -> None:
     clip_ids = [clip["clip_id"] for clip in index(fresh_bag)["clips"]]
     for clip_id in clip_ids:
         assert f"OK    data/timestamps/original-{clip_id}.json: original token" in checked.stdout
-    assert "OK    data/timestamps/anchor-1.json: anchor token" in checked.stdout
+    assert f"OK    {export_anchor(fresh_bag)}: anchor token" in checked.stdout
     assert "OK    timestamps/manifest.json: manifest token" in checked.stdout
     assert "FAIL" not in checked.stdout
 
@@ -179,7 +145,7 @@ def test_the_newest_custody_line_removed_fails_against_the_anchored_head(bag: Pa
     reseal(bag)
     said = failures(bag)
     assert f"OK    {clip['custody']}" in run_verify(bag).stdout  # what remains still verifies as a chain …
-    assert f"FAIL  data/timestamps/anchor-1.json: the custody chain {clip['clip_id']} was anchored with" in said
+    assert f"FAIL  {export_anchor(bag)}: the custody chain {clip['clip_id']} was anchored with" in said
     assert "FAIL  timestamps/manifest.json: it stamps" in said  # … and the resealed manifest is not the stamped one
 
 
@@ -222,9 +188,9 @@ def test_an_original_replaced_and_renamed_to_its_new_hash_fails_against_its_uplo
 
 
 def test_tokens_are_checked_against_the_roots_the_recipient_trusts(fresh_bag: Path, tmp_path: Path) -> None:
-    stranger = LocalTsa.make(tmp_path / "other-tsa")
+    stranger = make_tsa_certificates(tmp_path / "other-tsa")
     trusted = run_verify(fresh_bag, "--ca-file", str(fresh_bag / "timestamps" / "manifest.pem"))
     assert trusted.returncode == 0 and "note: the tokens were checked" not in trusted.stdout
-    refused = run_verify(fresh_bag, "--ca-file", str(stranger.folder / "ca.pem"))
+    refused = run_verify(fresh_bag, "--ca-file", str(stranger.ca_pem))
     assert refused.returncode == 1
     assert "FAIL  timestamps/manifest.json: openssl ts -verify refused it" in refused.stdout

@@ -64,9 +64,10 @@ def test_the_embedded_scheduler_runs_due_tasks_and_stops_promptly(archive: Archi
 
 
 def test_timestamp_tasks_are_scheduled_only_with_an_authority(archive: Archive, tsa: LoopbackTsa) -> None:
-    assert periodic_tasks(archive.settings) == []
+    assert [task.name for task in periodic_tasks(archive.settings)] == ["fixity_audit"]
     stamping(archive, tsa)
-    assert [task.name for task in periodic_tasks(archive.settings)] == ["anchor_chains", "retry_timestamps"]
+    names = [task.name for task in periodic_tasks(archive.settings)]
+    assert names == ["anchor_chains", "retry_timestamps", "fixity_audit"]
 
 
 def test_each_task_is_a_procrastinate_periodic_task_that_never_runs_twice_at_once() -> None:
