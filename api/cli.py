@@ -202,6 +202,8 @@ def ingest(
             _owner = _own(settings)
             cli_archive.announce(settings, "archiving into")
             archive = open_archive(settings, upgrade=True)
+            # The command says how each analysis ended itself (_ingest_local), with the file's name.
+            logging.getLogger("verity.ingest").addFilter(lambda record: not hasattr(record, "analysis_ended"))
         for path in files:
             task = progress.add_task(path.name, total=path.stat().st_size)
             try:
@@ -278,7 +280,12 @@ def _ingest_local(
             progress.console.print(f"{path.name}: timestamp {stamped}", highlight=False)
         outcome = run_ingest(archive, NearDuplicateFinder(archive.sessions), result.clip.id)
         reason = f": {outcome.reason}" if outcome.reason else ""
-        progress.console.print(f"{path.name}: {outcome.status}{reason}", highlight=False)
+        progress.console.print(
+            f"{path.name}: analysis of clip {result.clip.id} ended {outcome.status}{reason}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         return result.clip.id, result.clip.sha256, False, outcome.status
     return result.clip.id, result.clip.sha256, result.duplicate, result.clip.status
 

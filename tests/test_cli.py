@@ -255,10 +255,23 @@ def test_a_duplicate_says_what_became_of_the_archived_clip(tmp_path: Path) -> No
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(b"a text file, not footage\n" * 200)
     first = run_with(["ingest", str(clip)], {}, tmp_path / "data")
-    status = re.search(r"clip\.mp4: (\w+)", first.stderr)
+    status = re.search(r"clip\.mp4: analysis of clip \S+ ended (\w+)", first.stderr)
     assert status and status[1] in ("unsupported", "failed"), first.stderr
     again = run_with(["ingest", str(clip)], {}, tmp_path / "data")
     assert again.stdout.rstrip().endswith(f"(duplicate: already archived, {status[1]})")
+
+
+def test_local_ingest_says_once_how_a_failed_analysis_ended(tmp_path: Path) -> None:
+    from tests import media
+
+    clip = media.make_undecodable(tmp_path / "undecodable.mp4")
+    for options, exit_code in (([], 0), (["--wait"], 1)):  # --wait only adds the exit status
+        done = run_with(["ingest", str(clip), *options], {}, tmp_path / f"data{len(options)}")
+        assert done.returncode == exit_code, done.stderr
+        clip_id = done.stdout.split()[0]
+        ended = re.search(rf"^undecodable\.mp4: analysis of clip {clip_id} ended failed: (.+)$", done.stderr, re.M)
+        assert ended, done.stderr
+        assert done.stderr.count(clip_id) == 1 and done.stderr.count(ended[1]) == 1, done.stderr
 
 
 def test_lists_keep_ids_whole_when_piped_and_print_json(tmp_path: Path, server: RunningServer) -> None:
