@@ -21,8 +21,11 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from api import cli_archive, cli_clips, cli_evidence, cli_export, cli_fixity, cli_keys, cli_timestamps
-from api.cli_output import NO_KEY, console, err_console, fail, refusal
+from api.cli_output import NO_KEY, console, err_console, fail, print_json, refusal
+from api.cli_server import call
+from api.schemas import ClipOut, UploadOut
 from storage.archive import Archive, open_archive
+from storage.clips import load_clip
 from storage.db import upgrade_database
 from storage.keys import create_key, has_any_key
 from storage.owner import ArchiveOwner, take_ownership
@@ -169,6 +172,14 @@ def ingest(
     wait_limit: Annotated[
         float, typer.Option("--wait-limit", min=1, help="With --wait: seconds to wait for all the analyses.")
     ] = 3600.0,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the clip as the API answers an upload (with `duplicate`; with --wait once analysed) "
+            "instead: one FILE gives an object, several a list.",
+        ),
+    ] = False,
 ) -> None:
     """Put footage into the archive, printing each clip's id and SHA-256."""
     if captured_at is not None and captured_at.tzinfo is None:
@@ -189,7 +200,7 @@ def ingest(
         if value is not None
     }
     failures = 0
-    archived: list[tuple[Path, str]] = []
+    archived: list[tuple[Path, dict[str, Any]]] = []
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -202,31 +213,38 @@ def ingest(
             _owner = _own(settings)
             cli_archive.announce(settings, "archiving into")
             archive = open_archive(settings, upgrade=True)
+            # The command says how each analysis ended itself (_ingest_local), with the file's name.
+            logging.getLogger("verity.ingest").addFilter(lambda record: not hasattr(record, "analysis_ended"))
         for path in files:
             task = progress.add_task(path.name, total=path.stat().st_size)
             try:
                 if server is None:
-                    clip_id, sha256, duplicate, status = _ingest_local(archive, path, fields, progress, task)
+                    clip = _ingest_local(archive, path, fields, progress, task)
                 else:
                     assert key is not None
-                    clip_id, sha256, duplicate, status = _ingest_remote(
-                        server, key, path, fields, progress, task, retries, chunk_bytes, read_timeout
-                    )
+                    clip = _ingest_remote(server, key, path, fields, progress, task, retries, chunk_bytes, read_timeout)
             except (VerityError, httpx.HTTPError, OSError) as exc:
                 failures += 1
                 detail = exc.detail if isinstance(exc, VerityError) else str(exc)
                 progress.console.print(f"[red]{path}: {detail}[/red]")
                 continue
-            flag = f"  (duplicate: already archived, {status})" if duplicate else ""
-            console.print(f"{clip_id}  {sha256}  {path}{flag}", highlight=False, soft_wrap=True)
-            archived.append((path, clip_id))
-            if wait and server is None and status in UNANALYSED:
+            if not as_json:
+                flag = f"  (duplicate: already archived, {clip['status']})" if clip["duplicate"] else ""
+                console.print(f"{clip['id']}  {clip['sha256']}  {path}{flag}", highlight=False, soft_wrap=True)
+            archived.append((path, clip))
+            if wait and server is None and clip["status"] in UNANALYSED:
                 failures += 1
         if server is None:
             archive.close()
     if wait and server is not None:
         assert key is not None
         failures += _await_analyses(server, key, archived, wait_limit)
+    if as_json:
+        clips = [clip for _path, clip in archived]
+        if len(files) > 1:
+            print_json(clips)
+        elif clips:
+            print_json(clips[0])
     if failures:
         raise typer.Exit(1)
 
@@ -235,26 +253,29 @@ def ingest(
 UNANALYSED = ("failed", "unsupported")
 
 
-def _await_analyses(server: str, key: str, archived: list[tuple[Path, str]], limit_s: float) -> int:
-    """Wait until the server has analysed each clip, printing its final status and reason; how
-    many ended failed or unsupported (or were not done within `limit_s`)."""
+def _await_analyses(server: str, key: str, archived: list[tuple[Path, dict[str, Any]]], limit_s: float) -> int:
+    """Wait until the server has analysed each clip, printing its final status and reason and
+    updating its answer in `archived` to the clip as it then is; how many ended failed or
+    unsupported (or were not done within `limit_s`)."""
     deadline = time.monotonic() + limit_s
     failures = 0
-    for path, clip_id in archived:
-        clip = cli_clips.analysed_clip(server, key, clip_id, deadline)
+    for path, uploaded in archived:
+        clip = cli_clips.analysed_clip(server, key, uploaded["id"], deadline)
         if clip is None:
             err_console.print(f"{path.name}: not analysed after {limit_s:.0f} s; still being analysed", highlight=False)
+            uploaded.update(call("GET", server, key, f"/api/v1/clips/{uploaded['id']}"))
             failures += 1
             continue
+        uploaded.update(clip)  # keeps what only the upload's answer says: `duplicate`, `upload_id`
         reason = f": {clip['status_reason']}" if clip["status_reason"] else ""
         err_console.print(f"{path.name}: {clip['status']}{reason}", markup=False, highlight=False, soft_wrap=True)
         failures += clip["status"] in UNANALYSED
     return failures
 
 
-def _ingest_local(
-    archive: Any, path: Path, fields: dict[str, str], progress: Progress, task: Any
-) -> tuple[str, str, bool, str]:
+def _ingest_local(archive: Any, path: Path, fields: dict[str, str], progress: Progress, task: Any) -> dict[str, Any]:
+    """Archive and analyse one file; the clip as POST /api/v1/clips answers it (with `duplicate`),
+    once analysed."""
     from ingest.near_duplicates import NearDuplicateFinder
     from ingest.pipeline import run_ingest
     from ingest.timestamps import stamp_clip
@@ -278,9 +299,15 @@ def _ingest_local(
             progress.console.print(f"{path.name}: timestamp {stamped}", highlight=False)
         outcome = run_ingest(archive, NearDuplicateFinder(archive.sessions), result.clip.id)
         reason = f": {outcome.reason}" if outcome.reason else ""
-        progress.console.print(f"{path.name}: {outcome.status}{reason}", highlight=False)
-        return result.clip.id, result.clip.sha256, False, outcome.status
-    return result.clip.id, result.clip.sha256, result.duplicate, result.clip.status
+        progress.console.print(
+            f"{path.name}: analysis of clip {result.clip.id} ended {outcome.status}{reason}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    with archive.sessions() as session:
+        clip = ClipOut.of(load_clip(session, result.clip.id)).model_dump()
+    return UploadOut.model_validate({**clip, "duplicate": result.duplicate}).model_dump(mode="json")
 
 
 def _ingest_remote(
@@ -293,9 +320,10 @@ def _ingest_remote(
     retries: int,
     chunk_bytes: int,
     read_timeout: float,
-) -> tuple[str, str, bool, str]:
+) -> dict[str, Any]:
     """Upload through /api/v1/uploads: declare the file, send it in chunks, and after a dropped
-    connection or a server error ask where the upload stands and continue from there."""
+    connection or a server error ask where the upload stands and continue from there. The
+    server's answer to the last chunk: the clip, with `duplicate` and `upload_id`."""
     size = path.stat().st_size
     declaration = {"filename": path.name, "size_bytes": size, **fields}
     if content_type := mimetypes.guess_type(path.name)[0]:
@@ -337,7 +365,7 @@ def _send_file(
     progress: Progress,
     task: Any,
     name: str,
-) -> tuple[str, str, bool, str]:
+) -> dict[str, Any]:
     """The chunks of an upload from byte 0 to the end, continuing from where the server stands
     after a failure; the server's answer to the last one."""
     offset: int | None = 0
@@ -376,9 +404,9 @@ def _send_file(
             continue
         if response.status_code not in (200, 201):
             raise RemoteRefused(refusal(response))
-        body = response.json()
+        body: dict[str, Any] = response.json()
         if "sha256" in body:
-            return body["id"], body["sha256"], bool(body["duplicate"]), body["status"]
+            return body
         offset = int(body["received_bytes"])
         progress.update(task, completed=offset)
         retry.succeeded()

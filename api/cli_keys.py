@@ -10,7 +10,7 @@ import typer
 from api import cli_archive
 from api.cli_output import console, fail, print_json, print_table, print_text
 from api.cli_server import JsonOption, call
-from api.schemas import KeyOut
+from api.schemas import KeyCreated, KeyOut
 from storage.archive import open_archive
 from storage.keys import create_key, list_keys, revoke_key
 from verity.errors import VerityError
@@ -31,6 +31,9 @@ KeyOption = Annotated[str, typer.Option(envvar="VERITY_API_KEY", help="Admin API
 def keys_create(
     name: Annotated[str, typer.Option(help="Who or what uses the key.")],
     role: Annotated[str, typer.Option(help="viewer, contributor, analyst or admin.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the key as POST /api/v1/keys answers, its secret in `key`.")
+    ] = False,
 ) -> None:
     """Create an API key in the local archive (the server's, when VERITY_DATA_DIR or VERITY_DATABASE_URL
     name the same); the key is printed alone on the last line and never again."""
@@ -40,11 +43,14 @@ def keys_create(
     try:
         with archive.sessions.begin() as session:
             key, secret = create_key(session, name, role)
-            console.print(f"created key {key.name!r} with role {key.role}; it is shown only now:")
+            created = KeyCreated.model_validate({**KeyOut.model_validate(key).model_dump(), "key": secret})
     except VerityError as exc:
         raise fail(exc.detail) from None
     finally:
         archive.close()
+    if as_json:
+        return print_json(created.model_dump(mode="json"))
+    console.print(f"created key {created.name!r} with role {created.role}; it is shown only now:")
     print(secret)
 
 

@@ -414,7 +414,14 @@ def _finish(
             {"status": status.value, "reason": reason, **({"step_seconds": timings} if timings else {})},
         )
     if status != ClipStatus.ready:  # whoever runs the server learns of it without asking each clip
-        log.warning("analysis of clip %s ended %s: %s", claim.clip_id, status.value, reason)
+        # `analysis_ended` lets a front end that reports the outcome itself (`verity ingest`) leave it out.
+        log.warning(
+            "analysis of clip %s ended %s: %s",
+            claim.clip_id,
+            status.value,
+            reason,
+            extra={"analysis_ended": status.value},
+        )
     return IngestResult(status.value, reason, timings or {})
 
 

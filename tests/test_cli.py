@@ -255,10 +255,53 @@ def test_a_duplicate_says_what_became_of_the_archived_clip(tmp_path: Path) -> No
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(b"a text file, not footage\n" * 200)
     first = run_with(["ingest", str(clip)], {}, tmp_path / "data")
-    status = re.search(r"clip\.mp4: (\w+)", first.stderr)
+    status = re.search(r"clip\.mp4: analysis of clip \S+ ended (\w+)", first.stderr)
     assert status and status[1] in ("unsupported", "failed"), first.stderr
     again = run_with(["ingest", str(clip)], {}, tmp_path / "data")
     assert again.stdout.rstrip().endswith(f"(duplicate: already archived, {status[1]})")
+
+
+def test_local_ingest_says_once_how_a_failed_analysis_ended(tmp_path: Path) -> None:
+    from tests import media
+
+    clip = media.make_undecodable(tmp_path / "undecodable.mp4")
+    for options, exit_code in (([], 0), (["--wait"], 1)):  # --wait only adds the exit status
+        done = run_with(["ingest", str(clip), *options], {}, tmp_path / f"data{len(options)}")
+        assert done.returncode == exit_code, done.stderr
+        clip_id = done.stdout.split()[0]
+        ended = re.search(rf"^undecodable\.mp4: analysis of clip {clip_id} ended failed: (.+)$", done.stderr, re.M)
+        assert ended, done.stderr
+        assert done.stderr.count(clip_id) == 1 and done.stderr.count(ended[1]) == 1, done.stderr
+
+
+def test_local_ingest_json_is_each_clip_analysed_with_its_duplicate_flag(tmp_path: Path) -> None:
+    text, other = tmp_path / "notes.txt", tmp_path / "other.bin"
+    text.write_bytes(b"a text file, not footage\n" * 200)
+    other.write_bytes(os.urandom(5000))
+    first = run_with(["ingest", str(text), "--source", "witness A", "--json"], {}, tmp_path / "data")
+    clip = json.loads(first.stdout)  # one FILE: the clip itself, and nothing else on stdout
+    assert clip["sha256"] == hashlib.sha256(text.read_bytes()).hexdigest() and clip["filename"] == "notes.txt"
+    assert (clip["status"], clip["duplicate"], clip["size_bytes"]) == ("unsupported", False, text.stat().st_size)
+    assert clip["status_reason"] and clip["status_reason"] in first.stderr
+    assert [acquisition["source"] for acquisition in clip["acquisitions"]] == ["witness A"]
+    both = json.loads(run_with(["ingest", str(text), str(other), "--json"], {}, tmp_path / "data").stdout)
+    assert [(item["filename"], item["duplicate"]) for item in both] == [("notes.txt", True), ("other.bin", False)]
+    assert both[0]["id"] == clip["id"] and len(both[0]["acquisitions"]) == 2
+    assert both[0]["status"] == "unsupported" and both[1]["status"] in ("unsupported", "failed")
+
+
+def test_ingest_json_through_a_server_is_the_upload_answer(tmp_path: Path, server: RunningServer) -> None:
+    path = tmp_path / "clip.bin"
+    path.write_bytes(os.urandom(5000))
+    connection = ["--server", server.url, "--key", server.admin_key]
+    uploaded = json.loads(run(["ingest", str(path), "--source", "field team", "--json", *connection], tmp_path).stdout)
+    clip = httpx.get(f"{server.url}/api/v1/clips", headers={"Authorization": f"Bearer {server.admin_key}"}).json()
+    [archived] = clip["items"]
+    assert uploaded["id"] == archived["id"] and uploaded["sha256"] == archived["sha256"]
+    assert uploaded["duplicate"] is False and uploaded["upload_id"]
+    assert uploaded["acquisitions"][0]["source"] == "field team"
+    again = json.loads(run(["ingest", str(path), "--json", *connection], tmp_path).stdout)
+    assert (again["id"], again["duplicate"], len(again["acquisitions"])) == (archived["id"], True, 2)
 
 
 def test_lists_keep_ids_whole_when_piped_and_print_json(tmp_path: Path, server: RunningServer) -> None:

@@ -4,6 +4,7 @@ every analysis that failed."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -51,6 +52,23 @@ def test_ingest_wait_fails_with_the_reason_when_a_file_cannot_be_analysed(
     assert [clip_of(server, clip_id)["status"] for clip_id in clip_ids] == ["ready", "unsupported"]
     reason = clip_of(server, clip_ids[1])["status_reason"]
     assert f"notes.txt: unsupported: {reason}" in done.stderr, done.stderr
+
+
+def test_ingest_wait_json_gives_each_clip_once_analysed(server: RunningServer, footage: dict[str, Path]) -> None:
+    verity = Investigator(server, server.admin_key)
+    done = verity(
+        "ingest", str(footage["clip"]), str(footage["text"]), "--server", server.url, "--wait", "--json", ok=False
+    )
+    assert done.returncode == 1, done.stderr
+    clips = json.loads(done.stdout)  # several files: a list, in their order
+    assert [(clip["filename"], clip["duplicate"]) for clip in clips] == [("street.mp4", False), ("notes.txt", False)]
+    for clip in clips:
+        served = clip_of(server, clip["id"])
+        assert (clip["status"], clip["status_reason"]) == (served["status"], served["status_reason"])
+    assert [clip["status"] for clip in clips] == ["ready", "unsupported"]
+    assert clips[0]["media"]["duration_s"] == pytest.approx(2, abs=0.5)
+    again = json.loads(verity("ingest", str(footage["clip"]), "--server", server.url, "--wait", "--json").stdout)
+    assert (again["id"], again["status"], again["duplicate"]) == (clips[0]["id"], "ready", True)
 
 
 def test_ingest_wait_of_a_duplicate_reports_the_archived_status(

@@ -49,6 +49,23 @@ def test_keys_list_json_names_each_key_and_never_a_secret(tmp_path: Path) -> Non
     assert secret not in json.dumps(listed)
 
 
+def test_keys_create_json_gives_the_key_with_its_secret(tmp_path: Path) -> None:
+    created = json.loads(
+        run(["keys", "create", "--name", "field-team", "--role", "contributor", "--json"], tmp_path).stdout
+    )
+    assert (created["name"], created["role"], created["revoked_at"]) == ("field-team", "contributor", None)
+    assert created["key"].startswith("vrt_") and len(created["key"]) > 40
+    [listed] = json.loads(run(["keys", "list", "--json"], tmp_path).stdout)
+    assert listed == {name: value for name, value in created.items() if name != "key"}
+
+
+def test_the_secret_keys_create_json_gives_opens_the_api(server: RunningServer) -> None:
+    verity = Investigator(server, server.admin_key)
+    secret = json.loads(verity("keys", "create", "--name", "auditor", "--role", "admin", "--json").stdout)["key"]
+    answer = httpx.get(f"{server.url}/api/v1/keys", headers={"Authorization": f"Bearer {secret}"})
+    assert answer.status_code == 200 and "auditor" in [key["name"] for key in answer.json()]
+
+
 def test_keys_revoke_refuses_the_last_admin_key(tmp_path: Path) -> None:
     create(tmp_path, "admin", "admin")
     refused = run(["keys", "revoke", "admin"], tmp_path, ok=False)
