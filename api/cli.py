@@ -19,6 +19,7 @@ import httpx
 import typer
 from pydantic import ValidationError
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+from sqlalchemy.engine import make_url
 
 from api import cli_archive, cli_clips, cli_evidence, cli_export, cli_fixity, cli_keys, cli_timestamps
 from api.cli_output import NO_KEY, console, err_console, fail, print_json, refusal
@@ -126,7 +127,8 @@ def db_upgrade() -> None:
     """Apply all migrations to the configured database."""
     url = Settings().resolved_database_url()
     upgrade_database(url)
-    console.print(f"database at {url} is up to date")
+    shown = make_url(url).render_as_string(hide_password=True)  # stdout ends up in logs
+    console.print(f"database at {shown} is up to date", highlight=False, soft_wrap=True)
 
 
 def _file_chunks(path: Path, advance: Any) -> Iterator[bytes]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.conftest import VERITY, RunningServer, free_port
 
@@ -42,6 +43,23 @@ def test_keys_create_refuses_an_unknown_role(tmp_path: Path) -> None:
 def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     run(["db", "upgrade"], tmp_path)
     assert (tmp_path / "verity.db").exists()
+
+
+def test_db_upgrade_does_not_print_the_database_password(postgres_url: str, tmp_path: Path) -> None:
+    given = make_url(postgres_url)
+    # The test cluster trusts loopback: a password in the URL is accepted, and must not be shown.
+    url = postgres_url if given.password else given.set(password="not-shown").render_as_string(False)
+    result = subprocess.run(
+        [VERITY, "db", "upgrade"],
+        env={**os.environ, "VERITY_DATA_DIR": str(tmp_path), "VERITY_DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    secret = make_url(url).password
+    assert result.returncode == 0, result.stderr
+    assert "up to date" in result.stdout and "***" in result.stdout
+    assert secret and secret not in result.stdout + result.stderr
 
 
 def test_ingest_into_local_archive_prints_id_and_sha256(tmp_path: Path) -> None:
