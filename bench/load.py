@@ -144,6 +144,12 @@ class Server:
 def serving(folder: Path, env: dict[str, str], with_worker: bool) -> Iterator[Server]:
     port = free_port()
     env = {**os.environ, "VERITY_DATA_DIR": str(folder / "data"), **env}
+    # serve shows a first admin key only on a terminal: make it as an operator would.
+    created = subprocess.run(
+        [VERITY, "keys", "create", "--name", "admin", "--role", "admin"], env=env, capture_output=True, text=True
+    )
+    assert created.returncode == 0, f"verity keys create failed: {created.stdout}{created.stderr}"
+    admin_key = created.stdout.strip().splitlines()[-1]
     log = (folder / "serve.log").open("wb")
     process = subprocess.Popen(
         [VERITY, "serve", "--host", HOST, "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
@@ -159,12 +165,10 @@ def serving(folder: Path, env: dict[str, str], with_worker: bool) -> Iterator[Se
                 if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
                     break
             time.sleep(0.2)
-        keys = [line for line in (folder / "serve.log").read_text().splitlines() if line.strip().startswith("vrt_")]
-        assert keys, "verity serve printed no admin key"
         if with_worker:
             worker_log = (folder / "worker.log").open("wb")
             worker = subprocess.Popen([VERITY, "worker"], env=env, stdout=worker_log, stderr=subprocess.STDOUT)
-        yield Server(url, keys[0].strip(), process)
+        yield Server(url, admin_key, process)
     finally:
         for child in (worker, process):
             if child is not None and child.poll() is None:

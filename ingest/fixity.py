@@ -43,9 +43,12 @@ from verity.settings import Settings
 ACTOR = "fixity-audit"
 AUDIT_HOLD = "fixity-audit"
 BATCH = 100
-# A scheduled call audits for at most this long, then returns; the next call resumes the run. The
-# process can then stop between calls without waiting for a whole audit.
-SCHEDULED_SLICE_S = 300.0
+# A scheduled call audits for at most this long (checked between clips), then returns; the next
+# call resumes the run, so the process can stop between calls without waiting for a whole audit.
+# A worker finishes its job before it stops: long slices, each minute. The API process waits 10 s
+# for a periodic task when it stops: short slices, called every few seconds.
+SCHEDULED_SLICE_S = {"procrastinate": 300.0, "inprocess": 8.0}
+SCHEDULED_TICK_S = {"procrastinate": 60.0, "inprocess": 10.0}
 
 
 class Pace:
@@ -221,19 +224,19 @@ def audit_status(session: Session, settings: Settings) -> AuditStatus:
 
 def scheduled_fixity_audit(archive: Archive) -> AuditProgress | None:
     """The periodic task's body (call it every `fixity_tick_s`): resume a cut-off run, or start one
-    when the interval since the last has passed; each call audits for at most SCHEDULED_SLICE_S."""
+    when the interval since the last has passed; each call audits for at most its slice."""
     with archive.reads() as session:
         running = unfinished_run(session) is not None
         due = next_run_at(session, last_finished_run(session), archive.settings) <= utcnow()
     if not running and not due:
         return None
-    return run_fixity_audit(archive, budget_s=SCHEDULED_SLICE_S)
+    return run_fixity_audit(archive, budget_s=SCHEDULED_SLICE_S[archive.settings.job_runner])
 
 
 def fixity_tick_s(settings: Settings) -> float:
     """How often the scheduler should call `scheduled_fixity_audit`: often enough that a run sliced
     into calls proceeds steadily, never more often than the interval itself."""
-    return min(settings.fixity_interval_s, 60.0)
+    return min(settings.fixity_interval_s, SCHEDULED_TICK_S[settings.job_runner])
 
 
 @dataclass(frozen=True)
