@@ -10,7 +10,6 @@ event, the tokens, the report, and last the manifests."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -39,7 +38,7 @@ from ingest.export_records import (
 from ingest.export_report import ClipSummary, render_report
 from ingest.near_duplicates import NearDuplicateFinder
 from storage.archive import Archive
-from storage.blobs import BlobStore
+from storage.blobs import BlobStore, delete_untouched
 from storage.clips import keyframes_of, load_clip
 from storage.custody import list_events
 from storage.exports import (
@@ -94,20 +93,11 @@ UNFINISHED_BAG_AFTER = timedelta(days=1)
 def sweep_unfinished_bags(blobs: BlobStore, older_than: timedelta = UNFINISHED_BAG_AFTER) -> int:
     """Delete the half-written bags (a local folder's `exports/.<id>.zip.<random>.part`) nobody has
     written to for `older_than`; returns how many. A killed export is built again from the start."""
-    cutoff = datetime.now(UTC) - older_than
-    stale = []
-    for key in blobs.keys("exports/"):
-        if not key.rsplit("/", 1)[-1].startswith("."):
-            continue
-        with contextlib.suppress(BlobNotFound):
-            modified = blobs.stat(key).modified
-            if modified is not None and modified <= cutoff:
-                stale.append(key)
-    for key in stale:
-        blobs.delete(key)
-    if stale:
-        log.info("deleted %d half-written export bags left by processes that died", len(stale))
-    return len(stale)
+    unfinished = (key for key in blobs.keys("exports/") if key.rsplit("/", 1)[-1].startswith("."))
+    deleted = delete_untouched(blobs, unfinished, older_than)
+    if deleted:
+        log.info("deleted %d half-written export bags left by processes that died", deleted)
+    return deleted
 
 
 def bag_key(export_id: str) -> str:

@@ -17,7 +17,7 @@ import itertools
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,59 +169,55 @@ class QueueRunner:
 
 
 async def recover_jobs(app: procrastinate.App, archive: Archive) -> list[str]:
-    """Fail the ingest jobs of dead workers, then queue every clip still queued or processing
-    that has no job waiting or running. Returns the clips queued."""
-    manager = app.job_manager
-    stalled_after_s = archive.settings.worker_stalled_after_s
-    for job in await manager.get_stalled_jobs(task_name=INGEST_TASK, seconds_since_heartbeat=stalled_after_s):
-        log.warning("job %s of a dead worker: failed, its clip will be queued again", job.call_string)
-        await manager.finish_job(job, status=Status.FAILED, delete_job=False)
-    live = {
-        job.task_kwargs["clip_id"]
-        for status in (Status.TODO, Status.DOING)
-        for job in await manager.list_jobs_async(task=INGEST_TASK, status=status.value)
-    }
-    queued = []
-    for clip_id in await asyncio.to_thread(pending_clip_ids, archive):
-        if clip_id in live:
-            continue
-        try:
-            await ingest_deferrer(app, clip_id).defer_async(clip_id=clip_id)
-            queued.append(clip_id)
-        except AlreadyEnqueued:
-            pass
+    """Fail the ingest and export jobs of dead workers, then queue every clip still queued or
+    processing, and every export still queued or half-built (built again from the start), that
+    has no job waiting or running. Returns the clips queued."""
+
+    def pending_exports() -> list[str]:
+        with archive.reads() as session:
+            return pending_export_ids(session)
+
+    queued = await _requeue(app, archive, INGEST_TASK, "clip_id", lambda: pending_clip_ids(archive), ingest_deferrer)
     if queued:
         log.info("queued %d clips that had no job: %s", len(queued), ", ".join(queued))
-    await _recover_exports(app, archive)
+    exports = await _requeue(app, archive, EXPORT_TASK, "export_id", pending_exports, export_deferrer)
+    if exports:
+        log.info("queued %d exports that had no job: %s", len(exports), ", ".join(exports))
+    return queued
+
+
+async def _requeue(
+    app: procrastinate.App,
+    archive: Archive,
+    task_name: str,
+    subject: str,
+    pending: Callable[[], list[str]],
+    deferrer: Callable[[procrastinate.App, str], JobDeferrer],
+) -> list[str]:
+    """Fail `task_name`'s jobs of dead workers, then queue a job for each pending subject (a clip
+    or an export id, the task's `subject` argument) that has none waiting or running."""
+    manager = app.job_manager
+    stalled_after_s = archive.settings.worker_stalled_after_s
+    for job in await manager.get_stalled_jobs(task_name=task_name, seconds_since_heartbeat=stalled_after_s):
+        log.warning("job %s of a dead worker: failed, its %s will be queued again", job.call_string, subject)
+        await manager.finish_job(job, status=Status.FAILED, delete_job=False)
+    live = {
+        job.task_kwargs[subject]
+        for status in (Status.TODO, Status.DOING)
+        for job in await manager.list_jobs_async(task=task_name, status=status.value)
+    }
+    queued = []
+    for subject_id in await asyncio.to_thread(pending):
+        if subject_id in live:
+            continue
+        with suppress(AlreadyEnqueued):
+            await deferrer(app, subject_id).defer_async(**{subject: subject_id})
+            queued.append(subject_id)
     return queued
 
 
 def export_deferrer(app: procrastinate.App, export_id: str) -> JobDeferrer:
     return app.configure_task(EXPORT_TASK, queueing_lock=f"export:{export_id}", lock=f"export:{export_id}")
-
-
-async def _recover_exports(app: procrastinate.App, archive: Archive) -> None:
-    """As for ingest: fail the export jobs of dead workers, and queue every export still queued or
-    half-built that has no job waiting or running (its bag is built again from the start)."""
-    manager = app.job_manager
-    stalled_after_s = archive.settings.worker_stalled_after_s
-    for job in await manager.get_stalled_jobs(task_name=EXPORT_TASK, seconds_since_heartbeat=stalled_after_s):
-        log.warning("export job %s of a dead worker: failed, its export will be queued again", job.call_string)
-        await manager.finish_job(job, status=Status.FAILED, delete_job=False)
-    live = {
-        job.task_kwargs["export_id"]
-        for status in (Status.TODO, Status.DOING)
-        for job in await manager.list_jobs_async(task=EXPORT_TASK, status=status.value)
-    }
-
-    def pending() -> list[str]:
-        with archive.reads() as session:
-            return pending_export_ids(session)
-
-    for export_id in await asyncio.to_thread(pending):
-        if export_id not in live:
-            with suppress(AlreadyEnqueued):
-                await export_deferrer(app, export_id).defer_async(export_id=export_id)
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.archive import Archive
-from storage.blobs import BlobStore, staging_key
+from storage.blobs import BlobStore, delete_untouched, staging_key
 from storage.chain import timestamp
 from storage.custody import append_event
 from storage.holds import hold
@@ -214,18 +214,10 @@ def sweep_staging(blobs: BlobStore, older_than: timedelta = STAGING_ABANDONED_AF
     aborted = blobs.abort_stale_writes(older_than)
     if aborted:
         log.info("aborted %d unfinished multipart uploads left by processes that died mid-write", aborted)
-    cutoff = datetime.now(UTC) - older_than
-    stale = []
-    for key in blobs.keys("incoming/"):
-        with contextlib.suppress(BlobNotFound):
-            modified = blobs.stat(key).modified
-            if modified is not None and modified <= cutoff:
-                stale.append(key)
-    for key in stale:
-        blobs.delete(key)
-    if stale:
-        log.info("deleted %d staging objects left by uploads whose process died", len(stale))
-    return len(stale)
+    deleted = delete_untouched(blobs, blobs.keys("incoming/"), older_than)
+    if deleted:
+        log.info("deleted %d staging objects left by uploads whose process died", deleted)
+    return deleted
 
 
 def sweep_originals(archive: Archive, older_than: timedelta) -> int:

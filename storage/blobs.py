@@ -365,6 +365,21 @@ def _is_missing(exc: Exception) -> bool:
     return getattr(exc, "code", None) in ("NoSuchKey", "NoSuchObject", "NoSuchBucket")
 
 
+def delete_untouched(blobs: BlobStore, keys: Iterable[str], older_than: timedelta) -> int:
+    """Delete those of `keys` nobody has written to for `older_than` (what a process that died
+    mid-write left); returns how many. One gone meanwhile is skipped."""
+    cutoff = datetime.now(UTC) - older_than
+    stale = []
+    for key in keys:
+        with contextlib.suppress(BlobNotFound):
+            modified = blobs.stat(key).modified
+            if modified is not None and modified <= cutoff:
+                stale.append(key)
+    for key in stale:
+        blobs.delete(key)
+    return len(stale)
+
+
 def staging_key() -> str:
     return f"incoming/{uuid.uuid4().hex}"
 
