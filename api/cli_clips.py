@@ -112,6 +112,8 @@ def clip_show(
     credentials = clip.get("content_credentials") or {}
     if credentials.get("state") not in (None, "none", "not_read"):
         print_text(f"content credentials: {_credentials_line(credentials)}")
+    print_text(f"timestamp: {_timestamp_line(clip.get('timestamp') or {})}")
+    print_text(f"fixity: {_fixity_line(clip)}")
     for acquisition in clip["acquisitions"]:
         print_text(
             f"  received {acquisition['received_at']} by {acquisition['received_by']}"
@@ -119,6 +121,28 @@ def clip_show(
         )
     for item in links:
         print_text(f"  documents incident {item['incident_id']}: {segment(item)}  {item['note'] or ''}")
+
+
+def _timestamp_line(stamp: dict[str, Any]) -> str:
+    """Where the trusted timestamp of the original stands, in a line."""
+    state = stamp.get("state", "not configured")
+    if state == "stamped":
+        return f"stamped by {stamp['tsa']} at {stamp['time']}"
+    if state == "pending":
+        why = f" ({stamp['reason']})" if stamp.get("reason") else ""
+        return f"pending, tried again at {stamp['next_attempt_at']}{why}"
+    if state == "failed":
+        return f"failed: {stamp.get('reason')}"
+    return str(state)
+
+
+def _fixity_line(clip: dict[str, Any]) -> str:
+    """How the last fixity check of the original went, in a line."""
+    status = clip.get("fixity", "unchecked")
+    if status == "unchecked":
+        return "not checked yet"
+    checked = f" (checked {clip['fixity_checked_at']})" if clip.get("fixity_checked_at") else ""
+    return ("ok" if status == "ok" else "FAILED: `verity fixity` says what differs") + checked
 
 
 def _credentials_line(credentials: dict[str, Any]) -> str:

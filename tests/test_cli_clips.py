@@ -81,6 +81,7 @@ def test_clip_show_gives_duration_place_and_device(archived: Archived) -> None:
     assert "duration: 3.0 s" in shown, shown
     assert "place: 35.7006, 51.3347" in shown, shown
     assert "device: Apple iPhone 8 (software 13.1.3)" in shown, shown
+    assert "timestamp: not configured" in shown and "fixity: not checked yet" in shown, shown
 
 
 def test_clip_show_gives_the_reason_for_its_status(archived: Archived) -> None:
