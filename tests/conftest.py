@@ -188,28 +188,33 @@ def blob_store(blob_settings: dict[str, object], tmp_path: Path) -> BlobStore:
     return make_blob_store(Settings(data_dir=tmp_path, **blob_settings))  # type: ignore[arg-type]
 
 
+def open_test_archive(request: pytest.FixtureRequest, kind: str, folder: Path) -> Archive:
+    """A new archive in `folder`: "embedded" (SQLite and a local folder) or "scaled" (a fresh
+    PostgreSQL database and a new bucket on the real S3 server, both dropped with `request`)."""
+    if kind == "embedded":
+        settings = Settings(data_dir=folder, database_url=f"sqlite:///{folder / 'verity.db'}")
+        return open_archive(settings, upgrade=True)
+    template = request.getfixturevalue("postgres_template")
+    server: S3Server = request.getfixturevalue("s3_server")
+    url, name = _fresh_postgres_database(template)
+    request.addfinalizer(lambda: _drop_postgres_database(name))
+    settings = Settings(
+        data_dir=folder,
+        database_url=url,
+        blob_backend="s3",
+        s3_endpoint=server.endpoint,
+        s3_bucket=fresh_bucket(request, server),
+        s3_access_key=server.access_key,
+        s3_secret_key=server.secret_key,  # type: ignore[arg-type]
+        s3_secure=False,
+    )
+    return open_archive(settings)
+
+
 # The API suite runs on the embedded combination and on the scaled one (a real server each: slow).
 @pytest.fixture(params=["embedded", pytest.param("scaled", marks=pytest.mark.slow)])
 def archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Archive]:
-    if request.param == "embedded":
-        settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'verity.db'}")
-        opened = open_archive(settings, upgrade=True)
-    else:
-        template = request.getfixturevalue("postgres_template")
-        server: S3Server = request.getfixturevalue("s3_server")
-        url, name = _fresh_postgres_database(template)
-        request.addfinalizer(lambda: _drop_postgres_database(name))
-        settings = Settings(
-            data_dir=tmp_path,
-            database_url=url,
-            blob_backend="s3",
-            s3_endpoint=server.endpoint,
-            s3_bucket=fresh_bucket(request, server),
-            s3_access_key=server.access_key,
-            s3_secret_key=server.secret_key,  # type: ignore[arg-type]
-            s3_secure=False,
-        )
-        opened = open_archive(settings)
+    opened = open_test_archive(request, request.param, tmp_path)
     try:
         yield opened
     finally:
