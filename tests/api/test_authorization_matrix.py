@@ -18,8 +18,9 @@ from storage.archive import Archive
 from storage.keys import Role, create_key, revoke_key
 from tests import media
 from tests.conftest import auth, open_test_archive
-from tests.helpers.api_calls import INCIDENT, create_incident, upload_analysed
+from tests.helpers.api_calls import INCIDENT, create_incident, upload_analysed, wait_for_stamp
 from tests.helpers.exports import export_and_wait
+from tests.helpers.tsa import LoopbackTsa, stamping
 
 PUBLIC = "public"
 
@@ -124,7 +125,7 @@ class World:
     case_id: str
     export_id: str
     upload_id: str
-    extra: dict[str, str] = field(default_factory=dict)
+    anchor_id: int
 
     def fresh_incident(self) -> tuple[str, str]:
         return create_incident(self.client, self.admin)
@@ -180,8 +181,7 @@ def shared_params(world: World) -> dict[str, Any]:
         "export_id": world.export_id,
         "upload_id": world.upload_id,
         "index": 0,
-        # No authority is configured here, so no anchor exists: allowed callers get the handler's 404.
-        "anchor_id": 1,
+        "anchor_id": world.anchor_id,
         "name": "viewer-key",
     }
 
@@ -277,8 +277,12 @@ def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, matrix_clips: tuple[Path, Path]
 ) -> Iterator[World]:
     """One archive and one app per backend for the whole matrix, with an object behind every path
-    parameter, one key per role, and a revoked admin key."""
+    parameter, one key per role, and a revoked admin key. The loopback TSA stamps, so the clip's
+    timestamp and an anchor exist to be read."""
     archive: Archive = open_test_archive(request, request.param, tmp_path_factory.mktemp(f"matrix-{request.param}"))
+    tsa: LoopbackTsa = request.getfixturevalue("tsa_server")
+    tsa.reset()
+    stamping(archive, tsa, timestamp_retry_initial_s=0.2, timestamp_retry_max_s=0.5)
     try:
         with archive.sessions.begin() as session:
             secrets = {role.value: create_key(session, f"{role.value}-key", role.value)[1] for role in Role}
@@ -290,6 +294,9 @@ def world(
             main_path, spare_path = matrix_clips
             clip = upload_analysed(client, secrets, main_path)
             spare = upload_analysed(client, secrets, spare_path)
+            wait_for_stamp(client, secrets["viewer"], clip["id"], "stamped")
+            anchor = client.post("/api/v1/anchors", headers=auth(secrets["admin"]))
+            assert anchor.status_code == 201, anchor.text
             incident_id, _etag = create_incident(client, secrets["admin"])
             linked = client.post(
                 f"/api/v1/incidents/{incident_id}/clips", headers=auth(secrets["admin"]), json={"clip_id": clip["id"]}
@@ -322,6 +329,7 @@ def world(
                 case_id=case.json()["id"],
                 export_id=export["id"],
                 upload_id=started.json()["id"],
+                anchor_id=anchor.json()["id"],
             )
     finally:
         archive.close()

@@ -8,7 +8,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +15,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from storage.archive import Archive
 from tests.conftest import auth
-from tests.helpers.api_calls import upload
+from tests.helpers.api_calls import upload, wait_for_stamp
 from tests.helpers.tsa import LoopbackTsa, openssl_verify, stamping
 from verity.timestamp_tokens import verify_stored_token
 
@@ -27,16 +26,6 @@ def stamped_client(archive: Archive, tsa: LoopbackTsa) -> Iterator[TestClient]:
     stamping(archive, tsa, timestamp_retry_initial_s=0.2, timestamp_retry_max_s=0.5)
     with TestClient(create_app(archive=archive)) as test_client:
         yield test_client
-
-
-def wait_for_stamp(client: TestClient, key: str, clip_id: str, state: str, timeout_s: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        stamp: dict[str, Any] = client.get(f"/api/v1/clips/{clip_id}", headers=auth(key)).json()["timestamp"]
-        if stamp["state"] == state:
-            return stamp
-        time.sleep(0.05)
-    raise AssertionError(f"clip {clip_id}'s timestamp is {stamp}, not {state}, after {timeout_s} s")
 
 
 def test_an_original_is_stamped_at_ingest_by_the_configured_authority(

@@ -1,4 +1,5 @@
-"""Calls to the API that many API tests make: upload a clip, wait for its analysis, create an incident."""
+"""Calls to the API that many API tests make: upload a clip, wait for its analysis or its timestamp,
+create an incident."""
 
 from __future__ import annotations
 
@@ -65,3 +66,13 @@ def create_incident(client: TestClient, key: str) -> tuple[str, str]:
     response = client.post("/api/v1/incidents", headers=auth(key), json=INCIDENT)
     assert response.status_code == 201, response.text
     return response.json()["id"], response.headers["etag"]
+
+
+def wait_for_stamp(client: TestClient, key: str, clip_id: str, state: str, timeout_s: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        stamp: dict[str, Any] = client.get(f"/api/v1/clips/{clip_id}", headers=auth(key)).json()["timestamp"]
+        if stamp["state"] == state:
+            return stamp
+        time.sleep(0.05)
+    raise AssertionError(f"clip {clip_id}'s timestamp is {stamp}, not {state}, after {timeout_s} s")
