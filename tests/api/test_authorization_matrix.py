@@ -182,7 +182,7 @@ def shared_params(world: World) -> dict[str, Any]:
         "upload_id": world.upload_id,
         "index": 0,
         "anchor_id": world.anchor_id,
-        "name": "viewer-key",
+        # No shared "name": the one route that takes a key's name revokes it, so it gets a fresh key.
     }
 
 
@@ -370,3 +370,36 @@ def test_route_answers_caller_as_the_table_says(world: World, route: tuple[str, 
     body = response.json()
     assert body["error"] == "forbidden"
     assert least in body["detail"] and caller in body["detail"], body["detail"]
+
+
+def json_body_routes() -> list[tuple[str, str]]:
+    schema = create_app().openapi()
+    return sorted(
+        (method.upper(), path)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if "application/json" in operation.get("requestBody", {}).get("content", {})
+    )
+
+
+JSON_ROUTES = json_body_routes()
+
+
+# FastAPI decodes a JSON body before it solves a route's dependencies, the key check among them, so
+# a caller without a key (or with too low a role) is told about its body (400 undecodable, 415 not
+# JSON, 413 too large) instead of being refused. Schema errors come after the check; decoding does not.
+@pytest.mark.xfail(strict=True, reason="a JSON body is decoded before the key is checked (see the comment above)")
+def test_a_refused_caller_is_refused_before_its_json_body_is_decoded(world: World) -> None:
+    answers = {}
+    for method, template in JSON_ROUTES:
+        for caller in ("no key", "viewer"):
+            headers = {"Content-Type": "application/json"}
+            if caller != "no key":
+                headers.update(auth(world.secrets[caller]))
+            path = template.format(**shared_params(world))
+            answers[(method, template, caller)] = world.client.request(
+                method, path, headers=headers, content=b"{bad"
+            ).status_code
+    wrong = {cell: status for cell, status in answers.items() if status != (401 if cell[2] == "no key" else 403)}
+    assert len(answers) == 2 * len(JSON_ROUTES) > 0
+    assert wrong == {}
