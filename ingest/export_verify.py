@@ -372,7 +372,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FAIL  {args.bag}: not a folder or a zip")
             return 1
         report = verify(bag, args.ca_file)
-    if args.ca_file is None and report.tokens:
+    if not report.tokens:
+        print(
+            "note: this bag carries no trusted timestamps (the archive had no time-stamping authority): when the "
+            "originals were received and when the bag was made rest on the archive's own word"
+        )
+    elif args.ca_file is None:
         print(
             "note: the tokens were checked against the TSA certificates in the bag; to check whom they come from, "
             "give --ca-file with the TSA roots you trust"

@@ -74,6 +74,7 @@ def test_case_export_is_a_valid_bag_whose_verify_py_passes(
     checked = run_verify(bag_dir)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "verdict: OK" in checked.stdout
+    assert "note: this bag carries no trusted timestamps" in checked.stdout  # none configured here
     for clip_id in clip_ids:
         assert f"OK    clip {clip_id}: sha256" in checked.stdout
         assert f"OK    data/custody/{clip_id}.jsonl: custody chain of {clip_id} verifies" in checked.stdout
