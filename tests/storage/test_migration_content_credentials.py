@@ -5,22 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import inspect, text
 
-from storage.db import MIGRATIONS_DIR, make_engine, make_session_factory, upgrade_database
+from storage.db import make_engine, make_session_factory, upgrade_database
 from storage.models import Clip
 from storage.search import ClipFilters, search_clips
+from tests.helpers.migrations import downgrade_database
 
 COLUMNS = {"content_credentials", "content_credentials_state", "content_credentials_report"}
-
-
-def _config(database_url: str) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
-    return config
 
 
 def _clip_columns(database_url: str) -> set[str]:
@@ -32,7 +24,7 @@ def _clip_columns(database_url: str) -> set[str]:
 
 
 def test_a_clip_analysed_before_0017_has_its_credentials_not_read(database_url: str) -> None:
-    command.downgrade(_config(database_url), "0014")
+    downgrade_database(database_url, "0014")
     assert not COLUMNS & _clip_columns(database_url)
     engine = make_engine(database_url)
     stored = (

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import inspect, text
 
-from storage.db import MIGRATIONS_DIR, make_engine, make_session_factory, upgrade_database
+from storage.db import make_engine, make_session_factory, upgrade_database
 from storage.models import Clip, FixityRun
-
-
-def config_for(database_url: str) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
-    return config
+from tests.helpers.migrations import downgrade_database
 
 
 def test_clips_archived_before_0016_are_unchecked_and_it_downgrades(database_url: str) -> None:
-    command.downgrade(config_for(database_url), "0014")
+    downgrade_database(database_url, "0014")
     engine = make_engine(database_url)
     stored = datetime(2026, 11, 30, 9, 0)
     if engine.dialect.name != "sqlite":
@@ -40,7 +32,7 @@ def test_clips_archived_before_0016_are_unchecked_and_it_downgrades(database_url
         clip = session.get_one(Clip, "old")
         assert (clip.fixity_status, clip.fixity_checked_at) == ("unchecked", None)
         assert session.query(FixityRun).count() == 0
-    command.downgrade(config_for(database_url), "0014")
+    downgrade_database(database_url, "0014")
     engine = make_engine(database_url)
     columns = {column["name"] for column in inspect(engine).get_columns("clips")}
     assert "fixity_status" not in columns and not inspect(engine).has_table("fixity_runs")

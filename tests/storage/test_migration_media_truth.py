@@ -5,19 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
-from storage.db import MIGRATIONS_DIR, make_engine, make_session_factory, upgrade_database
+from storage.db import make_engine, make_session_factory, upgrade_database
 from storage.models import Clip
+from tests.helpers.migrations import downgrade_database
 
 
 def test_clips_probed_before_0014_get_the_span_of_their_recorded_time(database_url: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
-    command.downgrade(config, "0011")
+    downgrade_database(database_url, "0011")
     engine = make_engine(database_url)
     stored = datetime(2026, 11, 30, 9, 0)
     if engine.dialect.name != "sqlite":

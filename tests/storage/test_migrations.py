@@ -5,20 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from storage.db import MIGRATIONS_DIR, make_engine, make_session_factory, upgrade_database
+from storage.db import make_engine, make_session_factory, upgrade_database
 from storage.evidence import load_incident
+from tests.helpers.migrations import downgrade_database
 
 
 def test_incidents_stored_before_0009_cover_what_their_precision_leaves_open(database_url: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
-    command.downgrade(config, "0008")
+    downgrade_database(database_url, "0008")
     engine = make_engine(database_url)
     stored = datetime(2019, 11, 16, 14, 0)
     if engine.dialect.name != "sqlite":
@@ -47,11 +43,8 @@ def test_incidents_stored_before_0009_cover_what_their_precision_leaves_open(dat
 
 
 def test_0010_adds_the_history_table_and_takes_it_away_again(database_url: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     engine = make_engine(database_url)
-    command.downgrade(config, "0009")
+    downgrade_database(database_url, "0009")
     assert "history_entries" not in inspect(engine).get_table_names()
     upgrade_database(database_url)
     assert "history_entries" in inspect(engine).get_table_names()
@@ -69,11 +62,8 @@ def test_0010_adds_the_history_table_and_takes_it_away_again(database_url: str) 
 
 
 def test_0013_adds_the_acquisition_corrections_table_and_takes_it_away_again(database_url: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     engine = make_engine(database_url)
-    command.downgrade(config, "0011")
+    downgrade_database(database_url, "0011")
     assert "acquisition_corrections" not in inspect(engine).get_table_names()
     upgrade_database(database_url)
     assert "acquisition_corrections" in inspect(engine).get_table_names()
@@ -81,12 +71,9 @@ def test_0013_adds_the_acquisition_corrections_table_and_takes_it_away_again(dat
 
 
 def test_0015_adds_the_timestamp_tables_and_takes_them_away_again(database_url: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     engine = make_engine(database_url)
     tables = {"timestamp_tokens", "clip_timestamps", "anchors", "anchor_inclusions", "periodic_runs"}
-    command.downgrade(config, "0014")
+    downgrade_database(database_url, "0014")
     assert not tables & set(inspect(engine).get_table_names())
     upgrade_database(database_url)
     assert tables <= set(inspect(engine).get_table_names())
