@@ -506,7 +506,10 @@ class ChainLinkOut(BaseModel):
 
     seq: int = Field(description="Counts from 0 along the chain.")
     action: str
-    actor: str = Field(description="Name of the API key that did it.")
+    actor: str = Field(
+        description="Who did it: `person/key`, or the key's name alone when it is named after its person "
+        "(every key made before people existed, docs/design.md)."
+    )
     occurred_at: datetime
     details: dict[str, Any] = Field(
         description="What was recorded. Stored text that is no longer a JSON object (it was altered) comes "
