@@ -8,14 +8,14 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 
 from api.deps import ArchiveDep, SessionDep
-from api.errors import error_responses
+from api.errors import COMMON_ERRORS, error_responses
 from api.schemas import KeyCreated, KeyOut, SignIn
 from api.sign_in_limit import SignInLimit
 from storage.keys import create_sign_in_key
 from storage.people import check_sign_in
 from verity.errors import SignInRefused
 
-router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"], responses=error_responses(400, 401, 422, 429))
+router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"], responses={**COMMON_ERRORS, **error_responses(429)})
 log = logging.getLogger("verity.api.sessions")
 
 
