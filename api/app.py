@@ -22,10 +22,12 @@ from api.routes import (
     incidents,
     keyframes,
     keys,
+    sessions,
     timestamps,
     uploads,
     verify,
 )
+from api.sign_in_limit import SignInLimit
 from api.stall import StallLimit
 from api.threads import start_thread_pools
 from ingest.export import sweep_unfinished_bags
@@ -45,7 +47,8 @@ log = logging.getLogger("verity.api")
 
 DESCRIPTION = """Verified-video evidence archive. Originals are kept byte for byte, addressed by
 SHA-256; every action on a clip is an event in its hash-chained custody log.
-Authenticate with `Authorization: Bearer <key>` (keys from `verity keys create`)."""
+Authenticate with `Authorization: Bearer <key>` (keys from `verity keys create`, or from signing in:
+`POST /api/v1/sessions`)."""
 
 
 def make_runner(archive: Archive, finder: NearDuplicateFinder) -> OwnedRunner:
@@ -97,6 +100,11 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
         runner = make_runner(opened, finder)
         app.state.archive, app.state.runner, app.state.finder = opened, runner, finder
         app.state.verify_slots = AnalysisSlots(opened.settings.verify_analyses_per_key)
+        app.state.sign_in_limit = SignInLimit(
+            opened.settings.sign_in_failures_per_account,
+            opened.settings.sign_in_failures_per_address,
+            opened.settings.sign_in_window_seconds,
+        )
         # With the queue, the workers' recovery and periodic tasks do these.
         embedded = opened.settings.job_runner == "inprocess"
         scheduler = PeriodicScheduler(opened, periodic_tasks(opened.settings) if embedded else [])
@@ -127,6 +135,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(uploads.router)
     app.include_router(keyframes.router)
     app.include_router(keys.router)
+    app.include_router(sessions.router)
     app.include_router(verify.router)
     app.include_router(incidents.router)
     app.include_router(cases.router)

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from sqlalchemy.engine import make_url
 
-from api import cli_archive, cli_clips, cli_evidence, cli_export, cli_fixity, cli_keys, cli_timestamps
+from api import cli_archive, cli_clips, cli_evidence, cli_export, cli_fixity, cli_keys, cli_timestamps, cli_users
 from api.cli_output import NO_KEY, console, err_console, fail, print_json, refusal
 from api.cli_server import call
 from api.schemas import ClipOut, UploadOut
@@ -38,6 +38,7 @@ app = typer.Typer(help="Verity: verified-video evidence archive.", no_args_is_he
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(cli_keys.keys_app, name="keys")
+app.add_typer(cli_users.users_app, name="users")
 app.add_typer(cli_evidence.incident_app, name="incident")
 app.add_typer(cli_evidence.case_app, name="case")
 app.add_typer(cli_clips.clip_app, name="clip")
@@ -100,8 +101,12 @@ def _first_admin_key(archive: Archive) -> None:
                 soft_wrap=True,
             )
             return
+        # The key is named after its person, so what it does is recorded as "admin", as before people.
         _key, secret = create_key(session, "admin", "admin")
-    console.print("No API keys existed; created key 'admin' (role admin). Keep it safe, it is shown once:")
+    console.print(
+        "No API keys existed; created person 'admin' and their key 'admin' (role admin). Keep it safe, it is "
+        "shown once (give the person a password with `verity users reset-password admin` to sign in):"
+    )
     console.print(secret, markup=False, highlight=False, soft_wrap=True)
 
 

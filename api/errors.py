@@ -45,8 +45,8 @@ STATUS_BY_ERROR: list[tuple[type[errors.VerityError], int]] = [
 
 ERROR_DESCRIPTIONS = {
     400: "Bad input; the detail says what and why.",
-    401: "No key, or an unknown or revoked one.",
-    403: "The key's role is too low for this.",
+    401: "No key; an unknown, revoked or expired one; one of a disabled person; or a refused sign-in.",
+    403: "The key's role is too low for this (or, making a key, above its person's).",
     404: "No such record (or path).",
     408: "The client stopped sending the body; what it sent does not count.",
     409: "The record's state does not allow it; the detail says why.",
@@ -56,7 +56,8 @@ ERROR_DESCRIPTIONS = {
     416: "The range lies outside the file.",
     422: "The request does not fit the schema (a missing, unknown, null or malformed field).",
     428: "If-Match missing (or `*`): send the ETag you read.",
-    429: "The key has as many of these running as it may; ask again after Retry-After seconds.",
+    429: "The key has as many of these running as it may, or too many sign-ins failed; ask again after "
+    "Retry-After seconds.",
     502: "The time-stamping authority answered with no token that verifies; the detail says why.",
     503: "The object store (or a time-stamping authority) is not answering; try again later (Retry-After).",
 }

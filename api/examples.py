@@ -267,9 +267,25 @@ KEYFRAME = {
     "url": f"/api/v1/clips/{CLIP_ID}/keyframes/3",
 }
 
-KEY_CREATE = {"name": "field-team", "role": "contributor"}
-KEY = {"name": "field-team", "role": "contributor", "created_at": "2019-11-17T08:00:00Z", "revoked_at": None}
+KEY_CREATE = {
+    "name": "mina-laptop",
+    "role": "contributor",
+    "person": "mina",
+    "cases": [CASE_ID],
+    "expires_at": "2020-03-31T23:59:59Z",
+}
+KEY = {
+    "name": "mina-laptop",
+    "role": "contributor",
+    "person": "mina",
+    "cases": [CASE_ID],
+    "created_at": "2019-11-17T08:00:00Z",
+    "expires_at": "2020-03-31T23:59:59Z",
+    "revoked_at": None,
+}
 KEY_CREATED = {**KEY, "key": "vrt_4f9d2c7a1b8e6d3f0a5c9b2e7d4a1f6c"}
+PERSON = {"name": "mina", "role": "analyst", "totp": True, "created_at": "2019-11-17T08:00:00Z", "disabled_at": None}
+SIGN_IN = {"name": "mina", "password": "correct horse battery staple", "totp": "492039"}
 
 NEAR_DUPLICATE = {
     "clip_id": CLIP_ID,

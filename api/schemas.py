@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -18,7 +18,7 @@ from storage.anchors import AnchoredHead
 from storage.exports import MAX_NAMED_CLIPS as MAX_EXPORT_CLIPS
 from storage.history import RecordHistory
 from storage.keys import Role
-from storage.models import Acquisition
+from storage.models import Acquisition, ApiKey, Person
 from storage.recorded import recorded_time
 from storage.vocabulary import (
     CaseStatus,
@@ -506,7 +506,10 @@ class ChainLinkOut(BaseModel):
 
     seq: int = Field(description="Counts from 0 along the chain.")
     action: str
-    actor: str = Field(description="Name of the API key that did it.")
+    actor: str = Field(
+        description="Who did it: `person/key`, or the key's name alone when it is named after its person "
+        "(every key made before people existed, docs/design.md)."
+    )
     occurred_at: datetime
     details: dict[str, Any] = Field(
         description="What was recorded. Stored text that is no longer a JSON object (it was altered) comes "
@@ -659,7 +662,20 @@ class KeyCreate(RequestBody):
     model_config = ConfigDict(json_schema_extra=examples(ex.KEY_CREATE))
 
     name: str = Field(min_length=1, max_length=100)
-    role: Role
+    role: Role = Field(description="At most the person's archive-wide role.")
+    person: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Whose key it is; by default a person named after the key, made with its role if missing.",
+    )
+    cases: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Case ids the key is narrowed to (none: not narrowed).",
+    )
+    expires_at: datetime | None = Field(default=None, description="When the key stops working, with a time zone.")
+
+    _zone_required = field_validator("expires_at")(_require_zone)
 
 
 class KeyOut(BaseModel):
@@ -667,14 +683,57 @@ class KeyOut(BaseModel):
 
     name: str
     role: str
+    person: str = Field(description="Whose key it is.")
+    cases: list[str] = Field(description="Case ids the key is narrowed to; empty when it is not narrowed.")
     created_at: datetime
+    expires_at: datetime | None
     revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, key: ApiKey) -> Self:
+        return cls(
+            name=key.name,
+            role=key.role,
+            person=key.person.name,
+            cases=key.case_ids,
+            created_at=key.created_at,
+            expires_at=key.expires_at,
+            revoked_at=key.revoked_at,
+        )
 
 
 class KeyCreated(KeyOut):
     model_config = ConfigDict(json_schema_extra=examples(ex.KEY_CREATED))
 
     key: str = Field(description="The secret. Shown once; only its hash is stored.")
+
+
+class PersonOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.PERSON))
+
+    name: str
+    role: str = Field(description="Archive-wide role: viewer, contributor, analyst, admin, or none.")
+    totp: bool = Field(description="Whether signing in also needs a TOTP code.")
+    created_at: datetime
+    disabled_at: datetime | None
+
+    @classmethod
+    def of(cls, person: Person) -> Self:
+        return cls(
+            name=person.name,
+            role=person.role,
+            totp=person.totp_secret is not None,
+            created_at=person.created_at,
+            disabled_at=person.disabled_at,
+        )
+
+
+class SignIn(RequestBody):
+    model_config = ConfigDict(json_schema_extra=examples(ex.SIGN_IN))
+
+    name: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=1024)
+    totp: str | None = Field(default=None, max_length=10, description="The current code, when the person has TOTP.")
 
 
 class KeyframeOut(BaseModel):

@@ -1,22 +1,32 @@
-"""API keys: random secrets shown once, stored only as SHA-256 hashes, each with one role."""
+"""API keys: random secrets shown once, stored only as SHA-256 hashes. Each belongs to a person
+(storage/people.py) and holds a role at most the person's; it may expire, and may be narrowed to
+some cases. What a key does is recorded under its actor (`actor_of`)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.models import ApiKey, utcnow
-from verity.errors import Conflict, InvalidInput, KeyNotFound
+from storage.models import ApiKey, Case, KeyCase, Person, utcnow
+from verity.errors import Conflict, Forbidden, InvalidInput, KeyNotFound, Unauthenticated
 
 KEY_PREFIX = "vrt_"
+# An actor ("person/key") is stored where a key's name was, in columns of 100 characters.
+ACTOR_MAX = 100
 
 
 class Role(StrEnum):
+    """Archive-wide roles, lowest first. `none` is a person's (or key's) lack of one: it may do
+    only what a case membership gives (issue 11, item 2)."""
+
+    none = "none"
     viewer = "viewer"
     contributor = "contributor"
     analyst = "analyst"
@@ -44,22 +54,59 @@ PERMISSION_ROLES: dict[Permission, frozenset[Role]] = {
 }
 
 
+def parse_role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise InvalidInput(f"unknown role {role!r}; choose one of {', '.join(Role)}") from None
+
+
+def lower_role(first: Role, second: Role) -> Role:
+    return first if first.rank <= second.rank else second
+
+
+def actor_of(key: ApiKey) -> str:
+    """Who a key's actions are recorded as, in custody events, history and audit entries:
+    "person/key", or the key's name alone when it is named after its person (as every key made
+    before people existed is), so the actors such keys record stay what they were."""
+    return key.name if key.name == key.person.name else f"{key.person.name}/{key.name}"
+
+
 def hash_secret(secret: str) -> str:
     # Keys are 256-bit random, so a plain SHA-256 is enough: there is nothing to brute-force.
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(session: Session, name: str, role: str) -> tuple[ApiKey, str]:
-    """Store a new key and return it with its secret, which exists nowhere else afterwards."""
+def create_key(
+    session: Session,
+    name: str,
+    role: str,
+    *,
+    person: str | None = None,
+    cases: Sequence[str] = (),
+    expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
+    """Store a new key of `person` (by default one named after the key, made with the key's role
+    if there is none) and return it with its secret, which exists nowhere else afterwards. A role
+    above the person's is `Forbidden`; the cases must exist, the expiry lie ahead."""
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidInput("a key name must be 1 to 100 characters")
-    try:
-        parsed_role = Role(role)
-    except ValueError:
-        raise InvalidInput(f"unknown role {role!r}; choose one of {', '.join(Role)}") from None
+    parsed_role = parse_role(role)
+    if expires_at is not None and expires_at <= utcnow():
+        raise InvalidInput("expires_at must lie in the future")
+    owner = _owner(session, person if person is not None else name, parsed_role, made_if_missing=person is None)
+    if Role(owner.role).rank < parsed_role.rank:
+        raise Forbidden(f"a key of {owner.name!r} can have at most the role {owner.role}, not {parsed_role}")
+    key = ApiKey(name=name, role=parsed_role.value, person=owner, expires_at=expires_at)
+    if len(actor_of(key)) > ACTOR_MAX:
+        raise InvalidInput(f"the person's and the key's names together must be under {ACTOR_MAX} characters")
+    for case_id in dict.fromkeys(cases):
+        if session.get(Case, case_id) is None:
+            raise InvalidInput(f"no case with id {case_id!r}")
+        key.scope.append(KeyCase(case_id=case_id))
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(name=name, role=parsed_role.value, key_hash=hash_secret(secret))
+    key.key_hash = hash_secret(secret)
     session.add(key)
     try:
         session.flush()
@@ -69,8 +116,51 @@ def create_key(session: Session, name: str, role: str) -> tuple[ApiKey, str]:
     return key, secret
 
 
+def _owner(session: Session, name: str, role: Role, *, made_if_missing: bool) -> Person:
+    from storage.people import check_person_name, find_person  # people.py imports this module
+
+    person = find_person(session, name)
+    if person is not None:
+        return person
+    if not made_if_missing:
+        raise InvalidInput(f"no person named {name!r}: create one with `verity users create`")
+    person = Person(name=check_person_name(name), role=role.value)
+    session.add(person)
+    session.flush()
+    return person
+
+
+def create_sign_in_key(session: Session, person: Person, lifetime: timedelta) -> tuple[ApiKey, str]:
+    """A key answering a sign-in: the person's role, expiring after `lifetime`."""
+    return create_key(
+        session,
+        f"session-{secrets.token_hex(6)}",
+        person.role,
+        person=person.name,
+        expires_at=utcnow() + lifetime,
+    )
+
+
 def find_active_key(session: Session, secret: str) -> ApiKey | None:
     return session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_secret(secret), ApiKey.revoked_at.is_(None)))
+
+
+def authenticate(session: Session, secret: str) -> ApiKey:
+    """The live key whose secret this is, or `Unauthenticated` saying why not. Only one holding
+    the secret learns that it expired or that its person is disabled."""
+    key = find_active_key(session, secret)
+    if key is None:
+        raise Unauthenticated("unknown or revoked API key")
+    if key.expires_at is not None and key.expires_at <= utcnow():
+        raise Unauthenticated("this API key has expired")
+    if key.person.disabled_at is not None:
+        raise Unauthenticated("this API key's person is disabled")
+    return key
+
+
+def effective_role(key: ApiKey) -> Role:
+    """What the key may do archive-wide: its own role, or its person's if that is lower now."""
+    return lower_role(Role(key.role), Role(key.person.role))
 
 
 def revoke_key(session: Session, name: str) -> ApiKey:

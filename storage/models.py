@@ -59,7 +59,26 @@ class Base(DeclarativeBase):
     pass
 
 
+class Person(Base):
+    """Someone with an account: a password (argon2 hash), maybe a TOTP second factor, and an
+    archive-wide role ("none" for one who may only do what case memberships give)."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)  # None: cannot sign in
+    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)  # refuses a code twice
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
 class ApiKey(Base):
+    """A key of one person: its role at most the person's, maybe narrowed to some cases
+    (`KeyCase`) and to a time (`expires_at`)."""
+
     __tablename__ = "api_keys"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -68,6 +87,25 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    person: Mapped[Person] = relationship(lazy="joined")
+    scope: Mapped[list[KeyCase]] = relationship(lazy="selectin", order_by="KeyCase.case_id")
+
+    @property
+    def case_ids(self) -> list[str]:
+        """The cases the key is narrowed to; empty when it is not narrowed."""
+        return [item.case_id for item in self.scope]
+
+
+class KeyCase(Base):
+    """One case a key is narrowed to. No foreign key to `cases`: the scope is what the key was
+    given, kept when a case is deleted (a narrowed key never widens)."""
+
+    __tablename__ = "key_cases"
+
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
 
 
 class Clip(Base):

@@ -1,5 +1,5 @@
 """`verity keys list|revoke` on the local archive and through a server, and the first admin key of
-`verity serve`: shown on a terminal, never written to a log."""
+`verity serve` (of person "admin"): shown on a terminal, never written to a log."""
 
 from __future__ import annotations
 
@@ -142,7 +142,8 @@ def test_serve_on_a_terminal_shows_the_first_admin_key_there(tmp_path: Path) -> 
         secret = re.search(rb"vrt_[A-Za-z0-9_-]+", shown)
         assert secret, shown
         answer = httpx.get(f"{url}/api/v1/keys", headers={"Authorization": f"Bearer {secret[0].decode()}"})
-        assert answer.status_code == 200 and [key["name"] for key in answer.json()] == ["admin"]
+        assert answer.status_code == 200
+        assert [(key["name"], key["person"], key["role"]) for key in answer.json()] == [("admin", "admin", "admin")]
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -182,3 +182,13 @@ class ExportFailed(VerityError):
     """An export's job could not build its bag; the message is the export's reason."""
 
     code = "export_failed"
+
+
+class PersonNotFound(NotFound):
+    code = "person_not_found"
+
+
+class SignInRefused(Unauthenticated):
+    """A sign-in's name, password or TOTP code is wrong, or the person is disabled."""
+
+    code = "sign_in_refused"

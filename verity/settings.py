@@ -147,6 +147,23 @@ class Settings(BaseSettings):
         "is left `not_read`, saying so.",
     )
     c2pa_timeout_s: float = Field(default=600, gt=0, description="Longest one Content Credentials reading may take.")
+    sign_in_hours: float = Field(
+        default=12, gt=0, le=24 * 30, description="How long the key a sign-in (POST /api/v1/sessions) answers works."
+    )
+    sign_in_failures_per_account: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins to one account within VERITY_SIGN_IN_WINDOW_SECONDS after which it is refused "
+        "(429 with Retry-After) until the oldest ages out; per API process.",
+    )
+    sign_in_failures_per_address: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins from one client address within the window after which it is refused the same way.",
+    )
+    sign_in_window_seconds: int = Field(
+        default=900, ge=1, description="The window over which failed sign-ins are counted."
+    )
     verify_analyses_per_key: int = Field(
         default=2,
         ge=1,

@@ -38,7 +38,7 @@ def correct(
         body.field,
         body.parsed_value(),
         body.why,
-        caller.name,
+        caller.actor,
         may_correct_others=caller.role.allows(Role.analyst),
     )
     response.headers["Location"] = f"/api/v1/clips/{clip_id}"

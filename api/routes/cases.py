@@ -26,7 +26,7 @@ def _out(case: Case, response: Response) -> CaseOut:
 
 @router.post("", status_code=201, response_model=CaseOut)
 def create(body: CaseIn, response: Response, session: SessionDep, caller: Contributor) -> CaseOut:
-    case = create_case(session, body.title, body.description, body.status, caller.name)
+    case = create_case(session, body.title, body.description, body.status, caller.actor)
     response.headers["Location"] = f"/api/v1/cases/{case.id}"
     return _out(case, response)
 
@@ -59,14 +59,14 @@ def update(
     caller: Contributor,
     if_match: IfMatchVersion = None,
 ) -> CaseOut:
-    case = update_case(session, case_id, body.model_dump(exclude_unset=True), if_match, caller.name)
+    case = update_case(session, case_id, body.model_dump(exclude_unset=True), if_match, caller.actor)
     return _out(case, response)
 
 
 @router.delete("/{case_id}", status_code=204, responses=error_responses(412, 428))
 def delete(case_id: str, session: SessionDep, caller: Contributor, if_match: IfMatchVersion = None) -> Response:
     """Delete an open case (its incidents stay); its history stays readable."""
-    delete_case(session, case_id, if_match, caller.name)
+    delete_case(session, case_id, if_match, caller.actor)
     return Response(status_code=204)
 
 
@@ -81,7 +81,7 @@ def history(case_id: str, session: SessionDep, _caller: Viewer) -> HistoryLog:
 def add_incident(
     case_id: str, incident_id: str, response: Response, session: SessionDep, caller: Contributor
 ) -> CaseOut:
-    case = set_case_incident(session, case_id, incident_id, True, caller.name)
+    case = set_case_incident(session, case_id, incident_id, True, caller.actor)
     return _out(case, response)
 
 
@@ -89,5 +89,5 @@ def add_incident(
 def remove_incident(
     case_id: str, incident_id: str, response: Response, session: SessionDep, caller: Contributor
 ) -> CaseOut:
-    case = set_case_incident(session, case_id, incident_id, False, caller.name)
+    case = set_case_incident(session, case_id, incident_id, False, caller.actor)
     return _out(case, response)

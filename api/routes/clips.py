@@ -126,7 +126,7 @@ async def upload_clip(
     try:
         given = acquisition_form(form.fields)
         receipt = Receipt(
-            received_by=caller.name,
+            received_by=caller.actor,
             filename=form.filename,
             content_type=form.content_type,
             source=given.source,
@@ -259,8 +259,8 @@ def download_original(
         byte_range = None
     start, end = byte_range or (0, clip.size_bytes - 1)
     original = Original(clip.id, clip.blob_key, clip.sha256, clip.size_bytes)
-    body = checked_original(archive, original, start, end, caller.name)
-    record_download(archive.sessions, clip.id, caller.name, (start, end) if byte_range else None, end - start + 1)
+    body = checked_original(archive, original, start, end, caller.actor)
+    record_download(archive.sessions, clip.id, caller.actor, (start, end) if byte_range else None, end - start + 1)
     headers["Content-Length"] = str(end - start + 1)
     if byte_range:
         headers["Content-Range"] = f"bytes {start}-{end}/{clip.size_bytes}"
@@ -323,7 +323,7 @@ def content_credentials_report(clip_id: str, session: SessionDep, _caller: Viewe
 @router.post("/{clip_id}/reprocess", status_code=202, response_model=ClipOut)
 def reprocess(clip_id: str, archive: ArchiveDep, runner: RunnerDep, caller: Admin) -> ClipOut:
     """Run the ingest pipeline on the clip again (admin)."""
-    request_reprocess(archive, clip_id, caller.name)
+    request_reprocess(archive, clip_id, caller.actor)
     queue_ingest(runner, clip_id)
     with archive.sessions() as session:
         return ClipOut.of(load_clip(session, clip_id))

@@ -35,7 +35,7 @@ def ask_for_export(
         include_keyframes=body.include_keyframes,
         include_probe=body.include_probe,
     )
-    answer = ExportOut.of(request_export(archive, wanted, caller.name))
+    answer = ExportOut.of(request_export(archive, wanted, caller.actor))
     queue_export(runner, answer.id)
     response.headers["Location"] = f"/api/v1/exports/{answer.id}"
     return answer
@@ -80,7 +80,7 @@ def download_export(
     if byte_range:
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     body = archive.blobs.open(export.blob_key, start, end)
-    record_bag_download(archive.sessions, export, caller.name, (start, end) if byte_range else None, end - start + 1)
+    record_bag_download(archive.sessions, export, caller.actor, (start, end) if byte_range else None, end - start + 1)
     return StreamingResponse(
         body, status_code=206 if byte_range else 200, headers=headers, media_type="application/zip"
     )

@@ -26,5 +26,5 @@ def check_fixity(clip_id: str, archive: ArchiveDep, caller: Analyst) -> FixityCh
     """Check the clip now (analyst or admin): read the whole original, recompute SHA-256 and size, run
     the chain check, and record the outcome in its custody (`fixity_checked` or `fixity_failed`)."""
     # No request session: the check writes in transactions of its own, which on SQLite would wait for one.
-    outcome = check_clip(archive, clip_id, caller.name)
+    outcome = check_clip(archive, clip_id, caller.actor)
     return FixityCheckOut(clip_id=clip_id, fixity="failed" if outcome.failed else "ok", problems=outcome.problems)

@@ -64,7 +64,7 @@ def _out(incident: Incident, response: Response) -> IncidentOut:
 
 @router.post("/api/v1/incidents", status_code=201, response_model=IncidentOut)
 def create(body: IncidentIn, response: Response, session: SessionDep, caller: Contributor) -> IncidentOut:
-    incident = create_incident(session, IncidentFields(**body.model_dump()), caller.name)
+    incident = create_incident(session, IncidentFields(**body.model_dump()), caller.actor)
     response.headers["Location"] = f"/api/v1/incidents/{incident.id}"
     return _out(incident, response)
 
@@ -105,14 +105,14 @@ def update(
     caller: Contributor,
     if_match: IfMatchVersion = None,
 ) -> IncidentOut:
-    incident = update_incident(session, incident_id, body.model_dump(exclude_unset=True), if_match, caller.name)
+    incident = update_incident(session, incident_id, body.model_dump(exclude_unset=True), if_match, caller.actor)
     return _out(incident, response)
 
 
 @router.delete("/api/v1/incidents/{incident_id}", status_code=204, responses=GUARDED_ERRORS)
 def delete(incident_id: str, session: SessionDep, caller: Contributor, if_match: IfMatchVersion = None) -> Response:
     """Delete an incident no clip, link history or case refers to; its history stays readable."""
-    delete_incident(session, incident_id, if_match, caller.name)
+    delete_incident(session, incident_id, if_match, caller.actor)
     return Response(status_code=204)
 
 
@@ -127,7 +127,7 @@ def history(incident_id: str, session: SessionDep, _caller: Viewer) -> HistoryLo
     "/api/v1/incidents/{incident_id}/clips", status_code=201, response_model=LinkOut, responses=error_responses(409)
 )
 def link(incident_id: str, body: LinkIn, response: Response, session: SessionDep, caller: Contributor) -> ClipLink:
-    created = link_clip(session, incident_id, body.clip_id, body.start_s, body.end_s, body.note, caller.name)
+    created = link_clip(session, incident_id, body.clip_id, body.start_s, body.end_s, body.note, caller.actor)
     response.headers["Location"] = f"/api/v1/incidents/{incident_id}/clips/{created.id}"
     response.headers["ETag"] = etag(created.version)
     return created
@@ -157,7 +157,7 @@ def update_link_segment(
     caller: Contributor,
     if_match: IfMatchVersion = None,
 ) -> ClipLink:
-    changed = update_link(session, incident_id, link_id, body.model_dump(exclude_unset=True), if_match, caller.name)
+    changed = update_link(session, incident_id, link_id, body.model_dump(exclude_unset=True), if_match, caller.actor)
     response.headers["ETag"] = etag(changed.version)
     return changed
 
@@ -176,7 +176,7 @@ def unlink(
     if_match: IfMatchVersion = None,
 ) -> ClipLink:
     """Remove the link; the row stays, with who removed it and when."""
-    removed = unlink_clip(session, incident_id, link_id, if_match, caller.name)
+    removed = unlink_clip(session, incident_id, link_id, if_match, caller.actor)
     response.headers["ETag"] = etag(removed.version)
     return removed
 
@@ -201,7 +201,7 @@ def clip_incidents(clip_id: str, session: SessionDep, _caller: Viewer) -> list[C
 
 @router.post("/api/v1/clips/{clip_id}/verification", response_model=VerificationOut, responses=error_responses(409))
 def set_verification(clip_id: str, body: VerificationIn, session: SessionDep, caller: Analyst) -> VerificationOut:
-    change_verification(session, clip_id, body.status, body.rationale, caller.name)
+    change_verification(session, clip_id, body.status, body.rationale, caller.actor)
     return get_verification(clip_id, session, caller)
 
 

@@ -15,16 +15,18 @@ router = APIRouter(prefix="/api/v1/keys", tags=["keys"], responses=COMMON_ERRORS
 
 @router.post("", status_code=201, response_model=KeyCreated, responses=error_responses(409))
 def create(body: KeyCreate, session: SessionDep, _caller: Admin) -> KeyCreated:
-    key, secret = create_key(session, body.name, body.role.value)
-    return KeyCreated(name=key.name, role=key.role, created_at=key.created_at, revoked_at=None, key=secret)
+    key, secret = create_key(
+        session, body.name, body.role.value, person=body.person, cases=body.cases, expires_at=body.expires_at
+    )
+    return KeyCreated(**KeyOut.of(key).model_dump(), key=secret)
 
 
 @router.get("", response_model=list[KeyOut])
 def index(session: SessionDep, _caller: Admin) -> list[KeyOut]:
-    return [KeyOut.model_validate(key) for key in list_keys(session)]
+    return [KeyOut.of(key) for key in list_keys(session)]
 
 
 @router.delete("/{name}", response_model=KeyOut)
 def revoke(name: str, session: SessionDep, _caller: Admin) -> KeyOut:
     key = revoke_key(session, name)
-    return KeyOut.model_validate(key)
+    return KeyOut.of(key)

@@ -77,7 +77,7 @@ def _state(upload: Upload, response: Response) -> UploadStateOut:
 def start(body: UploadCreate, response: Response, archive: ArchiveDep, caller: Contributor) -> UploadStateOut:
     """Declare a file to upload in chunks (its exact size is required); then PATCH its bytes."""
     receipt = Receipt(
-        received_by=caller.name,
+        received_by=caller.actor,
         filename=upload_filename(body.filename),
         content_type=body.content_type,
         source=body.source,
@@ -94,7 +94,7 @@ def start(body: UploadCreate, response: Response, archive: ArchiveDep, caller: C
 def state(upload_id: str, response: Response, archive: ArchiveDep, caller: Contributor) -> UploadStateOut:
     """Where the upload stands: the next chunk starts at `received_bytes`; `clip_id` once archived."""
     with archive.reads() as session:
-        upload = load_upload(session, upload_id, caller.name, admin=_is_admin(caller))
+        upload = load_upload(session, upload_id, caller.actor, admin=_is_admin(caller))
     return _state(upload, response)
 
 
@@ -128,7 +128,7 @@ async def send_chunk(
     declared = request.headers.get("content-length")
     length = int(declared) if declared and declared.isdigit() else None
     await asyncio.to_thread(
-        check_chunk, archive, upload_id, caller.name, admin=_is_admin(caller), offset=upload_offset, length=length
+        check_chunk, archive, upload_id, caller.actor, admin=_is_admin(caller), offset=upload_offset, length=length
     )
 
     def consume(chunks: Iterator[bytes]) -> ChunkOutcome:
@@ -153,5 +153,5 @@ async def send_chunk(
 @router.delete("/{upload_id}", status_code=204, responses=error_responses(409))
 def abandon(upload_id: str, archive: ArchiveDep, caller: Contributor) -> Response:
     """Give up an unfinished upload: its chunks are deleted (a completed one stays, 409)."""
-    abandon_upload(archive, upload_id, caller.name, admin=_is_admin(caller))
+    abandon_upload(archive, upload_id, caller.actor, admin=_is_admin(caller))
     return Response(status_code=204)

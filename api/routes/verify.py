@@ -109,7 +109,7 @@ def verify_by_hash(
 ) -> VerifyOut:
     if not SHA256.match(sha256):
         raise InvalidInput("sha256 must be 64 hexadecimal characters")
-    result = verify_sha256(archive, sha256, caller.name)
+    result = verify_sha256(archive, sha256, caller.actor)
     return verification_answer(session, result)
 
 
@@ -122,7 +122,7 @@ async def verify_by_file(
     """The file is hashed and fingerprinted, then deleted; only an audit entry of the query stays. A key
     may have `verify_analyses_per_key` of these running at once (429 beyond)."""
     slots: AnalysisSlots = request.app.state.verify_slots
-    with slots.hold(caller.name):
+    with slots.hold(caller.actor):
         return await _verify_by_file(request, archive, finder, threads, caller)
 
 
@@ -143,7 +143,7 @@ async def _verify_by_file(
     query = form.file_result
     try:
         query = replace(query, filename=form.filename)
-        result = await run_on(threads, verify_file, archive, finder, query, caller.name)
+        result = await run_on(threads, verify_file, archive, finder, query, caller.actor)
     finally:
         discard_query(query)
     with archive.reads() as session:

@@ -70,7 +70,8 @@ def test_revoked_key_is_401(client: TestClient, keys: dict[str, str]) -> None:
 def test_key_list_shows_no_secrets(client: TestClient, keys: dict[str, str]) -> None:
     listed = client.get("/api/v1/keys", headers=auth(keys["admin"])).json()
     assert {k["name"] for k in listed} == {"viewer-key", "contributor-key", "analyst-key", "admin-key"}
-    assert all(set(k) == {"name", "role", "created_at", "revoked_at"} for k in listed)
+    fields = {"name", "role", "person", "cases", "created_at", "expires_at", "revoked_at"}
+    assert all(set(k) == fields for k in listed)
 
 
 def test_the_last_admin_key_cannot_be_revoked(client: TestClient, keys: dict[str, str]) -> None:

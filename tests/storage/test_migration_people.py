@@ -1,0 +1,68 @@
+"""Migration 0019: every key made before it gets a person named after it with the key's role, and
+still authenticates with that role, recording the same actor; it goes back down."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import inspect, text
+
+from storage.db import MIGRATIONS_DIR, make_engine, make_session_factory, upgrade_database
+from storage.keys import actor_of, authenticate, effective_role, hash_secret
+
+SECRET = "vrt_made-before-people-existed"
+
+
+def config_for(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def test_a_key_made_before_0019_authenticates_with_its_role_afterwards(database_url: str) -> None:
+    command.downgrade(config_for(database_url), "0018")
+    engine = make_engine(database_url)
+    stored = datetime(2026, 11, 30, 9, 0)
+    if engine.dialect.name != "sqlite":
+        stored = stored.replace(tzinfo=UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO api_keys (name, role, key_hash, created_at) VALUES ('field-team', 'contributor', :h, :at)"
+            ),
+            {"h": hash_secret(SECRET), "at": stored},
+        )
+    engine.dispose()
+    upgrade_database(database_url)
+    engine = make_engine(database_url)
+    with make_session_factory(engine)() as session:
+        key = authenticate(session, SECRET)
+        assert (key.name, key.role, key.person.name, key.person.role) == (
+            "field-team",
+            "contributor",
+            "field-team",
+            "contributor",
+        )
+        assert (effective_role(key), actor_of(key), key.expires_at, key.case_ids) == (
+            "contributor",
+            "field-team",
+            None,
+            [],
+        )
+        assert key.person.password_hash is None and key.person.disabled_at is None
+    engine.dispose()
+    command.downgrade(config_for(database_url), "0018")
+    engine = make_engine(database_url)
+    assert "people" not in inspect(engine).get_table_names()
+    assert {column["name"] for column in inspect(engine).get_columns("api_keys")} == {
+        "id",
+        "name",
+        "role",
+        "key_hash",
+        "created_at",
+        "revoked_at",
+    }
+    engine.dispose()
