@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from storage.archive import Archive
 from storage.keys import Role, create_key, revoke_key
+from storage.people import create_person
 from tests import media
 from tests.conftest import auth, open_test_archive
 from tests.helpers.api_calls import INCIDENT, create_incident, upload_analysed, wait_for_stamp
@@ -23,12 +24,14 @@ from tests.helpers.exports import export_and_wait
 from tests.helpers.tsa import LoopbackTsa, stamping
 
 PUBLIC = "public"
+MATRIX_PERSON, MATRIX_PASSWORD = "matrix-person", "a long pass phrase for the matrix"
 
 # The least role each route lets through ("public": anyone, without a key). Roles rank
 # viewer < contributor < analyst < admin (storage/keys.py); the export permission's holders,
 # analyst and admin, are "analyst and up" too.
 EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): PUBLIC,
+    ("POST", "/api/v1/sessions"): PUBLIC,  # sign-in: a name and password, not a key
     ("POST", "/api/v1/clips"): "contributor",
     ("GET", "/api/v1/clips"): "viewer",
     ("GET", "/api/v1/clips/{clip_id}"): "viewer",
@@ -239,6 +242,7 @@ CALLS: dict[tuple[str, str], Callable[[World], Call]] = {
     ("POST", "/api/v1/clips/{clip_id}/acquisitions/{acquisition_id}/corrections"): lambda w: Call(
         send={"json": {"field": "source", "value": "witness A", "why": "typed wrong at intake"}}
     ),
+    ("POST", "/api/v1/sessions"): lambda w: Call(send={"json": {"name": MATRIX_PERSON, "password": MATRIX_PASSWORD}}),
     ("POST", "/api/v1/uploads"): lambda w: Call(send={"json": {"filename": "VID_2.mp4", "size_bytes": 1000}}),
     ("PATCH", "/api/v1/uploads/{upload_id}"): lambda w: Call(
         send={
@@ -287,6 +291,7 @@ def world(
         with archive.sessions.begin() as session:
             secrets = {role.value: create_key(session, f"{role.value}-key", role.value)[1] for role in Role}
             secrets["revoked key"] = create_key(session, "revoked-admin", "admin")[1]
+            create_person(session, MATRIX_PERSON, "viewer", password=MATRIX_PASSWORD)
         with archive.sessions.begin() as session:
             revoke_key(session, "revoked-admin")
         secrets["malformed key"] = "not-a-verity-key"

@@ -5,25 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import inspect, text
 
-from storage.db import MIGRATIONS_DIR, make_engine, make_session_factory, upgrade_database
+from storage.db import make_engine, make_session_factory, upgrade_database
 from storage.keys import actor_of, authenticate, effective_role, hash_secret
+from tests.helpers.migrations import downgrade_database
 
 SECRET = "vrt_made-before-people-existed"
 
 
-def config_for(database_url: str) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
-    return config
-
-
 def test_a_key_made_before_0019_authenticates_with_its_role_afterwards(database_url: str) -> None:
-    command.downgrade(config_for(database_url), "0018")
+    downgrade_database(database_url, "0018")
     engine = make_engine(database_url)
     stored = datetime(2026, 11, 30, 9, 0)
     if engine.dialect.name != "sqlite":
@@ -54,7 +46,7 @@ def test_a_key_made_before_0019_authenticates_with_its_role_afterwards(database_
         )
         assert key.person.password_hash is None and key.person.disabled_at is None
     engine.dispose()
-    command.downgrade(config_for(database_url), "0018")
+    downgrade_database(database_url, "0018")
     engine = make_engine(database_url)
     assert "people" not in inspect(engine).get_table_names()
     assert {column["name"] for column in inspect(engine).get_columns("api_keys")} == {
