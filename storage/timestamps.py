@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from storage.chain import refuse_changes
@@ -80,7 +80,7 @@ def claim_stamp(
     clip = session.get(Clip, clip_id)
     if clip is None:
         raise ClipNotFound(f"no clip with id {clip_id}")
-    row = session.scalar(select(ClipTimestamp).where(ClipTimestamp.clip_id == clip_id).with_for_update())
+    row = session.scalar(_locked(clip_id))
     if row is None:
         row = ClipTimestamp(clip_id=clip_id, state=StampState.pending, attempts=0)
         session.add(row)
@@ -93,8 +93,17 @@ def claim_stamp(
     return clip.sha256
 
 
+def _locked(clip_id: str) -> Select[ClipTimestamp]:
+    """The clip's stamp row, locked, as it stands once the lock is held: `session.get(Clip)` has
+    usually loaded it already (the clip's `timestamp` relationship), and without
+    populate_existing the ORM would keep that unlocked read, so two claims waiting on each other
+    would both see it pending and both stamp (seen on PostgreSQL)."""
+    query = select(ClipTimestamp).where(ClipTimestamp.clip_id == clip_id).with_for_update()
+    return query.execution_options(populate_existing=True)
+
+
 def _row(session: Session, clip_id: str) -> ClipTimestamp:
-    row = session.scalar(select(ClipTimestamp).where(ClipTimestamp.clip_id == clip_id).with_for_update())
+    row = session.scalar(_locked(clip_id))
     if row is None:
         raise ClipNotFound(f"clip {clip_id} has no timestamp record")
     return row

@@ -13,8 +13,10 @@ from sqlalchemy import select
 from ingest.timestamps import retry_delay, retry_stamps, stamp_clip, stamp_digest
 from ingest.upload import Receipt, receive_original
 from storage.archive import Archive
-from storage.models import ClipTimestamp, TimestampToken, utcnow
+from storage.models import Clip, ClipTimestamp, TimestampToken, utcnow
+from storage.timestamps import claim_stamp
 from tests.conftest import free_port
+from tests.helpers.backends import scaled_only
 from tests.helpers.tsa import LoopbackTsa, openssl_verify, stamping
 from verity.errors import TimestampRefused, TimestampsNotConfigured, TimestampUnavailable
 from verity.timestamp_tokens import verify_stored_token
@@ -129,3 +131,19 @@ def test_a_retry_that_finds_no_authority_leaves_the_rest_for_its_next_run(archiv
     assert {stamp_row(archive, first).attempts, stamp_row(archive, second).attempts} == {0, 1}
     stamping(archive, tsa)
     assert retry_stamps(archive, force=True) == {"stamped": 2}
+
+
+@scaled_only
+def test_a_claim_that_waited_on_another_sees_the_stamp_that_one_took(archive: Archive, tsa: LoopbackTsa) -> None:
+    # PostgreSQL lets a claim read the row before it locks it (SQLite's writer lock does not):
+    # loading the clip loads its stamp row, and the locked read must not keep that stale copy.
+    stamping(archive, tsa)
+    clip_id = receive_original(archive, iter([b"footage " * 100]), Receipt("field-team", "clip.mp4")).clip.id
+    now = utcnow()
+    lease = now + timedelta(minutes=1)
+    with archive.sessions.begin() as late:
+        clip = late.get(Clip, clip_id)
+        assert clip is not None and clip.timestamp is not None and clip.timestamp.state == "pending"
+        with archive.sessions.begin() as first:
+            assert claim_stamp(first, clip_id, now, lease) is not None
+        assert claim_stamp(late, clip_id, now, lease) is None, "the other claim holds it until its lease ends"
