@@ -3,14 +3,12 @@ until they are analysed again, and going back down removes the columns."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
 from storage.db import make_engine, make_session_factory, upgrade_database
 from storage.models import Clip
 from storage.search import ClipFilters, search_clips
-from tests.helpers.migrations import downgrade_database
+from tests.helpers.migrations import downgrade_database, insert_old_clip
 
 COLUMNS = {"content_credentials", "content_credentials_state", "content_credentials_report"}
 
@@ -26,19 +24,7 @@ def _clip_columns(database_url: str) -> set[str]:
 def test_a_clip_analysed_before_0017_has_its_credentials_not_read(database_url: str) -> None:
     downgrade_database(database_url, "0014")
     assert not COLUMNS & _clip_columns(database_url)
-    engine = make_engine(database_url)
-    stored = (
-        datetime(2026, 11, 30, 9, 0) if engine.dialect.name == "sqlite" else datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-    )
-    with engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO clips (id, sha256, size_bytes, filename, blob_key, status, created_at, uploaded_by,"
-                " verification_status) VALUES ('old', :sha, 1, 'f', 'k', 'ready', :at, 'a', 'unverified')"
-            ),
-            {"sha": "0" * 64, "at": stored},
-        )
-    engine.dispose()
+    insert_old_clip(database_url)
     upgrade_database(database_url)
     assert _clip_columns(database_url) >= COLUMNS
     sessions = make_session_factory(make_engine(database_url))

@@ -3,31 +3,22 @@ still authenticates with that role, recording the same actor; it goes back down.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
 from storage.db import make_engine, make_session_factory, upgrade_database
 from storage.keys import actor_of, authenticate, effective_role, hash_secret
-from tests.helpers.migrations import downgrade_database
+from tests.helpers.migrations import downgrade_database, execute_as_before
 
 SECRET = "vrt_made-before-people-existed"
 
 
 def test_a_key_made_before_0019_authenticates_with_its_role_afterwards(database_url: str) -> None:
     downgrade_database(database_url, "0018")
-    engine = make_engine(database_url)
-    stored = datetime(2026, 11, 30, 9, 0)
-    if engine.dialect.name != "sqlite":
-        stored = stored.replace(tzinfo=UTC)
-    with engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO api_keys (name, role, key_hash, created_at) VALUES ('field-team', 'contributor', :h, :at)"
-            ),
-            {"h": hash_secret(SECRET), "at": stored},
-        )
-    engine.dispose()
+    execute_as_before(
+        database_url,
+        "INSERT INTO api_keys (name, role, key_hash, created_at) VALUES ('field-team', 'contributor', :h, :at)",
+        h=hash_secret(SECRET),
+    )
     upgrade_database(database_url)
     engine = make_engine(database_url)
     with make_session_factory(engine)() as session:
