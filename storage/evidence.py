@@ -248,7 +248,7 @@ def link_clip(
 ) -> ClipLink:
     load_incident(session, incident_id, lock="share")  # not deleted under the new link
     # Locked (as the custody log locks it), so two identical links sent at once are seen as twins.
-    clip = session.get(Clip, clip_id, with_for_update={"key_share": True})
+    clip = session.get(Clip, clip_id, with_for_update={"key_share": True}, populate_existing=True)
     if clip is None:
         raise ClipNotFound(f"no clip with id {clip_id}")
     _check_segment(clip, start_s, end_s)
@@ -291,7 +291,7 @@ def update_link(
     after = {**before, **{name: changes[name] for name in before if name in changes}}
     if after == before:
         return link
-    clip = session.get_one(Clip, link.clip_id, with_for_update={"key_share": True})
+    clip = session.get_one(Clip, link.clip_id, with_for_update={"key_share": True}, populate_existing=True)
     _check_segment(clip, after["start_s"], after["end_s"])
     _refuse_same_segment(session, incident_id, clip, after["start_s"], after["end_s"], other_than=link.id)
     link.start_s, link.end_s, link.note = after["start_s"], after["end_s"], after["note"]

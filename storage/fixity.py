@@ -113,7 +113,7 @@ def clips_after(session: Session, cursor: str | None, limit: int) -> list[tuple[
 def advance_run(session: Session, run_id: int, clip_id: str, bytes_read: int, failed: bool) -> None:
     """Move the run's cursor past `clip_id`, in the transaction that records the clip's outcome, so
     a restart neither skips a clip nor records one twice."""
-    run = session.get_one(FixityRun, run_id, with_for_update=True)
+    run = session.get_one(FixityRun, run_id, with_for_update=True, populate_existing=True)
     run.cursor = clip_id
     run.clips_checked += 1
     run.clips_failed += int(failed)
@@ -121,6 +121,6 @@ def advance_run(session: Session, run_id: int, clip_id: str, bytes_read: int, fa
 
 
 def finish_run(session: Session, run_id: int) -> FixityRun:
-    run = session.get_one(FixityRun, run_id, with_for_update=True)
+    run = session.get_one(FixityRun, run_id, with_for_update=True, populate_existing=True)
     run.finished_at = utcnow()
     return run
