@@ -1,5 +1,7 @@
 """Bearer API keys and role checks: `Depends(require(Role.contributor))` gives the caller, with its
-person, its key and what the two allow together."""
+person, its key and what the two allow together (`scope`, storage/access.py). The gate asks only
+that the caller hold the role somewhere; each route then asks of the record it touches
+(`storage.access.on_clip` and the like)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import ArchiveDep
-from storage.keys import PERMISSION_ROLES, Permission, Role, actor_of, authenticate, effective_role
+from storage.access import Scope, scope_of
+from storage.keys import PERMISSION_ROLES, Permission, Role, actor_of, authenticate
 from verity.errors import Forbidden, Unauthenticated
 
 _bearer = HTTPBearer(auto_error=False, description="An API key made with `verity keys create`.")
@@ -19,16 +22,18 @@ _bearer = HTTPBearer(auto_error=False, description="An API key made with `verity
 
 @dataclass(frozen=True)
 class Caller:
-    """Who calls: `actor` is what records name them by (storage/keys.py `actor_of`); `role` the
-    lower of the key's and the person's archive-wide roles; `case_ids` the cases the key is
-    narrowed to (empty: not narrowed)."""
+    """Who calls: `actor` is what records name them by (storage/keys.py `actor_of`); `scope`
+    what they may see and do, archive-wide and case by case; `role` the highest role they hold
+    anywhere (what the route gates ask)."""
 
     actor: str
     person: str
     key: str
-    role: Role
-    person_role: Role
-    case_ids: tuple[str, ...] = ()
+    scope: Scope
+
+    @property
+    def role(self) -> Role:
+        return self.scope.reach()
 
 
 def _caller(archive: ArchiveDep, credentials: HTTPAuthorizationCredentials | None) -> Caller:
@@ -36,14 +41,7 @@ def _caller(archive: ArchiveDep, credentials: HTTPAuthorizationCredentials | Non
         raise Unauthenticated("send an API key as `Authorization: Bearer <key>`")
     with archive.reads() as session:
         key = authenticate(session, credentials.credentials)
-        return Caller(
-            actor=actor_of(key),
-            person=key.person.name,
-            key=key.name,
-            role=effective_role(key),
-            person_role=Role(key.person.role),
-            case_ids=tuple(key.case_ids),
-        )
+        return Caller(actor=actor_of(key), person=key.person.name, key=key.name, scope=scope_of(session, key))
 
 
 def require(needed: Role) -> Callable[..., Caller]:
@@ -59,15 +57,18 @@ def require(needed: Role) -> Callable[..., Caller]:
 
 
 def permit(permission: Permission) -> Callable[..., Caller]:
-    """The caller, if its role holds `permission` (storage/keys.py PERMISSION_ROLES)."""
+    """The caller, if it holds `permission` anywhere (archive-wide, or in some case)."""
 
     def check(
         archive: ArchiveDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> Caller:
         caller = _caller(archive, credentials)
-        if not caller.role.may(permission):
+        if not caller.scope.may_anywhere(permission):
             holders = " or ".join(sorted(role.value for role in PERMISSION_ROLES[permission]))
-            raise Forbidden(f"{permission.value} needs the {holders} role; key {caller.key!r} is {caller.role}")
+            raise Forbidden(
+                f"{permission.value} needs the {holders} role archive-wide, or the {permission.value} permission "
+                f"in a case; key {caller.key!r} is {caller.role} and holds it nowhere"
+            )
         return caller
 
     return check

@@ -387,6 +387,16 @@ CASE = {
 
 CASE_PAGE = {"items": [CASE], "total": 1, "limit": 50, "offset": 0}
 
+MEMBER_IN = {"role": "viewer", "permissions": [], "expires_at": "2027-03-31T23:59:59Z"}
+MEMBER = {
+    **MEMBER_IN,
+    "person": "defence-lawyer",
+    "live": True,
+    "added_by": "lead-investigator",
+    "added_at": "2026-12-01T09:00:00Z",
+}
+MEMBER_LIST = {"case_id": CASE_ID, "items": [MEMBER]}
+
 CHAIN_VERIFIES = {"verified": True, "first_bad_seq": None, "reason": None}
 INCIDENT_RECORD = {
     **INCIDENT,

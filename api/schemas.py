@@ -18,7 +18,7 @@ from storage.anchors import AnchoredHead
 from storage.exports import MAX_NAMED_CLIPS as MAX_EXPORT_CLIPS
 from storage.history import RecordHistory
 from storage.keys import Role
-from storage.models import Acquisition, ApiKey, Person
+from storage.models import Acquisition, ApiKey, CaseMember, Person, utcnow
 from storage.recorded import recorded_time
 from storage.vocabulary import (
     CaseStatus,
@@ -959,6 +959,59 @@ class CaseOut(BaseModel):
     created_by: str
     created_at: datetime
     updated_at: datetime
+
+
+class MemberIn(RequestBody):
+    """A person's membership of a case: their role there, what else it lets them do, and until when."""
+
+    model_config = ConfigDict(json_schema_extra=examples(ex.MEMBER_IN))
+
+    role: Literal["viewer", "contributor", "analyst", "admin"] = Field(
+        description="What they may do in the case: read (viewer), hand in footage and edit (contributor), "
+        "review (analyst), manage its members (admin)."
+    )
+    permissions: list[Literal["download", "export", "sources"]] = Field(
+        default=[],
+        max_length=3,
+        description="Granted one by one: take copies of originals (download), build exports (export), see who "
+        "handed footage in and from where (sources).",
+    )
+    expires_at: datetime | None = Field(
+        default=None, description="When the membership ends, with a time zone (null: it does not)."
+    )
+
+    _zone_required = field_validator("expires_at")(_require_zone)
+
+
+class MemberOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.MEMBER))
+
+    person: str
+    role: str
+    permissions: list[str]
+    expires_at: datetime | None
+    live: bool = Field(description="Whether it grants access now (false once expires_at has passed).")
+    added_by: str
+    added_at: datetime
+
+    @classmethod
+    def of(cls, member: CaseMember) -> Self:
+        return cls(
+            person=member.person.name,
+            role=member.role,
+            permissions=json.loads(member.permissions),
+            expires_at=member.expires_at,
+            live=member.expires_at is None or member.expires_at > utcnow(),
+            added_by=member.added_by,
+            added_at=member.added_at,
+        )
+
+
+class MemberList(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.MEMBER_LIST))
+
+    case_id: str
+    items: list[MemberOut]
 
 
 class CasePage(BaseModel):

@@ -47,10 +47,15 @@ class Permission(StrEnum):
     """What some roles may do that is not simply "this role or above": granted role by role."""
 
     export = "export"  # build and download evidence exports (everything about a case, in one file)
+    download = "download"  # take a copy of an original
+    sources = "sources"  # see who handed footage in and from where (storage/access.py sources_visible)
 
 
+# What archive-wide roles hold; in a case, a membership grants these one by one.
 PERMISSION_ROLES: dict[Permission, frozenset[Role]] = {
     Permission.export: frozenset({Role.analyst, Role.admin}),
+    Permission.download: frozenset({Role.viewer, Role.contributor, Role.analyst, Role.admin}),
+    Permission.sources: frozenset({Role.admin}),
 }
 
 
@@ -96,8 +101,9 @@ def create_key(
     if expires_at is not None and expires_at <= utcnow():
         raise InvalidInput("expires_at must lie in the future")
     owner = _owner(session, person if person is not None else name, parsed_role, made_if_missing=person is None)
-    if Role(owner.role).rank < parsed_role.rank:
-        raise Forbidden(f"a key of {owner.name!r} can have at most the role {owner.role}, not {parsed_role}")
+    reach = _reach(session, owner)
+    if reach.rank < parsed_role.rank:
+        raise Forbidden(f"a key of {owner.name!r} can have at most the role {reach}, not {parsed_role}")
     key = ApiKey(name=name, role=parsed_role.value, person=owner, expires_at=expires_at)
     if len(actor_of(key)) > ACTOR_MAX:
         raise InvalidInput(f"the person's and the key's names together must be under {ACTOR_MAX} characters")
@@ -130,12 +136,19 @@ def _owner(session: Session, name: str, role: Role, *, made_if_missing: bool) ->
     return person
 
 
+def _reach(session: Session, person: Person) -> Role:
+    from storage.access import reach_of  # access.py imports this module
+
+    return reach_of(session, person.id, Role(person.role))
+
+
 def create_sign_in_key(session: Session, person: Person, lifetime: timedelta) -> tuple[ApiKey, str]:
-    """A key answering a sign-in: the person's role, expiring after `lifetime`."""
+    """A key answering a sign-in: the highest role the person holds anywhere (archive-wide or in
+    a case), expiring after `lifetime`."""
     return create_key(
         session,
         f"session-{secrets.token_hex(6)}",
-        person.role,
+        _reach(session, person).value,
         person=person.name,
         expires_at=utcnow() + lifetime,
     )

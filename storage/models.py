@@ -182,6 +182,8 @@ class Acquisition(Base):
     source_url: Mapped[str | None] = mapped_column(Text)
     captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
+    # The case it was handed into (None: archive-wide); no foreign key, so a deleted case leaves it.
+    case_id: Mapped[str | None] = mapped_column(String(36), index=True, default=None)
 
     clip: Mapped[Clip] = relationship(back_populates="acquisitions")
     corrections: Mapped[list[AcquisitionCorrection]] = relationship(
@@ -402,10 +404,29 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     incident_links: Mapped[list[CaseIncident]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+    members: Mapped[list[CaseMember]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="CaseMember.person_id"
+    )
 
     @property
     def incident_ids(self) -> list[str]:
         return sorted(link.incident_id for link in self.incident_links)
+
+
+class CaseMember(Base):
+    """A person's membership of a case: a role there, the permissions it grants of its own
+    (download, export, sources; storage/access.py), and maybe an end ("until 31 March")."""
+
+    __tablename__ = "case_members"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    permissions: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    added_by: Mapped[str] = mapped_column(String(100))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    person: Mapped[Person] = relationship(lazy="joined")
 
 
 class Upload(Base):
@@ -424,6 +445,7 @@ class Upload(Base):
     source_url: Mapped[str | None] = mapped_column(Text)
     captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
+    case_id: Mapped[str | None] = mapped_column(String(36), default=None)  # the case it is handed into
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set by the request that received the last byte while it archives the whole; a claim older

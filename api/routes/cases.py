@@ -8,10 +8,13 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import SessionDep
 from api.errors import COMMON_ERRORS, error_responses
-from api.params import Contributor, IfMatchVersion, Limit, Offset, Viewer, etag
-from api.schemas import CaseIn, CaseOut, CasePage, CasePatch, HistoryLog
+from api.params import Admin, Contributor, IfMatchVersion, Limit, Offset, Viewer, etag
+from api.schemas import CaseIn, CaseOut, CasePage, CasePatch, HistoryLog, MemberIn, MemberList, MemberOut
+from storage.access import on_case
 from storage.cases import create_case, delete_case, load_case, set_case_incident, update_case
 from storage.history import load_history
+from storage.keys import Role
+from storage.members import members_of, remove_member, set_member
 from storage.models import Case
 from storage.search import search_cases
 from storage.vocabulary import CaseStatus
@@ -91,3 +94,27 @@ def remove_incident(
 ) -> CaseOut:
     case = set_case_incident(session, case_id, incident_id, False, caller.actor)
     return _out(case, response)
+
+
+@router.get("/{case_id}/members", response_model=MemberList)
+def members(case_id: str, session: SessionDep, caller: Admin) -> MemberList:
+    """Who belongs to the case, with their roles, permissions and ends (expired ones too); for
+    those who manage it: archive-wide admins and the case's own admins."""
+    on_case(session, caller.scope, case_id, Role.admin)
+    return MemberList(case_id=case_id, items=[MemberOut.of(m) for m in members_of(session, case_id)])
+
+
+@router.put("/{case_id}/members/{person}", response_model=MemberOut)
+def put_member(case_id: str, person: str, body: MemberIn, session: SessionDep, caller: Admin) -> MemberOut:
+    """Add a person to the case, or change their role, permissions or end there (case admin)."""
+    on_case(session, caller.scope, case_id, Role.admin)
+    member = set_member(session, case_id, person, body.role, body.permissions, body.expires_at, caller.actor)
+    return MemberOut.of(member)
+
+
+@router.delete("/{case_id}/members/{person}", status_code=204)
+def delete_member(case_id: str, person: str, session: SessionDep, caller: Admin) -> Response:
+    """End a person's membership at once; their keys see the case no more from the next request."""
+    on_case(session, caller.scope, case_id, Role.admin)
+    remove_member(session, case_id, person, caller.actor)
+    return Response(status_code=204)

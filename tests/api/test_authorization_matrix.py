@@ -75,6 +75,9 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/cases/{case_id}/history"): "viewer",
     ("PUT", "/api/v1/cases/{case_id}/incidents/{incident_id}"): "contributor",
     ("DELETE", "/api/v1/cases/{case_id}/incidents/{incident_id}"): "contributor",
+    ("GET", "/api/v1/cases/{case_id}/members"): "admin",
+    ("PUT", "/api/v1/cases/{case_id}/members/{person}"): "admin",
+    ("DELETE", "/api/v1/cases/{case_id}/members/{person}"): "admin",
     ("GET", "/api/v1/fixity"): "viewer",
     ("POST", "/api/v1/clips/{clip_id}/fixity"): "analyst",
     ("GET", "/api/v1/clips/{clip_id}/timestamp"): "viewer",
@@ -228,6 +231,15 @@ def _remove_case_incident(world: World) -> Call:
     return Call({"case_id": case_id})
 
 
+def _delete_member(world: World) -> Call:
+    case_id, _etag = world.fresh_case()
+    added = world.client.put(
+        f"/api/v1/cases/{case_id}/members/{MATRIX_PERSON}", headers=auth(world.admin), json={"role": "viewer"}
+    )
+    assert added.status_code == 200, added.text
+    return Call({"case_id": case_id, "person": MATRIX_PERSON})
+
+
 def _file(world: World) -> Call:
     return Call(send={"files": {"file": ("VID_0001.mp4", world.clip_bytes, "video/mp4")}})
 
@@ -266,6 +278,10 @@ CALLS: dict[tuple[str, str], Callable[[World], Call]] = {
     ("PATCH", "/api/v1/cases/{case_id}"): _patch_case,
     ("DELETE", "/api/v1/cases/{case_id}"): _delete_case,
     ("DELETE", "/api/v1/cases/{case_id}/incidents/{incident_id}"): _remove_case_incident,
+    ("PUT", "/api/v1/cases/{case_id}/members/{person}"): lambda w: Call(
+        {"person": MATRIX_PERSON}, {"json": {"role": "viewer"}}
+    ),
+    ("DELETE", "/api/v1/cases/{case_id}/members/{person}"): _delete_member,
     ("POST", "/api/v1/exports"): lambda w: Call(send={"json": {"clip_ids": [w.clip["id"]]}}),
 }
 
