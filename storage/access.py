@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select, true, union
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true, union
 from sqlalchemy.orm import Session
 
 from storage.keys import PERMISSION_ROLES, Permission, Role, lower_role
@@ -187,6 +187,25 @@ def cases_of_clip(session: Session, clip_id: str) -> set[str]:
     return {case_id for case_id in session.scalars(union(handed, linked)) if case_id is not None}
 
 
+def cases_of_clips(session: Session, clip_ids: Iterable[str]) -> dict[str, set[str]]:
+    """`cases_of_clip` for many clips in two queries (for a page of them)."""
+    ids = sorted(set(clip_ids))
+    found: dict[str, set[str]] = {clip_id: set() for clip_id in ids}
+    if not ids:
+        return found
+    handed = select(Acquisition.clip_id, Acquisition.case_id).where(
+        Acquisition.clip_id.in_(ids), Acquisition.case_id.is_not(None)
+    )
+    linked = (
+        select(ClipLink.clip_id, CaseIncident.case_id)
+        .join(CaseIncident, CaseIncident.incident_id == ClipLink.incident_id)
+        .where(ClipLink.clip_id.in_(ids), ClipLink.unlinked_at.is_(None))
+    )
+    for clip_id, case_id in session.execute(union(handed, linked)):
+        found[clip_id].add(case_id)
+    return found
+
+
 def cases_of_incident(session: Session, incident_id: str) -> set[str]:
     return set(session.scalars(select(CaseIncident.case_id).where(CaseIncident.incident_id == incident_id)))
 
@@ -234,6 +253,20 @@ def archive_wide(scope: Scope, needed: Role, what: str) -> Grant:
     if not scope.archive.allows(needed):
         raise Forbidden(f"{what} needs the {needed.value} role; you hold {scope.archive.role.value}")
     return scope.archive
+
+
+def sources_visible_clause(scope: Scope) -> ColumnElement[bool]:
+    """`sources_visible` as a WHERE clause on `Acquisition`: for a search by source or uploader,
+    which must match only acquisitions whose source the caller may read (else it is an oracle)."""
+    if scope.archive is not None and scope.archive.may(Permission.sources):
+        return true()
+    holding = sorted(case_id for case_id, grant in scope.cases.items() if grant.may(Permission.sources))
+    if not holding:
+        return false()
+    return or_(
+        Acquisition.case_id.in_(holding),
+        and_(Acquisition.case_id.is_(None), Acquisition.clip_id.in_(clips_in_cases(holding))),
+    )
 
 
 def sources_visible(scope: Scope, acquisition: Acquisition, clip_cases: Iterable[str]) -> bool:
