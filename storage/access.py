@@ -201,8 +201,8 @@ def cases_of_clips(session: Session, clip_ids: Iterable[str]) -> dict[str, set[s
         .join(CaseIncident, CaseIncident.incident_id == ClipLink.incident_id)
         .where(ClipLink.clip_id.in_(ids), ClipLink.unlinked_at.is_(None))
     )
-    for clip_id, case_id in session.execute(union(handed, linked)):
-        found[clip_id].add(case_id)
+    for row in session.execute(union(handed, linked)):
+        found[row[0]].add(row[1])
     return found
 
 
