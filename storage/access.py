@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true, union
 from sqlalchemy.orm import Session
@@ -201,8 +201,9 @@ def cases_of_clips(session: Session, clip_ids: Iterable[str]) -> dict[str, set[s
         .join(CaseIncident, CaseIncident.incident_id == ClipLink.incident_id)
         .where(ClipLink.clip_id.in_(ids), ClipLink.unlinked_at.is_(None))
     )
-    for row in session.execute(union(handed, linked)):
-        found[row[0]].add(row[1])
+    rows = cast("list[tuple[str, str]]", session.execute(union(handed, linked)).all())
+    for clip_id, case_id in rows:
+        found[clip_id].add(case_id)
     return found
 
 
