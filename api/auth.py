@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import ArchiveDep
 from storage.access import Scope, scope_of
+from storage.archive import Archive
 from storage.keys import PERMISSION_ROLES, Permission, Role, actor_of, authenticate
 from verity.errors import Forbidden, Unauthenticated
 
@@ -36,7 +37,7 @@ class Caller:
         return self.scope.reach()
 
 
-def _caller(archive: ArchiveDep, credentials: HTTPAuthorizationCredentials | None) -> Caller:
+def _caller(archive: Archive, credentials: HTTPAuthorizationCredentials | None) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("send an API key as `Authorization: Bearer <key>`")
     with archive.reads() as session:
@@ -44,31 +45,48 @@ def _caller(archive: ArchiveDep, credentials: HTTPAuthorizationCredentials | Non
         return Caller(actor=actor_of(key), person=key.person.name, key=key.name, scope=scope_of(session, key))
 
 
-def require(needed: Role) -> Callable[..., Caller]:
-    def check(
-        archive: ArchiveDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+class Gate:
+    """A route's dependency giving the caller, if `refusal` finds nothing to refuse. Also callable
+    on the bare Authorization header (`check_header`), so api/json_bodies.py can refuse a caller
+    before FastAPI decodes the JSON body (it decodes the body before it solves dependencies)."""
+
+    def __init__(self, refusal: Callable[[Caller], str | None]) -> None:
+        self.refusal = refusal
+
+    def __call__(
+        self, archive: ArchiveDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> Caller:
         caller = _caller(archive, credentials)
-        if not caller.role.allows(needed):
-            raise Forbidden(f"this needs the {needed.value} role; key {caller.key!r} is {caller.role}")
+        refused = self.refusal(caller)
+        if refused is not None:
+            raise Forbidden(refused)
         return caller
 
-    return check
+    def check_header(self, archive: Archive, authorization: str | None) -> None:
+        scheme, _, secret = (authorization or "").strip().partition(" ")
+        credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=secret.strip()) if secret else None
+        self(archive, credentials)
 
 
-def permit(permission: Permission) -> Callable[..., Caller]:
+def require(needed: Role) -> Gate:
+    def refusal(caller: Caller) -> str | None:
+        if caller.role.allows(needed):
+            return None
+        return f"this needs the {needed.value} role; key {caller.key!r} is {caller.role}"
+
+    return Gate(refusal)
+
+
+def permit(permission: Permission) -> Gate:
     """The caller, if it holds `permission` anywhere (archive-wide, or in some case)."""
 
-    def check(
-        archive: ArchiveDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-    ) -> Caller:
-        caller = _caller(archive, credentials)
-        if not caller.scope.may_anywhere(permission):
-            holders = " or ".join(sorted(role.value for role in PERMISSION_ROLES[permission]))
-            raise Forbidden(
-                f"{permission.value} needs the {holders} role archive-wide, or the {permission.value} permission "
-                f"in a case; key {caller.key!r} is {caller.role} and holds it nowhere"
-            )
-        return caller
+    def refusal(caller: Caller) -> str | None:
+        if caller.scope.may_anywhere(permission):
+            return None
+        holders = " or ".join(sorted(role.value for role in PERMISSION_ROLES[permission]))
+        return (
+            f"{permission.value} needs the {holders} role archive-wide, or the {permission.value} permission "
+            f"in a case; key {caller.key!r} is {caller.role} and holds it nowhere"
+        )
 
-    return check
+    return Gate(refusal)

@@ -189,6 +189,10 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, HTTPException)
         if exc.status_code in (204, 304):
             return Response(status_code=exc.status_code, headers=exc.headers)
+        if isinstance(exc.__cause__, errors.VerityError):
+            # Raised while FastAPI read the body (api/json_bodies.py refuses a caller there), which
+            # FastAPI answers as an unreadable body: answer what was raised.
+            return await on_domain_error(_request, exc.__cause__)
         if exc.status_code == 400 and exc.detail == UNPARSED_BODY and exc.__cause__ is not None:
             # FastAPI could not decode a JSON body (it says only "There was an error parsing the body").
             return JSONResponse({"error": "invalid_json", "detail": describe_undecodable(exc.__cause__)}, 400)

@@ -1,5 +1,8 @@
-"""The gate in front of every route that takes a JSON body: the body must say it is JSON and fit
-the `max_json_body_bytes` setting, or it is refused (415, 413) before anything parses it.
+"""The gate in front of every route that takes a JSON body: the caller must pass the route's key
+check (api/auth.py `Gate`), and the body must say it is JSON and fit the `max_json_body_bytes`
+setting, or it is refused (401/403, 415, 413) before anything parses it. FastAPI decodes a JSON
+body before it solves the route's dependencies, so without this a caller with no key would be
+told about its body instead of being refused.
 
 FastAPI reads such a body whole into memory before validating it, so without a bound one request
 could hold hundreds of megabytes. Routes that stream their body themselves (uploads, chunks,
@@ -7,10 +10,13 @@ provenance queries) declare no body parameter and pass untouched: they have thei
 
 from __future__ import annotations
 
+import anyio.to_thread
 from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.auth import Gate
 
 
 def is_json(content_type: str) -> bool:
@@ -43,6 +49,7 @@ class _BodyCheck:
     async def receive(self) -> Message:
         if not self.decided:
             self.decided = True
+            await self._check_caller()
             self._start()
         message = await self.inner()
         if self.limit is None or message["type"] != "http.request":
@@ -54,6 +61,16 @@ class _BodyCheck:
         if body and self.content_type is None:
             raise HTTPException(415, _not_json(None))
         return message
+
+    async def _check_caller(self) -> None:
+        route = self.scope.get("route")
+        if not isinstance(route, APIRoute) or route.body_field is None:
+            return
+        gates = [dependency.call for dependency in route.dependant.dependencies if isinstance(dependency.call, Gate)]
+        archive = self.scope["app"].state.archive
+        authorization = Headers(scope=self.scope).get("authorization")
+        for gate in gates:
+            await anyio.to_thread.run_sync(gate.check_header, archive, authorization)
 
     def _start(self) -> None:
         route = self.scope.get("route")
