@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -180,22 +180,37 @@ def revoke_key(session: Session, name: str) -> ApiKey:
     """Revoke the key named `name`, unless it is the last live admin key. The live admin keys are
     locked first (in id order, so two revocations cannot deadlock), so two admins revoking each
     other at once take turns and the second sees the first's revocation."""
-    live_admins = _lock_live_admins(session)
+    live_admins = lock_live_admins(session)
     key = session.scalar(select(ApiKey).where(ApiKey.name == name))
     if key is None:
         raise KeyNotFound(f"no key named {name!r}")
     if key.revoked_at is None:
-        if key.role == Role.admin and live_admins == [key.id]:
+        if live_admins == [key.id]:
             raise Conflict("this is the last admin key: create another admin key before revoking it")
         key.revoked_at = utcnow()
     return key
 
 
-def _lock_live_admins(session: Session) -> list[int]:
-    """The ids of the live admin keys, row-locked until the transaction ends. On PostgreSQL a
-    revocation waiting here re-reads a key revoked meanwhile and leaves it out."""
-    query = select(ApiKey.id).where(ApiKey.role == Role.admin, ApiKey.revoked_at.is_(None)).order_by(ApiKey.id)
-    return list(session.scalars(query.with_for_update()))
+def lock_live_admins(session: Session) -> list[int]:
+    """The ids of the keys that can still administer the whole archive (not revoked, not
+    expired, not narrowed to cases, of an enabled person whose role is admin), row-locked until
+    the transaction ends. On PostgreSQL a revocation waiting here re-reads a key revoked
+    meanwhile and leaves it out. A key that will expire counts until it has."""
+    narrowed = select(KeyCase.key_id)
+    query = (
+        select(ApiKey.id)
+        .join(Person, Person.id == ApiKey.person_id)
+        .where(
+            ApiKey.role == Role.admin,
+            ApiKey.revoked_at.is_(None),
+            or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > utcnow()),
+            ApiKey.id.not_in(narrowed),
+            Person.role == Role.admin,
+            Person.disabled_at.is_(None),
+        )
+        .order_by(ApiKey.id)
+    )
+    return list(session.scalars(query.with_for_update(of=ApiKey)))
 
 
 def list_keys(session: Session) -> list[ApiKey]:

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.keys import parse_role
-from storage.models import Person, utcnow
+from storage.keys import Role, lock_live_admins, parse_role
+from storage.models import ApiKey, Person, utcnow
 from verity.errors import Conflict, InvalidInput, PersonNotFound, SignInRefused
 
 # argon2-cffi's defaults (RFC 9106's second recommendation: argon2id, 64 MiB, 3 passes).
@@ -95,8 +95,11 @@ def remove_totp(session: Session, name: str) -> Person:
 
 
 def set_disabled(session: Session, name: str, disabled: bool) -> Person:
-    """Disable (every key of the person is refused from its next request on) or enable again."""
+    """Disable (every key of the person is refused from its next request on) or enable again;
+    not the person holding the last live admin keys, which would leave nobody to administer."""
     person = load_person(session, name)
+    if disabled:
+        _keep_an_admin(session, person, "disable")
     if not disabled:
         person.disabled_at = None
     elif person.disabled_at is None:
@@ -106,8 +109,18 @@ def set_disabled(session: Session, name: str, disabled: bool) -> Person:
 
 def set_role(session: Session, name: str, role: str) -> Person:
     person = load_person(session, name)
-    person.role = parse_role(role).value
+    new_role = parse_role(role)
+    if new_role != Role.admin:
+        _keep_an_admin(session, person, "take the admin role from")
+    person.role = new_role.value
     return person
+
+
+def _keep_an_admin(session: Session, person: Person, doing: str) -> None:
+    live = lock_live_admins(session)
+    theirs = set(session.scalars(select(ApiKey.id).where(ApiKey.person_id == person.id)))
+    if live and set(live) <= theirs:
+        raise Conflict(f"{person.name!r} holds the last live admin keys: make another admin before you {doing} them")
 
 
 def check_sign_in(session: Session, name: str, password: str, code: str | None) -> Person:
