@@ -540,6 +540,7 @@ def _verify_local(file: Path) -> dict[str, Any]:
     from api.routes.verify import verification_answer
     from ingest.near_duplicates import NearDuplicateFinder
     from ingest.verify import discard_query, spool_query, verify_file
+    from storage.access import EVERYTHING
 
     settings = Settings()
     archive = cli_archive.open_existing(settings)
@@ -556,7 +557,8 @@ def _verify_local(file: Path) -> dict[str, Any]:
         finally:
             discard_query(query)
         with archive.sessions() as session:
-            return verification_answer(session, result).model_dump(mode="json")
+            answer = verification_answer(session, result, scope=EVERYTHING, reveals_restricted=False)
+            return answer.model_dump(mode="json")
     finally:
         archive.close()
 

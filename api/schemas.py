@@ -773,12 +773,28 @@ class ExactMatchOut(BaseModel):
     custody_verified: bool
 
 
+class RestrictedMatchOut(BaseModel):
+    """What a provenance answer says of matches in clips the caller may not see, when the archive is
+    set to say anything of them (VERITY_VERIFY_REVEALS_RESTRICTED): that they are held, and no
+    more: no id, hash, time or score of them."""
+
+    exact: bool = Field(description="These exact bytes are held in the archive under restricted access.")
+    near_duplicates: bool = Field(description="Footage matching it is held in the archive under restricted access.")
+    detail: str = Field(default="held in the archive under restricted access")
+
+
 class VerifyOut(BaseModel):
     model_config = ConfigDict(json_schema_extra=examples(ex.VERIFY))
 
     sha256: str
     exact_match: ExactMatchOut | None
     near_duplicates: list[NearDuplicateOut] = Field(description="Best first.")
+    restricted: RestrictedMatchOut | None = Field(
+        default=None,
+        description="Matches in clips you may not see, said only where the archive is set to "
+        "(VERITY_VERIFY_REVEALS_RESTRICTED); otherwise, and when there are none, null: such clips are "
+        "answered as footage the archive does not hold.",
+    )
     not_analysed: str | None = Field(
         default=None, description="Why the file's footage could not be compared, when it could not."
     )

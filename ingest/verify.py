@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +25,14 @@ from storage.chain import canonical_json
 from storage.custody import append_event
 from storage.models import AuditEvent, Clip
 from verity.errors import MediaFailed, TooManyRequests, UnsupportedMedia, UploadTooLarge
+
+# Whether the caller may see a clip (storage/access.py); the CLI's own archive sees every one.
+Sees = Callable[[str], bool]
+
+
+def _sees_all(_clip_id: str) -> bool:
+    return True
+
 
 # What a caller refused for having too many analyses running is told to wait, in seconds.
 RETRY_AFTER_S = 5
@@ -121,21 +129,27 @@ def _record(archive: Archive, actor: str, action: str, result: Verification, ext
             append_event(session, result.exact_clip_id, "provenance_checked", actor, {"by": action})
 
 
-def verify_sha256(archive: Archive, sha256: str, actor: str) -> Verification:
-    """By hash alone: the exact clip, and the copies found of it when it was ingested."""
+def verify_sha256(archive: Archive, sha256: str, actor: str, sees: Sees = _sees_all) -> Verification:
+    """By hash alone: the exact clip, and the copies found of it when it was ingested. An exact clip
+    the caller may not see is looked no further into, as for a hash the archive does not hold (the
+    audit still records it)."""
     sha256 = sha256.lower()
     result = Verification(sha256, _find_exact(archive, sha256))
-    if result.exact_clip_id:
+    if result.exact_clip_id and sees(result.exact_clip_id):
         with archive.sessions() as session:
             result.near_duplicates = relations_of(session, result.exact_clip_id)
     _record(archive, actor, "verify_sha256", result, {})
     return result
 
 
-def verify_file(archive: Archive, finder: NearDuplicateFinder, query: QueryFile, actor: str) -> Verification:
-    """By file: the exact clip if these bytes are archived, and every clip sharing footage with it."""
+def verify_file(
+    archive: Archive, finder: NearDuplicateFinder, query: QueryFile, actor: str, sees: Sees = _sees_all
+) -> Verification:
+    """By file: the exact clip if these bytes are archived, and every clip sharing footage with it.
+    An exact clip the caller may not see is not used: the file is analysed and matched as one the
+    archive does not hold would be, so the answer cannot tell the two apart."""
     result = Verification(query.sha256, _find_exact(archive, query.sha256))
-    if result.exact_clip_id:
+    if result.exact_clip_id and sees(result.exact_clip_id):
         with archive.sessions() as session:
             result.near_duplicates = relations_of(session, result.exact_clip_id)
     else:

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true, un
 from sqlalchemy.orm import Session
 
 from storage.keys import PERMISSION_ROLES, Permission, Role, lower_role
-from storage.models import Acquisition, ApiKey, Case, CaseIncident, CaseMember, ClipLink, utcnow
+from storage.models import Acquisition, ApiKey, Case, CaseIncident, CaseMember, Clip, ClipLink, utcnow
 from verity.errors import ClipNotFound, Forbidden, NotFound
 
 
@@ -163,6 +163,15 @@ def incidents_in_cases(case_ids: Iterable[str]) -> Select[Any]:
 def clip_visible(scope: Scope, clip_id_column: ColumnElement[str]) -> ColumnElement[bool]:
     """A WHERE clause keeping the clips `scope` may see (the column holds a clip id)."""
     return true() if scope.archive_wide else clip_id_column.in_(clips_in_cases(scope.case_ids))
+
+
+def visible_clip_ids(session: Session, scope: Scope, clip_ids: Iterable[str]) -> set[str]:
+    """Those of `clip_ids` the scope may see, in one query (for lists of matches or copies)."""
+    ids = set(clip_ids)
+    if scope.archive_wide or not ids:
+        return ids
+    query = select(Clip.id).where(Clip.id.in_(sorted(ids)), clip_visible(scope, Clip.id.expression))
+    return set(session.scalars(query))
 
 
 def incident_visible(scope: Scope, incident_id_column: ColumnElement[str]) -> ColumnElement[bool]:

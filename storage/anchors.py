@@ -12,9 +12,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
+from storage.access import Scope, case_visible, clip_visible, incident_visible
 from storage.chain import ChainCheck, Link, refuse_changes
 from storage.models import Anchor, AnchorInclusion, CustodyEvent, HistoryEntry, TimestampToken
 from storage.vocabulary import ChainKind
@@ -123,6 +124,23 @@ def load_anchor(session: Session, anchor_id: int) -> Anchor:
     if anchor is None:
         raise NotFound(f"no anchor {anchor_id}")
     return anchor
+
+
+def load_reachable_anchor(session: Session, scope: Scope, anchor_id: int) -> Anchor:
+    """The anchor, if it covers a chain `scope` may see (a clip's custody, an incident's or a case's
+    history): what a case member needs to check its own records' proofs (their token). Another is
+    answered as an unknown one."""
+    if not scope.archive_wide:
+        kind, chain = AnchorInclusion.kind, AnchorInclusion.chain_id.expression
+        covered = or_(
+            and_(kind == "custody", clip_visible(scope, chain)),
+            and_(kind == "incident", incident_visible(scope, chain)),
+            and_(kind == "case", case_visible(scope, chain)),
+        )
+        covering = select(AnchorInclusion.id).where(AnchorInclusion.anchor_id == anchor_id, covered)
+        if session.scalar(covering.limit(1)) is None:
+            raise NotFound(f"no anchor {anchor_id}")
+    return load_anchor(session, anchor_id)
 
 
 def newest_inclusion(session: Session, kind: ChainKind, chain_id: str) -> AnchorInclusion | None:

@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from storage.access import Scope, clip_visible, clips_in_cases, sources_visible_clause
 from storage.models import (
     Acquisition,
     AcquisitionCorrection,
     Case,
-    CaseIncident,
     Clip,
     ClipLink,
     ClipRelation,
@@ -71,7 +71,9 @@ def _in_box(lat: Any, lon: Any, box: BoundingBox) -> Any:
     return and_(lat.is_not(None), lat >= min_lat, lat <= max_lat, lon >= min_lon, lon <= max_lon)
 
 
-def _clip_conditions(f: ClipFilters) -> list[Any]:
+def _clip_conditions(f: ClipFilters, scope: Scope) -> list[Any]:
+    """The filters as WHERE clauses, each held to what `scope` may see: a filter must not tell a
+    caller of an acquisition source or a copy it could not read itself."""
     acquired = Acquisition.clip_id == Clip.id
     live_link = and_(ClipLink.clip_id == Clip.id, ClipLink.unlinked_at.is_(None))
     conditions: list[Any] = []
@@ -98,7 +100,8 @@ def _clip_conditions(f: ClipFilters) -> list[Any]:
     if f.device_model:
         conditions.append(_contains(Clip.device_model, f.device_model))
     if f.uploader:
-        conditions.append(exists().where(acquired, Acquisition.received_by == f.uploader))
+        readable = sources_visible_clause(scope)
+        conditions.append(exists().where(acquired, readable, Acquisition.received_by == f.uploader))
     if f.source:
         # Any value the source has had: as first recorded, or as a correction put it.
         corrected = exists().where(
@@ -106,14 +109,21 @@ def _clip_conditions(f: ClipFilters) -> list[Any]:
             AcquisitionCorrection.field == "source",
             _contains(AcquisitionCorrection.new_value, f.source),
         )
-        conditions.append(exists().where(acquired, or_(_contains(Acquisition.source, f.source), corrected)))
+        matched = or_(_contains(Acquisition.source, f.source), corrected)
+        conditions.append(exists().where(acquired, sources_visible_clause(scope), matched))
     if f.incident_id:
         conditions.append(exists().where(live_link, ClipLink.incident_id == f.incident_id))
     if f.case_id:
-        in_case = and_(CaseIncident.incident_id == ClipLink.incident_id, CaseIncident.case_id == f.case_id)
-        conditions.append(exists().where(live_link, in_case))
+        # In the case as the access rule has it: linked to one of its incidents, or handed into it.
+        conditions.append(Clip.id.in_(clips_in_cases([f.case_id])))
     if f.has_near_duplicates is not None:
-        related = exists().where(or_(ClipRelation.clip_id == Clip.id, ClipRelation.related_clip_id == Clip.id))
+        # Only copies the caller may see count: one whose copies are all hidden from it has none.
+        related = exists().where(
+            or_(
+                and_(ClipRelation.clip_id == Clip.id, clip_visible(scope, ClipRelation.related_clip_id.expression)),
+                and_(ClipRelation.related_clip_id == Clip.id, clip_visible(scope, ClipRelation.clip_id.expression)),
+            )
+        )
         conditions.append(related if f.has_near_duplicates else ~related)
     if f.has_integrity_warnings is not None:
         conditions.append(Clip.integrity_warnings > 0 if f.has_integrity_warnings else Clip.integrity_warnings == 0)
@@ -137,10 +147,11 @@ def _page(session: Session, query: Select[Any], order: list[Any], limit: int, of
 
 
 def search_clips(
-    session: Session, filters: ClipFilters, limit: int, offset: int, order: str = "received"
+    session: Session, filters: ClipFilters, limit: int, offset: int, order: str = "received", *, scope: Scope
 ) -> tuple[int, list[Clip]]:
-    """Matching clips, newest first (ties by id, so pages are stable), with the total count."""
-    query = select(Clip).where(*_clip_conditions(filters))
+    """Matching clips that `scope` may see, newest first (ties by id, so pages are stable), with
+    their total count (of those it may see only)."""
+    query = select(Clip).where(clip_visible(scope, Clip.id.expression), *_clip_conditions(filters, scope))
     newest = [Clip.created_at.desc(), Clip.id.desc()]
     if order == "recorded":
         newest = [Clip.recorded_sort_at.is_(None), Clip.recorded_sort_at.desc(), *newest]

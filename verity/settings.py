@@ -170,6 +170,12 @@ class Settings(BaseSettings):
         description="Provenance queries with a file (POST /api/v1/verify) one API key may have running at once, "
         "per API process; beyond it the answer is 429 with Retry-After.",
     )
+    verify_reveals_restricted: bool = Field(
+        default=False,
+        description="Whether a provenance query (/api/v1/verify) matching a clip the caller may not see says the "
+        "match is held in the archive under restricted access (`restricted` in the answer, with no id, hash, "
+        "time or score of it); by default it is answered as footage the archive does not hold.",
+    )
 
     fixity_mb_per_s: float = Field(
         default=50,

@@ -10,6 +10,7 @@ from api.deps import MAX_INT, SessionDep
 from api.errors import COMMON_ERRORS
 from api.params import Contributor
 from api.schemas import AcquisitionOut, CorrectionIn
+from storage.access import on_clip
 from storage.acquisitions import correct_acquisition, load_acquisition
 from storage.keys import Role
 
@@ -29,8 +30,10 @@ def correct(
     """Correct a mistaken source, source_url, captured_at or note of an acquisition: the
     correction is appended (who, when, the value before and after, why) and recorded in the
     clip's custody log; the acquisition keeps what was first recorded. The key that handed the
-    file in may correct its own acquisition; any other needs the analyst role. Answers the
-    acquisition as it stands now, with its corrections."""
+    file in may correct its own acquisition (a contributor on the clip); any other needs the
+    analyst role on the clip (archive-wide, or in a case it is in). Answers the acquisition as it
+    stands now, with its corrections."""
+    grant = on_clip(session, caller.scope, clip_id, Role.contributor)
     correct_acquisition(
         session,
         clip_id,
@@ -39,7 +42,7 @@ def correct(
         body.parsed_value(),
         body.why,
         caller.actor,
-        may_correct_others=caller.role.allows(Role.analyst),
+        may_correct_others=grant.allows(Role.analyst),
     )
     response.headers["Location"] = f"/api/v1/clips/{clip_id}"
     return AcquisitionOut.model_validate(load_acquisition(session, clip_id, acquisition_id))

@@ -41,10 +41,12 @@ from ingest.fixity import Original, checked_original
 from ingest.pipeline import request_reprocess
 from ingest.runner import queue_ingest
 from ingest.upload import Receipt, StagedOriginal, record_original, stage_original
+from storage.access import archive_wide, on_case, on_clip, on_incident
 from storage.anchors import newest_anchored_head
 from storage.cases import load_case
 from storage.clips import load_clip, record_download
 from storage.evidence import load_incident
+from storage.keys import Permission, Role
 from storage.search import ClipFilters, search_clips
 from storage.vocabulary import ClipStatus, ContentCredentialsState, FixityStatus, VerificationStatus
 from storage.vouched import check_custody
@@ -149,7 +151,7 @@ async def upload_clip(
 @router.get("", response_model=ClipPage)
 def list_clips(
     session: SessionDep,
-    _caller: Viewer,
+    caller: Viewer,
     limit: Limit = 50,
     offset: Offset = 0,
     status: Annotated[ClipStatus | None, Query()] = None,
@@ -196,7 +198,9 @@ def list_clips(
         Query(description="Newest first by when the archive received it, or by the file's recorded time."),
     ] = "received",
 ) -> ClipPage:
-    """Clips, newest first, filtered by any of the parameters (all must hold)."""
+    """Clips the caller may see, newest first, filtered by any of the parameters (all must hold);
+    `total` counts only those. `source` and `uploader` match only acquisitions whose source the
+    caller may read, and `has_near_duplicates` counts only copies it may see."""
     filters = ClipFilters(
         status=status,
         verification_status=verification_status,
@@ -217,17 +221,21 @@ def list_clips(
         content_credentials_state=content_credentials_state,
         fixity=fixity,
     )
-    # A filter naming an incident or case that does not exist is a mistake to report, not an empty page.
+    # A filter naming an incident or case that does not exist is a mistake to report, not an empty
+    # page; one the caller may not see is answered the same way.
     if incident_id is not None:
+        on_incident(session, caller.scope, incident_id)
         load_incident(session, incident_id)
     if case_id is not None:
+        on_case(session, caller.scope, case_id)
         load_case(session, case_id)
-    total, clips = search_clips(session, filters, limit, offset, order)
+    total, clips = search_clips(session, filters, limit, offset, order, scope=caller.scope)
     return ClipPage(items=[ClipOut.of(c) for c in clips], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{clip_id}", response_model=ClipOut)
-def get_clip(clip_id: str, session: SessionDep, _caller: Viewer) -> ClipOut:
+def get_clip(clip_id: str, session: SessionDep, caller: Viewer) -> ClipOut:
+    on_clip(session, caller.scope, clip_id)
     return ClipOut.of(load_clip(session, clip_id))
 
 
@@ -244,6 +252,9 @@ def get_clip(clip_id: str, session: SessionDep, _caller: Viewer) -> ClipOut:
 def download_original(
     clip_id: str, request: Request, session: SessionDep, archive: ArchiveDep, caller: Viewer
 ) -> Response:
+    """The original's bytes (a range of them with `Range`), for a caller holding the download
+    permission on the clip: a case may let its members review footage without taking copies."""
+    on_clip(session, caller.scope, clip_id, Role.viewer, Permission.download)
     clip = load_clip(session, clip_id)
     etag = f'"{clip.sha256}"'
     headers = {
@@ -273,9 +284,10 @@ def download_original(
 
 
 @router.get("/{clip_id}/custody", response_model=CustodyLog)
-def custody_log(clip_id: str, session: SessionDep, _caller: Viewer) -> CustodyLog:
+def custody_log(clip_id: str, session: SessionDep, caller: Viewer) -> CustodyLog:
     """Every event of the clip's chain, and the chain check: each link recomputes, and each field
     the chain vouches for holds what it recorded (`mismatches` names those that do not)."""
+    on_clip(session, caller.scope, clip_id)
     clip = load_clip(session, clip_id)
     events, check = check_custody(session, clip)
     return CustodyLog(
@@ -294,8 +306,9 @@ def custody_log(clip_id: str, session: SessionDep, _caller: Viewer) -> CustodyLo
     response_model=dict[str, Any],
     responses={200: {"content": {"application/json": {"example": ex.PROBE}}}},
 )
-def probe_output(clip_id: str, session: SessionDep, _caller: Viewer) -> dict[str, Any]:
+def probe_output(clip_id: str, session: SessionDep, caller: Viewer) -> dict[str, Any]:
     """ffprobe's JSON for the original, verbatim (404 until the clip has been probed)."""
+    on_clip(session, caller.scope, clip_id)
     clip = load_clip(session, clip_id)
     if clip.probe_raw is None:
         raise NotFound(f"clip {clip_id} has not been probed (status {clip.status})")
@@ -308,10 +321,11 @@ def probe_output(clip_id: str, session: SessionDep, _caller: Viewer) -> dict[str
     response_model=dict[str, Any],
     responses={200: {"content": {"application/json": {"example": ex.C2PA_REPORT}}}},
 )
-def content_credentials_report(clip_id: str, session: SessionDep, _caller: Viewer) -> dict[str, Any]:
+def content_credentials_report(clip_id: str, session: SessionDep, caller: Viewer) -> dict[str, Any]:
     """The Content Credentials reader's whole report on the original, verbatim (every manifest,
     assertion and validation result); 404 when there is none: not read yet, no manifest, or one
     that could not be parsed (the clip's `content_credentials` says which)."""
+    on_clip(session, caller.scope, clip_id)
     clip = load_clip(session, clip_id)
     if clip.content_credentials_report is None:
         state = clip.content_credentials_state or "not_read"
@@ -322,7 +336,9 @@ def content_credentials_report(clip_id: str, session: SessionDep, _caller: Viewe
 
 @router.post("/{clip_id}/reprocess", status_code=202, response_model=ClipOut)
 def reprocess(clip_id: str, archive: ArchiveDep, runner: RunnerDep, caller: Admin) -> ClipOut:
-    """Run the ingest pipeline on the clip again (admin)."""
+    """Run the ingest pipeline on the clip again (an archive-wide admin: it spends the archive's
+    own analysis time, whichever case the clip is in)."""
+    archive_wide(caller.scope, Role.admin, "reprocessing a clip")
     request_reprocess(archive, clip_id, caller.actor)
     queue_ingest(runner, clip_id)
     with archive.sessions() as session:

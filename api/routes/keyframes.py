@@ -11,13 +11,15 @@ from api.deps import BINARY, MAX_INT, ArchiveDep, SessionDep
 from api.errors import COMMON_ERRORS
 from api.params import Viewer
 from api.schemas import KeyframeOut
+from storage.access import on_clip
 from storage.clips import keyframes_of, load_keyframe
 
 router = APIRouter(prefix="/api/v1/clips", tags=["keyframes"], responses=COMMON_ERRORS)
 
 
 @router.get("/{clip_id}/keyframes", response_model=list[KeyframeOut])
-def list_keyframes(clip_id: str, session: SessionDep, _caller: Viewer) -> list[KeyframeOut]:
+def list_keyframes(clip_id: str, session: SessionDep, caller: Viewer) -> list[KeyframeOut]:
+    on_clip(session, caller.scope, clip_id)
     return [
         KeyframeOut(
             index=row.index,
@@ -43,8 +45,9 @@ def keyframe_image(
     index: Annotated[int, Path(ge=0, le=MAX_INT)],
     session: SessionDep,
     archive: ArchiveDep,
-    _caller: Viewer,
+    caller: Viewer,
 ) -> StreamingResponse:
+    on_clip(session, caller.scope, clip_id)
     row = load_keyframe(session, clip_id, index)
     return StreamingResponse(
         archive.blobs.open(row.blob_key),

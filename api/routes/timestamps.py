@@ -12,7 +12,9 @@ from api.errors import COMMON_ERRORS, error_responses
 from api.params import Admin, Limit, Offset, Viewer
 from api.schemas import AnchorOut, AnchorPage
 from ingest.anchors import anchor_chains
-from storage.anchors import list_anchors, load_anchor
+from storage.access import archive_wide, on_clip
+from storage.anchors import list_anchors, load_anchor, load_reachable_anchor
+from storage.keys import Role
 from storage.models import TimestampToken
 from storage.timestamps import clip_token
 from verity.errors import TimestampsNotConfigured
@@ -52,18 +54,22 @@ def _certificates(token: TimestampToken) -> Response:
 
 
 @router.get("/clips/{clip_id}/timestamp", response_class=Response, responses=TOKEN_RESPONSE)
-def clip_timestamp_token(clip_id: str, session: SessionDep, _caller: Viewer) -> Response:
+def clip_timestamp_token(clip_id: str, session: SessionDep, caller: Viewer) -> Response:
     """The token over the original's SHA-256 (404 until stamped)."""
+    on_clip(session, caller.scope, clip_id)
     return _token(clip_token(session, clip_id), f"clip-{clip_id}")
 
 
 @router.get("/clips/{clip_id}/timestamp/certificates", response_class=Response, responses=CERTIFICATES_RESPONSE)
-def clip_timestamp_certificates(clip_id: str, session: SessionDep, _caller: Viewer) -> Response:
+def clip_timestamp_certificates(clip_id: str, session: SessionDep, caller: Viewer) -> Response:
+    on_clip(session, caller.scope, clip_id)
     return _certificates(clip_token(session, clip_id))
 
 
 @router.get("/anchors", response_model=AnchorPage)
-def anchors(session: SessionDep, _caller: Viewer, limit: Limit = 50, offset: Offset = 0) -> AnchorPage:
+def anchors(session: SessionDep, caller: Viewer, limit: Limit = 50, offset: Offset = 0) -> AnchorPage:
+    """Every anchor, newest first (an archive-wide viewer: each root spans every chain that moved)."""
+    archive_wide(caller.scope, Role.viewer, "the list of anchors")
     total, rows = list_anchors(session, limit, offset)
     return AnchorPage(items=[AnchorOut.of(row) for row in rows], total=total, limit=limit, offset=offset)
 
@@ -74,8 +80,9 @@ def anchors(session: SessionDep, _caller: Viewer, limit: Limit = 50, offset: Off
     response_model=AnchorOut,
     responses={204: {"description": "No chain moved since its last anchor."}, **error_responses(409)},
 )
-async def anchor_now(archive: ArchiveDep, _caller: Admin) -> AnchorOut | Response:
-    """Anchor now the heads of the chains that moved (admin); otherwise done on the schedule."""
+async def anchor_now(archive: ArchiveDep, caller: Admin) -> AnchorOut | Response:
+    """Anchor now the heads of the chains that moved (an archive-wide admin); otherwise done on the schedule."""
+    archive_wide(caller.scope, Role.admin, "anchoring")
     if not archive.settings.timestamps_configured:
         raise TimestampsNotConfigured("no time-stamping authority is configured (VERITY_TIMESTAMP_URLS)")
     made = await asyncio.to_thread(anchor_chains, archive)
@@ -86,16 +93,21 @@ async def anchor_now(archive: ArchiveDep, _caller: Admin) -> AnchorOut | Respons
 
 
 @router.get("/anchors/{anchor_id}", response_model=AnchorOut)
-def anchor(anchor_id: AnchorId, session: SessionDep, _caller: Viewer) -> AnchorOut:
+def anchor(anchor_id: AnchorId, session: SessionDep, caller: Viewer) -> AnchorOut:
+    """One anchor (an archive-wide viewer: how many chains it covers is the archive's activity; a
+    case member finds the root and time of its own chains' anchors in their `anchored`)."""
+    archive_wide(caller.scope, Role.viewer, "an anchor")
     return AnchorOut.of(load_anchor(session, anchor_id))
 
 
 @router.get("/anchors/{anchor_id}/token", response_class=Response, responses=TOKEN_RESPONSE)
-def anchor_token(anchor_id: AnchorId, session: SessionDep, _caller: Viewer) -> Response:
-    """The token over the anchor's Merkle root."""
-    return _token(load_anchor(session, anchor_id).token, f"anchor-{anchor_id}")
+def anchor_token(anchor_id: AnchorId, session: SessionDep, caller: Viewer) -> Response:
+    """The token over the anchor's Merkle root: for an archive-wide viewer, or a case member whose
+    clip, incident or case the anchor covers (to check the proof in that record's `anchored`)."""
+    return _token(load_reachable_anchor(session, caller.scope, anchor_id).token, f"anchor-{anchor_id}")
 
 
 @router.get("/anchors/{anchor_id}/certificates", response_class=Response, responses=CERTIFICATES_RESPONSE)
-def anchor_certificates(anchor_id: AnchorId, session: SessionDep, _caller: Viewer) -> Response:
-    return _certificates(load_anchor(session, anchor_id).token)
+def anchor_certificates(anchor_id: AnchorId, session: SessionDep, caller: Viewer) -> Response:
+    """The token's certificates, for whoever may have the token."""
+    return _certificates(load_reachable_anchor(session, caller.scope, anchor_id).token)

@@ -17,19 +17,31 @@ from api.deps import ArchiveDep, BodyThreadsDep, FinderDep, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import FORM_OVERHEAD_BYTES, form_doc, read_upload_form
 from api.params import Viewer
-from api.schemas import AcquisitionOut, ClipOut, ExactMatchOut, NearDuplicateOut, RelatedOut, SegmentOut, VerifyOut
+from api.schemas import (
+    AcquisitionOut,
+    ClipOut,
+    ExactMatchOut,
+    NearDuplicateOut,
+    RelatedOut,
+    RestrictedMatchOut,
+    SegmentOut,
+    VerifyOut,
+)
 from api.threads import run_on
 from ingest.match import Match, Segment
 from ingest.near_duplicates import relations_of
 from ingest.verify import (
     AnalysisSlots,
     QueryFile,
+    Sees,
     Verification,
     discard_query,
     spool_query,
     verify_file,
     verify_sha256,
 )
+from storage.access import Scope, on_clip, visible_clip_ids
+from storage.archive import Archive
 from storage.clips import load_clip
 from storage.models import Clip
 from storage.vouched import check_custody
@@ -80,9 +92,18 @@ def _within(segment: Segment, clip_duration_s: float | None, query_duration_s: f
     )
 
 
-def verification_answer(session: Session, result: Verification) -> VerifyOut:
+def verification_answer(session: Session, result: Verification, *, scope: Scope, reveals_restricted: bool) -> VerifyOut:
+    """The answer to a provenance query, holding back every clip `scope` may not see: such a match
+    is answered as footage the archive does not hold, or, with `reveals_restricted`, said to be
+    held under restricted access with nothing of it (`RestrictedMatchOut`)."""
+    matched = [result.exact_clip_id] if result.exact_clip_id else []
+    visible = visible_clip_ids(session, scope, [*matched, *(m.clip_id for m in result.near_duplicates)])
+    exact_hidden = bool(matched) and matched[0] not in visible
+    near = [m for m in result.near_duplicates if m.clip_id in visible]
+    # A hidden exact clip comes back among the matches of the file (ingest/verify.py): it is the exact one.
+    near_hidden = any(m.clip_id not in visible and m.clip_id not in matched for m in result.near_duplicates)
     exact, exact_duration_s = None, None
-    if result.exact_clip_id:
+    if result.exact_clip_id and not exact_hidden:
         clip = load_clip(session, result.exact_clip_id)
         exact_duration_s = clip.duration_s
         acquisitions = [AcquisitionOut.model_validate(a) for a in clip.acquisitions]
@@ -95,9 +116,24 @@ def verification_answer(session: Session, result: Verification) -> VerifyOut:
     return VerifyOut(
         sha256=result.sha256,
         exact_match=exact,
-        near_duplicates=describe_matches(session, result.near_duplicates, exact_duration_s),
+        near_duplicates=describe_matches(session, near, exact_duration_s),
         not_analysed=result.not_analysed,
+        restricted=RestrictedMatchOut(exact=exact_hidden, near_duplicates=near_hidden)
+        if reveals_restricted and (exact_hidden or near_hidden)
+        else None,
     )
+
+
+def _sees(archive: Archive, scope: Scope) -> Sees:
+    """Whether `scope` may see a clip, asked in a short read of its own (from a worker thread)."""
+
+    def sees(clip_id: str) -> bool:
+        if scope.archive_wide:
+            return True
+        with archive.reads() as session:
+            return clip_id in visible_clip_ids(session, scope, [clip_id])
+
+    return sees
 
 
 @router.get("/api/v1/verify", response_model=VerifyOut)
@@ -109,8 +145,10 @@ def verify_by_hash(
 ) -> VerifyOut:
     if not SHA256.match(sha256):
         raise InvalidInput("sha256 must be 64 hexadecimal characters")
-    result = verify_sha256(archive, sha256, caller.actor)
-    return verification_answer(session, result)
+    result = verify_sha256(archive, sha256, caller.actor, _sees(archive, caller.scope))
+    return verification_answer(
+        session, result, scope=caller.scope, reveals_restricted=archive.settings.verify_reveals_restricted
+    )
 
 
 @router.post(
@@ -143,17 +181,23 @@ async def _verify_by_file(
     query = form.file_result
     try:
         query = replace(query, filename=form.filename)
-        result = await run_on(threads, verify_file, archive, finder, query, caller.actor)
+        sees = _sees(archive, caller.scope)
+        result = await run_on(threads, verify_file, archive, finder, query, caller.actor, sees)
     finally:
         discard_query(query)
     with archive.reads() as session:
-        return verification_answer(session, result)
+        return verification_answer(
+            session, result, scope=caller.scope, reveals_restricted=settings.verify_reveals_restricted
+        )
 
 
 @router.get("/api/v1/clips/{clip_id}/related", response_model=RelatedOut)
-def related(clip_id: str, session: SessionDep, _caller: Viewer) -> RelatedOut:
-    """Archived copies of this clip's footage, found when either was ingested."""
+def related(clip_id: str, session: SessionDep, caller: Viewer) -> RelatedOut:
+    """Archived copies of this clip's footage, found when either was ingested: those the caller may see."""
+    on_clip(session, caller.scope, clip_id)
     clip = load_clip(session, clip_id)
-    copies = describe_matches(session, relations_of(session, clip.id), clip.duration_s)
+    relations = relations_of(session, clip.id)
+    visible = visible_clip_ids(session, caller.scope, [m.clip_id for m in relations])
+    copies = describe_matches(session, [m for m in relations if m.clip_id in visible], clip.duration_s)
     first = min([(clip.created_at, clip.id), *[(c.first_seen_at, c.clip_id) for c in copies]])
     return RelatedOut(clip_id=clip.id, first_seen_clip_id=first[1], related=copies)

@@ -104,7 +104,13 @@ def test_verify_by_hash_gives_exact_match_with_custody(
     assert body["exact_match"]["custody_verified"] is True
     assert body["exact_match"]["first_acquisition"]["received_by"] == "contributor-key"
     unknown = client.get(f"/api/v1/verify?sha256={'0' * 64}", headers=auth(keys["viewer"])).json()
-    assert unknown == {"sha256": "0" * 64, "exact_match": None, "near_duplicates": [], "not_analysed": None}
+    assert unknown == {
+        "sha256": "0" * 64,
+        "exact_match": None,
+        "near_duplicates": [],
+        "not_analysed": None,
+        "restricted": None,
+    }
     assert client.get("/api/v1/verify?sha256=xyz", headers=auth(keys["viewer"])).status_code == 400
 
 

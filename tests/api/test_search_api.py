@@ -44,8 +44,10 @@ def test_clips_are_found_by_what_the_file_and_the_uploader_say(
     assert ids(client, viewer, "device_make=apple&device_model=iPhone") == {tagged}
     assert ids(client, viewer, "recorded_from=2019-11-16T00:00:00Z&recorded_to=2019-11-16T23:59:59Z") == {tagged}
     assert ids(client, viewer, "captured_from=2019-11-17T00:00:00Z") == {plain}
-    assert ids(client, viewer, "uploader=admin-key") == {plain}
-    assert ids(client, viewer, "source=tehran") == {tagged}
+    # Who handed a clip in and from where are for holders of the sources permission (admins) to search by.
+    assert ids(client, keys["admin"], "uploader=admin-key") == {plain}
+    assert ids(client, keys["admin"], "source=tehran") == {tagged}
+    assert ids(client, viewer, "uploader=admin-key") == ids(client, viewer, "source=tehran") == set()
     assert ids(client, viewer, "verification_status=unverified") == {tagged, plain}
     assert client.get("/api/v1/clips?bbox=1,2,3", headers=auth(viewer)).status_code == 400
 

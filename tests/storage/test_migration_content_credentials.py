@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
+from storage.access import EVERYTHING
 from storage.db import make_engine, make_session_factory, upgrade_database
 from storage.models import Clip
 from storage.search import ClipFilters, search_clips
@@ -33,5 +34,5 @@ def test_a_clip_analysed_before_0017_has_its_credentials_not_read(database_url: 
         assert clip is not None
         assert clip.content_credentials is None and clip.content_credentials_state is None
         assert clip.content_credentials_report is None
-        assert search_clips(session, ClipFilters(content_credentials_state="not_read"), 10, 0)[0] == 1
-        assert search_clips(session, ClipFilters(has_content_credentials=False), 10, 0)[0] == 0
+        assert search_clips(session, ClipFilters(content_credentials_state="not_read"), 10, 0, scope=EVERYTHING)[0] == 1
+        assert search_clips(session, ClipFilters(has_content_credentials=False), 10, 0, scope=EVERYTHING)[0] == 0
