@@ -17,7 +17,8 @@ from api.deps import ArchiveDep, BodyThreadsDep, FinderDep, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import FORM_OVERHEAD_BYTES, form_doc, read_upload_form
 from api.params import Viewer
-from api.schemas import AcquisitionOut, ClipOut, ExactMatchOut, NearDuplicateOut, RelatedOut, SegmentOut, VerifyOut
+from api.schemas import ExactMatchOut, NearDuplicateOut, RelatedOut, SegmentOut, VerifyOut
+from api.sources import acquisitions_answer, clip_answer, hidden_of
 from api.threads import run_on
 from ingest.match import Match, Segment
 from ingest.near_duplicates import relations_of
@@ -30,6 +31,7 @@ from ingest.verify import (
     verify_file,
     verify_sha256,
 )
+from storage.access import Scope
 from storage.clips import load_clip
 from storage.models import Clip
 from storage.vouched import check_custody
@@ -80,14 +82,15 @@ def _within(segment: Segment, clip_duration_s: float | None, query_duration_s: f
     )
 
 
-def verification_answer(session: Session, result: Verification) -> VerifyOut:
+def verification_answer(session: Session, result: Verification, scope: Scope) -> VerifyOut:
     exact, exact_duration_s = None, None
     if result.exact_clip_id:
         clip = load_clip(session, result.exact_clip_id)
         exact_duration_s = clip.duration_s
-        acquisitions = [AcquisitionOut.model_validate(a) for a in clip.acquisitions]
+        hidden = hidden_of(session, clip, scope)
+        acquisitions = acquisitions_answer(clip, hidden)
         exact = ExactMatchOut(
-            clip=ClipOut.of(clip),
+            clip=clip_answer(clip, hidden),
             first_acquisition=acquisitions[0],
             acquisitions=acquisitions,
             custody_verified=check_custody(session, clip)[1].verified,
@@ -110,7 +113,7 @@ def verify_by_hash(
     if not SHA256.match(sha256):
         raise InvalidInput("sha256 must be 64 hexadecimal characters")
     result = verify_sha256(archive, sha256, caller.actor)
-    return verification_answer(session, result)
+    return verification_answer(session, result, caller.scope)
 
 
 @router.post(
@@ -147,7 +150,7 @@ async def _verify_by_file(
     finally:
         discard_query(query)
     with archive.reads() as session:
-        return verification_answer(session, result)
+        return verification_answer(session, result, caller.scope)
 
 
 @router.get("/api/v1/clips/{clip_id}/related", response_model=RelatedOut)
