@@ -150,6 +150,31 @@ def read_chain(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+# Only events that record who handed a clip in and from where may have them left out; any other
+# line marked so is an edit that tries to escape the recomputation.
+LEFT_OUT_ACTIONS = ("uploaded", "acquired_duplicate", "acquisition_corrected")
+
+
+def left_out_problem(link: dict[str, Any]) -> str | None:
+    """Why a line marked `left_out` cannot stand, or None: it must be an event of receipt or of a
+    correction, with each field it names "redacted", and a hash."""
+    left_out = link.get("left_out")
+    if link.get("action") not in LEFT_OUT_ACTIONS or not isinstance(left_out, list) or not left_out:
+        return "is marked as having sources left out, which only an event of receipt or correction may be"
+    try:
+        details = json.loads(link.get("details") or "{}")
+    except ValueError:
+        details = None
+    for name in left_out:
+        where, _, field = str(name).partition(".")
+        value = link.get(where) if not field else (details or {}).get(field)
+        if value != "redacted" and not (name == "details" and link.get("details") == "redacted"):
+            return f"names {name} as left out, but it is not redacted"
+    if not isinstance(link.get("hash"), str) or len(link["hash"]) != 64:
+        return "has no hash"
+    return None
+
+
 def chain_problem(links: list[dict[str, Any]], names: dict[str, str]) -> str | None:
     """Why the chain does not verify, or None. `names`: the fields that must name this chain."""
     prev_hash = GENESIS_HASH
@@ -163,8 +188,9 @@ def chain_problem(links: list[dict[str, Any]], names: dict[str, str]) -> str | N
         if link.get("prev_hash") != prev_hash:
             return f"line {line_number} (seq {line_number - 1}) does not follow the line before it"
         if "left_out" in link:
-            if not isinstance(link.get("hash"), str) or len(link["hash"]) != 64:
-                return f"line {line_number} (seq {line_number - 1}) has no hash"
+            problem = left_out_problem(link)
+            if problem:
+                return f"line {line_number} (seq {line_number - 1}) {problem}"
             prev_hash = link["hash"]
             continue
         computed = hashlib.sha256(bytes.fromhex(prev_hash) + canonical_json(body).encode("utf-8")).hexdigest()
