@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from api import cli_archive, cli_clips, cli_evidence, cli_export, cli_fixity, cli_keys, cli_timestamps, cli_users
 from api.cli_output import NO_KEY, console, err_console, fail, print_json, refusal
 from api.cli_server import call
-from api.schemas import ClipOut, UploadOut
+from api.schemas import UploadOut
 from storage.archive import Archive, open_archive
 from storage.clips import load_clip
 from storage.db import upgrade_database
@@ -156,6 +156,13 @@ def ingest(
             "recorded_at, read from its metadata)."
         ),
     ] = None,
+    case: Annotated[
+        str | None,
+        typer.Option(
+            "--case",
+            help="Hand the footage into this case (its members see it); needed with a key that sees only some cases.",
+        ),
+    ] = None,
     server: Annotated[
         str | None,
         typer.Option(envvar="VERITY_SERVER", help="Upload to this Verity server instead of the local archive."),
@@ -203,6 +210,7 @@ def ingest(
             "source_url": source_url,
             "note": note,
             "captured_at": captured_at.isoformat() if captured_at else None,
+            "case_id": case,
         }.items()
         if value is not None
     }
@@ -283,12 +291,17 @@ def _await_analyses(server: str, key: str, archived: list[tuple[Path, dict[str, 
 def _ingest_local(archive: Any, path: Path, fields: dict[str, str], progress: Progress, task: Any) -> dict[str, Any]:
     """Archive and analyse one file; the clip as POST /api/v1/clips answers it (with `duplicate`),
     once analysed."""
+    from api.sources import clip_out
     from ingest.near_duplicates import NearDuplicateFinder
     from ingest.pipeline import run_ingest
     from ingest.timestamps import stamp_clip
     from ingest.upload import Receipt, receive_original
+    from storage.access import EVERYTHING, hand_in
 
     captured = fields.get("captured_at")
+    if fields.get("case_id"):
+        with archive.reads() as session:
+            hand_in(session, EVERYTHING, fields["case_id"])  # the owner may, into a case that exists
     receipt = Receipt(
         received_by=f"local:{getpass.getuser()}",
         filename=path.name,
@@ -297,6 +310,7 @@ def _ingest_local(archive: Any, path: Path, fields: dict[str, str], progress: Pr
         source_url=fields.get("source_url"),
         captured_at=datetime.fromisoformat(captured) if captured else None,
         note=fields.get("note"),
+        case_id=fields.get("case_id"),
     )
     result = receive_original(archive, _file_chunks(path, lambda n: progress.advance(task, n)), receipt)
     if not result.duplicate:
@@ -313,7 +327,7 @@ def _ingest_local(archive: Any, path: Path, fields: dict[str, str], progress: Pr
             soft_wrap=True,
         )
     with archive.sessions() as session:
-        clip = ClipOut.of(load_clip(session, result.clip.id)).model_dump()
+        clip = clip_out(session, load_clip(session, result.clip.id), EVERYTHING).model_dump()
     return UploadOut.model_validate({**clip, "duplicate": result.duplicate}).model_dump(mode="json")
 
 

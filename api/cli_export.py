@@ -27,6 +27,12 @@ def export(
     originals: Annotated[bool, typer.Option("--originals/--no-originals", help="Include the original files.")] = True,
     keyframes: Annotated[bool, typer.Option("--keyframes", help="Include every keyframe JPEG.")] = False,
     probe: Annotated[bool, typer.Option("--probe", help="Include ffprobe's raw JSON of each clip.")] = False,
+    sources: Annotated[
+        bool,
+        typer.Option(
+            "--sources", help="Include who handed each clip in and from where (needs the sources permission)."
+        ),
+    ] = False,
     wait_limit: Annotated[float, typer.Option(help="Give up waiting for the export after this many seconds.")] = 3600,
     server: ServerOption = DEFAULT_SERVER,
     key: KeyOption = "",
@@ -40,7 +46,13 @@ def export(
         raise fail("give exactly one of --case, --incident or --clip")
     if output.exists():
         raise fail(f"{output} already exists: give another --output (nothing is overwritten)")
-    body = {**given, "include_originals": originals, "include_keyframes": keyframes, "include_probe": probe}
+    body = {
+        **given,
+        "include_originals": originals,
+        "include_keyframes": keyframes,
+        "include_probe": probe,
+        "include_sources": sources,
+    }
     asked: dict[str, Any] = call("POST", server, key, "/api/v1/exports", json=body)
     done = _wait(server, key, asked["id"], time.monotonic() + wait_limit)
     if done["status"] != "ready":

@@ -565,6 +565,7 @@ EXPORT = {
     "include_originals": True,
     "include_keyframes": True,
     "include_probe": False,
+    "include_sources": False,
     "status": "ready",
     "status_reason": None,
     "step": None,

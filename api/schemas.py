@@ -435,6 +435,12 @@ class UploadOut(ClipOut):
     duplicate: bool = Field(description="True when these exact bytes were already archived.")
 
 
+CASE_ID_DOC = (
+    "The case to hand it into: its members see it. Needs the contributor role there; required with a key "
+    "that sees only some cases (else the footage would be archive-wide, out of its own sight)."
+)
+
+
 class UploadCreate(RequestBody):
     """A resumable upload: what the file is and what the person handing it in says about it."""
 
@@ -449,6 +455,7 @@ class UploadCreate(RequestBody):
         default=None, description="When the uploader says it was recorded, with a time zone."
     )
     note: str | None = Field(default=None, max_length=NOTE_MAX)
+    case_id: str | None = Field(default=None, max_length=ID_MAX, description=CASE_ID_DOC)
 
     _zone_required = field_validator("captured_at")(_require_zone)
 
@@ -460,6 +467,7 @@ class AcquisitionForm(RequestBody):
     source_url: str | None = Field(default=None, max_length=URL_MAX)
     captured_at: str | None = Field(default=None, max_length=64)
     note: str | None = Field(default=None, max_length=NOTE_MAX)
+    case_id: str | None = Field(default=None, max_length=ID_MAX)
 
 
 class UploadStateOut(BaseModel):
@@ -476,6 +484,7 @@ class UploadStateOut(BaseModel):
     source_url: str | None
     captured_at: datetime | None
     note: str | None
+    case_id: str | None = Field(default=None, description="The case it is handed into; null: archive-wide.")
     created_by: str
     created_at: datetime
     updated_at: datetime
@@ -1115,6 +1124,12 @@ class ExportCreate(RequestBody):
     include_originals: bool = Field(default=True, description="The original files, named by SHA-256.")
     include_keyframes: bool = Field(default=False, description="Every keyframe JPEG (the report has one each anyway).")
     include_probe: bool = Field(default=False, description="ffprobe's raw JSON of each clip.")
+    include_sources: bool = Field(
+        default=False,
+        description="Who handed each clip in and from where (source, source_url, received_by); needs the sources "
+        'permission over all the export covers (403 otherwise). Left out ("redacted"), also from the custody '
+        "chains, unless asked for; each clip's `exported` event says which.",
+    )
 
     @model_validator(mode="after")
     def _one_scope(self) -> ExportCreate:
@@ -1136,6 +1151,7 @@ class ExportOut(BaseModel):
     include_originals: bool
     include_keyframes: bool
     include_probe: bool
+    include_sources: bool = Field(description="Whether the bag carries the sources the exporter may see.")
     status: ExportStatus = Field(description="queued, running, ready or failed.")
     status_reason: str | None = Field(description="Why it failed.")
     step: str | None = Field(description="What the job is doing now: originals, records …")
@@ -1152,11 +1168,12 @@ class ExportOut(BaseModel):
 
     @classmethod
     def of(cls, export: Any) -> ExportOut:
-        names = [name for name in cls.model_fields if name not in ("clip_ids", "download_url")]
+        names = [name for name in cls.model_fields if name not in ("clip_ids", "download_url", "include_sources")]
         ready = export.status == ExportStatus.ready
         return cls.model_validate(
             {
                 **{name: getattr(export, name) for name in names},
+                "include_sources": export.sources is not None,
                 "clip_ids": json.loads(export.clip_ids),
                 "download_url": f"/api/v1/exports/{export.id}/download" if ready else None,
             }

@@ -37,6 +37,7 @@ from ingest.export_records import (
 )
 from ingest.export_report import ClipSummary, render_report
 from ingest.near_duplicates import NearDuplicateFinder
+from storage.access import cases_of_clip
 from storage.archive import Archive
 from storage.blobs import BlobStore, delete_untouched
 from storage.clips import keyframes_of, load_clip
@@ -53,10 +54,12 @@ from storage.exports import (
     load_export,
     record_exported,
     record_progress,
+    sources_scope,
     start_export,
 )
 from storage.history import list_entries
 from storage.models import Case, Clip, Export, Incident
+from storage.sources import Hidden
 from storage.vocabulary import ExportStatus
 from verity.errors import BlobNotFound, ExportFailed, VerityError
 
@@ -179,6 +182,7 @@ def build_bag(archive: Archive, export_id: str) -> None:
             scope_id=export.scope_id,
             exported_by=export.requested_by,
             exported_at=exported_at.isoformat().replace("+00:00", "Z"),
+            sources="included" if export.sources is not None else "left out",
             verity_version=verity_version(),
             chain_hash=(
                 "hash = sha256(bytes.fromhex(prev_hash) + UTF-8 canonical JSON (sorted keys, no spaces, non-ASCII "
@@ -286,8 +290,9 @@ def _write_records(
     for original in originals:
         clip = load_clip(session, original.clip_id)
         events = list_events(session, clip.id)
+        hidden = Hidden(sources_scope(export), clip.acquisitions, cases_of_clip(session, clip.id))
         custody_file = f"data/custody/{clip.id}.jsonl"
-        writer.add(custody_file, chain_lines(events, CUSTODY_NAMES))
+        writer.add(custody_file, chain_lines(events, CUSTODY_NAMES, hidden))
         if events:
             heads.append(export_proofs.ChainHead("custody", clip.id, len(events), events[-1].hash))
         paths: dict[str, Any] = {
@@ -308,7 +313,7 @@ def _write_records(
             fixity_history=export_proofs.fixity_history_of(session, clip.id),
             timestamp=export_proofs.timestamp_of(session, clip.id),
         )
-        record = clip_record(session, clip, events, paths, exported, extras)
+        record = clip_record(session, clip, events, paths, exported, extras, hidden)
         metadata_file = f"data/clips/{clip.id}.json"
         writer.add_bytes(metadata_file, as_json_bytes(record))
         clips_index.append(

@@ -22,6 +22,7 @@ from storage.chain import LINK_FIELDS, canonical_json, timestamp, verify_links
 from storage.evidence import links_of, verification_history
 from storage.history import plain, snapshot
 from storage.models import Case, Clip, ClipLink, CustodyEvent, HistoryEntry, Incident, Keyframe
+from storage.sources import REDACTED, Hidden
 
 CUSTODY_NAMES = ("clip_id",)
 HISTORY_NAMES = ("entity_kind", "entity_id")
@@ -35,20 +36,41 @@ def original_name(clip: Clip) -> str:
     return f"data/originals/{clip.sha256}{plain_suffix}"
 
 
-def chain_lines(links: Sequence[CustodyEvent] | Sequence[HistoryEntry], names: tuple[str, ...]) -> Iterator[bytes]:
+def chain_lines(
+    links: Sequence[CustodyEvent] | Sequence[HistoryEntry], names: tuple[str, ...], hidden: Hidden | None = None
+) -> Iterator[bytes]:
     """A chain as JSON Lines: per link the fields its hash covers, as hashed (time as the hash has it,
-    details as the canonical JSON string stored), plus prev_hash and hash, in canonical JSON."""
+    details as the canonical JSON string stored), plus prev_hash and hash, in canonical JSON. A
+    custody event that names a source the export leaves out (`hidden`) has it "redacted" and says
+    so in `left_out`: its hash can then not be recomputed, only followed (verify.py)."""
     for link in links:
         body: dict[str, Any] = {name: getattr(link, name) for name in (*names, *LINK_FIELDS)}
         body["occurred_at"] = timestamp(link.occurred_at)
-        yield (canonical_json({**body, "prev_hash": link.prev_hash, "hash": link.hash}) + "\n").encode()
+        extra: dict[str, Any] = {}
+        if hidden is not None and hidden.anything:
+            body, left_out = _left_out(body, hidden)
+            extra = {"left_out": left_out} if left_out else {}
+        yield (canonical_json({**body, **extra, "prev_hash": link.prev_hash, "hash": link.hash}) + "\n").encode()
+
+
+def _left_out(body: dict[str, Any], hidden: Hidden) -> tuple[dict[str, Any], list[str]]:
+    try:
+        details = json.loads(body["details"])
+    except ValueError:
+        details = None
+    if not isinstance(details, dict):  # altered into something unreadable: whose it is, nothing says
+        return {**body, "details": REDACTED}, ["details"]
+    actor, shown, left_out = hidden.event(body["action"], body["actor"], details)
+    if not left_out:
+        return body, []
+    return {**body, "actor": actor, "details": canonical_json(shown)}, left_out
 
 
 def _time(value: Any) -> Any:
     return plain(value)
 
 
-def clip_fields(clip: Clip) -> dict[str, Any]:
+def clip_fields(clip: Clip, hidden: Hidden) -> dict[str, Any]:
     parsed = {name: json.loads(getattr(clip, name) or "null") for name in ("media", "integrity")}
     columns = (
         "id",
@@ -67,10 +89,11 @@ def clip_fields(clip: Clip) -> dict[str, Any]:
         "device_make",
         "device_model",
     )
-    return {**{name: _time(getattr(clip, name)) for name in columns}, **parsed}
+    fields = {**{name: _time(getattr(clip, name)) for name in columns}, **parsed}
+    return {**fields, "uploaded_by": hidden.uploaded_by(clip.uploaded_by)}
 
 
-def acquisition_records(clip: Clip) -> list[dict[str, Any]]:
+def acquisition_records(clip: Clip, hidden: Hidden) -> list[dict[str, Any]]:
     records = []
     for acquisition in clip.acquisitions:
         first = {name: _time(getattr(acquisition, name)) for name in ("source", "source_url", "captured_at", "note")}
@@ -95,7 +118,7 @@ def acquisition_records(clip: Clip) -> list[dict[str, Any]]:
                 ],
             }
         )
-    return records
+    return [hidden.acquisition(record) for record in records]
 
 
 def link_record(link: ClipLink, incident_title: str | None) -> dict[str, Any]:
@@ -122,6 +145,7 @@ def clip_record(
     paths: dict[str, Any],
     exported: set[str],
     extras: ClipExtras,
+    hidden: Hidden,
 ) -> dict[str, Any]:
     """The clip's JSON in the bag. `paths` names its files in the bag (original, custody, keyframes,
     probe); `exported` is every clip the bag holds, so a near-duplicate says whether it is in it."""
@@ -146,9 +170,9 @@ def clip_record(
             }
         )
     return {
-        "clip": clip_fields(clip),
+        "clip": clip_fields(clip, hidden),
         "files": paths,
-        "acquisitions": acquisition_records(clip),
+        "acquisitions": acquisition_records(clip, hidden),
         "verification_history": [
             {
                 "from": change.from_status,

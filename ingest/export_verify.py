@@ -11,7 +11,10 @@ item fails:
 - every hash chain (a clip's custody log, an incident's or case's history): each line is the JSON
   object a link's hash covers plus its `prev_hash` and `hash`; hash = SHA-256(bytes of prev_hash ‖
   UTF-8 canonical JSON of the line without `prev_hash` and `hash`: keys sorted, no spaces, non-ASCII
-  as is), the first link follows 64 zeros, seq counts from 0;
+  as is), the first link follows 64 zeros, seq counts from 0. A line with `left_out` had protected
+  sources (who handed a clip in, from where) replaced by "redacted" for this export: its hash
+  cannot be recomputed without them, so it is followed, not recomputed (the next line, the head
+  the clip's metadata names and any anchor still hold it in place), and said so;
 - that each original's SHA-256 and size are those its `uploaded` custody event recorded (and its
   file name), and that the custody head each clip's metadata names is in its chain;
 - every timestamp token (data/timestamps/*.json, timestamps/*.json) with `openssl ts -verify`
@@ -147,11 +150,36 @@ def read_chain(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+# Only events that record who handed a clip in and from where may have them left out; any other
+# line marked so is an edit that tries to escape the recomputation.
+LEFT_OUT_ACTIONS = ("uploaded", "acquired_duplicate", "acquisition_corrected")
+
+
+def left_out_problem(link: dict[str, Any]) -> str | None:
+    """Why a line marked `left_out` cannot stand, or None: it must be an event of receipt or of a
+    correction, with each field it names "redacted", and a hash."""
+    left_out = link.get("left_out")
+    if link.get("action") not in LEFT_OUT_ACTIONS or not isinstance(left_out, list) or not left_out:
+        return "is marked as having sources left out, which only an event of receipt or correction may be"
+    try:
+        details = json.loads(link.get("details") or "{}")
+    except ValueError:
+        details = None
+    for name in left_out:
+        where, _, field = str(name).partition(".")
+        value = link.get(where) if not field else (details or {}).get(field)
+        if value != "redacted" and not (name == "details" and link.get("details") == "redacted"):
+            return f"names {name} as left out, but it is not redacted"
+    if not isinstance(link.get("hash"), str) or len(link["hash"]) != 64:
+        return "has no hash"
+    return None
+
+
 def chain_problem(links: list[dict[str, Any]], names: dict[str, str]) -> str | None:
     """Why the chain does not verify, or None. `names`: the fields that must name this chain."""
     prev_hash = GENESIS_HASH
     for line_number, link in enumerate(links, start=1):
-        body = {key: value for key, value in link.items() if key not in ("prev_hash", "hash")}
+        body = {key: value for key, value in link.items() if key not in ("prev_hash", "hash", "left_out")}
         for field, expected in names.items():
             if body.get(field) != expected:
                 return f"line {line_number} belongs to {field} {body.get(field)!r}, not {expected!r}"
@@ -159,6 +187,12 @@ def chain_problem(links: list[dict[str, Any]], names: dict[str, str]) -> str | N
             return f"line {line_number} has seq {body.get('seq')!r}, expected {line_number - 1}: a link is missing"
         if link.get("prev_hash") != prev_hash:
             return f"line {line_number} (seq {line_number - 1}) does not follow the line before it"
+        if "left_out" in link:
+            problem = left_out_problem(link)
+            if problem:
+                return f"line {line_number} (seq {line_number - 1}) {problem}"
+            prev_hash = link["hash"]
+            continue
         computed = hashlib.sha256(bytes.fromhex(prev_hash) + canonical_json(body).encode("utf-8")).hexdigest()
         if computed != link.get("hash"):
             return f"line {line_number} (seq {line_number - 1}) was altered after it was recorded"
@@ -197,7 +231,13 @@ def check_chains(bag: Path, index: dict[str, Any], report: Report) -> dict[tuple
             report.fail(name, f"{kind} chain of {chain_id} does not verify: {problem}")
             continue
         head = f", head seq {len(links) - 1} hash {links[-1]['hash']}" if links else ""
-        report.ok(name, f"{kind} chain of {chain_id} verifies: {len(links)} links{head}")
+        redacted = sum("left_out" in link for link in links)
+        followed = (
+            f" ({redacted} with sources left out for this export, followed by their hashes, not recomputed)"
+            if redacted
+            else ""
+        )
+        report.ok(name, f"{kind} chain of {chain_id} verifies: {len(links)} links{followed}{head}")
         chains[(kind, chain_id)] = links
     return chains
 
@@ -252,6 +292,8 @@ def check_clips(
             report.fail(item, "; ".join(problems))
         else:
             kept = f", original {original} matches" if original else " (original not included)"
+            if "left_out" in uploaded:
+                kept += " (that event's sources are left out: it is held by the chain's links, not recomputed)"
             report.ok(item, f"sha256 {clip['sha256']} is the one its uploaded event recorded{kept}")
 
 

@@ -81,6 +81,7 @@ def create_upload(archive: Archive, receipt: Receipt, size_bytes: int) -> Upload
             source_url=receipt.source_url,
             captured_at=receipt.captured_at,
             note=receipt.note,
+            case_id=receipt.case_id,
         )
         session.add(upload)
         session.flush()
@@ -245,6 +246,7 @@ def _complete_held(archive: Archive, upload_id: str) -> UploadResult:
         source_url=upload.source_url,
         captured_at=upload.captured_at,
         note=upload.note,
+        case_id=upload.case_id,
     )
     # The upload is marked done in the very transaction that records the acquisition, so a crash
     # in between cannot make a retry record the same upload twice.

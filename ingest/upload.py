@@ -47,6 +47,7 @@ class Receipt:
     source_url: str | None = None
     captured_at: datetime | None = None
     note: str | None = None
+    case_id: str | None = None  # the case it is handed into (None: archive-wide); the caller checks it may
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,7 @@ def _record(archive: Archive, staged: StagedOriginal, receipt: Receipt, also: Al
             source_url=receipt.source_url,
             captured_at=receipt.captured_at,
             note=receipt.note,
+            case_id=receipt.case_id,
         )
         session.add(acquisition)
         session.flush()
@@ -193,6 +195,7 @@ def _record(archive: Archive, staged: StagedOriginal, receipt: Receipt, also: Al
                 "captured_at": receipt.captured_at.astimezone(UTC).isoformat() if receipt.captured_at else None,
                 "note": receipt.note,
                 "received_at": timestamp(received_at),
+                "case_id": receipt.case_id,
             },
         )
         session.refresh(clip, ["acquisitions", "timestamp"])

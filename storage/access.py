@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from storage.keys import PERMISSION_ROLES, Permission, Role, lower_role
 from storage.models import Acquisition, ApiKey, Case, CaseIncident, CaseMember, Clip, ClipLink, utcnow
-from verity.errors import ClipNotFound, Forbidden, NotFound
+from verity.errors import ClipNotFound, Forbidden, InvalidInput, NotFound
 
 
 @dataclass(frozen=True)
@@ -263,6 +263,22 @@ def archive_wide(scope: Scope, needed: Role, what: str) -> Grant:
     if not scope.archive.allows(needed):
         raise Forbidden(f"{what} needs the {needed.value} role; you hold {scope.archive.role.value}")
     return scope.archive
+
+
+def hand_in(session: Session, scope: Scope, case_id: str | None) -> str | None:
+    """Check that the caller may hand footage in, into `case_id` (contributor there; 404 for a
+    case it cannot see) or archive-wide (None: an archive-wide contributor). A caller who sees
+    only some cases must name one, else its own footage would be visible only archive-wide,
+    so not to itself. Returns the case."""
+    if case_id is not None:
+        if session.get(Case, case_id) is None:
+            raise NotFound(f"no case with id {case_id}")
+        on_case(session, scope, case_id, Role.contributor)
+        return case_id
+    if scope.archive is None:
+        raise InvalidInput("give case_id: your key sees only some cases, so footage you hand in goes into one of them")
+    archive_wide(scope, Role.contributor, "an upload into no case")
+    return None
 
 
 def sources_visible_clause(scope: Scope) -> ColumnElement[bool]:

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.access import Grant, Scope
 from storage.cases import load_case
 from storage.chain import canonical_json
 from storage.custody import append_event
 from storage.evidence import active_links, load_incident
-from storage.models import AuditEvent, Case, CaseIncident, Clip, ClipLink, Export, utcnow
+from storage.keys import Permission, Role, person_of
+from storage.models import Acquisition, AuditEvent, Case, CaseIncident, Clip, ClipLink, Export, utcnow
 from storage.vocabulary import EXPORT_SCOPES, ExportScope, ExportStatus
 from verity.errors import ClipNotFound, ExportNotFound, InvalidInput
 
@@ -32,6 +34,27 @@ class ExportRequest:
     include_originals: bool = True
     include_keyframes: bool = False
     include_probe: bool = False
+    # The exporter's grants when it asked for the sources and may see some (None: left out).
+    sources: Scope | None = None
+
+
+def frozen_sources(scope: Scope) -> str:
+    """Where `scope` holds the sources permission (archive-wide, and the cases), as an export keeps
+    it: its bag is built later, by a job that has no caller to ask."""
+    archive = scope.archive is not None and scope.archive.may(Permission.sources)
+    cases = sorted(case_id for case_id, grant in scope.cases.items() if grant.may(Permission.sources))
+    return json.dumps({"archive": archive, "cases": cases})
+
+
+def sources_scope(export: Export) -> Scope:
+    """The grants whose sources the export's bag may carry: the exporter's sources permission as it
+    was asked for, or none at all (everything left out)."""
+    if export.sources is None:
+        return Scope(archive=None)
+    frozen = json.loads(export.sources)
+    holding = Grant(Role.viewer, frozenset({Permission.sources}))
+    cases = {case_id: holding for case_id in frozen["cases"]}
+    return Scope(archive=holding if frozen["archive"] else None, cases=cases)
 
 
 def create_export(session: Session, request: ExportRequest, actor: str) -> Export:
@@ -57,6 +80,7 @@ def create_export(session: Session, request: ExportRequest, actor: str) -> Expor
         include_originals=request.include_originals,
         include_keyframes=request.include_keyframes,
         include_probe=request.include_probe,
+        sources=frozen_sources(request.sources) if request.sources is not None else None,
         status=ExportStatus.queued,
         requested_by=actor,
         progress=0.0,
@@ -74,6 +98,15 @@ def load_export(session: Session, export_id: str) -> Export:
     return export
 
 
+def load_own_export(session: Session, export_id: str, person: str, *, admin: bool) -> Export:
+    """The export, for the person who asked for it (by any of their keys) or an archive-wide
+    admin; anyone else is told it does not exist (a bag holds a whole case: no one else's)."""
+    export = load_export(session, export_id)
+    if not admin and person_of(export.requested_by) != person:
+        raise ExportNotFound(f"no export with id {export_id}")
+    return export
+
+
 def export_clip_ids(export: Export) -> list[str]:
     ids: list[str] = json.loads(export.clip_ids)
     return ids
@@ -81,19 +114,16 @@ def export_clip_ids(export: Export) -> list[str]:
 
 def clips_in_scope(session: Session, export: Export) -> list[str]:
     """The clips the export holds, oldest archived first: a case's or incident's linked clips (live
-    links), or the clips named."""
+    links; a case's also those handed into it), or the clips named."""
     if export.scope == "clips":
         named = export_clip_ids(export)
         order = {clip_id: position for position, clip_id in enumerate(named)}
         return sorted(named, key=order.__getitem__)
     incident_ids = incidents_in_scope(session, export, [])
-    query = (
-        select(Clip.id)
-        .join(ClipLink, ClipLink.clip_id == Clip.id)
-        .where(ClipLink.incident_id.in_(incident_ids), ClipLink.unlinked_at.is_(None))
-        .group_by(Clip.id, Clip.created_at)
-        .order_by(Clip.created_at, Clip.id)
-    )
+    linked = select(ClipLink.clip_id).where(ClipLink.incident_id.in_(incident_ids), ClipLink.unlinked_at.is_(None))
+    held = linked.union(select(Acquisition.clip_id).where(Acquisition.case_id == export.scope_id))
+    in_scope = held if export.scope == "case" else linked
+    query = select(Clip.id).where(Clip.id.in_(in_scope)).order_by(Clip.created_at, Clip.id)
     return list(session.scalars(query))
 
 
@@ -141,6 +171,7 @@ def record_exported(session: Session, clip_ids: Sequence[str], export: Export, a
         "scope": export.scope,
         "scope_id": export.scope_id,
         "originals": export.include_originals,
+        "sources": "included" if export.sources is not None else "left out",
     }
     for clip_id in clip_ids:
         append_event(session, clip_id, "exported", actor, details)

@@ -77,6 +77,11 @@ def actor_of(key: ApiKey) -> str:
     return key.name if key.name == key.person.name else f"{key.person.name}/{key.name}"
 
 
+def person_of(actor: str) -> str:
+    """The person an actor (`actor_of`) names: a person's name holds no '/' (storage/people.py)."""
+    return actor.split("/", 1)[0]
+
+
 def hash_secret(secret: str) -> str:
     # Keys are 256-bit random, so a plain SHA-256 is enough: there is nothing to brute-force.
     return hashlib.sha256(secret.encode()).hexdigest()

@@ -23,8 +23,8 @@ from storage.models import Acquisition, AcquisitionCorrection, Clip, ClipLink, C
 
 RECEIPTS = ("uploaded", "acquired_duplicate")
 # The acquisition fields an event of receipt records (received_by is its actor); events written
-# before captured_at, note and received_at were recorded are checked on what they hold.
-RECEIPT_FIELDS = ("filename", "source", "source_url", "captured_at", "note", "received_at")
+# before captured_at, note, received_at and case_id were recorded are checked on what they hold.
+RECEIPT_FIELDS = ("filename", "source", "source_url", "captured_at", "note", "received_at", "case_id")
 FIXITY_OUTCOMES = {"fixity_checked": "ok", "fixity_failed": "failed"}
 # What a Mismatch holds for a row as a whole: one an event records, one that is stored.
 RECORDED, PRESENT = "recorded", "present"

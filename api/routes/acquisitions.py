@@ -10,6 +10,7 @@ from api.deps import MAX_INT, SessionDep
 from api.errors import COMMON_ERRORS
 from api.params import Contributor
 from api.schemas import AcquisitionOut, CorrectionIn
+from api.sources import acquisitions_answer, hidden_of
 from storage.access import on_clip
 from storage.acquisitions import correct_acquisition, load_acquisition
 from storage.keys import Role
@@ -45,4 +46,6 @@ def correct(
         may_correct_others=grant.allows(Role.analyst),
     )
     response.headers["Location"] = f"/api/v1/clips/{clip_id}"
-    return AcquisitionOut.model_validate(load_acquisition(session, clip_id, acquisition_id))
+    acquisition = load_acquisition(session, clip_id, acquisition_id)
+    shown = acquisitions_answer(acquisition.clip, hidden_of(session, acquisition.clip, caller.scope))
+    return next(a for a in shown if a.id == acquisition_id)

@@ -18,12 +18,15 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from api import examples as ex
+from api.auth import Caller
 from api.deps import BINARY, ArchiveDep, BodyThreadsDep, RunnerDep, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import FORM_OVERHEAD_BYTES, form_doc, read_upload_form
 from api.params import Admin, Bbox, Contributor, Limit, Offset, Viewer, utc
 from api.ranges import parse_range
 from api.schemas import (
+    CASE_ID_DOC,
+    ID_MAX,
     NOTE_MAX,
     SOURCE_MAX,
     URL_MAX,
@@ -31,18 +34,19 @@ from api.schemas import (
     AnchoredHeadOut,
     ClipOut,
     ClipPage,
-    CustodyEventOut,
     CustodyLog,
     MismatchOut,
     UploadOut,
 )
+from api.sources import clip_out, clip_outs, custody_answer, hidden_of
 from api.threads import run_on
 from ingest.fixity import Original, checked_original
 from ingest.pipeline import request_reprocess
 from ingest.runner import queue_ingest
 from ingest.upload import Receipt, StagedOriginal, record_original, stage_original
-from storage.access import archive_wide, on_case, on_clip, on_incident
+from storage.access import archive_wide, hand_in, on_case, on_clip, on_incident
 from storage.anchors import newest_anchored_head
+from storage.archive import Archive
 from storage.cases import load_case
 from storage.clips import load_clip, record_download
 from storage.evidence import load_incident
@@ -67,6 +71,7 @@ UPLOAD_FORM_DOC = form_doc(
         "`recorded_at`, read from its metadata).",
     },
     note={"type": "string", "maxLength": NOTE_MAX},
+    case_id={"type": "string", "maxLength": ID_MAX, "description": CASE_ID_DOC},
 )
 
 
@@ -78,6 +83,11 @@ def acquisition_form(fields: dict[str, str]) -> AcquisitionForm:
     except ValidationError as invalid:
         problems = [{**problem, "loc": ("body", *problem["loc"])} for problem in invalid.errors()]
         raise RequestValidationError(problems) from None
+
+
+def _may_hand_in(archive: Archive, caller: Caller, case_id: str | None) -> None:
+    with archive.reads() as session:
+        hand_in(session, caller.scope, case_id)
 
 
 def _parse_captured_at(value: str | None) -> datetime | None:
@@ -127,6 +137,7 @@ async def upload_clip(
     staged = form.file_result
     try:
         given = acquisition_form(form.fields)
+        await asyncio.to_thread(_may_hand_in, archive, caller, given.case_id)
         receipt = Receipt(
             received_by=caller.actor,
             filename=form.filename,
@@ -135,6 +146,7 @@ async def upload_clip(
             source_url=given.source_url,
             captured_at=_parse_captured_at(given.captured_at),
             note=given.note,
+            case_id=given.case_id,
         )
     except BaseException:
         with contextlib.suppress(Exception):
@@ -145,7 +157,9 @@ async def upload_clip(
         await asyncio.to_thread(queue_ingest, runner, result.clip.id)
     response.status_code = 200 if result.duplicate else 201
     response.headers["Location"] = f"/api/v1/clips/{result.clip.id}"
-    return UploadOut.model_validate({**ClipOut.of(result.clip).model_dump(), "duplicate": result.duplicate})
+    with archive.reads() as session:
+        shown = clip_out(session, result.clip, caller.scope)
+    return UploadOut.model_validate({**shown.model_dump(), "duplicate": result.duplicate})
 
 
 @router.get("", response_model=ClipPage)
@@ -230,13 +244,13 @@ def list_clips(
         on_case(session, caller.scope, case_id)
         load_case(session, case_id)
     total, clips = search_clips(session, filters, limit, offset, order, scope=caller.scope)
-    return ClipPage(items=[ClipOut.of(c) for c in clips], total=total, limit=limit, offset=offset)
+    return ClipPage(items=clip_outs(session, clips, caller.scope), total=total, limit=limit, offset=offset)
 
 
 @router.get("/{clip_id}", response_model=ClipOut)
 def get_clip(clip_id: str, session: SessionDep, caller: Viewer) -> ClipOut:
     on_clip(session, caller.scope, clip_id)
-    return ClipOut.of(load_clip(session, clip_id))
+    return clip_out(session, load_clip(session, clip_id), caller.scope)
 
 
 @router.get(
@@ -290,13 +304,14 @@ def custody_log(clip_id: str, session: SessionDep, caller: Viewer) -> CustodyLog
     on_clip(session, caller.scope, clip_id)
     clip = load_clip(session, clip_id)
     events, check = check_custody(session, clip)
+    shown, check = custody_answer(events, check, hidden_of(session, clip, caller.scope))
     return CustodyLog(
         clip_id=clip.id,
         verified=check.verified,
         first_bad_seq=check.first_bad_seq,
         reason=check.reason,
         mismatches=[MismatchOut.model_validate(m) for m in check.mismatches],
-        events=[CustodyEventOut.model_validate(e) for e in events],
+        events=shown,
         anchored=AnchoredHeadOut.of(newest_anchored_head(session, "custody", clip.id)),
     )
 
@@ -342,4 +357,4 @@ def reprocess(clip_id: str, archive: ArchiveDep, runner: RunnerDep, caller: Admi
     request_reprocess(archive, clip_id, caller.actor)
     queue_ingest(runner, clip_id)
     with archive.sessions() as session:
-        return ClipOut.of(load_clip(session, clip_id))
+        return clip_out(session, load_clip(session, clip_id), caller.scope)

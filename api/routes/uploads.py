@@ -16,7 +16,8 @@ from api.deps import BINARY, ArchiveDep, BodyThreadsDep, RunnerDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import read_body, upload_filename
 from api.params import Contributor
-from api.schemas import MAX_BYTES, ClipOut, OffsetConflictOut, UploadCompletedOut, UploadCreate, UploadStateOut
+from api.schemas import MAX_BYTES, OffsetConflictOut, UploadCompletedOut, UploadCreate, UploadStateOut
+from api.sources import clip_out
 from api.threads import run_on
 from ingest.resumable import (
     ChunkOutcome,
@@ -30,6 +31,8 @@ from ingest.resumable import (
 )
 from ingest.runner import queue_ingest
 from ingest.upload import Receipt
+from storage.access import hand_in
+from storage.archive import Archive
 from storage.keys import Role
 from storage.models import Upload
 
@@ -65,7 +68,18 @@ CHUNK_DOC = {
 
 
 def _is_admin(caller: Caller) -> bool:
-    return caller.role.allows(Role.admin)
+    """An archive-wide admin reaches every upload; anyone else only the ones its own key began (an
+    admin of a case is no admin of other people's unfinished uploads)."""
+    archive = caller.scope.archive
+    return archive is not None and archive.allows(Role.admin)
+
+
+def _may_still_hand_in(archive: Archive, caller: Caller, upload_id: str) -> None:
+    """Each chunk asks again whether the caller may hand footage in where the upload goes: a
+    membership ended since the upload began ends it too."""
+    with archive.reads() as session:
+        upload = load_upload(session, upload_id, caller.actor, admin=_is_admin(caller))
+        hand_in(session, caller.scope, upload.case_id)
 
 
 def _state(upload: Upload, response: Response) -> UploadStateOut:
@@ -76,6 +90,8 @@ def _state(upload: Upload, response: Response) -> UploadStateOut:
 @router.post("", status_code=201, response_model=UploadStateOut, responses=error_responses(413))
 def start(body: UploadCreate, response: Response, archive: ArchiveDep, caller: Contributor) -> UploadStateOut:
     """Declare a file to upload in chunks (its exact size is required); then PATCH its bytes."""
+    with archive.reads() as session:
+        hand_in(session, caller.scope, body.case_id)
     receipt = Receipt(
         received_by=caller.actor,
         filename=upload_filename(body.filename),
@@ -84,6 +100,7 @@ def start(body: UploadCreate, response: Response, archive: ArchiveDep, caller: C
         source_url=body.source_url,
         captured_at=body.captured_at,
         note=body.note,
+        case_id=body.case_id,
     )
     upload = create_upload(archive, receipt, body.size_bytes)
     response.headers["Location"] = f"/api/v1/uploads/{upload.id}"
@@ -130,6 +147,7 @@ async def send_chunk(
     await asyncio.to_thread(
         check_chunk, archive, upload_id, caller.actor, admin=_is_admin(caller), offset=upload_offset, length=length
     )
+    await asyncio.to_thread(_may_still_hand_in, archive, caller, upload_id)
 
     def consume(chunks: Iterator[bytes]) -> ChunkOutcome:
         return receive_chunk(archive, upload_id, upload_offset, chunks)
@@ -146,7 +164,8 @@ async def send_chunk(
     response.status_code = 200 if result.duplicate else 201
     response.headers["Location"] = f"/api/v1/clips/{result.clip.id}"
     response.headers["Upload-Offset"] = str(outcome.upload.size_bytes)
-    clip = ClipOut.of(result.clip).model_dump()
+    with archive.reads() as session:
+        clip = clip_out(session, result.clip, caller.scope).model_dump()
     return UploadCompletedOut.model_validate({**clip, "duplicate": result.duplicate, "upload_id": upload_id})
 
 

@@ -17,16 +17,8 @@ from api.deps import ArchiveDep, BodyThreadsDep, FinderDep, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import FORM_OVERHEAD_BYTES, form_doc, read_upload_form
 from api.params import Viewer
-from api.schemas import (
-    AcquisitionOut,
-    ClipOut,
-    ExactMatchOut,
-    NearDuplicateOut,
-    RelatedOut,
-    RestrictedMatchOut,
-    SegmentOut,
-    VerifyOut,
-)
+from api.schemas import ExactMatchOut, NearDuplicateOut, RelatedOut, RestrictedMatchOut, SegmentOut, VerifyOut
+from api.sources import acquisitions_answer, clip_answer, hidden_of
 from api.threads import run_on
 from ingest.match import Match, Segment
 from ingest.near_duplicates import relations_of
@@ -106,9 +98,10 @@ def verification_answer(session: Session, result: Verification, *, scope: Scope,
     if result.exact_clip_id and not exact_hidden:
         clip = load_clip(session, result.exact_clip_id)
         exact_duration_s = clip.duration_s
-        acquisitions = [AcquisitionOut.model_validate(a) for a in clip.acquisitions]
+        hidden = hidden_of(session, clip, scope)
+        acquisitions = acquisitions_answer(clip, hidden)
         exact = ExactMatchOut(
-            clip=ClipOut.of(clip),
+            clip=clip_answer(clip, hidden),
             first_acquisition=acquisitions[0],
             acquisitions=acquisitions,
             custody_verified=check_custody(session, clip)[1].verified,

@@ -66,7 +66,8 @@ def test_the_known_upload_fields_are_kept(client: TestClient, keys: dict[str, st
     fields = {"source": "witness A", "source_url": "https://t.me/x/1", "captured_at": "2019-11-16T14:15:00Z"}
     response = post_form(client, "/api/v1/clips", keys["contributor"], {**fields, "note": "rooftop"})
     assert response.status_code == 201, response.text
-    [acquisition] = response.json()["acquisitions"]
+    shown = client.get(f"/api/v1/clips/{response.json()['id']}", headers=auth(keys["admin"]))
+    [acquisition] = shown.json()["acquisitions"]
     assert (acquisition["source"], acquisition["source_url"], acquisition["note"]) == (
         "witness A",
         "https://t.me/x/1",

@@ -28,7 +28,7 @@ def test_limit_out_of_bounds_is_refused(client: TestClient, keys: dict[str, str]
 
 def test_get_clip_shows_acquisitions(client: TestClient, keys: dict[str, str]) -> None:
     clip_id = upload(client, keys["contributor"], b"abc", source="witness").json()["id"]
-    body = client.get(f"/api/v1/clips/{clip_id}", headers=auth(keys["viewer"])).json()
+    body = client.get(f"/api/v1/clips/{clip_id}", headers=auth(keys["admin"])).json()
     assert body["id"] == clip_id
     assert body["acquisitions"][0]["source"] == "witness"
 

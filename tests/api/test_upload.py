@@ -30,6 +30,9 @@ def test_upload_answers_201_with_hash_size_and_acquisition(client: TestClient, k
     assert body["duplicate"] is False
     assert body["created_at"].endswith("Z") or "+00:00" in body["created_at"]
     [acquisition] = body["acquisitions"]
+    # Only the sources permission (archive-wide: admins) sees who handed it in and from where.
+    assert (acquisition["source"], acquisition["received_by"]) == ("redacted", "redacted")
+    [acquisition] = client.get(f"/api/v1/clips/{body['id']}", headers=auth(keys["admin"])).json()["acquisitions"]
     assert acquisition["source"] == "Telegram channel X"
     assert acquisition["received_by"] == "contributor-key"
     assert response.headers["location"] == f"/api/v1/clips/{body['id']}"

@@ -121,14 +121,17 @@ def test_an_edited_custody_line_fails_naming_its_chain(bag: Path) -> None:
     clip = index(bag)["clips"][1]
     custody = bag / clip["custody"]
     lines = custody.read_text().splitlines()
-    first = json.loads(lines[0])
-    first["actor"] = "someone else"
-    lines[0] = json.dumps(first, sort_keys=True, separators=(",", ":"))
+    # The export leaves the sources out (the uploaded event's `left_out`): that line is followed by
+    # its hash, not recomputed; the next one is recomputed.
+    assert "left_out" in json.loads(lines[0]) and "left_out" not in json.loads(lines[1])
+    second = json.loads(lines[1])
+    second["actor"] = "someone else"
+    lines[1] = json.dumps(second, sort_keys=True, separators=(",", ":"))
     custody.write_text("\n".join(lines) + "\n")
     reseal(bag)
     said = failures(bag)
     assert (
-        f"FAIL  {clip['custody']}: custody chain of {clip['clip_id']} does not verify: line 1 (seq 0) was altered"
+        f"FAIL  {clip['custody']}: custody chain of {clip['clip_id']} does not verify: line 2 (seq 1) was altered"
         in said
     )
 
@@ -194,3 +197,17 @@ def test_tokens_are_checked_against_the_roots_the_recipient_trusts(fresh_bag: Pa
     refused = run_verify(fresh_bag, "--ca-file", str(stranger.ca_pem))
     assert refused.returncode == 1
     assert "FAIL  timestamps/manifest.json: openssl ts -verify refused it" in refused.stdout
+
+
+def test_a_line_marked_as_having_sources_left_out_must_be_a_receipt_with_them_redacted(bag: Path) -> None:
+    clip = index(bag)["clips"][1]
+    custody = bag / clip["custody"]
+    lines = custody.read_text().splitlines()
+    second = json.loads(lines[1])
+    second.update(actor="someone else", left_out=["actor"])  # an edit trying to escape the recomputation
+    lines[1] = json.dumps(second, sort_keys=True, separators=(",", ":"))
+    custody.write_text("\n".join(lines) + "\n")
+    reseal(bag)
+    said = failures(bag)
+    refused = f"FAIL  {clip['custody']}: custody chain of {clip['clip_id']} does not verify: line 2 (seq 1) is marked"
+    assert refused in said

@@ -1,0 +1,63 @@
+"""Answers that show acquisitions, built for one caller: a clip, its acquisitions and its custody
+log with the sources it may not see redacted (storage/sources.py). Every route that shows a clip
+builds it here, never with `ClipOut.of` alone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from sqlalchemy.orm import Session
+
+from api.schemas import AcquisitionOut, ClipOut, CustodyEventOut
+from storage.access import Scope, cases_of_clip, cases_of_clips
+from storage.models import Clip, CustodyEvent
+from storage.sources import Hidden
+from storage.vouched import CustodyCheck
+
+
+def hidden_of(session: Session, clip: Clip, scope: Scope) -> Hidden:
+    """What of `clip` the caller may not see (the clip's cases are read only when they matter)."""
+    return Hidden(scope, clip.acquisitions, cases_of_clip(session, clip.id) if scope.cases else ())
+
+
+def clip_answer(clip: Clip, hidden: Hidden) -> ClipOut:
+    """The clip as `hidden`'s caller may see it."""
+    answer = ClipOut.of(clip)
+    if not hidden.anything:
+        return answer
+    return answer.model_copy(
+        update={"uploaded_by": hidden.uploaded_by(clip.uploaded_by), "acquisitions": acquisitions_answer(clip, hidden)}
+    )
+
+
+def clip_out(session: Session, clip: Clip, scope: Scope) -> ClipOut:
+    return clip_answer(clip, hidden_of(session, clip, scope))
+
+
+def clip_outs(session: Session, clips: Sequence[Clip], scope: Scope) -> list[ClipOut]:
+    """A page of clips, their cases read in two queries."""
+    cases = cases_of_clips(session, [clip.id for clip in clips]) if scope.cases else {}
+    return [clip_answer(clip, Hidden(scope, clip.acquisitions, cases.get(clip.id, ()))) for clip in clips]
+
+
+def acquisitions_answer(clip: Clip, hidden: Hidden) -> list[AcquisitionOut]:
+    shown = [AcquisitionOut.model_validate(a) for a in clip.acquisitions]
+    if not hidden.anything:
+        return shown
+    return [AcquisitionOut.model_validate(hidden.acquisition(a.model_dump())) for a in shown]
+
+
+def custody_answer(
+    events: Sequence[CustodyEvent], check: CustodyCheck, hidden: Hidden
+) -> tuple[list[CustodyEventOut], CustodyCheck]:
+    """The custody log's events and chain check as shown: the check ran on what is stored (so
+    `verified` is the stored chain's), only the values it shows of a hidden source are left out."""
+    shown = [CustodyEventOut.model_validate(event) for event in events]
+    if not hidden.anything:
+        return shown, check
+    redacted = []
+    for event in shown:
+        actor, details, left_out = hidden.event(event.action, event.actor, event.details)
+        redacted.append(event.model_copy(update={"actor": actor, "details": details}) if left_out else event)
+    return redacted, replace(check, mismatches=[hidden.mismatch(m) for m in check.mismatches])

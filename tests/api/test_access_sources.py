@@ -1,0 +1,233 @@
+"""Protected sources (issue 11, items 4 and 5): who handed footage in and from where is shown only
+to the sources permission (archive-wide admins, or granted in the case the acquisition was handed
+into), else "redacted", in clips, custody logs and exports alike; exporting needs the export
+permission over all it covers, and an export carries sources only when permitted and asked."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from storage.archive import Archive
+from storage.models import Acquisition
+from tests.conftest import auth
+from tests.helpers.access import member_key
+from tests.helpers.api_calls import upload
+from tests.helpers.evidence import edit
+from tests.helpers.exports import export_and_wait, run_verify, unpack
+
+SOURCE = {"source": "witness A, Aleppo", "source_url": "https://t.me/witness_a/17"}
+
+
+def new_case(client: TestClient, keys: dict[str, str], title: str = "Case A") -> str:
+    made = client.post("/api/v1/cases", headers=auth(keys["admin"]), json={"title": title})
+    assert made.status_code == 201, made.text
+    return str(made.json()["id"])
+
+
+def handed_in(client: TestClient, archive: Archive, case_id: str, data: bytes, **source: str) -> tuple[str, str]:
+    """A clip handed into `case_id` by a new contributor of it: the clip's id and that uploader."""
+    contributor = member_key(archive, case_id, "contributor")
+    answer = upload(client, contributor, data, case_id=case_id, **(source or SOURCE))
+    assert answer.status_code in (200, 201), answer.text
+    clip_id = answer.json()["id"]
+    with archive.sessions() as session:
+        query = select(Acquisition.received_by).where(Acquisition.clip_id == clip_id).order_by(Acquisition.id.desc())
+        return clip_id, str(session.scalars(query).first())
+
+
+def clip_as(client: TestClient, key: str, clip_id: str) -> dict[str, Any]:
+    response = client.get(f"/api/v1/clips/{clip_id}", headers=auth(key))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def sources_of(clip: dict[str, Any]) -> list[tuple[str | None, str | None, str]]:
+    return [(a["source"], a["source_url"], a["received_by"]) for a in clip["acquisitions"]]
+
+
+def test_sources_are_redacted_for_a_viewer_member_and_an_archive_wide_analyst(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    case_id = new_case(client, keys)
+    clip_id, _uploader = handed_in(client, archive, case_id, os.urandom(20_000))
+    viewer = member_key(archive, case_id, "viewer")
+    for key in (viewer, keys["analyst"], keys["viewer"]):
+        clip = clip_as(client, key, clip_id)
+        assert sources_of(clip) == [("redacted", "redacted", "redacted")]
+        assert clip["uploaded_by"] == "redacted"
+        custody = client.get(f"/api/v1/clips/{clip_id}/custody", headers=auth(key)).json()
+        uploaded = custody["events"][0]
+        assert uploaded["action"] == "uploaded" and uploaded["actor"] == "redacted"
+        assert (uploaded["details"]["source"], uploaded["details"]["source_url"]) == ("redacted", "redacted")
+        assert custody["verified"] is True  # checked on what is stored, not on what is shown
+        assert "witness A" not in json.dumps(clip) + json.dumps(custody)
+
+
+def test_sources_are_shown_to_an_archive_wide_admin_and_a_member_granted_sources(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    case_id = new_case(client, keys)
+    clip_id, uploader = handed_in(client, archive, case_id, os.urandom(20_000))
+    granted = member_key(archive, case_id, "viewer", ["sources"])
+    for key in (keys["admin"], granted):
+        clip = clip_as(client, key, clip_id)
+        assert sources_of(clip) == [(SOURCE["source"], SOURCE["source_url"], uploader)]
+        assert clip["uploaded_by"] == uploader
+        uploaded = client.get(f"/api/v1/clips/{clip_id}/custody", headers=auth(key)).json()["events"][0]
+        assert (uploaded["actor"], uploaded["details"]["source"]) == (uploader, SOURCE["source"])
+
+
+def test_an_acquisition_handed_into_case_b_is_never_shown_through_case_a(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    case_a, case_b = new_case(client, keys, "A"), new_case(client, keys, "B")
+    data = os.urandom(20_000)
+    clip_id, uploader_a = handed_in(client, archive, case_a, data)
+    _same, uploader_b = handed_in(client, archive, case_b, data, source="the source of case B", source_url="b")
+    assert _same == clip_id
+    sees_a = member_key(archive, case_a, "viewer", ["sources"])
+    assert sources_of(clip_as(client, sees_a, clip_id)) == [
+        (SOURCE["source"], SOURCE["source_url"], uploader_a),
+        ("redacted", "redacted", "redacted"),
+    ]
+    custody = client.get(f"/api/v1/clips/{clip_id}/custody", headers=auth(sees_a)).json()
+    duplicate = next(event for event in custody["events"] if event["action"] == "acquired_duplicate")
+    assert duplicate["actor"] == "redacted" and duplicate["details"]["source"] == "redacted"
+    assert uploader_b not in json.dumps(custody) and "case B" not in json.dumps(custody)
+
+
+def test_a_correction_of_a_hidden_source_shows_neither_value(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    clip_id = upload(client, keys["contributor"], os.urandom(20_000), **SOURCE).json()["id"]
+    acquisition_id = clip_as(client, keys["admin"], clip_id)["acquisitions"][0]["id"]
+    corrected = client.post(
+        f"/api/v1/clips/{clip_id}/acquisitions/{acquisition_id}/corrections",
+        headers=auth(keys["analyst"]),
+        json={"field": "source", "value": "witness B, Idlib", "why": "the first name was a mix-up"},
+    )
+    assert corrected.status_code == 201, corrected.text
+    [correction] = corrected.json()["corrections"]
+    assert (correction["old_value"], correction["new_value"], corrected.json()["source"]) == ("redacted",) * 3
+    custody = client.get(f"/api/v1/clips/{clip_id}/custody", headers=auth(keys["viewer"])).json()
+    event = next(e for e in custody["events"] if e["action"] == "acquisition_corrected")
+    assert (event["details"]["old_value"], event["details"]["new_value"]) == ("redacted", "redacted")
+    assert event["details"]["why"] == "the first name was a mix-up" and custody["verified"]
+    shown = client.get(f"/api/v1/clips/{clip_id}/custody", headers=auth(keys["admin"])).json()
+    event = next(e for e in shown["events"] if e["action"] == "acquisition_corrected")
+    assert event["details"]["new_value"] == "witness B, Idlib"
+
+
+def test_a_tampered_source_fails_the_chain_check_without_showing_either_value(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    clip_id = upload(client, keys["contributor"], os.urandom(20_000), **SOURCE).json()["id"]
+    acquisition_id = clip_as(client, keys["admin"], clip_id)["acquisitions"][0]["id"]
+    edit(archive, "UPDATE acquisitions SET source = 'witness Z' WHERE id = :id", id=acquisition_id)
+    custody = client.get(f"/api/v1/clips/{clip_id}/custody", headers=auth(keys["viewer"])).json()
+    assert custody["verified"] is False
+    [mismatch] = custody["mismatches"]
+    assert mismatch["field"] == f"acquisition {acquisition_id} source"
+    assert (mismatch["recorded"], mismatch["found"]) == ("redacted", "redacted")
+    assert "witness" not in json.dumps(custody)
+    admin = client.get(f"/api/v1/clips/{clip_id}/custody", headers=auth(keys["admin"])).json()
+    assert admin["mismatches"][0]["found"] == "witness Z" and "witness Z" in admin["reason"]
+
+
+# --- exports -------------------------------------------------------------------------------
+
+
+def exported_bag(client: TestClient, key: str, tmp_path: Path, **body: Any) -> tuple[dict[str, Any], Path]:
+    done = export_and_wait(client, key, include_originals=False, **body)
+    assert done["status"] == "ready", done
+    download = client.get(done["download_url"], headers=auth(key))
+    assert download.status_code == 200, download.text
+    return done, unpack(download.content, tmp_path / done["id"])
+
+
+def test_exporting_needs_the_export_permission_over_what_it_covers(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    case_a, case_b = new_case(client, keys, "A"), new_case(client, keys, "B")
+    clip_a, _ = handed_in(client, archive, case_a, os.urandom(20_000))
+    clip_b, _ = handed_in(client, archive, case_b, os.urandom(20_000))
+    reviewer = member_key(archive, case_a, "analyst", person="reviewer")
+    exporter = member_key(archive, case_a, "viewer", ["export"], person="exporter")
+    member_key(archive, case_b, "viewer", person="reviewer")
+    for key, body, status in (
+        (reviewer, {"case_id": case_a}, 403),  # no export permission there: review without copies
+        (reviewer, {"clip_ids": [clip_a]}, 403),
+        (exporter, {"case_id": case_b}, 404),
+        (exporter, {"clip_ids": [clip_a, clip_b]}, 404),
+        (keys["viewer"], {"clip_ids": [clip_a]}, 403),
+        (exporter, {"case_id": case_a, "include_sources": True}, 403),
+    ):
+        refused = client.post("/api/v1/exports", headers=auth(key), json=body)
+        assert refused.status_code == status, (body, refused.text)
+
+
+def test_an_export_leaves_sources_out_by_default_and_its_bag_still_verifies(
+    client: TestClient, keys: dict[str, str], archive: Archive, tmp_path: Path
+) -> None:
+    case_id = new_case(client, keys)
+    clip_id, uploader = handed_in(client, archive, case_id, os.urandom(20_000))
+    exporter = member_key(archive, case_id, "viewer", ["export"])
+    done, bag = exported_bag(client, exporter, tmp_path, case_id=case_id)
+    assert done["clip_ids"] == [clip_id] and done["include_sources"] is False
+    record = json.loads((bag / "data" / "clips" / f"{clip_id}.json").read_text())
+    [acquisition] = record["acquisitions"]
+    assert (acquisition["source"], acquisition["received_by"], record["clip"]["uploaded_by"]) == ("redacted",) * 3
+    everything = "".join(path.read_text(errors="replace") for path in bag.rglob("*") if path.is_file())
+    assert "witness A" not in everything and uploader not in everything
+    first = json.loads((bag / "data" / "custody" / f"{clip_id}.jsonl").read_text().splitlines()[0])
+    assert first["left_out"] == ["actor", "details.source", "details.source_url"]
+    checked = run_verify(bag)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "1 with sources left out" in checked.stdout
+    custody = client.get(f"/api/v1/clips/{clip_id}/custody", headers=auth(keys["admin"])).json()
+    exported = [event for event in custody["events"] if event["action"] == "exported"]
+    assert [event["details"]["sources"] for event in exported] == ["left out"] and custody["verified"]
+
+
+def test_an_export_includes_sources_only_when_permitted_and_asked(
+    client: TestClient, keys: dict[str, str], archive: Archive, tmp_path: Path
+) -> None:
+    case_id = new_case(client, keys)
+    clip_id, uploader = handed_in(client, archive, case_id, os.urandom(20_000))
+    exporter = member_key(archive, case_id, "viewer", ["export", "sources"])
+    _unasked, bag = exported_bag(client, exporter, tmp_path, clip_ids=[clip_id])
+    record = json.loads((bag / "data" / "clips" / f"{clip_id}.json").read_text())
+    assert record["acquisitions"][0]["source"] == "redacted"
+    done, bag = exported_bag(client, exporter, tmp_path, clip_ids=[clip_id], include_sources=True)
+    assert done["include_sources"] is True
+    record = json.loads((bag / "data" / "clips" / f"{clip_id}.json").read_text())
+    assert (record["acquisitions"][0]["source"], record["acquisitions"][0]["received_by"]) == (
+        SOURCE["source"],
+        uploader,
+    )
+    assert "left_out" not in (bag / "data" / "custody" / f"{clip_id}.jsonl").read_text()
+    checked = run_verify(bag)
+    assert checked.returncode == 0 and "sources left out" not in checked.stdout, checked.stdout
+    custody = client.get(f"/api/v1/clips/{clip_id}/custody", headers=auth(keys["admin"])).json()
+    exported = [event["details"]["sources"] for event in custody["events"] if event["action"] == "exported"]
+    assert exported == ["left out", "included"]
+
+
+def test_an_export_is_read_only_by_its_exporter_or_an_archive_wide_admin(
+    client: TestClient, keys: dict[str, str], archive: Archive, tmp_path: Path
+) -> None:
+    case_id = new_case(client, keys)
+    clip_id, _ = handed_in(client, archive, case_id, os.urandom(20_000))
+    exporter = member_key(archive, case_id, "viewer", ["export"])
+    other = member_key(archive, case_id, "admin", ["export"])
+    done, _bag = exported_bag(client, exporter, tmp_path, clip_ids=[clip_id])
+    for key, status in ((other, 404), (keys["analyst"], 404), (keys["admin"], 200)):
+        assert client.get(f"/api/v1/exports/{done['id']}", headers=auth(key)).status_code == status
+        assert client.get(done["download_url"], headers=auth(key)).status_code == status
