@@ -5,6 +5,7 @@ event in the clip's custody log. The acquisition's current value is its last cor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,8 @@ from storage.models import Acquisition, AcquisitionCorrection
 from verity.errors import Forbidden, InvalidInput, NotFound
 
 CORRECTABLE_FIELDS = ("source", "source_url", "captured_at", "note")
+# The correctable fields that say who footage came from or where: protected (storage/sources.py).
+SOURCE_FIELDS = ("source", "source_url")
 Value = str | datetime | None
 
 
@@ -57,22 +60,26 @@ def correct_acquisition(
     actor: str,
     *,
     may_correct_others: bool,
+    sees_sources: Callable[[Acquisition], bool] = lambda _acquisition: True,
 ) -> AcquisitionCorrection:
     """Append a correction of `field` to `value` (None clears it) in the caller's transaction, with
     its custody event. The key that handed the file in may correct its own acquisition; another
-    key needs `may_correct_others`. The acquisition's row is locked first, so two corrections at
-    once each see the other's value as the one before."""
+    key needs `may_correct_others`, and to correct a source, to see it (`sees_sources`): nobody
+    overwrites a source blind, or learns it from the refusal. The acquisition's row is locked
+    first, so two corrections at once each see the other's value as the one before."""
     if field not in CORRECTABLE_FIELDS:
         raise InvalidInput(f"{field} cannot be corrected; the fields are {', '.join(CORRECTABLE_FIELDS)}")
     why = why.strip()
     if not why:
         raise InvalidInput("say why the value is corrected")
     acquisition = load_acquisition(session, clip_id, acquisition_id, lock=True)
-    if acquisition.received_by != actor and not may_correct_others:
-        raise Forbidden(
-            f"only the key that handed the file in ({acquisition.received_by}) or an analyst may correct "
-            "this acquisition"
-        )
+    own = acquisition.received_by == actor
+    sees = own or sees_sources(acquisition)
+    if not own and not may_correct_others:
+        uploader = f" ({acquisition.received_by})" if sees else ""
+        raise Forbidden(f"only the key that handed the file in{uploader} or an analyst may correct this acquisition")
+    if field in SOURCE_FIELDS and not sees:
+        raise Forbidden(f"correcting {field} needs the sources permission over this acquisition")
     old_value = as_stored(current_values(acquisition)[field])
     new_value = as_stored(value)
     if new_value == old_value:

@@ -12,13 +12,12 @@ from dataclasses import replace
 from typing import Any
 
 from storage.access import Scope, sources_visible
+from storage.acquisitions import SOURCE_FIELDS
 from storage.keys import Permission
 from storage.models import Acquisition
 from storage.vouched import RECEIPTS, Mismatch
 
 REDACTED = "redacted"
-# The correctable fields that are sources (received_by is never corrected).
-SOURCE_FIELDS = ("source", "source_url")
 # What a mismatch of an acquisition or a correction may repeat of a source (storage/vouched.py).
 _MISMATCH = re.compile(r"^(acquisition|correction) (\d+) (\w+)$")
 _SECRET_IN_MISMATCH = {

@@ -103,12 +103,28 @@ def test_a_correction_without_a_reason_is_refused(client: TestClient, keys: dict
 
 
 def test_only_the_key_that_handed_it_in_or_an_analyst_may_correct(client: TestClient, keys: dict[str, str]) -> None:
+    clip = upload(client, keys["contributor"], source="witness B")
+    body = {"field": "note", "value": "filmed from the bridge", "why": WHY}
+    assert correct(client, keys["viewer"], clip, body).status_code == 403
+    assert correct(client, keys["analyst"], clip, body).status_code == 201
+    own = correct(client, keys["contributor"], clip, {"field": "source", "value": "witness A", "why": WHY})
+    assert own.status_code == 201, own.text
+
+
+def test_nobody_corrects_a_source_blind_or_learns_it_from_the_refusal(client: TestClient, keys: dict[str, str]) -> None:
+    """Only the admin holds the sources permission archive-wide: an analyst may correct a note of
+    someone else's acquisition, not its source, and no refusal names who handed it in."""
     clip = upload(client, keys["admin"], source="witness B")
     body = {"field": "source", "value": "witness A", "why": WHY}
-    assert correct(client, keys["viewer"], clip, body).status_code == 403
     refused = correct(client, keys["contributor"], clip, body)
-    assert refused.status_code == 403 and "admin-key" in refused.json()["detail"]
-    assert correct(client, keys["analyst"], clip, body).status_code == 201
+    assert refused.status_code == 403 and "admin-key" not in refused.json()["detail"], refused.text
+    blind = correct(client, keys["analyst"], clip, body)
+    assert blind.status_code == 403 and "sources permission" in blind.json()["detail"], blind.text
+    assert "witness" not in blind.text
+    note = correct(client, keys["analyst"], clip, {"field": "note", "value": "from the bridge", "why": WHY})
+    assert note.status_code == 201, note.text
+    shown = client.get(f"/api/v1/clips/{clip['id']}", headers=auth(keys["admin"])).json()["acquisitions"][0]
+    assert shown["source"] == "witness B"
 
 
 def test_a_corrected_capture_time_needs_a_zone_and_is_kept_in_utc(client: TestClient, keys: dict[str, str]) -> None:
