@@ -44,10 +44,14 @@ def incident_create(
     lon: Annotated[float | None, typer.Option()] = None,
     radius_m: Annotated[float | None, typer.Option(help="Location uncertainty, metres.")] = None,
     tag: Annotated[list[str] | None, typer.Option(help="Repeat for several tags.")] = None,
+    case: Annotated[
+        str | None,
+        typer.Option(help="Put it into this case at once (needed if you contribute only to some cases)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Record an incident; prints its id."""
-    body = {
+    body: dict[str, object] = {
         "title": title,
         "description": description,
         "starts_at": starts_at.isoformat(),
@@ -59,6 +63,8 @@ def incident_create(
         "radius_m": radius_m,
         "tags": tag or [],
     }
+    if case is not None:
+        body["case_id"] = case
     created = call("POST", server, key, "/api/v1/incidents", json=body)
     print_json(created) if as_json else print_text(created["id"])
 

@@ -832,6 +832,12 @@ class IncidentIn(RequestBody):
     lon: float | None = Field(default=None, ge=-180, le=180)
     radius_m: float | None = Field(default=None, ge=0, description="Uncertainty of the location, metres.")
     tags: list[Tag] = Field(default_factory=list, max_length=TAGS_MAX)
+    case_id: str | None = Field(
+        default=None,
+        max_length=ID_MAX,
+        description="A case to put the incident into at once (you must be a contributor there); required of "
+        "a caller who is a contributor only in some cases, so it never makes an incident it cannot see.",
+    )
 
     _day_as_date = model_validator(mode="before")(_days_as_dates)
 

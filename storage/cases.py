@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from storage.evidence import NamedVersions, check_version, flush_change, load_incident
+from storage.evidence import IncidentFields, NamedVersions, check_version, create_incident, flush_change, load_incident
 from storage.history import changed_fields, record_entry, snapshot
-from storage.models import Case, CaseIncident, utcnow
+from storage.models import Case, CaseIncident, Incident, utcnow
 from storage.vocabulary import CASE_STATUSES
 from verity.errors import Conflict, InvalidInput, NotFound
 
@@ -90,3 +90,15 @@ def set_case_incident(session: Session, case_id: str, incident_id: str, member: 
     action = "incident_added" if member else "incident_removed"
     record_entry(session, "case", case_id, action, actor, {"version": case.version, "incident_id": incident_id})
     return case
+
+
+def create_incident_in_case(session: Session, case_id: str, fields: IncidentFields, actor: str) -> Incident:
+    """A new incident, put into the case at once (two history entries, one transaction): how a
+    contributor who sees only some cases records one it can then see. A closed case refuses it
+    before anything is made."""
+    case = load_case(session, case_id, lock=True)
+    if case.status == "closed":
+        raise Conflict("the case is closed; reopen it first")
+    incident = create_incident(session, fields, actor)
+    set_case_incident(session, case_id, incident.id, True, actor)
+    return incident

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from storage.access import EVERYTHING, Scope, clip_visible, incident_visible
 from storage.custody import append_event
 from storage.history import changed_fields, record_entry, snapshot
 from storage.models import CaseIncident, Clip, ClipLink, Incident, VerificationChange, utcnow
@@ -189,11 +190,27 @@ def active_links(session: Session, *, incident_id: str | None = None, clip_id: s
     return list(session.scalars(query))
 
 
-def links_of(session: Session, incident_id: str, *, include_removed: bool) -> list[ClipLink]:
-    """An incident's links in the order they were made; removed ones too if asked."""
+def links_of(session: Session, incident_id: str, *, include_removed: bool, scope: Scope = EVERYTHING) -> list[ClipLink]:
+    """An incident's links in the order they were made; removed ones too if asked, those of clips
+    `scope` may see: a live link's clip is seen by whoever sees the incident, but a removed one's
+    may since have left the caller's cases, and its id is then not theirs to learn."""
+    query = select(ClipLink).where(
+        ClipLink.incident_id == incident_id, clip_visible(scope, ClipLink.clip_id.expression)
+    )
     if not include_removed:
-        return active_links(session, incident_id=incident_id)
-    return list(session.scalars(select(ClipLink).where(ClipLink.incident_id == incident_id).order_by(ClipLink.id)))
+        query = query.where(ClipLink.unlinked_at.is_(None))
+    return list(session.scalars(query.order_by(ClipLink.id)))
+
+
+def incident_links_of_clip(session: Session, clip_id: str, scope: Scope) -> list[ClipLink]:
+    """A clip's live links to the incidents `scope` may see (a clip in two cases is linked to
+    incidents of both; a member of one learns nothing of the other's)."""
+    query = select(ClipLink).where(
+        ClipLink.clip_id == clip_id,
+        ClipLink.unlinked_at.is_(None),
+        incident_visible(scope, ClipLink.incident_id.expression),
+    )
+    return list(session.scalars(query.order_by(ClipLink.id)))
 
 
 def _check_segment(clip: Clip, start_s: float | None, end_s: float | None) -> None:
@@ -266,11 +283,21 @@ def link_clip(
     return link
 
 
-def load_link(session: Session, incident_id: str, link_id: int) -> ClipLink:
+def load_link(session: Session, incident_id: str, link_id: int, scope: Scope = EVERYTHING) -> ClipLink:
+    """The link, if it is the incident's and its clip is one `scope` may see (as for `links_of`:
+    a removed link's clip may lie outside the caller's cases)."""
     link = session.get(ClipLink, link_id)
-    if link is None or link.incident_id != incident_id:
+    if link is None or link.incident_id != incident_id or not _clip_seen(session, scope, link.clip_id):
         raise NotFound(f"incident {incident_id} has no link {link_id}")
     return link
+
+
+def _clip_seen(session: Session, scope: Scope, clip_id: str) -> bool:
+    if scope.archive_wide:
+        return True
+    return (
+        session.scalar(select(Clip.id).where(Clip.id == clip_id, clip_visible(scope, Clip.id.expression))) is not None
+    )
 
 
 def _live_link(session: Session, incident_id: str, link_id: int, expected: NamedVersions) -> ClipLink:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.access import Scope, clip_visible, clips_in_cases, sources_visible_clause
+from storage.access import Scope, case_visible, clip_visible, clips_in_cases, incident_visible, sources_visible_clause
 from storage.models import (
     Acquisition,
     AcquisitionCorrection,
@@ -158,9 +158,12 @@ def search_clips(
     return _page(session, query, newest, limit, offset)
 
 
-def search_incidents(session: Session, filters: IncidentFilters, limit: int, offset: int) -> tuple[int, list[Incident]]:
-    """Matching incidents, latest first; a time range matches incidents that overlap it."""
-    conditions: list[Any] = []
+def search_incidents(
+    session: Session, filters: IncidentFilters, limit: int, offset: int, *, scope: Scope
+) -> tuple[int, list[Incident]]:
+    """Matching incidents `scope` may see, latest first (the total counts only those); a time
+    range matches incidents that overlap it."""
+    conditions: list[Any] = [incident_visible(scope, Incident.id.expression)]
     if filters.time_from:
         conditions.append(func.coalesce(Incident.covers_until, Incident.starts_at) >= filters.time_from)
     if filters.time_to:
@@ -177,10 +180,10 @@ def search_incidents(session: Session, filters: IncidentFilters, limit: int, off
 
 
 def search_cases(
-    session: Session, status: str | None, text: str | None, limit: int, offset: int
+    session: Session, status: str | None, text: str | None, limit: int, offset: int, *, scope: Scope
 ) -> tuple[int, list[Case]]:
-    """Matching cases, newest first."""
-    conditions: list[Any] = []
+    """Matching cases `scope` may see, newest first (the total counts only those)."""
+    conditions: list[Any] = [case_visible(scope, Case.id.expression)]
     if status:
         conditions.append(Case.status == status)
     if text:

@@ -68,6 +68,12 @@ def test_incident_update_with_nothing_to_change_is_refused(verity: Investigator)
     assert refused.returncode == 1 and "nothing to change" in refused.stderr
 
 
+def test_incident_create_with_case_puts_it_into_the_case(verity: Investigator, api: httpx.Client) -> None:
+    case_id = verity("case", "create", "--title", "Report").stdout.strip()
+    incident_id = new_incident(verity, "Shooting", "--case", case_id)
+    assert api.get(f"/api/v1/cases/{case_id}").json()["incident_ids"] == [incident_id]
+
+
 def test_case_close_then_reopen_records_both(verity: Investigator, api: httpx.Client) -> None:
     case_id = verity("case", "create", "--title", "Submission").stdout.strip()
     assert f"case {case_id} is closed (version 2)" in verity("case", "close", case_id, "--if-match", "1").stdout

@@ -1,16 +1,19 @@
-"""Cases: CRUD with ETag / If-Match, and the incidents each contains."""
+"""Cases: CRUD with ETag / If-Match, the incidents each contains, and its members. Each route
+checks the case it touches (storage/access.py): one the caller may not see is a 404 as for an
+unknown id, one it sees but may not change a 403."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session
 
 from api.deps import SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.params import Admin, Contributor, IfMatchVersion, Limit, Offset, Viewer, etag
 from api.schemas import CaseIn, CaseOut, CasePage, CasePatch, HistoryLog, MemberIn, MemberList, MemberOut
-from storage.access import on_case
+from storage.access import Scope, archive_wide, on_case, on_incident
 from storage.cases import create_case, delete_case, load_case, set_case_incident, update_case
 from storage.history import load_history
 from storage.keys import Role
@@ -29,6 +32,9 @@ def _out(case: Case, response: Response) -> CaseOut:
 
 @router.post("", status_code=201, response_model=CaseOut)
 def create(body: CaseIn, response: Response, session: SessionDep, caller: Contributor) -> CaseOut:
+    """Open a case: for archive-wide contributors only, since a case is a new boundary of access
+    (a caller who sees only some cases cannot widen its own reach)."""
+    archive_wide(caller.scope, Role.contributor, "opening a case")
     case = create_case(session, body.title, body.description, body.status, caller.actor)
     response.headers["Location"] = f"/api/v1/cases/{case.id}"
     return _out(case, response)
@@ -37,19 +43,20 @@ def create(body: CaseIn, response: Response, session: SessionDep, caller: Contri
 @router.get("", response_model=CasePage)
 def index(
     session: SessionDep,
-    _caller: Viewer,
+    caller: Viewer,
     limit: Limit = 50,
     offset: Offset = 0,
     status: Annotated[CaseStatus | None, Query()] = None,
     q: Annotated[str | None, Query(description="Text in the title or description.")] = None,
 ) -> CasePage:
-    """Cases, newest first."""
-    total, rows = search_cases(session, status, q, limit, offset)
+    """The cases the caller may see, newest first."""
+    total, rows = search_cases(session, status, q, limit, offset, scope=caller.scope)
     return CasePage(items=[CaseOut.model_validate(row) for row in rows], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{case_id}", response_model=CaseOut)
-def show(case_id: str, response: Response, session: SessionDep, _caller: Viewer) -> CaseOut:
+def show(case_id: str, response: Response, session: SessionDep, caller: Viewer) -> CaseOut:
+    on_case(session, caller.scope, case_id)
     return _out(load_case(session, case_id), response)
 
 
@@ -62,28 +69,42 @@ def update(
     caller: Contributor,
     if_match: IfMatchVersion = None,
 ) -> CaseOut:
+    on_case(session, caller.scope, case_id, Role.contributor)
     case = update_case(session, case_id, body.model_dump(exclude_unset=True), if_match, caller.actor)
     return _out(case, response)
 
 
 @router.delete("/{case_id}", status_code=204, responses=error_responses(412, 428))
 def delete(case_id: str, session: SessionDep, caller: Contributor, if_match: IfMatchVersion = None) -> Response:
-    """Delete an open case (its incidents stay); its history stays readable."""
+    """Delete an open case (its incidents stay); its history stays readable (to archive-wide
+    callers: its memberships go with it)."""
+    on_case(session, caller.scope, case_id, Role.contributor)
     delete_case(session, case_id, if_match, caller.actor)
     return Response(status_code=204)
 
 
 @router.get("/{case_id}/history", response_model=HistoryLog)
-def history(case_id: str, session: SessionDep, _caller: Viewer) -> HistoryLog:
+def history(case_id: str, session: SessionDep, caller: Viewer) -> HistoryLog:
     """Every change to the case, oldest first, and whether the chain verifies; also once it is
-    deleted (404 only for an id no case ever had)."""
+    deleted (404 only for an id no case ever had). A deleted case has no members any more, so
+    only archive-wide callers read its history."""
+    on_case(session, caller.scope, case_id)
     return HistoryLog.of(load_history(session, "case", case_id))
+
+
+def _check_filing(session: Session, scope: Scope, case_id: str, incident_id: str) -> None:
+    """Contributor in the case, and the incident visible to the caller: filing must never pull an
+    incident the caller cannot see into a case (nor tell it that such an incident exists)."""
+    on_case(session, scope, case_id, Role.contributor)
+    on_incident(session, scope, incident_id)
 
 
 @router.put("/{case_id}/incidents/{incident_id}", response_model=CaseOut, responses=error_responses(409))
 def add_incident(
     case_id: str, incident_id: str, response: Response, session: SessionDep, caller: Contributor
 ) -> CaseOut:
+    """Put an incident the caller may see into the case (it then shows to the case's members)."""
+    _check_filing(session, caller.scope, case_id, incident_id)
     case = set_case_incident(session, case_id, incident_id, True, caller.actor)
     return _out(case, response)
 
@@ -92,6 +113,7 @@ def add_incident(
 def remove_incident(
     case_id: str, incident_id: str, response: Response, session: SessionDep, caller: Contributor
 ) -> CaseOut:
+    _check_filing(session, caller.scope, case_id, incident_id)
     case = set_case_incident(session, case_id, incident_id, False, caller.actor)
     return _out(case, response)
 
