@@ -207,16 +207,26 @@ def hidden_ids(pool: Pool, built: Built) -> set[str]:
 
 
 def answer(pool: Pool, built: Built, path: str, **params: Any) -> Any:
-    """The guest's answer to one read; it names nothing the guest may not see, anywhere in it."""
+    """The guest's answer to one read; it names nothing the guest may not see, anywhere in it (but
+    the id it asked about, which a 404 repeats)."""
     response = pool.client.get(path, headers=auth(built.guest_key), params=params)
-    named = sorted(record_id for record_id in hidden_ids(pool, built) if record_id in response.text)
+    asked = {path, *(str(value) for value in params.values())}
+    hidden = {record_id for record_id in hidden_ids(pool, built) if not any(record_id in text for text in asked)}
+    named = sorted(record_id for record_id in hidden if record_id in response.text)
     assert named == [], f"GET {path} {params} named {named}: {response.text}"
     return response
 
 
 def page_ids(pool: Pool, built: Built, path: str, **params: Any) -> set[str]:
-    """The ids a list answers, its `total` checked to count exactly those."""
-    body = _ok(answer(pool, built, path, **PAGE, **params))
+    """The ids a list answers, its `total` checked to count exactly those. A filter naming a record
+    the guest may not see may instead be a 404, if it is the one an unknown id gets."""
+    response = answer(pool, built, path, **PAGE, **params)
+    if response.status_code == 404:
+        unknown = {name: str(uuid.uuid4()) if name.endswith("_id") else value for name, value in params.items()}
+        as_unknown = answer(pool, built, path, **PAGE, **unknown)
+        assert (as_unknown.status_code, as_unknown.json()["error"]) == (404, response.json()["error"]), response.text
+        return set()
+    body = _ok(response)
     ids = {item["id"] for item in body["items"]}
     assert body["total"] == len(body["items"]) == len(ids), body
     return ids
