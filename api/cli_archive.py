@@ -3,6 +3,7 @@ written, and never created by a command that only reads."""
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 
 from sqlalchemy import create_engine, inspect
@@ -57,3 +58,8 @@ def open_existing(settings: Settings) -> Archive:
             "archive's, or ask a server with --server URL (or VERITY_SERVER)"
         )
     return open_archive(settings, upgrade=True)
+
+
+def local_actor() -> str:
+    """Who a command on the local archive is recorded as: the machine's user, as `local:<name>`."""
+    return f"local:{getpass.getuser()}"

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from api.cli_members import case_members, case_share, case_unshare
 from api.cli_output import console, fail, print_json, print_table, print_text, segment
 from api.cli_server import (
     DEFAULT_SERVER,
@@ -27,7 +28,9 @@ from api.cli_server import (
 )
 
 incident_app = typer.Typer(help="Incidents, through a Verity server.", no_args_is_help=True)
-case_app = typer.Typer(help="Cases (groups of incidents), through a Verity server.", no_args_is_help=True)
+case_app = typer.Typer(
+    help="Cases (groups of incidents), through a Verity server; members in the local archive.", no_args_is_help=True
+)
 
 
 @incident_app.command("create")
@@ -410,3 +413,9 @@ def case_history(
 ) -> None:
     """Every change to the case (also once deleted); exits 1 if the history's chain does not verify."""
     _print_history("cases", case_id, server, key, as_json)
+
+
+# Membership commands work on the local archive, as `verity users` does (api/cli_members.py).
+case_app.command("share")(case_share)
+case_app.command("unshare")(case_unshare)
+case_app.command("members")(case_members)

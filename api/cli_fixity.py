@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated, Any
 
 import typer
@@ -72,7 +71,7 @@ def _on_server(server: str, key: str, clip_ids: list[str]) -> dict[str, Any]:
 
 def _on_archive(clip_ids: list[str], every: bool) -> dict[str, Any]:
     archive = cli_archive.open_existing(Settings())
-    actor = f"local:{getpass.getuser()}"
+    actor = cli_archive.local_actor()
     try:
         if clip_ids:
             outcomes = []

@@ -4,8 +4,6 @@ archive: passwords come from standard input (never argv), TOTP enrolment prints 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pyotp
@@ -15,20 +13,11 @@ from storage.archive import open_archive
 from storage.cases import create_case
 from storage.models import Person
 from storage.people import check_sign_in
-from tests.conftest import VERITY
+from tests.helpers.local_cli import run
 from verity.errors import SignInRefused
 from verity.settings import Settings
 
 PASSWORD = "correct horse battery staple"
-
-
-def run(args: list[str], data_dir: Path, stdin: str = "", ok: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "VERITY_DATA_DIR": str(data_dir), "COLUMNS": "200"}
-    env.pop("VERITY_SERVER", None)
-    result = subprocess.run([VERITY, *args], capture_output=True, text=True, env=env, input=stdin, timeout=120)
-    if ok and result.returncode != 0:
-        raise AssertionError(f"verity {args} failed: {result.stdout}{result.stderr}")
-    return result
 
 
 def signs_in(data_dir: Path, name: str, password: str, code: str | None = None) -> bool:

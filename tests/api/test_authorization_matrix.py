@@ -1,12 +1,18 @@
 """The authorization matrix: every route the app's OpenAPI schema lists, called by every kind of
 caller, held to one table of who may call it. A route missing from EXPECTED, or a row for a route
-that is gone, fails `test_every_route_has_one_rule`, so a new route cannot forget its rule."""
+that is gone, fails `test_every_route_has_one_rule`, so a new route cannot forget its rule.
+
+The world: every record a route touches (clip, incident, link, case, export, upload) is in case A
+(the clip linked to an incident of case A); case B is another, with an incident of its own. The
+callers: no key and keys that no longer count; one archive-wide key per role; a guest member of
+case A with each role there, and one holding download and export; an admin of case B."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,87 +21,182 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from storage.archive import Archive
-from storage.keys import Role, create_key, revoke_key
-from storage.people import create_person
+from storage.keys import Permission, Role, create_key, revoke_key
+from storage.members import MEMBER_ROLES
+from storage.models import ApiKey, utcnow
+from storage.people import create_person, set_disabled
 from tests import media
 from tests.conftest import auth, open_test_archive
+from tests.helpers.access import member_key
 from tests.helpers.api_calls import INCIDENT, create_incident, upload_analysed, wait_for_stamp
 from tests.helpers.exports import export_and_wait
 from tests.helpers.tsa import LoopbackTsa, stamping
 
 PUBLIC = "public"
+ARCHIVE_ONLY = "archive-only"
 MATRIX_PERSON, MATRIX_PASSWORD = "matrix-person", "a long pass phrase for the matrix"
 
-# The least role each route lets through ("public": anyone, without a key). Roles rank
-# viewer < contributor < analyst < admin (storage/keys.py); the export permission's holders,
-# analyst and admin, are "analyst and up" too.
-EXPECTED: dict[tuple[str, str], str] = {
-    ("GET", "/healthz"): PUBLIC,
-    ("POST", "/api/v1/sessions"): PUBLIC,  # sign-in: a name and password, not a key
-    ("POST", "/api/v1/clips"): "contributor",
-    ("GET", "/api/v1/clips"): "viewer",
-    ("GET", "/api/v1/clips/{clip_id}"): "viewer",
-    ("GET", "/api/v1/clips/{clip_id}/original"): "viewer",
-    ("GET", "/api/v1/clips/{clip_id}/custody"): "viewer",
-    ("GET", "/api/v1/clips/{clip_id}/probe"): "viewer",
-    ("GET", "/api/v1/clips/{clip_id}/content-credentials"): "viewer",
-    ("POST", "/api/v1/clips/{clip_id}/reprocess"): "admin",
-    ("POST", "/api/v1/clips/{clip_id}/acquisitions/{acquisition_id}/corrections"): "contributor",
-    ("POST", "/api/v1/uploads"): "contributor",
-    ("GET", "/api/v1/uploads/{upload_id}"): "contributor",
-    ("PATCH", "/api/v1/uploads/{upload_id}"): "contributor",
-    ("DELETE", "/api/v1/uploads/{upload_id}"): "contributor",
-    ("GET", "/api/v1/clips/{clip_id}/keyframes"): "viewer",
-    ("GET", "/api/v1/clips/{clip_id}/keyframes/{index}"): "viewer",
-    ("GET", "/api/v1/keys"): "admin",
-    ("POST", "/api/v1/keys"): "admin",
-    ("DELETE", "/api/v1/keys/{name}"): "admin",
-    ("GET", "/api/v1/verify"): "viewer",
-    ("POST", "/api/v1/verify"): "viewer",
-    ("GET", "/api/v1/clips/{clip_id}/related"): "viewer",
-    ("POST", "/api/v1/incidents"): "contributor",
-    ("GET", "/api/v1/incidents"): "viewer",
-    ("GET", "/api/v1/incidents/{incident_id}"): "viewer",
-    ("PATCH", "/api/v1/incidents/{incident_id}"): "contributor",
-    ("DELETE", "/api/v1/incidents/{incident_id}"): "contributor",
-    ("GET", "/api/v1/incidents/{incident_id}/history"): "viewer",
-    ("POST", "/api/v1/incidents/{incident_id}/clips"): "contributor",
-    ("GET", "/api/v1/incidents/{incident_id}/clips"): "viewer",
-    ("GET", "/api/v1/incidents/{incident_id}/clips/{link_id}"): "viewer",
-    ("PATCH", "/api/v1/incidents/{incident_id}/clips/{link_id}"): "contributor",
-    ("DELETE", "/api/v1/incidents/{incident_id}/clips/{link_id}"): "contributor",
-    ("GET", "/api/v1/clips/{clip_id}/incidents"): "viewer",
-    ("POST", "/api/v1/clips/{clip_id}/verification"): "analyst",
-    ("GET", "/api/v1/clips/{clip_id}/verification"): "viewer",
-    ("POST", "/api/v1/cases"): "contributor",
-    ("GET", "/api/v1/cases"): "viewer",
-    ("GET", "/api/v1/cases/{case_id}"): "viewer",
-    ("PATCH", "/api/v1/cases/{case_id}"): "contributor",
-    ("DELETE", "/api/v1/cases/{case_id}"): "contributor",
-    ("GET", "/api/v1/cases/{case_id}/history"): "viewer",
-    ("PUT", "/api/v1/cases/{case_id}/incidents/{incident_id}"): "contributor",
-    ("DELETE", "/api/v1/cases/{case_id}/incidents/{incident_id}"): "contributor",
-    ("GET", "/api/v1/cases/{case_id}/members"): "admin",
-    ("PUT", "/api/v1/cases/{case_id}/members/{person}"): "admin",
-    ("DELETE", "/api/v1/cases/{case_id}/members/{person}"): "admin",
-    ("GET", "/api/v1/fixity"): "viewer",
-    ("POST", "/api/v1/clips/{clip_id}/fixity"): "analyst",
-    ("GET", "/api/v1/clips/{clip_id}/timestamp"): "viewer",
-    ("GET", "/api/v1/clips/{clip_id}/timestamp/certificates"): "viewer",
-    ("GET", "/api/v1/anchors"): "viewer",
-    ("POST", "/api/v1/anchors"): "admin",
-    ("GET", "/api/v1/anchors/{anchor_id}"): "viewer",
-    ("GET", "/api/v1/anchors/{anchor_id}/token"): "viewer",
-    ("GET", "/api/v1/anchors/{anchor_id}/certificates"): "viewer",
-    ("POST", "/api/v1/exports"): "analyst",
-    ("GET", "/api/v1/exports/{export_id}"): "analyst",
-    ("GET", "/api/v1/exports/{export_id}/download"): "analyst",
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call one route. `archive`: the least archive-wide role (or PUBLIC). `case`: the
+    least role a member of the record's case needs there, or ARCHIVE_ONLY for what spans the whole
+    archive (no membership reaches it). `permission`: what a member must hold besides (an
+    archive-wide role holds it with the role: download viewer and up, export analyst and up).
+    `lists`: the route answers a list or a search, so a member of another case gets a 200 naming
+    none of case A's records instead of a 404."""
+
+    archive: str
+    case: str
+    permission: str | None = None
+    lists: bool = False
+
+
+def public() -> Rule:
+    return Rule(PUBLIC, PUBLIC)
+
+
+def record(role: str, permission: str | None = None) -> Rule:
+    return Rule(role, role, permission)
+
+
+def listing(role: str) -> Rule:
+    return Rule(role, role, lists=True)
+
+
+def whole(role: str) -> Rule:
+    return Rule(role, ARCHIVE_ONLY)
+
+
+# Roles rank none < viewer < contributor < analyst < admin (storage/keys.py).
+EXPECTED: dict[tuple[str, str], Rule] = {
+    ("GET", "/healthz"): public(),
+    ("POST", "/api/v1/sessions"): public(),  # sign-in: a name and password, not a key
+    ("POST", "/api/v1/clips"): record("contributor"),  # handed into case A
+    ("GET", "/api/v1/clips"): listing("viewer"),
+    ("GET", "/api/v1/clips/{clip_id}"): record("viewer"),
+    ("GET", "/api/v1/clips/{clip_id}/original"): record("viewer", "download"),
+    ("GET", "/api/v1/clips/{clip_id}/custody"): record("viewer"),
+    ("GET", "/api/v1/clips/{clip_id}/probe"): record("viewer"),
+    ("GET", "/api/v1/clips/{clip_id}/content-credentials"): record("viewer"),
+    ("POST", "/api/v1/clips/{clip_id}/reprocess"): whole("admin"),
+    # The uploader (here the archive-wide contributor) or an analyst: a case's contributor is neither.
+    ("POST", "/api/v1/clips/{clip_id}/acquisitions/{acquisition_id}/corrections"): Rule("contributor", "analyst"),
+    ("POST", "/api/v1/uploads"): record("contributor"),  # into case A
+    ("GET", "/api/v1/uploads/{upload_id}"): record("contributor"),  # the caller's own upload
+    ("PATCH", "/api/v1/uploads/{upload_id}"): record("contributor"),
+    ("DELETE", "/api/v1/uploads/{upload_id}"): record("contributor"),
+    ("GET", "/api/v1/clips/{clip_id}/keyframes"): record("viewer"),
+    ("GET", "/api/v1/clips/{clip_id}/keyframes/{index}"): record("viewer"),
+    ("GET", "/api/v1/keys"): whole("admin"),
+    ("POST", "/api/v1/keys"): whole("admin"),
+    ("DELETE", "/api/v1/keys/{name}"): whole("admin"),
+    ("GET", "/api/v1/verify"): listing("viewer"),
+    ("POST", "/api/v1/verify"): listing("viewer"),
+    ("GET", "/api/v1/clips/{clip_id}/related"): record("viewer"),
+    ("POST", "/api/v1/incidents"): record("contributor"),  # into case A
+    ("GET", "/api/v1/incidents"): listing("viewer"),
+    ("GET", "/api/v1/incidents/{incident_id}"): record("viewer"),
+    ("PATCH", "/api/v1/incidents/{incident_id}"): record("contributor"),
+    ("DELETE", "/api/v1/incidents/{incident_id}"): record("contributor"),
+    ("GET", "/api/v1/incidents/{incident_id}/history"): record("viewer"),
+    ("POST", "/api/v1/incidents/{incident_id}/clips"): record("contributor"),
+    ("GET", "/api/v1/incidents/{incident_id}/clips"): record("viewer"),
+    ("GET", "/api/v1/incidents/{incident_id}/clips/{link_id}"): record("viewer"),
+    ("PATCH", "/api/v1/incidents/{incident_id}/clips/{link_id}"): record("contributor"),
+    ("DELETE", "/api/v1/incidents/{incident_id}/clips/{link_id}"): record("contributor"),
+    ("GET", "/api/v1/clips/{clip_id}/incidents"): record("viewer"),
+    ("POST", "/api/v1/clips/{clip_id}/verification"): record("analyst"),
+    ("GET", "/api/v1/clips/{clip_id}/verification"): record("viewer"),
+    ("POST", "/api/v1/cases"): whole("contributor"),
+    ("GET", "/api/v1/cases"): listing("viewer"),
+    ("GET", "/api/v1/cases/{case_id}"): record("viewer"),
+    ("PATCH", "/api/v1/cases/{case_id}"): record("contributor"),
+    ("DELETE", "/api/v1/cases/{case_id}"): record("contributor"),
+    ("GET", "/api/v1/cases/{case_id}/history"): record("viewer"),
+    ("PUT", "/api/v1/cases/{case_id}/incidents/{incident_id}"): record("contributor"),
+    ("DELETE", "/api/v1/cases/{case_id}/incidents/{incident_id}"): record("contributor"),
+    ("GET", "/api/v1/cases/{case_id}/members"): record("admin"),
+    ("PUT", "/api/v1/cases/{case_id}/members/{person}"): record("admin"),
+    ("DELETE", "/api/v1/cases/{case_id}/members/{person}"): record("admin"),
+    ("GET", "/api/v1/fixity"): whole("viewer"),  # the audits of the whole archive
+    ("POST", "/api/v1/clips/{clip_id}/fixity"): record("analyst"),
+    ("GET", "/api/v1/clips/{clip_id}/timestamp"): record("viewer"),
+    ("GET", "/api/v1/clips/{clip_id}/timestamp/certificates"): record("viewer"),
+    ("GET", "/api/v1/anchors"): whole("viewer"),  # an anchor's Merkle root covers every clip
+    ("POST", "/api/v1/anchors"): whole("admin"),
+    ("GET", "/api/v1/anchors/{anchor_id}"): whole("viewer"),
+    # The token over an anchor's root: also for a member of a case whose records it covers (the
+    # world's anchor covers case A's clip), to check the proof in the record's `anchored`.
+    ("GET", "/api/v1/anchors/{anchor_id}/token"): record("viewer"),
+    ("GET", "/api/v1/anchors/{anchor_id}/certificates"): record("viewer"),
+    ("POST", "/api/v1/exports"): Rule("analyst", "viewer", "export"),
+    ("GET", "/api/v1/exports/{export_id}"): Rule("analyst", "viewer", "export"),
+    ("GET", "/api/v1/exports/{export_id}/download"): Rule("analyst", "viewer", "export"),
 }
 
-# Who calls: without a key, with a key that is none, with a revoked admin key, and one key a role.
-CALLERS = ["no key", "malformed key", "revoked key", *(role.value for role in Role)]
-UNAUTHENTICATED = {"no key", "malformed key", "revoked key"}
+UNAUTHENTICATED, ARCHIVE_WIDE, MEMBER, OUTSIDER = "unauthenticated", "archive-wide", "member of case A", "outsider"
+
+
+@dataclass(frozen=True)
+class Who:
+    """One kind of caller: how it stands (`kind`), its role (archive-wide, or in its case) and the
+    permissions its membership grants."""
+
+    name: str
+    kind: str
+    role: Role = Role.none
+    permissions: tuple[str, ...] = ()
+
+    @property
+    def person(self) -> str:
+        return "matrix-" + self.name.replace(" ", "-").replace("+", "-")
+
+
+CALLERS = [
+    *(Who(name, UNAUTHENTICATED) for name in ("no key", "malformed key", "revoked key", "expired key")),
+    Who("disabled person", UNAUTHENTICATED),
+    *(Who(role.value, ARCHIVE_WIDE, role) for role in Role),
+    *(Who(f"member {role.value}", MEMBER, role) for role in MEMBER_ROLES),
+    Who("member viewer+download+export", MEMBER, Role.viewer, ("download", "export")),
+    Who("outsider admin", OUTSIDER, Role.admin, tuple(Permission)),  # every permission, in case B
+]
+BY_NAME = {who.name: who for who in CALLERS}
 HTTP_METHODS = {"get", "put", "post", "patch", "delete", "head", "options"}
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What one caller should be answered: "allowed" (the handler ran: not 401, 403, 404 or 500),
+    "unauthenticated" (401), "refused" (403 whose detail names each of `names`), "hidden" (404,
+    as for an unknown id) or "listed" (200 naming none of case A's records)."""
+
+    outcome: str
+    names: tuple[str, ...] = ()
+    any_of: tuple[str, ...] = ()  # "refused": at least one of these named too
+
+
+def expected(rule: Rule, who: Who) -> Expect:
+    """The one table's answer for one caller."""
+    if rule.archive == PUBLIC:
+        return Expect("allowed")
+    if who.kind == UNAUTHENTICATED:
+        return Expect("unauthenticated")
+    if who.kind == ARCHIVE_WIDE:
+        if who.role.allows(Role(rule.archive)):
+            return Expect("allowed")
+        return Expect("refused", (rule.archive, who.role.value))
+    if rule.case == ARCHIVE_ONLY:
+        return Expect("refused", (rule.archive,))
+    if who.kind == OUTSIDER:
+        return Expect("listed" if rule.lists else "hidden")
+    if not who.role.allows(Role(rule.case)):
+        # A route may first ask a lower role than its last check does (corrections: contributor on
+        # the clip, then uploader or analyst): the 403 names some role above the caller's.
+        return Expect("refused", any_of=tuple(role.value for role in Role if role.rank > who.role.rank))
+    if rule.permission is not None and rule.permission not in who.permissions:
+        return Expect("refused", (rule.permission,))
+    return Expect("allowed")
 
 
 def openapi_routes() -> set[tuple[str, str]]:
@@ -115,6 +216,16 @@ def test_every_route_has_one_rule() -> None:
     assert sorted(EXPECTED.keys() - listed) == [], "rules in EXPECTED for routes that no longer exist"
 
 
+def test_the_table_refuses_a_guest_what_it_allows_an_archive_wide_caller() -> None:
+    """The rule's shape, checked on the table itself: a case's viewer without permissions may not
+    download what an archive-wide viewer may, and no membership reaches the keys."""
+    original = EXPECTED[("GET", "/api/v1/clips/{clip_id}/original")]
+    assert expected(original, BY_NAME["viewer"]) == Expect("allowed")
+    assert expected(original, BY_NAME["member viewer"]) == Expect("refused", ("download",))
+    assert expected(EXPECTED[("GET", "/api/v1/keys")], BY_NAME["member admin"]).outcome == "refused"
+    assert expected(original, BY_NAME["outsider admin"]) == Expect("hidden")
+
+
 @dataclass
 class World:
     """Real objects for the path parameters, made once per archive through the API."""
@@ -122,50 +233,78 @@ class World:
     client: TestClient
     secrets: dict[str, str]
     admin: str
-    contributor: str
     clip_bytes: bytes
     clip: dict[str, Any]
     spare_clip_id: str
     incident_id: str
     link_id: str
     case_id: str
+    other_case_id: str
     export_id: str
     upload_id: str
     anchor_id: int
 
+    def case_a_ids(self) -> list[str]:
+        """What a member of case B must never be shown."""
+        return [self.clip["id"], self.spare_clip_id, self.incident_id, self.case_id, self.export_id]
+
+    def _ok(self, response: Any, status: int = 200) -> Any:
+        assert response.status_code == status, response.text
+        return response
+
     def fresh_incident(self) -> tuple[str, str]:
-        return create_incident(self.client, self.admin)
+        """A new incident in case A, and its ETag."""
+        incident_id, _etag = create_incident(self.client, self.admin)
+        self._ok(self.client.put(f"/api/v1/cases/{self.case_id}/incidents/{incident_id}", headers=auth(self.admin)))
+        read = self._ok(self.client.get(f"/api/v1/incidents/{incident_id}", headers=auth(self.admin)))
+        return incident_id, read.headers["etag"]
 
     def fresh_link(self) -> tuple[str, str, str]:
         incident_id, _etag = self.fresh_incident()
         response = self.client.post(
             f"/api/v1/incidents/{incident_id}/clips", headers=auth(self.admin), json={"clip_id": self.clip["id"]}
         )
-        assert response.status_code == 201, response.text
+        self._ok(response, 201)
         return incident_id, response.json()["id"], response.headers["etag"]
 
-    def fresh_case(self, with_incident: bool = False) -> tuple[str, str]:
-        response = self.client.post("/api/v1/cases", headers=auth(self.admin), json={"title": "Matrix case"})
-        assert response.status_code == 201, response.text
-        case_id, etag = response.json()["id"], response.headers["etag"]
-        if with_incident:
-            added = self.client.put(f"/api/v1/cases/{case_id}/incidents/{self.incident_id}", headers=auth(self.admin))
-            assert added.status_code == 200, added.text
-            etag = added.headers["etag"]
-        return case_id, etag
-
-    def fresh_upload(self) -> str:
-        response = self.client.post(
-            "/api/v1/uploads", headers=auth(self.contributor), json={"filename": "VID_9.mp4", "size_bytes": 1000}
+    def fresh_case(self, who: Who, with_incident: bool = False) -> tuple[str, str]:
+        """A new case in which `who`, if a member of case A, holds the same membership."""
+        response = self._ok(
+            self.client.post("/api/v1/cases", headers=auth(self.admin), json={"title": "Matrix case"}), 201
         )
-        assert response.status_code == 201, response.text
-        upload_id: str = response.json()["id"]
+        case_id = response.json()["id"]
+        if who.kind == MEMBER:
+            self.share(case_id, who.person, who.role, who.permissions)
+        if with_incident:
+            self._ok(self.client.put(f"/api/v1/cases/{case_id}/incidents/{self.incident_id}", headers=auth(self.admin)))
+        read = self._ok(self.client.get(f"/api/v1/cases/{case_id}", headers=auth(self.admin)))
+        return case_id, read.headers["etag"]
+
+    def share(self, case_id: str, person: str, role: str, permissions: tuple[str, ...] = ()) -> None:
+        self._ok(
+            self.client.put(
+                f"/api/v1/cases/{case_id}/members/{person}",
+                headers=auth(self.admin),
+                json={"role": role, "permissions": list(permissions)},
+            )
+        )
+
+    def own_upload(self, who: Who) -> str:
+        """An upload begun by `who` into case A, if it may begin one; else the admin's (which only
+        its owner and archive-wide admins reach)."""
+        if expected(EXPECTED[("POST", "/api/v1/uploads")], who).outcome != "allowed":
+            return self.upload_id
+        response = self.client.post(
+            "/api/v1/uploads",
+            headers=auth(self.secrets[who.name]),
+            json={"filename": "VID_9.mp4", "size_bytes": 1000, "case_id": self.case_id},
+        )
+        upload_id: str = self._ok(response, 201).json()["id"]
         return upload_id
 
     def fresh_key(self) -> str:
         name = f"doomed-{uuid.uuid4().hex[:8]}"
-        response = self.client.post("/api/v1/keys", headers=auth(self.admin), json={"name": name, "role": "viewer"})
-        assert response.status_code == 201, response.text
+        self._ok(self.client.post("/api/v1/keys", headers=auth(self.admin), json={"name": name, "role": "viewer"}), 201)
         return name
 
 
@@ -175,6 +314,8 @@ class Call:
 
     params: dict[str, Any] = field(default_factory=dict)
     send: dict[str, Any] = field(default_factory=dict)
+    # A 404 whose detail holds this is the route's answer of "nothing of that kind here", not a denial.
+    none_here: str | None = None
 
 
 def shared_params(world: World) -> dict[str, Any]:
@@ -197,93 +338,107 @@ def _if_match(etag: str) -> dict[str, str]:
     return {"If-Match": etag}
 
 
-def _patch_incident(world: World) -> Call:
+def _patch_incident(world: World, who: Who) -> Call:
     incident_id, etag = world.fresh_incident()
     return Call({"incident_id": incident_id}, {"headers": _if_match(etag), "json": {"title": "Renamed"}})
 
 
-def _delete_incident(world: World) -> Call:
+def _delete_incident(world: World, who: Who) -> Call:
     incident_id, etag = world.fresh_incident()
     return Call({"incident_id": incident_id}, {"headers": _if_match(etag)})
 
 
-def _patch_link(world: World) -> Call:
+def _patch_link(world: World, who: Who) -> Call:
     incident_id, link_id, etag = world.fresh_link()
     return Call({"incident_id": incident_id, "link_id": link_id}, {"headers": _if_match(etag), "json": {"note": "n"}})
 
 
-def _delete_link(world: World) -> Call:
+def _delete_link(world: World, who: Who) -> Call:
     incident_id, link_id, etag = world.fresh_link()
     return Call({"incident_id": incident_id, "link_id": link_id}, {"headers": _if_match(etag)})
 
 
-def _patch_case(world: World) -> Call:
-    case_id, etag = world.fresh_case()
+def _patch_case(world: World, who: Who) -> Call:
+    case_id, etag = world.fresh_case(who)
     return Call({"case_id": case_id}, {"headers": _if_match(etag), "json": {"description": "corrected"}})
 
 
-def _delete_case(world: World) -> Call:
-    case_id, etag = world.fresh_case()
+def _delete_case(world: World, who: Who) -> Call:
+    case_id, etag = world.fresh_case(who)
     return Call({"case_id": case_id}, {"headers": _if_match(etag)})
 
 
-def _remove_case_incident(world: World) -> Call:
-    case_id, _etag = world.fresh_case(with_incident=True)
+def _remove_case_incident(world: World, who: Who) -> Call:
+    case_id, _etag = world.fresh_case(who, with_incident=True)
     return Call({"case_id": case_id})
 
 
-def _delete_member(world: World) -> Call:
-    case_id, _etag = world.fresh_case()
-    added = world.client.put(
-        f"/api/v1/cases/{case_id}/members/{MATRIX_PERSON}", headers=auth(world.admin), json={"role": "viewer"}
-    )
-    assert added.status_code == 200, added.text
+def _delete_member(world: World, who: Who) -> Call:
+    case_id, _etag = world.fresh_case(who)
+    world.share(case_id, MATRIX_PERSON, "viewer")
     return Call({"case_id": case_id, "person": MATRIX_PERSON})
 
 
-def _file(world: World) -> Call:
+def _file(world: World, who: Who) -> Call:
     return Call(send={"files": {"file": ("VID_0001.mp4", world.clip_bytes, "video/mp4")}})
 
 
+def _file_into_case(world: World, who: Who) -> Call:
+    return Call(send={**_file(world, who).send, "data": {"case_id": world.case_id}})
+
+
 # How to call a route so that an allowed caller reaches its handler: a minimal valid body, and
-# a fresh object for each call that changes or removes one (so no cell spoils another's).
-CALLS: dict[tuple[str, str], Callable[[World], Call]] = {
-    ("POST", "/api/v1/clips"): _file,
-    ("POST", "/api/v1/verify"): _file,
-    ("GET", "/api/v1/verify"): lambda w: Call(send={"params": {"sha256": w.clip["sha256"]}}),
-    ("POST", "/api/v1/clips/{clip_id}/reprocess"): lambda w: Call({"clip_id": w.spare_clip_id}),
-    ("POST", "/api/v1/clips/{clip_id}/acquisitions/{acquisition_id}/corrections"): lambda w: Call(
-        send={"json": {"field": "source", "value": "witness A", "why": "typed wrong at intake"}}
+# a fresh object for each call that changes or removes one (so no cell spoils another's), in a
+# case where the caller, if a member of case A, holds the same membership.
+CALLS: dict[tuple[str, str], Callable[[World, Who], Call]] = {
+    ("POST", "/api/v1/clips"): _file_into_case,
+    ("GET", "/api/v1/clips/{clip_id}/content-credentials"): lambda w, who: Call(
+        none_here="has no Content Credentials report"
     ),
-    ("POST", "/api/v1/sessions"): lambda w: Call(send={"json": {"name": MATRIX_PERSON, "password": MATRIX_PASSWORD}}),
-    ("POST", "/api/v1/uploads"): lambda w: Call(send={"json": {"filename": "VID_2.mp4", "size_bytes": 1000}}),
-    ("PATCH", "/api/v1/uploads/{upload_id}"): lambda w: Call(
-        send={
+    ("POST", "/api/v1/verify"): _file,
+    ("GET", "/api/v1/verify"): lambda w, who: Call(send={"params": {"sha256": w.clip["sha256"]}}),
+    ("POST", "/api/v1/clips/{clip_id}/reprocess"): lambda w, who: Call({"clip_id": w.spare_clip_id}),
+    # A note, not a source: correcting a source is the sources rule's business, not this table's.
+    ("POST", "/api/v1/clips/{clip_id}/acquisitions/{acquisition_id}/corrections"): lambda w, who: Call(
+        send={"json": {"field": "note", "value": "second camera", "why": "typed wrong at intake"}}
+    ),
+    ("POST", "/api/v1/sessions"): lambda w, who: Call(
+        send={"json": {"name": MATRIX_PERSON, "password": MATRIX_PASSWORD}}
+    ),
+    ("POST", "/api/v1/uploads"): lambda w, who: Call(
+        send={"json": {"filename": "VID_2.mp4", "size_bytes": 1000, "case_id": w.case_id}}
+    ),
+    ("GET", "/api/v1/uploads/{upload_id}"): lambda w, who: Call({"upload_id": w.own_upload(who)}),
+    ("PATCH", "/api/v1/uploads/{upload_id}"): lambda w, who: Call(
+        {"upload_id": w.own_upload(who)},
+        {
             "headers": {"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
             "content": b"\0",
-        }
+        },
     ),
-    ("DELETE", "/api/v1/uploads/{upload_id}"): lambda w: Call({"upload_id": w.fresh_upload()}),
-    ("POST", "/api/v1/keys"): lambda w: Call(send={"json": {"name": f"k-{uuid.uuid4().hex[:8]}", "role": "viewer"}}),
-    ("DELETE", "/api/v1/keys/{name}"): lambda w: Call({"name": w.fresh_key()}),
-    ("POST", "/api/v1/incidents"): lambda w: Call(send={"json": INCIDENT}),
+    ("DELETE", "/api/v1/uploads/{upload_id}"): lambda w, who: Call({"upload_id": w.own_upload(who)}),
+    ("POST", "/api/v1/keys"): lambda w, who: Call(
+        send={"json": {"name": f"k-{uuid.uuid4().hex[:8]}", "role": "viewer"}}
+    ),
+    ("DELETE", "/api/v1/keys/{name}"): lambda w, who: Call({"name": w.fresh_key()}),
+    ("POST", "/api/v1/incidents"): lambda w, who: Call(send={"json": {**INCIDENT, "case_id": w.case_id}}),
     ("PATCH", "/api/v1/incidents/{incident_id}"): _patch_incident,
     ("DELETE", "/api/v1/incidents/{incident_id}"): _delete_incident,
-    ("POST", "/api/v1/incidents/{incident_id}/clips"): lambda w: Call(send={"json": {"clip_id": w.clip["id"]}}),
+    ("POST", "/api/v1/incidents/{incident_id}/clips"): lambda w, who: Call(send={"json": {"clip_id": w.clip["id"]}}),
     ("PATCH", "/api/v1/incidents/{incident_id}/clips/{link_id}"): _patch_link,
     ("DELETE", "/api/v1/incidents/{incident_id}/clips/{link_id}"): _delete_link,
-    ("POST", "/api/v1/clips/{clip_id}/verification"): lambda w: Call(
+    ("POST", "/api/v1/clips/{clip_id}/verification"): lambda w, who: Call(
         send={"json": {"status": "in_review", "rationale": "looking at it"}}
     ),
-    ("POST", "/api/v1/cases"): lambda w: Call(send={"json": {"title": "Another case"}}),
+    ("POST", "/api/v1/cases"): lambda w, who: Call(send={"json": {"title": "Another case"}}),
     ("PATCH", "/api/v1/cases/{case_id}"): _patch_case,
     ("DELETE", "/api/v1/cases/{case_id}"): _delete_case,
     ("DELETE", "/api/v1/cases/{case_id}/incidents/{incident_id}"): _remove_case_incident,
-    ("PUT", "/api/v1/cases/{case_id}/members/{person}"): lambda w: Call(
+    ("PUT", "/api/v1/cases/{case_id}/members/{person}"): lambda w, who: Call(
         {"person": MATRIX_PERSON}, {"json": {"role": "viewer"}}
     ),
     ("DELETE", "/api/v1/cases/{case_id}/members/{person}"): _delete_member,
-    ("POST", "/api/v1/exports"): lambda w: Call(send={"json": {"clip_ids": [w.clip["id"]]}}),
+    ("POST", "/api/v1/exports"): lambda w, who: Call(send={"json": {"clip_ids": [w.clip["id"]]}}),
 }
 
 
@@ -293,62 +448,90 @@ def matrix_clips(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return media.make_silent_clip(folder / "main.mp4", seconds=2), media.make_silent_clip(folder / "spare.mp4")
 
 
+def _archive_keys(archive: Archive) -> dict[str, str]:
+    """A secret for every caller that is not a guest but "no key": archive-wide keys per role, and
+    keys that no longer count (revoked, expired, of a disabled person)."""
+    with archive.sessions.begin() as session:
+        secrets = {role.value: create_key(session, f"{role.value}-key", role.value)[1] for role in Role}
+        secrets["revoked key"] = create_key(session, "revoked-admin", "admin")[1]
+        soon = utcnow() + timedelta(hours=1)
+        secrets["expired key"] = create_key(session, "expired-admin", "admin", expires_at=soon)[1]
+        create_person(session, "matrix-disabled", "admin")
+        secrets["disabled person"] = create_key(session, "disabled-admin", "admin", person="matrix-disabled")[1]
+        create_person(session, MATRIX_PERSON, "viewer", password=MATRIX_PASSWORD)
+    with archive.sessions.begin() as session:
+        revoke_key(session, "revoked-admin")
+        expired = session.query(ApiKey).filter_by(name="expired-admin").one()
+        expired.expires_at = utcnow() - timedelta(minutes=1)  # made live (a past end is refused), then aged
+        set_disabled(session, "matrix-disabled", True)
+    secrets["malformed key"] = "not-a-verity-key"
+    return secrets
+
+
+def _guest_keys(archive: Archive, case_a: str, case_b: str) -> dict[str, str]:
+    """A key for each guest: a person with no archive-wide role, a member of case A (or B)."""
+    return {
+        who.name: member_key(
+            archive, case_a if who.kind == MEMBER else case_b, who.role, who.permissions, person=who.person
+        )
+        for who in CALLERS
+        if who.kind in (MEMBER, OUTSIDER)
+    }
+
+
 @pytest.fixture(scope="module", params=["embedded", pytest.param("scaled", marks=pytest.mark.slow)])
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, matrix_clips: tuple[Path, Path]
 ) -> Iterator[World]:
     """One archive and one app per backend for the whole matrix, with an object behind every path
-    parameter, one key per role, and a revoked admin key. The loopback TSA stamps, so the clip's
+    parameter, in case A, and a key for every caller. The loopback TSA stamps, so the clip's
     timestamp and an anchor exist to be read."""
     archive: Archive = open_test_archive(request, request.param, tmp_path_factory.mktemp(f"matrix-{request.param}"))
     tsa: LoopbackTsa = request.getfixturevalue("tsa_server")
     tsa.reset()
     stamping(archive, tsa, timestamp_retry_initial_s=0.2, timestamp_retry_max_s=0.5)
     try:
-        with archive.sessions.begin() as session:
-            secrets = {role.value: create_key(session, f"{role.value}-key", role.value)[1] for role in Role}
-            secrets["revoked key"] = create_key(session, "revoked-admin", "admin")[1]
-            create_person(session, MATRIX_PERSON, "viewer", password=MATRIX_PASSWORD)
-        with archive.sessions.begin() as session:
-            revoke_key(session, "revoked-admin")
-        secrets["malformed key"] = "not-a-verity-key"
+        secrets = _archive_keys(archive)
+        admin, viewer = secrets["admin"], secrets["viewer"]
         with TestClient(create_app(archive=archive)) as client:
             main_path, spare_path = matrix_clips
-            clip = upload_analysed(client, secrets, main_path)
+            clip = upload_analysed(client, secrets, main_path)  # handed in by the archive-wide contributor
             spare = upload_analysed(client, secrets, spare_path)
-            wait_for_stamp(client, secrets["viewer"], clip["id"], "stamped")
-            anchor = client.post("/api/v1/anchors", headers=auth(secrets["admin"]))
+            wait_for_stamp(client, viewer, clip["id"], "stamped")
+            anchor = client.post("/api/v1/anchors", headers=auth(admin))
             assert anchor.status_code == 201, anchor.text
-            incident_id, _etag = create_incident(client, secrets["admin"])
+            cases = {}
+            for title in ("Case A", "Case B"):
+                made = client.post("/api/v1/cases", headers=auth(admin), json={"title": title})
+                assert made.status_code == 201, made.text
+                incident_id, _etag = create_incident(client, admin)
+                added = client.put(f"/api/v1/cases/{made.json()['id']}/incidents/{incident_id}", headers=auth(admin))
+                assert added.status_code == 200, added.text
+                cases[title] = made.json()["id"], incident_id
+            case_a, incident_id = cases["Case A"]
             linked = client.post(
-                f"/api/v1/incidents/{incident_id}/clips", headers=auth(secrets["admin"]), json={"clip_id": clip["id"]}
+                f"/api/v1/incidents/{incident_id}/clips", headers=auth(admin), json={"clip_id": clip["id"]}
             )
             assert linked.status_code == 201, linked.text
-            case = client.post("/api/v1/cases", headers=auth(secrets["admin"]), json={"title": "Matrix"})
-            assert case.status_code == 201, case.text
-            added = client.put(
-                f"/api/v1/cases/{case.json()['id']}/incidents/{incident_id}", headers=auth(secrets["admin"])
-            )
-            assert added.status_code == 200, added.text
-            export = export_and_wait(client, secrets["admin"], case_id=case.json()["id"])
+            export = export_and_wait(client, admin, case_id=case_a)
             assert export["status"] == "ready", export["status_reason"]
+            # The admin's own upload (its owner and archive-wide admins reach it), for callers that
+            # may not begin one of their own.
             started = client.post(
-                "/api/v1/uploads",
-                headers=auth(secrets["contributor"]),
-                json={"filename": "VID_1.mp4", "size_bytes": 1000},
+                "/api/v1/uploads", headers=auth(admin), json={"filename": "VID_1.mp4", "size_bytes": 1000}
             )
             assert started.status_code == 201, started.text
             yield World(
                 client=client,
-                secrets=secrets,
-                admin=secrets["admin"],
-                contributor=secrets["contributor"],
+                secrets={**secrets, **_guest_keys(archive, case_a, cases["Case B"][0])},
+                admin=admin,
                 clip_bytes=main_path.read_bytes(),
                 clip=clip,
                 spare_clip_id=spare["id"],
                 incident_id=incident_id,
                 link_id=linked.json()["id"],
-                case_id=case.json()["id"],
+                case_id=case_a,
+                other_case_id=cases["Case B"][0],
                 export_id=export["id"],
                 upload_id=started.json()["id"],
                 anchor_id=anchor.json()["id"],
@@ -357,41 +540,54 @@ def world(
         archive.close()
 
 
-def allowed(least: str, caller: str) -> bool:
-    if least == PUBLIC:
-        return True
-    return caller not in UNAUTHENTICATED and Role(caller).allows(Role(least))
+def prepare(world: World, route: tuple[str, str], who: Who) -> Call:
+    return CALLS.get(route, lambda w, who: Call())(world, who)
 
 
-def call(world: World, route: tuple[str, str], caller: str) -> Any:
+def send(world: World, route: tuple[str, str], who: Who, prepared: Call) -> Any:
     method, template = route
-    prepared = CALLS.get(route, lambda w: Call())(world)
-    params = {**shared_params(world), **prepared.params}
-    path = template.format(**params)
-    send = dict(prepared.send)
-    headers = dict(send.pop("headers", {}))
-    if caller != "no key":
-        headers.update(auth(world.secrets[caller]))
-    return world.client.request(method, path, headers=headers, **send)
+    path = template.format(**{**shared_params(world), **prepared.params})
+    sent = dict(prepared.send)
+    headers = dict(sent.pop("headers", {}))
+    if who.name != "no key":
+        headers.update(auth(world.secrets[who.name]))
+    return world.client.request(method, path, headers=headers, **sent)
 
 
-@pytest.mark.parametrize("caller", CALLERS)
-@pytest.mark.parametrize("route", ROUTES, ids=[f"{method} {path}" for method, path in ROUTES])
-def test_route_answers_caller_as_the_table_says(world: World, route: tuple[str, str], caller: str) -> None:
-    least = EXPECTED[route]
-    response = call(world, route, caller)
-    if allowed(least, caller):
-        assert response.status_code not in (401, 403, 500), response.text
-        return
-    if caller in UNAUTHENTICATED:
+def check_answer(world: World, response: Any, expect: Expect, none_here: str | None = None) -> None:
+    """The response is what `expect` says, as `Expect` describes each outcome."""
+    if expect.outcome == "allowed":
+        if none_here is not None and response.status_code == 404:
+            assert none_here in response.json()["detail"], response.text
+            return
+        assert response.status_code not in (401, 403, 404, 500), response.text
+    elif expect.outcome == "unauthenticated":
         assert response.status_code == 401, response.text
         assert response.json()["error"] == "unauthenticated"
         assert response.json()["detail"]
-        return
-    assert response.status_code == 403, response.text
-    body = response.json()
-    assert body["error"] == "forbidden"
-    assert least in body["detail"] and caller in body["detail"], body["detail"]
+    elif expect.outcome == "refused":
+        assert response.status_code == 403, response.text
+        body = response.json()
+        assert body["error"] == "forbidden"
+        assert all(name in body["detail"] for name in expect.names), (expect.names, body["detail"])
+        assert not expect.any_of or any(name in body["detail"] for name in expect.any_of), body["detail"]
+    elif expect.outcome == "hidden":
+        assert response.status_code == 404, response.text
+        assert response.json()["error"].endswith("not_found"), response.text
+    else:
+        assert response.status_code == 200, response.text
+        named = [record_id for record_id in world.case_a_ids() if record_id in response.text]
+        assert named == [], f"a member of case B was shown case A's {named}: {response.text}"
+        body = response.json()
+        if "total" in body:
+            assert body["total"] == len(body["items"]), body
+
+
+@pytest.mark.parametrize("who", CALLERS, ids=[who.name for who in CALLERS])
+@pytest.mark.parametrize("route", ROUTES, ids=[f"{method} {path}" for method, path in ROUTES])
+def test_route_answers_caller_as_the_table_says(world: World, route: tuple[str, str], who: Who) -> None:
+    prepared = prepare(world, route, who)
+    check_answer(world, send(world, route, who, prepared), expected(EXPECTED[route], who), prepared.none_here)
 
 
 def json_body_routes() -> list[tuple[str, str]]:
@@ -404,7 +600,7 @@ def json_body_routes() -> list[tuple[str, str]]:
     )
 
 
-JSON_ROUTES = sorted(route for route in json_body_routes() if EXPECTED[route] != PUBLIC)
+JSON_ROUTES = sorted(route for route in json_body_routes() if EXPECTED[route].archive != PUBLIC)
 
 
 # FastAPI decodes a JSON body before it solves a route's dependencies, the key check among them;
