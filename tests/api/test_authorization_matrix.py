@@ -131,6 +131,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/anchors/{anchor_id}/token"): record("viewer"),
     ("GET", "/api/v1/anchors/{anchor_id}/certificates"): record("viewer"),
     ("POST", "/api/v1/exports"): Rule("analyst", "viewer", "export"),
+    # An export is read by its exporter (and archive-wide admins): each allowed caller reads its own.
     ("GET", "/api/v1/exports/{export_id}"): Rule("analyst", "viewer", "export"),
     ("GET", "/api/v1/exports/{export_id}/download"): Rule("analyst", "viewer", "export"),
 }
@@ -379,6 +380,15 @@ def _delete_member(world: World, who: Who) -> Call:
     return Call({"case_id": case_id, "person": MATRIX_PERSON})
 
 
+def _export_of(world: World, who: Who, route: tuple[str, str]) -> Call:
+    """An export is its exporter's (and an archive-wide admin's): a caller the table lets through
+    reads one it made itself; any other tries the world's, made by the admin."""
+    if expected(EXPECTED[route], who).outcome != "allowed":
+        return Call()
+    export = export_and_wait(world.client, world.secrets[who.name], clip_ids=[world.clip["id"]])
+    return Call({"export_id": export["id"]})
+
+
 def _file(world: World, who: Who) -> Call:
     return Call(send={"files": {"file": ("VID_0001.mp4", world.clip_bytes, "video/mp4")}})
 
@@ -439,6 +449,10 @@ CALLS: dict[tuple[str, str], Callable[[World, Who], Call]] = {
     ),
     ("DELETE", "/api/v1/cases/{case_id}/members/{person}"): _delete_member,
     ("POST", "/api/v1/exports"): lambda w, who: Call(send={"json": {"clip_ids": [w.clip["id"]]}}),
+    ("GET", "/api/v1/exports/{export_id}"): lambda w, who: _export_of(w, who, ("GET", "/api/v1/exports/{export_id}")),
+    ("GET", "/api/v1/exports/{export_id}/download"): lambda w, who: _export_of(
+        w, who, ("GET", "/api/v1/exports/{export_id}/download")
+    ),
 }
 
 
