@@ -54,6 +54,7 @@ from storage.exports import (
     load_export,
     record_exported,
     record_progress,
+    seen_scope,
     sources_scope,
     start_export,
 )
@@ -313,7 +314,7 @@ def _write_records(
             fixity_history=export_proofs.fixity_history_of(session, clip.id),
             timestamp=export_proofs.timestamp_of(session, clip.id),
         )
-        record = clip_record(session, clip, events, paths, exported, extras, hidden)
+        record = clip_record(session, clip, events, paths, exported, extras, hidden, seen_scope(export))
         metadata_file = f"data/clips/{clip.id}.json"
         writer.add_bytes(metadata_file, as_json_bytes(record))
         clips_index.append(
@@ -347,7 +348,7 @@ def _write_records(
             heads.append(export_proofs.ChainHead("incident", incident_id, len(entries), entries[-1].hash))
         record_file = f"data/incidents/{incident_id}.json"
         if incident is not None:
-            record = incident_record(session, incident, history_file)
+            record = incident_record(session, incident, history_file, seen_scope(export))
             writer.add_bytes(record_file, as_json_bytes(record))
             incident_records.append(record)
         incidents_index.append({"id": incident_id, "record": record_file, "history": history_file})

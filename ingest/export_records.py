@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ingest.export_proofs import ClipExtras
 from ingest.near_duplicates import relations_of
+from storage.access import Scope, incident_visible, visible_clip_ids
 from storage.acquisitions import current_values
 from storage.chain import LINK_FIELDS, canonical_json, timestamp, verify_links
 from storage.evidence import links_of, verification_history
@@ -146,17 +147,22 @@ def clip_record(
     exported: set[str],
     extras: ClipExtras,
     hidden: Hidden,
+    seen: Scope,
 ) -> dict[str, Any]:
     """The clip's JSON in the bag. `paths` names its files in the bag (original, custody, keyframes,
-    probe); `exported` is every clip the bag holds, so a near-duplicate says whether it is in it."""
-    links = list(session.scalars(select(ClipLink).where(ClipLink.clip_id == clip.id).order_by(ClipLink.id)))
+    probe); `exported` is every clip the bag holds, so a near-duplicate says whether it is in it.
+    Links and copies are those the exporter could see (`seen`): a bag names nothing beyond it."""
+    query = select(ClipLink).where(ClipLink.clip_id == clip.id, incident_visible(seen, ClipLink.incident_id.expression))
+    links = list(session.scalars(query.order_by(ClipLink.id)))
     titles = {
         incident.id: incident.title
         for incident in session.scalars(select(Incident).where(Incident.id.in_({link.incident_id for link in links})))
     }
     check = verify_links(events, CUSTODY_NAMES)
     copies = []
-    for match in relations_of(session, clip.id):
+    matches = relations_of(session, clip.id)
+    seen_copies = visible_clip_ids(session, seen, [match.clip_id for match in matches])
+    for match in (match for match in matches if match.clip_id in seen_copies):
         other = session.get(Clip, match.clip_id)
         copies.append(
             {
@@ -198,9 +204,10 @@ def clip_record(
     }
 
 
-def incident_record(session: Session, incident: Incident, history_file: str) -> dict[str, Any]:
-    """An incident as the bag keeps it: every column, and all its links (removed ones too) with segments."""
-    links = links_of(session, incident.id, include_removed=True)
+def incident_record(session: Session, incident: Incident, history_file: str, seen: Scope) -> dict[str, Any]:
+    """An incident as the bag keeps it: every column, and all its links (removed ones too, of clips
+    the exporter could see) with segments."""
+    links = links_of(session, incident.id, include_removed=True, scope=seen)
     return {
         "incident": snapshot(incident),
         "links": [link_record(link, incident.title) for link in links],

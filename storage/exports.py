@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.access import Grant, Scope
+from storage.access import EVERYTHING, Grant, Scope, incidents_in_cases
 from storage.cases import load_case
 from storage.chain import canonical_json
 from storage.custody import append_event
@@ -36,6 +36,8 @@ class ExportRequest:
     include_probe: bool = False
     # The exporter's grants when it asked for the sources and may see some (None: left out).
     sources: Scope | None = None
+    # What the exporter may see: the bag names nothing outside it.
+    seen_by: Scope = EVERYTHING
 
 
 def frozen_sources(scope: Scope) -> str:
@@ -55,6 +57,13 @@ def sources_scope(export: Export) -> Scope:
     holding = Grant(Role.viewer, frozenset({Permission.sources}))
     cases = {case_id: holding for case_id in frozen["cases"]}
     return Scope(archive=holding if frozen["archive"] else None, cases=cases)
+
+
+def seen_scope(export: Export) -> Scope:
+    """What the exporter could see when it asked (storage/access.py), as a scope to filter by."""
+    if export.visible is None:
+        return Scope(archive=Grant(Role.viewer))
+    return Scope(archive=None, cases={case_id: Grant(Role.viewer) for case_id in json.loads(export.visible)})
 
 
 def create_export(session: Session, request: ExportRequest, actor: str) -> Export:
@@ -81,6 +90,7 @@ def create_export(session: Session, request: ExportRequest, actor: str) -> Expor
         include_keyframes=request.include_keyframes,
         include_probe=request.include_probe,
         sources=frozen_sources(request.sources) if request.sources is not None else None,
+        visible=None if request.seen_by.archive_wide else json.dumps(sorted(request.seen_by.case_ids)),
         status=ExportStatus.queued,
         requested_by=actor,
         progress=0.0,
@@ -136,6 +146,9 @@ def incidents_in_scope(session: Session, export: Export, clip_ids: Sequence[str]
     if export.scope == "incident":
         return [export.scope_id or ""]
     linked = {link.incident_id for clip_id in clip_ids for link in active_links(session, clip_id=clip_id)}
+    seen = seen_scope(export)
+    if not seen.archive_wide:  # those the exporter could see
+        linked &= set(session.scalars(incidents_in_cases(seen.case_ids)))
     return sorted(linked)
 
 

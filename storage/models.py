@@ -576,8 +576,10 @@ class Export(Base):
     include_originals: Mapped[bool] = mapped_column(Boolean, default=True)
     include_keyframes: Mapped[bool] = mapped_column(Boolean, default=False)
     include_probe: Mapped[bool] = mapped_column(Boolean, default=False)
-    # JSON: whose sources the bag may carry (storage/exports.py SourcesGrant); null: left out.
+    # JSON: whose sources the bag may carry (storage/exports.py sources_scope); null: left out.
     sources: Mapped[str | None] = mapped_column(Text, default=None)
+    # JSON: the cases the exporter could see when it asked; null: the whole archive.
+    visible: Mapped[str | None] = mapped_column(Text, default=None)
     status: Mapped[str] = mapped_column(String(20), index=True)  # storage/vocabulary.py ExportStatus
     status_reason: Mapped[str | None] = mapped_column(Text)
     step: Mapped[str | None] = mapped_column(String(50))

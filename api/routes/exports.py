@@ -61,6 +61,7 @@ def ask_for_export(
         include_keyframes=body.include_keyframes,
         include_probe=body.include_probe,
         sources=caller.scope if body.include_sources else None,
+        seen_by=caller.scope,
     )
     answer = ExportOut.of(request_export(archive, wanted, caller.actor))
     queue_export(runner, answer.id)

@@ -17,7 +17,7 @@ from storage.archive import Archive
 from storage.models import Acquisition
 from tests.conftest import auth
 from tests.helpers.access import member_key
-from tests.helpers.api_calls import upload
+from tests.helpers.api_calls import INCIDENT, upload
 from tests.helpers.evidence import edit
 from tests.helpers.exports import export_and_wait, run_verify, unpack
 
@@ -231,3 +231,43 @@ def test_an_export_is_read_only_by_its_exporter_or_an_archive_wide_admin(
     for key, status in ((other, 404), (keys["analyst"], 404), (keys["admin"], 200)):
         assert client.get(f"/api/v1/exports/{done['id']}", headers=auth(key)).status_code == status
         assert client.get(done["download_url"], headers=auth(key)).status_code == status
+
+
+def test_a_guests_export_names_no_incident_or_link_of_another_case(
+    client: TestClient, keys: dict[str, str], archive: Archive, tmp_path: Path
+) -> None:
+    """One clip in two cases: the bag a member of case A builds holds A's incident and link, and
+    nothing of case B's (its incident, its title, a link removed from it), as the API shows A's member."""
+    case_a, case_b = new_case(client, keys), new_case(client, keys, "Case B")
+    admin = auth(keys["admin"])
+    clip_id, _uploader = handed_in(client, archive, case_a, os.urandom(20_000))
+    made = {}
+    for case_id, title in ((case_a, "Protest at the square"), (case_b, "Raid on the newsroom")):
+        incident = client.post(
+            "/api/v1/incidents", headers=admin, json={**INCIDENT, "title": title, "case_id": case_id}
+        )
+        assert incident.status_code == 201, incident.text
+        made[case_id] = incident.json()["id"]
+        linked = client.post(f"/api/v1/incidents/{made[case_id]}/clips", headers=admin, json={"clip_id": clip_id})
+        assert linked.status_code == 201, linked.text
+    other = upload(client, keys["admin"], os.urandom(20_000)).json()["id"]
+    removed = client.post(f"/api/v1/incidents/{made[case_a]}/clips", headers=admin, json={"clip_id": other}).json()
+    etag = {"If-Match": f'"{removed["version"]}"'}
+    gone = client.delete(f"/api/v1/incidents/{made[case_a]}/clips/{removed['id']}", headers={**admin, **etag})
+    assert gone.status_code == 200 and gone.json()["unlinked_at"], gone.text
+    exporter = member_key(archive, case_a, "viewer", ["export"])
+    _done, bag = exported_bag(client, exporter, tmp_path, clip_ids=[clip_id])
+    record = json.loads((bag / "data" / "clips" / f"{clip_id}.json").read_text())
+    assert [link["incident_id"] for link in record["incident_links"]] == [made[case_a]]
+    # The custody chain stays whole, so its `linked` events still name B's incident by id; nothing
+    # else of B is in the bag.
+    records = [path for path in bag.rglob("*.json") if path.is_file()]
+    everything = "".join(path.read_text() for path in records)
+    assert made[case_b] not in everything and other not in everything  # `other` was unlinked from A
+    assert not (bag / "data" / "incidents" / f"{made[case_b]}.json").exists()
+    assert "Raid on the newsroom" not in "".join(p.read_text(errors="replace") for p in bag.rglob("*") if p.is_file())
+    assert "Protest at the square" in everything
+    # The archive-wide admin's bag of the same clip holds both cases' incidents.
+    _done, full = exported_bag(client, keys["admin"], tmp_path, clip_ids=[clip_id])
+    record = json.loads((full / "data" / "clips" / f"{clip_id}.json").read_text())
+    assert sorted(link["incident_id"] for link in record["incident_links"]) == sorted(made.values())
