@@ -292,6 +292,7 @@ def _write_records(
         clip = load_clip(session, original.clip_id)
         events = list_events(session, clip.id)
         hidden = Hidden(sources_scope(export), clip.acquisitions, cases_of_clip(session, clip.id))
+        hidden = hidden.outside(session, seen_scope(export), events)
         custody_file = f"data/custody/{clip.id}.jsonl"
         writer.add(custody_file, chain_lines(events, CUSTODY_NAMES, hidden))
         if events:

@@ -12,7 +12,8 @@ item fails:
   object a link's hash covers plus its `prev_hash` and `hash`; hash = SHA-256(bytes of prev_hash ‖
   UTF-8 canonical JSON of the line without `prev_hash` and `hash`: keys sorted, no spaces, non-ASCII
   as is), the first link follows 64 zeros, seq counts from 0. A line with `left_out` had protected
-  sources (who handed a clip in, from where) replaced by "redacted" for this export: its hash
+  sources (who handed a clip in, from where), or the id of a case or incident its exporter may not
+  see, replaced by "redacted" for this export: its hash
   cannot be recomputed without them, so it is followed, not recomputed (the next line, the head
   the clip's metadata names and any anchor still hold it in place), and said so;
 - that each original's SHA-256 and size are those its `uploaded` custody event recorded (and its
@@ -152,15 +153,15 @@ def read_chain(path: Path) -> list[dict[str, Any]]:
 
 # Only events that record who handed a clip in and from where may have them left out; any other
 # line marked so is an edit that tries to escape the recomputation.
-LEFT_OUT_ACTIONS = ("uploaded", "acquired_duplicate", "acquisition_corrected")
+LEFT_OUT_ACTIONS = ("uploaded", "acquired_duplicate", "acquisition_corrected", "linked", "unlinked", "link_changed")
 
 
 def left_out_problem(link: dict[str, Any]) -> str | None:
-    """Why a line marked `left_out` cannot stand, or None: it must be an event of receipt or of a
-    correction, with each field it names "redacted", and a hash."""
+    """Why a line marked `left_out` cannot stand, or None: it must be an event of receipt, of a
+    correction or of a link, with each field it names "redacted", and a hash."""
     left_out = link.get("left_out")
     if link.get("action") not in LEFT_OUT_ACTIONS or not isinstance(left_out, list) or not left_out:
-        return "is marked as having sources left out, which only an event of receipt or correction may be"
+        return "is marked as having sources left out, which only an event of receipt, correction or link may be"
     try:
         details = json.loads(link.get("details") or "{}")
     except ValueError:

@@ -6,24 +6,35 @@ value; only what is shown is redacted, here, for the API and the export alike.""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from storage.access import Scope, sources_visible
+from sqlalchemy.orm import Session
+
+from storage.access import Scope, incidents_in_cases, sources_visible
 from storage.acquisitions import SOURCE_FIELDS
 from storage.keys import Permission
-from storage.models import Acquisition
+from storage.models import Acquisition, CaseIncident
 from storage.vouched import RECEIPTS, Mismatch
 
 REDACTED = "redacted"
+# Custody events that name an incident (of another case, maybe).
+LINK_ACTIONS = ("linked", "unlinked", "link_changed")
 # What a mismatch of an acquisition or a correction may repeat of a source (storage/vouched.py).
 _MISMATCH = re.compile(r"^(acquisition|correction) (\d+) (\w+)$")
 _SECRET_IN_MISMATCH = {
     "acquisition": {"source", "source_url", "received_by"},
     "correction": {"old_value", "new_value", "corrected_by"},
 }
+
+
+def _details(details: str | Mapping[str, Any]) -> Mapping[str, Any]:
+    """An event's details as stored (JSON text) or as answered (a mapping)."""
+    parsed = json.loads(details) if isinstance(details, str) else details
+    return parsed if isinstance(parsed, Mapping) else {}
 
 
 class Hidden:
@@ -41,11 +52,29 @@ class Hidden:
         self.of_correction: dict[int, int] = {c.id: a.id for a in acquisitions for c in a.corrections}
         # The clip's uploaded_by is its first acquisition's received_by.
         self.uploader = self._hidden_id(min(self.ids, default=None))
+        # Incidents and cases the clip's events name that the caller may not see (`outside`).
+        self.foreign_incidents: set[str] = set()
+        self.foreign_cases: set[str] = set()
+
+    def outside(self, session: Session, seen: Scope, events: Iterable[Any]) -> Hidden:
+        """Also leave out the incidents (of link events) and cases (of receipts) that `events`
+        name and `seen` may not see: the chain stays whole, and names nothing beyond the caller."""
+        if seen.archive_wide:
+            return self
+        details = [(e.action, _details(e.details)) for e in events]
+        incidents = {said.get("incident_id") for action, said in details if action in LINK_ACTIONS}
+        cases = {said.get("case_id") for action, said in details if action in RECEIPTS}
+        named = {name for name in incidents if isinstance(name, str)}
+        visible = set(session.scalars(incidents_in_cases(seen.case_ids).where(CaseIncident.incident_id.in_(named))))
+        self.foreign_incidents = named - visible
+        self.foreign_cases = {name for name in cases if isinstance(name, str)} - seen.case_ids
+        return self
 
     @property
     def anything(self) -> bool:
         """Whether anything of this clip is left out for the caller."""
-        return not self.sees_all and (bool(self.received_by) or self.uploader)
+        beyond = bool(self.foreign_incidents or self.foreign_cases)
+        return beyond or (not self.sees_all and (bool(self.received_by) or self.uploader))
 
     def acquisition(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """An acquisition as a dict (its `id`, `received_by`, sources, `corrections` as dicts with
@@ -76,6 +105,14 @@ class Hidden:
         """A custody event's actor and details as shown, and the names of what was left out."""
         shown = dict(details)
         left_out: list[str] = []
+        if action in LINK_ACTIONS and shown.get("incident_id") in self.foreign_incidents:
+            shown["incident_id"] = REDACTED
+            left_out.append("details.incident_id")
+        if action in RECEIPTS and shown.get("case_id") in self.foreign_cases:
+            shown["case_id"] = REDACTED
+            left_out.append("details.case_id")
+        if self.sees_all:
+            return actor, shown, left_out
         acquisition_id = shown.get("acquisition_id")
         if action in RECEIPTS and self._hidden_id(acquisition_id):
             left_out.append("actor")

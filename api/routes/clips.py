@@ -304,7 +304,8 @@ def custody_log(clip_id: str, session: SessionDep, caller: Viewer) -> CustodyLog
     on_clip(session, caller.scope, clip_id)
     clip = load_clip(session, clip_id)
     events, check = check_custody(session, clip)
-    shown, check = custody_answer(events, check, hidden_of(session, clip, caller.scope))
+    hidden = hidden_of(session, clip, caller.scope).outside(session, caller.scope, events)
+    shown, check = custody_answer(events, check, hidden)
     return CustodyLog(
         clip_id=clip.id,
         verified=check.verified,
