@@ -119,10 +119,11 @@ def remove_incident(
 
 
 @router.get("/{case_id}/members", response_model=MemberList)
-def members(case_id: str, session: SessionDep, caller: Admin) -> MemberList:
-    """Who belongs to the case, with their roles, permissions and ends (expired ones too); for
-    those who manage it: archive-wide admins and the case's own admins."""
-    on_case(session, caller.scope, case_id, Role.admin)
+def members(case_id: str, session: SessionDep, caller: Viewer) -> MemberList:
+    """Who belongs to the case, with their roles, permissions and ends (expired ones too): for
+    whoever sees the case, as its history (each change a `member_set` or `member_removed` entry)
+    already shows them; changing them is for its admins."""
+    on_case(session, caller.scope, case_id)
     return MemberList(case_id=case_id, items=[MemberOut.of(m) for m in members_of(session, case_id)])
 
 

@@ -116,7 +116,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/cases/{case_id}/history"): record("viewer"),
     ("PUT", "/api/v1/cases/{case_id}/incidents/{incident_id}"): record("contributor"),
     ("DELETE", "/api/v1/cases/{case_id}/incidents/{incident_id}"): record("contributor"),
-    ("GET", "/api/v1/cases/{case_id}/members"): record("admin"),
+    ("GET", "/api/v1/cases/{case_id}/members"): record("viewer"),
     ("PUT", "/api/v1/cases/{case_id}/members/{person}"): record("admin"),
     ("DELETE", "/api/v1/cases/{case_id}/members/{person}"): record("admin"),
     ("GET", "/api/v1/fixity"): whole("viewer"),  # the audits of the whole archive
