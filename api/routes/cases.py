@@ -93,10 +93,11 @@ def history(case_id: str, session: SessionDep, caller: Viewer) -> HistoryLog:
 
 
 def _check_filing(session: Session, scope: Scope, case_id: str, incident_id: str) -> None:
-    """Contributor in the case, and the incident visible to the caller: filing must never pull an
-    incident the caller cannot see into a case (nor tell it that such an incident exists)."""
+    """Contributor in the case, and where the incident already is: filing must never pull an
+    incident the caller cannot see into a case (nor tell it that such an incident exists), nor
+    let a viewer of one case carry its incidents into another."""
     on_case(session, scope, case_id, Role.contributor)
-    on_incident(session, scope, incident_id)
+    on_incident(session, scope, incident_id, Role.contributor)
 
 
 @router.put("/{case_id}/incidents/{incident_id}", response_model=CaseOut, responses=error_responses(409))

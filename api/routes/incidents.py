@@ -153,10 +153,11 @@ def history(incident_id: str, session: SessionDep, caller: Viewer) -> HistoryLog
     "/api/v1/incidents/{incident_id}/clips", status_code=201, response_model=LinkOut, responses=error_responses(409)
 )
 def link(incident_id: str, body: LinkIn, response: Response, session: SessionDep, caller: Contributor) -> ClipLink:
-    """Link a clip the caller may see: linking brings the clip into the incident's cases, so a
-    clip it cannot see is a 404 here too."""
+    """Link a clip the caller may change: linking brings the clip into the incident's cases, so
+    it needs the contributor role where the clip already is (a clip it cannot see is a 404), not
+    only where it goes: a viewer of case B cannot carry B's footage into case A."""
     on_incident(session, caller.scope, incident_id, Role.contributor)
-    on_clip(session, caller.scope, body.clip_id)
+    on_clip(session, caller.scope, body.clip_id, Role.contributor)
     created = link_clip(session, incident_id, body.clip_id, body.start_s, body.end_s, body.note, caller.actor)
     response.headers["Location"] = f"/api/v1/incidents/{incident_id}/clips/{created.id}"
     response.headers["ETag"] = etag(created.version)

@@ -237,6 +237,25 @@ def test_linking_a_clip_the_caller_cannot_see_is_404(archive: Archive, client: T
     assert _status(client, world.admin, "POST", path, json={"clip_id": world.loose}) == 201
 
 
+def test_a_viewer_of_one_case_cannot_carry_its_clips_or_incidents_into_another(
+    archive: Archive, client: TestClient, world: World
+) -> None:
+    """Linking and filing bring a record into another case's sight: they need the contributor
+    role where the record already is, not only where it goes."""
+    person = "two-cases"
+    member_key(archive, world.case_a, "contributor", person=person)
+    both = member_key(archive, world.case_b, "viewer", person=person, key_role="contributor")
+    carried = client.post(
+        f"/api/v1/incidents/{world.incident_a}/clips", headers=auth(both), json={"clip_id": world.in_b}
+    )
+    assert carried.status_code == 403 and "contributor" in carried.json()["detail"], carried.text
+    filed = client.put(f"/api/v1/cases/{world.case_a}/incidents/{world.incident_b}", headers=auth(both))
+    assert filed.status_code == 403 and "contributor" in filed.json()["detail"], filed.text
+    links = _call(client, world.admin, "GET", f"/api/v1/incidents/{world.incident_a}/clips")
+    assert world.in_b not in {link["clip_id"] for link in links}
+    assert world.incident_b not in _call(client, world.admin, "GET", f"/api/v1/cases/{world.case_a}")["incident_ids"]
+
+
 def test_a_contributor_member_creates_incidents_only_into_its_case(
     archive: Archive, client: TestClient, world: World
 ) -> None:
