@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true, union
+from sqlalchemy import ColumnElement, Select, false, or_, select, true, union
 from sqlalchemy.orm import Session
 
 from storage.keys import PERMISSION_ROLES, Permission, Role, lower_role
@@ -287,22 +287,17 @@ def sources_visible_clause(scope: Scope) -> ColumnElement[bool]:
     if scope.archive is not None and scope.archive.may(Permission.sources):
         return true()
     holding = sorted(case_id for case_id, grant in scope.cases.items() if grant.may(Permission.sources))
-    if not holding:
-        return false()
-    return or_(
-        Acquisition.case_id.in_(holding),
-        and_(Acquisition.case_id.is_(None), Acquisition.clip_id.in_(clips_in_cases(holding))),
-    )
+    return Acquisition.case_id.in_(holding) if holding else false()
 
 
-def sources_visible(scope: Scope, acquisition: Acquisition, clip_cases: Iterable[str]) -> bool:
+def sources_visible(scope: Scope, acquisition: Acquisition) -> bool:
     """Whether the caller may see who handed this acquisition in and from where: with the sources
-    permission archive-wide, or in the case it was handed into; one handed in archive-wide is
-    shown to holders of the permission in a case the clip is in. An acquisition of
-    another case is never shown through this one: each case guards its own sources."""
+    permission archive-wide, or in the case it was handed into. Each case guards its own sources,
+    and the archive's own (handed in with no case) are for archive-wide holders alone: were they
+    shown to holders in any case the clip is in, a guest could hand in a copy of widely shared
+    footage to its case and read who first sent it to the archive."""
     if scope.archive is not None and scope.archive.may(Permission.sources):
         return True
-    if acquisition.case_id is not None:
-        grant = scope.cases.get(acquisition.case_id)
-        return grant is not None and grant.may(Permission.sources)
-    return any(scope.cases.get(case_id, NOTHING).may(Permission.sources) for case_id in clip_cases)
+    if acquisition.case_id is None:
+        return False
+    return scope.cases.get(acquisition.case_id, NOTHING).may(Permission.sources)

@@ -43,12 +43,9 @@ class Hidden:
 
     def __init__(self, scope: Scope, acquisitions: Iterable[Acquisition], clip_cases: Iterable[str]) -> None:
         acquisitions = list(acquisitions)
-        cases = set(clip_cases)
         self.sees_all = scope.archive is not None and scope.archive.may(Permission.sources)
         self.ids = {a.id for a in acquisitions}
-        self.received_by: dict[int, str] = {
-            a.id: a.received_by for a in acquisitions if not sources_visible(scope, a, cases)
-        }
+        self.received_by: dict[int, str] = {a.id: a.received_by for a in acquisitions if not sources_visible(scope, a)}
         self.of_correction: dict[int, int] = {c.id: a.id for a in acquisitions for c in a.corrections}
         # The clip's uploaded_by is its first acquisition's received_by.
         self.uploader = self._hidden_id(min(self.ids, default=None))

@@ -11,7 +11,7 @@ from api.errors import COMMON_ERRORS
 from api.params import Contributor
 from api.schemas import AcquisitionOut, CorrectionIn
 from api.sources import acquisitions_answer, hidden_of
-from storage.access import cases_of_clip, on_clip, sources_visible
+from storage.access import on_clip, sources_visible
 from storage.acquisitions import correct_acquisition, load_acquisition
 from storage.keys import Role
 
@@ -44,9 +44,7 @@ def correct(
         body.why,
         caller.actor,
         may_correct_others=grant.allows(Role.analyst),
-        sees_sources=lambda acquisition: sources_visible(
-            caller.scope, acquisition, cases_of_clip(session, clip_id) if caller.scope.cases else ()
-        ),
+        sees_sources=lambda acquisition: sources_visible(caller.scope, acquisition),
     )
     response.headers["Location"] = f"/api/v1/clips/{clip_id}"
     acquisition = load_acquisition(session, clip_id, acquisition_id)

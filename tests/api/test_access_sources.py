@@ -275,3 +275,24 @@ def test_a_guests_export_names_no_incident_or_link_of_another_case(
     _done, full = exported_bag(client, keys["admin"], tmp_path, clip_ids=[clip_id])
     record = json.loads((full / "data" / "clips" / f"{clip_id}.json").read_text())
     assert sorted(link["incident_id"] for link in record["incident_links"]) == sorted(made.values())
+
+
+def test_handing_in_a_copy_of_archived_footage_does_not_reveal_who_first_sent_it(
+    client: TestClient, keys: dict[str, str], archive: Archive
+) -> None:
+    """The archive's own acquisitions (handed in with no case) keep their sources from every case:
+    a guest holding sources in its case who hands in a copy of the same bytes sees its own
+    acquisition's source, and "redacted" for the first sender's, in the clip and in searches."""
+    data = os.urandom(20_000)
+    first = upload(client, keys["admin"], data, source="the first sender, a nurse")
+    assert first.status_code == 201, first.text
+    case_id = new_case(client, keys)
+    guest = member_key(archive, case_id, "contributor", ["sources"])
+    again = upload(client, guest, data, case_id=case_id, source="a second copy")
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"], again.text
+    clip = clip_as(client, guest, first.json()["id"])
+    assert [a["source"] for a in clip["acquisitions"]] == ["redacted", "a second copy"]
+    assert "nurse" not in json.dumps(client.get(f"/api/v1/clips/{clip['id']}/custody", headers=auth(guest)).json())
+    found = client.get("/api/v1/clips", headers=auth(guest), params={"source": "nurse"}).json()
+    assert found["total"] == 0
+    assert client.get("/api/v1/clips", headers=auth(guest), params={"source": "second"}).json()["total"] == 1
