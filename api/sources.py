@@ -26,9 +26,12 @@ def clip_answer(clip: Clip, hidden: Hidden) -> ClipOut:
     answer = ClipOut.of(clip)
     if not hidden.anything:
         return answer
-    return answer.model_copy(
-        update={"uploaded_by": hidden.uploaded_by(clip.uploaded_by), "acquisitions": acquisitions_answer(clip, hidden)}
-    )
+    shown = {
+        "filename": hidden.filename(clip.filename),
+        "uploaded_by": hidden.uploaded_by(clip.uploaded_by),
+        "acquisitions": acquisitions_answer(clip, hidden),
+    }
+    return answer.model_copy(update=shown)
 
 
 def clip_out(session: Session, clip: Clip, scope: Scope) -> ClipOut:

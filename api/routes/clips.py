@@ -9,6 +9,7 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -40,6 +41,7 @@ from api.schemas import (
 )
 from api.sources import clip_out, clip_outs, custody_answer, hidden_of
 from api.threads import run_on
+from ingest.export_records import original_name
 from ingest.fixity import Original, checked_original
 from ingest.pipeline import request_reprocess
 from ingest.runner import queue_ingest
@@ -270,12 +272,16 @@ def download_original(
     permission on the clip: a case may let its members review footage without taking copies."""
     on_clip(session, caller.scope, clip_id, Role.viewer, Permission.download)
     clip = load_clip(session, clip_id)
+    # A file name handed into a case the caller may not see is not told: the bytes' hash names it.
+    filename = hidden_of(session, clip, caller.scope).filename(clip.filename)
+    if filename != clip.filename:
+        filename = PurePosixPath(original_name(clip)).name
     etag = f'"{clip.sha256}"'
     headers = {
         "ETag": etag,
         "Repr-Digest": f"sha-256=:{base64.b64encode(bytes.fromhex(clip.sha256)).decode()}:",
         "Accept-Ranges": "bytes",
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(clip.filename)}",
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
     }
     if etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
