@@ -327,7 +327,7 @@ def _ingest_local(archive: Any, path: Path, fields: dict[str, str], progress: Pr
             soft_wrap=True,
         )
     with archive.sessions() as session:
-        clip = clip_out(session, load_clip(session, result.clip.id), EVERYTHING).model_dump()
+        clip = clip_out(load_clip(session, result.clip.id), EVERYTHING).model_dump()
     return UploadOut.model_validate({**clip, "duplicate": result.duplicate}).model_dump(mode="json")
 
 

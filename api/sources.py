@@ -7,18 +7,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from sqlalchemy.orm import Session
-
 from api.schemas import AcquisitionOut, ClipOut, CustodyEventOut
-from storage.access import Scope, cases_of_clip, cases_of_clips
+from storage.access import Scope
 from storage.models import Clip, CustodyEvent
 from storage.sources import Hidden
 from storage.vouched import CustodyCheck
 
 
-def hidden_of(session: Session, clip: Clip, scope: Scope) -> Hidden:
-    """What of `clip` the caller may not see (the clip's cases are read only when they matter)."""
-    return Hidden(scope, clip.acquisitions, cases_of_clip(session, clip.id) if scope.cases else ())
+def hidden_of(clip: Clip, scope: Scope) -> Hidden:
+    """What of `clip` the caller may not see."""
+    return Hidden(scope, clip.acquisitions)
 
 
 def clip_answer(clip: Clip, hidden: Hidden) -> ClipOut:
@@ -26,19 +24,20 @@ def clip_answer(clip: Clip, hidden: Hidden) -> ClipOut:
     answer = ClipOut.of(clip)
     if not hidden.anything:
         return answer
-    return answer.model_copy(
-        update={"uploaded_by": hidden.uploaded_by(clip.uploaded_by), "acquisitions": acquisitions_answer(clip, hidden)}
-    )
+    shown = {
+        "filename": hidden.filename(clip.filename),
+        "uploaded_by": hidden.uploaded_by(clip.uploaded_by),
+        "acquisitions": acquisitions_answer(clip, hidden),
+    }
+    return answer.model_copy(update=shown)
 
 
-def clip_out(session: Session, clip: Clip, scope: Scope) -> ClipOut:
-    return clip_answer(clip, hidden_of(session, clip, scope))
+def clip_out(clip: Clip, scope: Scope) -> ClipOut:
+    return clip_answer(clip, hidden_of(clip, scope))
 
 
-def clip_outs(session: Session, clips: Sequence[Clip], scope: Scope) -> list[ClipOut]:
-    """A page of clips, their cases read in two queries."""
-    cases = cases_of_clips(session, [clip.id for clip in clips]) if scope.cases else {}
-    return [clip_answer(clip, Hidden(scope, clip.acquisitions, cases.get(clip.id, ()))) for clip in clips]
+def clip_outs(clips: Sequence[Clip], scope: Scope) -> list[ClipOut]:
+    return [clip_answer(clip, hidden_of(clip, scope)) for clip in clips]
 
 
 def acquisitions_answer(clip: Clip, hidden: Hidden) -> list[AcquisitionOut]:

@@ -37,7 +37,6 @@ from ingest.export_records import (
 )
 from ingest.export_report import ClipSummary, render_report
 from ingest.near_duplicates import NearDuplicateFinder
-from storage.access import cases_of_clip
 from storage.archive import Archive
 from storage.blobs import BlobStore, delete_untouched
 from storage.clips import keyframes_of, load_clip
@@ -285,14 +284,15 @@ def _write_records(
 ) -> WrittenRecords:
     """Every record file of the bag: data/clips, custody, incidents, cases, history, keyframes, probe."""
     exported = {original.clip_id for original in originals}
+    seen = seen_scope(export)  # what the exporter could see: the bag names nothing beyond it
     clips_index: list[dict[str, Any]] = []
     summaries: list[ClipSummary] = []
     heads: list[export_proofs.ChainHead] = []
     for original in originals:
         clip = load_clip(session, original.clip_id)
         events = list_events(session, clip.id)
-        hidden = Hidden(sources_scope(export), clip.acquisitions, cases_of_clip(session, clip.id))
-        hidden = hidden.outside(session, seen_scope(export), events)
+        hidden = Hidden(sources_scope(export), clip.acquisitions, seen)
+        hidden = hidden.outside(session, seen, events)
         custody_file = f"data/custody/{clip.id}.jsonl"
         writer.add(custody_file, chain_lines(events, CUSTODY_NAMES, hidden))
         if events:
@@ -315,7 +315,7 @@ def _write_records(
             fixity_history=export_proofs.fixity_history_of(session, clip.id),
             timestamp=export_proofs.timestamp_of(session, clip.id),
         )
-        record = clip_record(session, clip, events, paths, exported, extras, hidden, seen_scope(export))
+        record = clip_record(session, clip, events, paths, exported, extras, hidden, seen)
         metadata_file = f"data/clips/{clip.id}.json"
         writer.add_bytes(metadata_file, as_json_bytes(record))
         clips_index.append(
@@ -349,7 +349,7 @@ def _write_records(
             heads.append(export_proofs.ChainHead("incident", incident_id, len(entries), entries[-1].hash))
         record_file = f"data/incidents/{incident_id}.json"
         if incident is not None:
-            record = incident_record(session, incident, history_file, seen_scope(export))
+            record = incident_record(session, incident, history_file, seen)
             writer.add_bytes(record_file, as_json_bytes(record))
             incident_records.append(record)
         incidents_index.append({"id": incident_id, "record": record_file, "history": history_file})

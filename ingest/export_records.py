@@ -91,7 +91,7 @@ def clip_fields(clip: Clip, hidden: Hidden) -> dict[str, Any]:
         "device_model",
     )
     fields = {**{name: _time(getattr(clip, name)) for name in columns}, **parsed}
-    return {**fields, "uploaded_by": hidden.uploaded_by(clip.uploaded_by)}
+    return {**fields, "filename": hidden.filename(clip.filename), "uploaded_by": hidden.uploaded_by(clip.uploaded_by)}
 
 
 def acquisition_records(clip: Clip, hidden: Hidden) -> list[dict[str, Any]]:

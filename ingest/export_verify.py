@@ -12,12 +12,13 @@ item fails:
   object a link's hash covers plus its `prev_hash` and `hash`; hash = SHA-256(bytes of prev_hash ‖
   UTF-8 canonical JSON of the line without `prev_hash` and `hash`: keys sorted, no spaces, non-ASCII
   as is), the first link follows 64 zeros, seq counts from 0. A line with `left_out` had protected
-  sources (who handed a clip in, from where), or the id of a case or incident its exporter may not
-  see, replaced by "redacted" for this export: its hash
-  cannot be recomputed without them, so it is followed, not recomputed (the next line, the head
-  the clip's metadata names and any anchor still hold it in place), and said so;
-- that each original's SHA-256 and size are those its `uploaded` custody event recorded (and its
-  file name), and that the custody head each clip's metadata names is in its chain;
+  sources (who handed a clip in, from where), or what it says of a case or incident its exporter
+  may not see (a receipt into it, a link to it, an export of it), replaced by "redacted" for this
+  export: its hash cannot be recomputed without them, so it is followed, not recomputed (the next
+  line, the head the clip's metadata names and any anchor still hold it in place), and said so;
+- that each original's SHA-256 and size are those its `uploaded` custody event recorded, and its
+  file name the clip's (unless left out), and that the custody head each clip's metadata names is
+  in its chain;
 - every timestamp token (data/timestamps/*.json, timestamps/*.json) with `openssl ts -verify`
   against the certificates included (or --ca-file, the roots you trust), that it stamps what it
   says (an original's hash, the payload manifest, or the Merkle root of chain heads), and for an
@@ -151,17 +152,26 @@ def read_chain(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-# Only events that record who handed a clip in and from where may have them left out; any other
-# line marked so is an edit that tries to escape the recomputation.
-LEFT_OUT_ACTIONS = ("uploaded", "acquired_duplicate", "acquisition_corrected", "linked", "unlinked", "link_changed")
+# Only events that record who handed a clip in and from where, or that name another case's records
+# (a receipt, a correction, a link, an export), may have them left out; any other line marked so is
+# an edit that tries to escape the recomputation.
+LEFT_OUT_ACTIONS = (
+    "uploaded",
+    "acquired_duplicate",
+    "acquisition_corrected",
+    "linked",
+    "unlinked",
+    "link_changed",
+    "exported",
+)
 
 
 def left_out_problem(link: dict[str, Any]) -> str | None:
     """Why a line marked `left_out` cannot stand, or None: it must be an event of receipt, of a
-    correction or of a link, with each field it names "redacted", and a hash."""
+    correction, of a link or of an export, with each field it names "redacted", and a hash."""
     left_out = link.get("left_out")
     if link.get("action") not in LEFT_OUT_ACTIONS or not isinstance(left_out, list) or not left_out:
-        return "is marked as having sources left out, which only an event of receipt, correction or link may be"
+        return "is marked as having sources left out, which only an event of receipt, correction, link or export may be"
     try:
         details = json.loads(link.get("details") or "{}")
     except ValueError:
@@ -261,6 +271,7 @@ def check_clips(
             report.fail(item, "its custody chain has no `uploaded` event")
             continue
         recorded = json.loads(uploaded["details"])
+        filename_left_out = "details.filename" in (uploaded.get("left_out") or [])
         problems = []
         if recorded.get("sha256") != clip["sha256"]:
             problems.append(f"the export says sha256 {clip['sha256']}, its uploaded event {recorded.get('sha256')}")
@@ -289,12 +300,19 @@ def check_clips(
                 problems.append(f"the custody head its metadata names (seq {seq}) is not in its chain")
             if (metadata.get("clip") or {}).get("sha256") != clip["sha256"]:
                 problems.append("its metadata names another sha256")
+            filename = (metadata.get("clip") or {}).get("filename")
+            if "filename" in recorded and not filename_left_out and filename != recorded["filename"]:
+                problems.append(
+                    f"its metadata names the file {filename!r}, its uploaded event {recorded['filename']!r}"
+                )
         if problems:
             report.fail(item, "; ".join(problems))
         else:
             kept = f", original {original} matches" if original else " (original not included)"
             if "left_out" in uploaded:
                 kept += " (that event's sources are left out: it is held by the chain's links, not recomputed)"
+            if filename_left_out:
+                kept += "; its file name is left out for this export, so it is not compared"
             report.ok(item, f"sha256 {clip['sha256']} is the one its uploaded event recorded{kept}")
 
 

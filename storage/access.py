@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, false, or_, select, true, union
 from sqlalchemy.orm import Session
@@ -194,26 +194,6 @@ def cases_of_clip(session: Session, clip_id: str) -> set[str]:
         .where(ClipLink.clip_id == clip_id, ClipLink.unlinked_at.is_(None))
     )
     return {case_id for case_id in session.scalars(union(handed, linked)) if case_id is not None}
-
-
-def cases_of_clips(session: Session, clip_ids: Iterable[str]) -> dict[str, set[str]]:
-    """`cases_of_clip` for many clips in two queries (for a page of them)."""
-    ids = sorted(set(clip_ids))
-    found: dict[str, set[str]] = {clip_id: set() for clip_id in ids}
-    if not ids:
-        return found
-    handed = select(Acquisition.clip_id, Acquisition.case_id).where(
-        Acquisition.clip_id.in_(ids), Acquisition.case_id.is_not(None)
-    )
-    linked = (
-        select(ClipLink.clip_id, CaseIncident.case_id)
-        .join(CaseIncident, CaseIncident.incident_id == ClipLink.incident_id)
-        .where(ClipLink.clip_id.in_(ids), ClipLink.unlinked_at.is_(None))
-    )
-    rows = cast("list[tuple[str, str]]", session.execute(union(handed, linked)).all())
-    for clip_id, case_id in rows:
-        found[clip_id].add(case_id)
-    return found
 
 
 def cases_of_incident(session: Session, incident_id: str) -> set[str]:

@@ -48,5 +48,5 @@ def correct(
     )
     response.headers["Location"] = f"/api/v1/clips/{clip_id}"
     acquisition = load_acquisition(session, clip_id, acquisition_id)
-    shown = acquisitions_answer(acquisition.clip, hidden_of(session, acquisition.clip, caller.scope))
+    shown = acquisitions_answer(acquisition.clip, hidden_of(acquisition.clip, caller.scope))
     return next(a for a in shown if a.id == acquisition_id)

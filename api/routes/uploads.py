@@ -164,8 +164,7 @@ async def send_chunk(
     response.status_code = 200 if result.duplicate else 201
     response.headers["Location"] = f"/api/v1/clips/{result.clip.id}"
     response.headers["Upload-Offset"] = str(outcome.upload.size_bytes)
-    with archive.reads() as session:
-        clip = clip_out(session, result.clip, caller.scope).model_dump()
+    clip = clip_out(result.clip, caller.scope).model_dump()
     return UploadCompletedOut.model_validate({**clip, "duplicate": result.duplicate, "upload_id": upload_id})
 
 

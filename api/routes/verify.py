@@ -46,10 +46,11 @@ VERIFY_FORM_DOC = form_doc("The file to check; it is not kept.", {"file": ex.UPL
 
 
 def describe_matches(
-    session: Session, matches: list[Match], query_duration_s: float | None = None
+    session: Session, matches: list[Match], scope: Scope, query_duration_s: float | None = None
 ) -> list[NearDuplicateOut]:
     """The matches as answered; segments end where the matched clip (and the query, when its
-    duration is known) ends, so each can be linked as it stands."""
+    duration is known) ends, so each can be linked as it stands. A clip's filename is shown as
+    `scope` may see it (api/sources.py)."""
     described = []
     for found in matches:
         clip = session.get(Clip, found.clip_id)
@@ -59,7 +60,7 @@ def describe_matches(
         described.append(
             NearDuplicateOut(
                 clip_id=clip.id,
-                filename=clip.filename,
+                filename=hidden_of(clip, scope).filename(clip.filename),
                 score=found.score,
                 matched_seconds=round(sum(s.duration_s for s in segments), 3),
                 mirrored=found.mirrored,
@@ -98,7 +99,7 @@ def verification_answer(session: Session, result: Verification, *, scope: Scope,
     if result.exact_clip_id and not exact_hidden:
         clip = load_clip(session, result.exact_clip_id)
         exact_duration_s = clip.duration_s
-        hidden = hidden_of(session, clip, scope)
+        hidden = hidden_of(clip, scope)
         acquisitions = acquisitions_answer(clip, hidden)
         exact = ExactMatchOut(
             clip=clip_answer(clip, hidden),
@@ -109,7 +110,7 @@ def verification_answer(session: Session, result: Verification, *, scope: Scope,
     return VerifyOut(
         sha256=result.sha256,
         exact_match=exact,
-        near_duplicates=describe_matches(session, near, exact_duration_s),
+        near_duplicates=describe_matches(session, near, scope, exact_duration_s),
         not_analysed=result.not_analysed,
         restricted=RestrictedMatchOut(exact=exact_hidden, near_duplicates=near_hidden)
         if reveals_restricted and (exact_hidden or near_hidden)
@@ -191,6 +192,6 @@ def related(clip_id: str, session: SessionDep, caller: Viewer) -> RelatedOut:
     clip = load_clip(session, clip_id)
     relations = relations_of(session, clip.id)
     visible = visible_clip_ids(session, caller.scope, [m.clip_id for m in relations])
-    copies = describe_matches(session, [m for m in relations if m.clip_id in visible], clip.duration_s)
+    copies = describe_matches(session, [m for m in relations if m.clip_id in visible], caller.scope, clip.duration_s)
     first = min([(clip.created_at, clip.id), *[(c.first_seen_at, c.clip_id) for c in copies]])
     return RelatedOut(clip_id=clip.id, first_seen_clip_id=first[1], related=copies)

@@ -204,7 +204,8 @@ def test_a_source_or_uploader_filter_matches_only_acquisitions_whose_source_the_
     archived_clip(archive, data, source="informant", received_by="case-b-team")
     case_a, _ = put_in_case(archive, [clip_id], "case A")
     case_b, _ = put_in_case(archive, [], "case B")
-    # The second copy was handed into case B: its source is B's to guard.
+    # The first copy was handed into case A, the second into case B: each case guards its own.
+    edit(archive, "UPDATE acquisitions SET case_id = :case WHERE received_by = 'field-team'", case=case_a)
     edit(archive, "UPDATE acquisitions SET case_id = :case WHERE received_by = 'case-b-team'", case=case_b)
     with archive.sessions() as session:
         assert session.scalar(select(Acquisition.case_id).where(Acquisition.received_by == "case-b-team")) == case_b

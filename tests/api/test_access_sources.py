@@ -296,3 +296,95 @@ def test_handing_in_a_copy_of_archived_footage_does_not_reveal_who_first_sent_it
     found = client.get("/api/v1/clips", headers=auth(guest), params={"source": "nurse"}).json()
     assert found["total"] == 0
     assert client.get("/api/v1/clips", headers=auth(guest), params={"source": "second"}).json()["total"] == 1
+
+
+B_SECRETS = ("b-secret-name", "safehouse", "B office", "asked to move", "B's link note", "B's changed note")
+
+
+def test_a_member_sees_nothing_of_another_cases_acquisition_link_or_export_but_that_they_are(
+    client: TestClient, keys: dict[str, str], archive: Archive, tmp_path: Path
+) -> None:
+    """A clip first handed into case B, corrected, linked and exported there, then linked into
+    case A: A's member sees B's acquisition only as one (its filename, note, captured_at and
+    correction left out, and the clip's own filename, which was B's), and the custody log and A's
+    bag show B's receipt, correction, link and export without what they say; the chain verifies."""
+    case_a, case_b = new_case(client, keys, "Case A"), new_case(client, keys, "Case B")
+    admin = auth(keys["admin"])
+    b_uploader = member_key(archive, case_b, "contributor", person="b-uploader")
+    b_fields = {"case_id": case_b, "note": "met at the safehouse", "captured_at": "2024-05-01T10:00:00Z", **SOURCE}
+    clip_id = upload(client, b_uploader, os.urandom(20_000), name="b-secret-name.mp4", **b_fields).json()["id"]
+    acquisition_id = clip_as(client, keys["admin"], clip_id)["acquisitions"][0]["id"]
+    correction = {"field": "note", "value": "met at the B office", "why": "the witness asked to move it"}
+    corrections = f"/api/v1/clips/{clip_id}/acquisitions/{acquisition_id}/corrections"
+    assert client.post(corrections, headers=auth(b_uploader), json=correction).status_code == 201
+    b_member = member_key(archive, case_b, "contributor", ["export"], person="b-linker")
+    incidents = {}
+    for case_id, key, note in ((case_b, b_member, "B's link note"), (case_a, keys["admin"], "A's link note")):
+        incidents[case_id] = client.post(
+            "/api/v1/incidents", headers=admin, json={**INCIDENT, "case_id": case_id}
+        ).json()["id"]
+        linked = client.post(
+            f"/api/v1/incidents/{incidents[case_id]}/clips", headers=auth(key), json={"clip_id": clip_id, "note": note}
+        )
+        assert linked.status_code == 201, linked.text
+        if case_id == case_b:
+            changed = client.patch(
+                f"/api/v1/incidents/{incidents[case_b]}/clips/{linked.json()['id']}",
+                headers={**auth(b_member), "If-Match": f'"{linked.json()["version"]}"'},
+                json={"note": "B's changed note"},
+            )
+            assert changed.status_code == 200, changed.text
+    b_export = export_and_wait(client, b_member, case_id=case_b, include_originals=False)["id"]
+    beyond = (*B_SECRETS, "b-uploader", "b-linker", b_export, case_b, incidents[case_b], "2024-05-01")
+    member = member_key(archive, case_a, "viewer", ["export", "sources", "download"])
+
+    clip = clip_as(client, member, clip_id)
+    assert (clip["filename"], clip["uploaded_by"]) == ("redacted", "redacted")
+    original = client.get(f"/api/v1/clips/{clip_id}/original", headers=auth(member))
+    assert original.headers["content-disposition"] == f"attachment; filename*=UTF-8''{clip['sha256']}.mp4"
+    [acquisition] = clip["acquisitions"]
+    assert (acquisition["filename"], acquisition["note"], acquisition["captured_at"]) == ("redacted", "redacted", None)
+    [corrected] = acquisition["corrections"]
+    assert corrected["field"] == "note"
+    assert [corrected[name] for name in ("old_value", "new_value", "why", "corrected_by")] == ["redacted"] * 4
+    custody = client.get(f"/api/v1/clips/{clip_id}/custody", headers=auth(member)).json()
+    assert custody["verified"], custody
+    shown = json.dumps(clip) + json.dumps(custody)
+    assert [secret for secret in beyond if secret in shown] == []
+    events = {(e["action"], e["details"].get("incident_id")): e for e in custody["events"]}
+    uploaded = events[("uploaded", None)]
+    assert uploaded["actor"] == "redacted"
+    assert {uploaded["details"][name] for name in ("filename", "note", "captured_at", "case_id")} == {"redacted"}
+    assert events[("acquisition_corrected", None)]["details"]["why"] == "redacted"
+    linked_b = events[("linked", "redacted")]
+    assert linked_b["actor"] == "redacted"
+    assert [linked_b["details"][name] for name in ("note", "start_s", "end_s")] == ["redacted"] * 3
+    assert events[("linked", incidents[case_a])]["details"]["note"] == "A's link note"
+    link_changed = events[("link_changed", "redacted")]
+    assert (link_changed["actor"], link_changed["details"]["before"], link_changed["details"]["after"]) == (
+        "redacted",
+        "redacted",
+        "redacted",
+    )
+    exported = events[("exported", None)]
+    assert exported["actor"] == "redacted" and exported["details"]["scope"] == "case"
+    assert (exported["details"]["export_id"], exported["details"]["scope_id"]) == ("redacted", "redacted")
+    everything_shown = client.get(f"/api/v1/clips/{clip_id}/custody", headers=admin).text
+    assert "B's changed note" in everything_shown and b_export in everything_shown
+
+    done, bag = exported_bag(client, member, tmp_path, clip_ids=[clip_id])
+    everything = "".join(path.read_text(errors="replace") for path in bag.rglob("*") if path.is_file())
+    assert [secret for secret in beyond if secret in everything] == []
+    record = json.loads((bag / "data" / "clips" / f"{clip_id}.json").read_text())
+    assert record["clip"]["filename"] == "redacted"
+    [acquisition] = record["acquisitions"]
+    assert (acquisition["filename"], acquisition["note"], acquisition["as_first_recorded"]["note"]) == ("redacted",) * 3
+    lines = [json.loads(line) for line in (bag / "data" / "custody" / f"{clip_id}.jsonl").read_text().splitlines()]
+    ours = [line for line in lines if line["action"] == "exported" and done["id"] in line["details"]]
+    theirs = [line for line in lines if line["action"] == "exported" and line not in ours]
+    assert len(ours) == 1 and "left_out" not in ours[0]  # an export of named clips stays as it is
+    assert [line["left_out"] for line in theirs] == [["actor", "details.export_id", "details.scope_id"]]
+    checked = run_verify(bag)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "its file name is left out for this export" in checked.stdout
+    assert f"{sum('left_out' in line for line in lines)} with sources left out" in checked.stdout

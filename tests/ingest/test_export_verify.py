@@ -211,3 +211,52 @@ def test_a_line_marked_as_having_sources_left_out_must_be_a_receipt_with_them_re
     said = failures(bag)
     refused = f"FAIL  {clip['custody']}: custody chain of {clip['clip_id']} does not verify: line 2 (seq 1) is marked"
     assert refused in said
+
+
+def redact(bag: Path, clip: dict, action: str, fields: tuple[str, ...], actor: bool = False) -> None:  # type: ignore[type-arg]
+    """What an export of a case beyond one of the clip's other cases writes (storage/sources.py):
+    the first `action` line of the clip's chain with `fields` of its details "redacted" (and its
+    actor), named in `left_out`, its hash kept."""
+    custody = bag / clip["custody"]
+    lines = [json.loads(line) for line in custody.read_text().splitlines()]
+    line = next(line for line in lines if line["action"] == action)
+    details = json.loads(line["details"])
+    details.update({name: "redacted" for name in fields})
+    line["details"] = json.dumps(details, sort_keys=True, separators=(",", ":"))
+    left_out = [f"details.{name}" for name in fields]
+    if actor:
+        line["actor"], left_out = "redacted", ["actor", *left_out]
+    line["left_out"] = sorted({*line.get("left_out", []), *left_out})
+    custody.write_text("".join(json.dumps(line, sort_keys=True, separators=(",", ":")) + "\n" for line in lines))
+
+
+def test_an_export_of_another_case_left_out_is_followed_by_its_hash(bag: Path) -> None:
+    clip = index(bag)["clips"][0]
+    redact(bag, clip, "exported", ("export_id", "scope_id"), actor=True)
+    reseal(bag)
+    checked = run_verify(bag).stdout
+    assert f"OK    {clip['custody']}: custody chain of {clip['clip_id']} verifies" in checked, checked
+    assert "2 with sources left out" in checked  # the uploaded event's sources, and the export
+
+
+def test_a_file_name_left_out_is_not_compared_and_said_so(bag: Path) -> None:
+    clip = index(bag)["clips"][0]
+    redact(bag, clip, "uploaded", ("filename",))
+    metadata = json.loads((bag / clip["metadata"]).read_text())
+    metadata["clip"]["filename"] = "redacted"
+    (bag / clip["metadata"]).write_text(json.dumps(metadata))
+    reseal(bag)
+    said = next(
+        line for line in run_verify(bag).stdout.splitlines() if line.startswith(f"OK    clip {clip['clip_id']}")
+    )
+    assert "its file name is left out for this export, so it is not compared" in said
+
+
+def test_a_file_name_other_than_the_uploaded_one_fails(bag: Path) -> None:
+    clip = index(bag)["clips"][0]
+    metadata = json.loads((bag / clip["metadata"]).read_text())
+    metadata["clip"]["filename"] = "another.mp4"
+    (bag / clip["metadata"]).write_text(json.dumps(metadata))
+    reseal(bag)
+    said = failures(bag)
+    assert f"FAIL  clip {clip['clip_id']}: its metadata names the file 'another.mp4', its uploaded event" in said
