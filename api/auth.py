@@ -36,6 +36,11 @@ class Caller:
     def role(self) -> Role:
         return self.scope.reach()
 
+    @property
+    def archive_admin(self) -> bool:
+        """An admin over the whole archive (not through a case, nor by a key narrowed to cases)."""
+        return self.scope.archive is not None and self.scope.archive.allows(Role.admin)
+
 
 def _caller(archive: Archive, credentials: HTTPAuthorizationCredentials | None) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, false, or_, select, true, union
 from sqlalchemy.orm import Session
@@ -196,6 +196,26 @@ def cases_of_clip(session: Session, clip_id: str) -> set[str]:
     return {case_id for case_id in session.scalars(union(handed, linked)) if case_id is not None}
 
 
+def cases_of_clips(session: Session, clip_ids: Iterable[str]) -> dict[str, set[str]]:
+    """`cases_of_clip` for many clips in two queries (for a page of them)."""
+    ids = sorted(set(clip_ids))
+    found: dict[str, set[str]] = {clip_id: set() for clip_id in ids}
+    if not ids:
+        return found
+    handed = select(Acquisition.clip_id, Acquisition.case_id).where(
+        Acquisition.clip_id.in_(ids), Acquisition.case_id.is_not(None)
+    )
+    linked = (
+        select(ClipLink.clip_id, CaseIncident.case_id)
+        .join(CaseIncident, CaseIncident.incident_id == ClipLink.incident_id)
+        .where(ClipLink.clip_id.in_(ids), ClipLink.unlinked_at.is_(None))
+    )
+    rows = cast("list[tuple[str, str]]", session.execute(union(handed, linked)).all())
+    for clip_id, case_id in rows:
+        found[clip_id].add(case_id)
+    return found
+
+
 def cases_of_incident(session: Session, incident_id: str) -> set[str]:
     return set(session.scalars(select(CaseIncident.case_id).where(CaseIncident.incident_id == incident_id)))
 
@@ -220,6 +240,21 @@ def on_clip(
     may see it but not with `needed` or `permission`."""
     grant = scope.over(cases_of_clip(session, clip_id) if scope.cases else ())
     return _check(grant, ClipNotFound(f"no clip with id {clip_id}"), needed, permission, "this clip")
+
+
+def on_clips(
+    session: Session,
+    scope: Scope,
+    clip_ids: Iterable[str],
+    needed: Role = Role.viewer,
+    permission: Permission | None = None,
+) -> None:
+    """`on_clip` for many clips, their cases read in two queries (an export names thousands)."""
+    ids = list(dict.fromkeys(clip_ids))
+    cases = cases_of_clips(session, ids) if scope.cases else {}
+    for clip_id in ids:
+        grant = scope.over(cases.get(clip_id, ()))
+        _check(grant, ClipNotFound(f"no clip with id {clip_id}"), needed, permission, "this clip")
 
 
 def on_incident(

@@ -12,8 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.access import Grant, Scope
 from storage.chain import refuse_changes
 from storage.custody import append_event
+from storage.keys import Role
 from storage.models import Acquisition, AcquisitionCorrection
 from verity.errors import Forbidden, InvalidInput, NotFound
 
@@ -50,6 +52,22 @@ def load_acquisition(session: Session, clip_id: str, acquisition_id: int, *, loc
     return acquisition
 
 
+def grant_on_acquisition(scope: Scope, acquisition: Acquisition, on_clip: Grant) -> Grant:
+    """The caller's grant over one acquisition of a clip it sees (`on_clip`: its grant on the
+    clip): its grant in the case the acquisition was handed into, which guards it (404 as for an
+    unknown acquisition when the caller may not see that case), or `on_clip` for one handed in
+    archive-wide. A clip in two cases does not let one case's members change the other's."""
+    if acquisition.case_id is None:
+        return on_clip
+    grant = scope.in_case(acquisition.case_id)
+    if grant is None or not grant.allows(Role.viewer):
+        raise NotFound(f"clip {acquisition.clip_id} has no acquisition {acquisition.id}")
+    if not grant.allows(Role.contributor):
+        held = grant.role.value
+        raise Forbidden(f"correcting this acquisition needs the contributor role in its case; you hold {held}")
+    return grant
+
+
 def correct_acquisition(
     session: Session,
     clip_id: str,
@@ -83,9 +101,10 @@ def correct_acquisition(
     old_value = as_stored(current_values(acquisition)[field])
     new_value = as_stored(value)
     if new_value == old_value:
-        raise InvalidInput(
-            f"{field} already is {old_value!r}" if old_value is not None else f"{field} is already empty"
-        )
+        # A protected value is named only to whom may read it (the uploader itself may not).
+        readable = field not in SOURCE_FIELDS or sees_sources(acquisition)
+        said = f" {old_value!r}" if readable else " the value given"
+        raise InvalidInput(f"{field} already is{said}" if old_value is not None else f"{field} is already empty")
     correction = AcquisitionCorrection(
         field=field, old_value=old_value, new_value=new_value, why=why, corrected_by=actor
     )

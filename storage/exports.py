@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.access import EVERYTHING, Grant, Scope, incidents_in_cases
+from storage.access import EVERYTHING, Grant, Scope, incidents_in_cases, on_case, on_clips, on_incident
 from storage.cases import load_case
 from storage.chain import canonical_json
 from storage.custody import append_event
@@ -20,7 +20,7 @@ from storage.evidence import active_links, load_incident
 from storage.keys import Permission, Role, person_of
 from storage.models import Acquisition, AuditEvent, Case, CaseIncident, Clip, ClipLink, Export, utcnow
 from storage.vocabulary import EXPORT_SCOPES, ExportScope, ExportStatus
-from verity.errors import ClipNotFound, ExportNotFound, InvalidInput
+from verity.errors import ClipNotFound, ExportNotFound, Forbidden, InvalidInput, NotFound
 
 # Most clips one export may name by id (a case or incident takes in all its clips, however many).
 MAX_NAMED_CLIPS = 10_000
@@ -114,6 +114,50 @@ def load_own_export(session: Session, export_id: str, person: str, *, admin: boo
     export = load_export(session, export_id)
     if not admin and person_of(export.requested_by) != person:
         raise ExportNotFound(f"no export with id {export_id}")
+    return export
+
+
+def needed_permissions(include_originals: bool, include_sources: bool) -> list[Permission]:
+    """What an export asks of its exporter over all it covers: the export permission; download
+    too when it holds the originals (each is a copy of the file, as a download is); sources when it
+    carries them."""
+    return [
+        Permission.export,
+        *([Permission.download] if include_originals else []),
+        *([Permission.sources] if include_sources else []),
+    ]
+
+
+def may_export(
+    session: Session,
+    scope: Scope,
+    kind: str,
+    scope_id: str | None,
+    clip_ids: Sequence[str],
+    permissions: Sequence[Permission],
+) -> None:
+    """The caller holds each of `permissions` over all an export covers: its case, its incident,
+    or every clip named (404 for one it may not see, as for an unknown id; 403 naming the first
+    permission it lacks)."""
+    for permission in permissions:
+        if kind == "case":
+            on_case(session, scope, scope_id or "", permission=permission)
+        elif kind == "incident":
+            on_incident(session, scope, scope_id or "", permission=permission)
+        else:
+            on_clips(session, scope, clip_ids, permission=permission)
+
+
+def load_readable_export(session: Session, export_id: str, person: str, scope: Scope, *, admin: bool) -> Export:
+    """The export, for the person who asked for it or an archive-wide admin (`load_own_export`),
+    while the caller still holds over all it covers what asking for it needed: once a membership
+    ends, or through a key narrowed to other cases, the bag is told not to exist."""
+    export = load_own_export(session, export_id, person, admin=admin)
+    needed = needed_permissions(export.include_originals, export.sources is not None)
+    try:
+        may_export(session, scope, export.scope, export.scope_id, export_clip_ids(export), needed)
+    except (NotFound, Forbidden):
+        raise ExportNotFound(f"no export with id {export_id}") from None
     return export
 
 

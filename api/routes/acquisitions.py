@@ -12,7 +12,7 @@ from api.params import Contributor
 from api.schemas import AcquisitionOut, CorrectionIn
 from api.sources import acquisitions_answer, hidden_of
 from storage.access import on_clip, sources_visible
-from storage.acquisitions import correct_acquisition, load_acquisition
+from storage.acquisitions import correct_acquisition, grant_on_acquisition, load_acquisition
 from storage.keys import Role
 
 router = APIRouter(prefix="/api/v1/clips", tags=["clips"], responses=COMMON_ERRORS)
@@ -32,9 +32,12 @@ def correct(
     correction is appended (who, when, the value before and after, why) and recorded in the
     clip's custody log; the acquisition keeps what was first recorded. The key that handed the
     file in may correct its own acquisition (a contributor on the clip); any other needs the
-    analyst role on the clip (archive-wide, or in a case it is in). Answers the acquisition as it
+    analyst role on the clip (archive-wide, or in a case it is in). An acquisition handed into a
+    case is guarded by that case: the role that counts is the caller's there, and one handed into
+    a case the caller cannot see is a 404, as for an unknown id. Answers the acquisition as it
     stands now, with its corrections."""
-    grant = on_clip(session, caller.scope, clip_id, Role.contributor)
+    on_the_clip = on_clip(session, caller.scope, clip_id, Role.contributor)
+    grant = grant_on_acquisition(caller.scope, load_acquisition(session, clip_id, acquisition_id), on_the_clip)
     correct_acquisition(
         session,
         clip_id,

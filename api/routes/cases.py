@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
+from api.auth import Caller
 from api.deps import SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.params import Admin, Contributor, IfMatchVersion, Limit, Offset, Viewer, etag
@@ -17,7 +18,7 @@ from storage.access import Scope, archive_wide, on_case, on_incident
 from storage.cases import create_case, delete_case, load_case, set_case_incident, update_case
 from storage.history import load_history
 from storage.keys import Role
-from storage.members import members_of, remove_member, set_member
+from storage.members import CaseAdmin, members_of, remove_member, set_member
 from storage.models import Case
 from storage.search import search_cases
 from storage.vocabulary import CaseStatus
@@ -128,17 +129,28 @@ def members(case_id: str, session: SessionDep, caller: Viewer) -> MemberList:
     return MemberList(case_id=case_id, items=[MemberOut.of(m) for m in members_of(session, case_id)])
 
 
+def _case_admin(session: Session, caller: Caller, case_id: str) -> CaseAdmin | None:
+    """The caller as the admin of this case changing its members (None: an archive-wide admin,
+    whom nothing bounds)."""
+    grant = on_case(session, caller.scope, case_id, Role.admin)
+    return None if caller.archive_admin else CaseAdmin(caller.person, grant)
+
+
 @router.put("/{case_id}/members/{person}", response_model=MemberOut)
 def put_member(case_id: str, person: str, body: MemberIn, session: SessionDep, caller: Admin) -> MemberOut:
-    """Add a person to the case, or change their role, permissions or end there (case admin)."""
-    on_case(session, caller.scope, case_id, Role.admin)
-    member = set_member(session, case_id, person, body.role, body.permissions, body.expires_at, caller.actor)
+    """Add a person to the case, or change their role, permissions or end there (case admin). An
+    admin of the case alone grants at most what it holds there: no role above its own, only
+    permissions it holds, no end past its own membership's (none given: that one); and it leaves
+    its own membership to another admin (403)."""
+    by = _case_admin(session, caller, case_id)
+    member = set_member(session, case_id, person, body.role, body.permissions, body.expires_at, caller.actor, by=by)
     return MemberOut.of(member)
 
 
 @router.delete("/{case_id}/members/{person}", status_code=204)
 def delete_member(case_id: str, person: str, session: SessionDep, caller: Admin) -> Response:
-    """End a person's membership at once; their keys see the case no more from the next request."""
-    on_case(session, caller.scope, case_id, Role.admin)
-    remove_member(session, case_id, person, caller.actor)
+    """End a person's membership at once; their keys see the case no more from the next request.
+    An admin of the case alone may not end its own (403)."""
+    by = _case_admin(session, caller, case_id)
+    remove_member(session, case_id, person, caller.actor, by=by)
     return Response(status_code=204)

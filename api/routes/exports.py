@@ -6,9 +6,7 @@ import base64
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
-from sqlalchemy.orm import Session
 
-from api.auth import Caller
 from api.deps import ArchiveDep, RunnerDep, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.params import Exporter
@@ -16,29 +14,11 @@ from api.ranges import parse_range
 from api.schemas import ExportCreate, ExportOut
 from ingest.export import bag_root, request_export
 from ingest.runner import queue_export
-from storage.access import Scope, on_case, on_clip, on_incident
-from storage.exports import ExportRequest, load_own_export, record_bag_download
-from storage.keys import Permission, Role
+from storage.exports import ExportRequest, load_readable_export, may_export, needed_permissions, record_bag_download
 from storage.vocabulary import ExportScope, ExportStatus
 from verity.errors import ExportNotReady
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"], responses=COMMON_ERRORS)
-
-
-def may_export(session: Session, scope: Scope, body: ExportCreate, permission: Permission) -> None:
-    """The caller holds `permission` over all the export covers: its case, its incident, or
-    every clip named (404 for one it may not see, as for an unknown id)."""
-    if body.case_id is not None:
-        on_case(session, scope, body.case_id, permission=permission)
-    elif body.incident_id is not None:
-        on_incident(session, scope, body.incident_id, permission=permission)
-    else:
-        for clip_id in dict.fromkeys(body.clip_ids or ()):
-            on_clip(session, scope, clip_id, permission=permission)
-
-
-def _is_admin(caller: Caller) -> bool:
-    return caller.scope.archive is not None and caller.scope.archive.allows(Role.admin)
 
 
 @router.post("", status_code=202, response_model=ExportOut)
@@ -46,13 +26,13 @@ def ask_for_export(
     body: ExportCreate, response: Response, archive: ArchiveDep, runner: RunnerDep, caller: Exporter
 ) -> ExportOut:
     """Queue an export (the export permission over all it covers: archive-wide analysts and admins
-    hold it, a case member if granted); `GET` its `id` to follow it. Sources are left out unless
-    asked for (`include_sources`) by someone with the sources permission over all it covers."""
+    hold it, a case member if granted; with the originals, the download permission too); `GET` its
+    `id` to follow it. Sources are left out unless asked for (`include_sources`) by someone with
+    the sources permission over all it covers."""
     scope: ExportScope = "case" if body.case_id else "incident" if body.incident_id else "clips"
+    needed = needed_permissions(body.include_originals, body.include_sources)
     with archive.reads() as session:
-        may_export(session, caller.scope, body, Permission.export)
-        if body.include_sources:
-            may_export(session, caller.scope, body, Permission.sources)
+        may_export(session, caller.scope, scope, body.case_id or body.incident_id, body.clip_ids or (), needed)
     wanted = ExportRequest(
         scope=scope,
         scope_id=body.case_id or body.incident_id,
@@ -71,8 +51,10 @@ def ask_for_export(
 
 @router.get("/{export_id}", response_model=ExportOut)
 def get_export(export_id: str, session: SessionDep, caller: Exporter) -> ExportOut:
-    """The export, for the person who asked for it, or an archive-wide admin."""
-    return ExportOut.of(load_own_export(session, export_id, caller.person, admin=_is_admin(caller)))
+    """The export, for the person who asked for it, or an archive-wide admin, while the caller
+    still holds over all it covers what asking for it needed (404 once it does not)."""
+    export = load_readable_export(session, export_id, caller.person, caller.scope, admin=caller.archive_admin)
+    return ExportOut.of(export)
 
 
 @router.get(
@@ -89,8 +71,9 @@ def download_export(
 ) -> Response:
     """The bag: one zip holding one folder, `verity-export-<id>/` (409 until the export is ready).
     Each download is in the audit log (`export_downloaded`). Only for the person who asked for
-    it, or an archive-wide admin."""
-    export = load_own_export(session, export_id, caller.person, admin=_is_admin(caller))
+    it, or an archive-wide admin, while the caller still holds over all it covers what asking for it
+    needed (404 once it does not)."""
+    export = load_readable_export(session, export_id, caller.person, caller.scope, admin=caller.archive_admin)
     if export.status != ExportStatus.ready or export.blob_key is None or export.size_bytes is None:
         why = f": {export.status_reason}" if export.status_reason else f" ({export.progress:.0%} done)"
         raise ExportNotReady(f"export {export_id} is {export.status}{why}")

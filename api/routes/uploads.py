@@ -33,7 +33,6 @@ from ingest.runner import queue_ingest
 from ingest.upload import Receipt
 from storage.access import hand_in
 from storage.archive import Archive
-from storage.keys import Role
 from storage.models import Upload
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"], responses=COMMON_ERRORS)
@@ -67,18 +66,11 @@ CHUNK_DOC = {
 }
 
 
-def _is_admin(caller: Caller) -> bool:
-    """An archive-wide admin reaches every upload; anyone else only the ones its own key began (an
-    admin of a case is no admin of other people's unfinished uploads)."""
-    archive = caller.scope.archive
-    return archive is not None and archive.allows(Role.admin)
-
-
 def _may_still_hand_in(archive: Archive, caller: Caller, upload_id: str) -> None:
     """Each chunk asks again whether the caller may hand footage in where the upload goes: a
     membership ended since the upload began ends it too."""
     with archive.reads() as session:
-        upload = load_upload(session, upload_id, caller.actor, admin=_is_admin(caller))
+        upload = load_upload(session, upload_id, caller.actor, admin=caller.archive_admin)
         hand_in(session, caller.scope, upload.case_id)
 
 
@@ -111,7 +103,7 @@ def start(body: UploadCreate, response: Response, archive: ArchiveDep, caller: C
 def state(upload_id: str, response: Response, archive: ArchiveDep, caller: Contributor) -> UploadStateOut:
     """Where the upload stands: the next chunk starts at `received_bytes`; `clip_id` once archived."""
     with archive.reads() as session:
-        upload = load_upload(session, upload_id, caller.actor, admin=_is_admin(caller))
+        upload = load_upload(session, upload_id, caller.actor, admin=caller.archive_admin)
     return _state(upload, response)
 
 
@@ -145,7 +137,7 @@ async def send_chunk(
     declared = request.headers.get("content-length")
     length = int(declared) if declared and declared.isdigit() else None
     await asyncio.to_thread(
-        check_chunk, archive, upload_id, caller.actor, admin=_is_admin(caller), offset=upload_offset, length=length
+        check_chunk, archive, upload_id, caller.actor, admin=caller.archive_admin, offset=upload_offset, length=length
     )
     await asyncio.to_thread(_may_still_hand_in, archive, caller, upload_id)
 
@@ -171,5 +163,5 @@ async def send_chunk(
 @router.delete("/{upload_id}", status_code=204, responses=error_responses(409))
 def abandon(upload_id: str, archive: ArchiveDep, caller: Contributor) -> Response:
     """Give up an unfinished upload: its chunks are deleted (a completed one stays, 409)."""
-    abandon_upload(archive, upload_id, caller.actor, admin=_is_admin(caller))
+    abandon_upload(archive, upload_id, caller.actor, admin=caller.archive_admin)
     return Response(status_code=204)
