@@ -300,8 +300,8 @@ def _clip_seen(session: Session, scope: Scope, clip_id: str) -> bool:
     )
 
 
-def _live_link(session: Session, incident_id: str, link_id: int, expected: NamedVersions) -> ClipLink:
-    link = load_link(session, incident_id, link_id)
+def _live_link(session: Session, incident_id: str, link_id: int, expected: NamedVersions, scope: Scope) -> ClipLink:
+    link = load_link(session, incident_id, link_id, scope)
     if link.unlinked_at is not None:
         raise Conflict(f"link {link_id} was removed; link the clip again instead")
     check_version(link.version, expected, "link")
@@ -309,11 +309,17 @@ def _live_link(session: Session, incident_id: str, link_id: int, expected: Named
 
 
 def update_link(
-    session: Session, incident_id: str, link_id: int, changes: dict[str, Any], expected: NamedVersions, actor: str
+    session: Session,
+    incident_id: str,
+    link_id: int,
+    changes: dict[str, Any],
+    expected: NamedVersions,
+    actor: str,
+    scope: Scope = EVERYTHING,
 ) -> ClipLink:
     """Change a link's segment or note; the custody event keeps what it was before. A change that
     changes nothing leaves the link, its version and the custody log as they are."""
-    link = _live_link(session, incident_id, link_id, expected)
+    link = _live_link(session, incident_id, link_id, expected, scope)
     before = {"start_s": link.start_s, "end_s": link.end_s, "note": link.note}
     after = {**before, **{name: changes[name] for name in before if name in changes}}
     if after == before:
@@ -333,8 +339,12 @@ def update_link(
     return link
 
 
-def unlink_clip(session: Session, incident_id: str, link_id: int, expected: NamedVersions, actor: str) -> ClipLink:
-    link = _live_link(session, incident_id, link_id, expected)
+def unlink_clip(
+    session: Session, incident_id: str, link_id: int, expected: NamedVersions, actor: str, scope: Scope = EVERYTHING
+) -> ClipLink:
+    """Remove the link (the row stays, marked removed); a link of a clip `scope` may not see, as
+    a removed one's may be, is no link of the incident to it."""
+    link = _live_link(session, incident_id, link_id, expected, scope)
     link.unlinked_at, link.unlinked_by = utcnow(), actor
     flush_change(session, "link")
     append_event(session, link.clip_id, "unlinked", actor, {"link_id": link.id, "incident_id": incident_id})

@@ -190,7 +190,8 @@ def update_link_segment(
     if_match: IfMatchVersion = None,
 ) -> ClipLink:
     on_incident(session, caller.scope, incident_id, Role.contributor)
-    changed = update_link(session, incident_id, link_id, body.model_dump(exclude_unset=True), if_match, caller.actor)
+    changes = body.model_dump(exclude_unset=True)
+    changed = update_link(session, incident_id, link_id, changes, if_match, caller.actor, caller.scope)
     response.headers["ETag"] = etag(changed.version)
     return changed
 
@@ -210,7 +211,7 @@ def unlink(
 ) -> ClipLink:
     """Remove the link; the row stays, with who removed it and when."""
     on_incident(session, caller.scope, incident_id, Role.contributor)
-    removed = unlink_clip(session, incident_id, link_id, if_match, caller.actor)
+    removed = unlink_clip(session, incident_id, link_id, if_match, caller.actor, caller.scope)
     response.headers["ETag"] = etag(removed.version)
     return removed
 

@@ -173,6 +173,14 @@ def test_a_removed_link_to_a_clip_gone_from_the_case_is_not_named_to_a_guest(
     assert world.loose not in {link["clip_id"] for link in _call(client, guest, "GET", path)}
     assert world.loose in {link["clip_id"] for link in _call(client, world.admin, "GET", path)}
     assert _status(client, guest, "GET", f"/api/v1/incidents/{world.incident_a}/clips/{link_id}") == 404
+    # Nor to one who may change A's links: as for a link id the incident never had, not "removed".
+    editor = member_key(archive, world.case_a, "contributor")
+    headers = {**auth(editor), "If-Match": '"2"'}
+    for method, body in (("PATCH", {"note": "n"}), ("DELETE", None)):
+        answer = client.request(
+            method, f"/api/v1/incidents/{world.incident_a}/clips/{link_id}", headers=headers, json=body
+        )
+        assert answer.status_code == 404, answer.text
 
 
 def _etag(client: TestClient, key: str, path: str) -> dict[str, str]:
