@@ -152,7 +152,7 @@ def clip_record(
     """The clip's JSON in the bag. `paths` names its files in the bag (original, custody, keyframes,
     probe); `exported` is every clip the bag holds, so a near-duplicate says whether it is in it.
     Links and copies are those the exporter could see (`seen`): a bag names nothing beyond it."""
-    query = select(ClipLink).where(ClipLink.clip_id == clip.id, incident_visible(seen, ClipLink.incident_id.expression))
+    query = select(ClipLink).where(ClipLink.clip_id == clip.id, incident_visible(seen, ClipLink.incident_id))
     links = list(session.scalars(query.order_by(ClipLink.id)))
     titles = {
         incident.id: incident.title

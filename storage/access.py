@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, false, or_, select, true, union
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from storage.keys import PERMISSION_ROLES, Permission, Role, lower_role
 from storage.models import Acquisition, ApiKey, Case, CaseIncident, CaseMember, Clip, ClipLink, utcnow
@@ -160,7 +160,11 @@ def incidents_in_cases(case_ids: Iterable[str]) -> Select[Any]:
     return select(CaseIncident.incident_id).where(CaseIncident.case_id.in_(sorted(case_ids)))
 
 
-def clip_visible(scope: Scope, clip_id_column: ColumnElement[str]) -> ColumnElement[bool]:
+# A column holding an id: an ORM attribute (`Clip.id`) or a Core column.
+IdColumn = ColumnElement[str] | QueryableAttribute[str]
+
+
+def clip_visible(scope: Scope, clip_id_column: IdColumn) -> ColumnElement[bool]:
     """A WHERE clause keeping the clips `scope` may see (the column holds a clip id)."""
     return true() if scope.archive_wide else clip_id_column.in_(clips_in_cases(scope.case_ids))
 
@@ -170,15 +174,15 @@ def visible_clip_ids(session: Session, scope: Scope, clip_ids: Iterable[str]) ->
     ids = set(clip_ids)
     if scope.archive_wide or not ids:
         return ids
-    query = select(Clip.id).where(Clip.id.in_(sorted(ids)), clip_visible(scope, Clip.id.expression))
+    query = select(Clip.id).where(Clip.id.in_(sorted(ids)), clip_visible(scope, Clip.id))
     return set(session.scalars(query))
 
 
-def incident_visible(scope: Scope, incident_id_column: ColumnElement[str]) -> ColumnElement[bool]:
+def incident_visible(scope: Scope, incident_id_column: IdColumn) -> ColumnElement[bool]:
     return true() if scope.archive_wide else incident_id_column.in_(incidents_in_cases(scope.case_ids))
 
 
-def case_visible(scope: Scope, case_id_column: ColumnElement[str]) -> ColumnElement[bool]:
+def case_visible(scope: Scope, case_id_column: IdColumn) -> ColumnElement[bool]:
     return true() if scope.archive_wide else case_id_column.in_(sorted(scope.case_ids))
 
 

@@ -131,7 +131,7 @@ def load_reachable_anchor(session: Session, scope: Scope, anchor_id: int) -> Anc
     history): what a case member needs to check its own records' proofs (their token). Another is
     answered as an unknown one."""
     if not scope.archive_wide:
-        kind, chain = AnchorInclusion.kind, AnchorInclusion.chain_id.expression
+        kind, chain = AnchorInclusion.kind, AnchorInclusion.chain_id
         covered = or_(
             and_(kind == "custody", clip_visible(scope, chain)),
             and_(kind == "incident", incident_visible(scope, chain)),

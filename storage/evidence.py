@@ -194,9 +194,7 @@ def links_of(session: Session, incident_id: str, *, include_removed: bool, scope
     """An incident's links in the order they were made; removed ones too if asked, those of clips
     `scope` may see: a live link's clip is seen by whoever sees the incident, but a removed one's
     may since have left the caller's cases, and its id is then not theirs to learn."""
-    query = select(ClipLink).where(
-        ClipLink.incident_id == incident_id, clip_visible(scope, ClipLink.clip_id.expression)
-    )
+    query = select(ClipLink).where(ClipLink.incident_id == incident_id, clip_visible(scope, ClipLink.clip_id))
     if not include_removed:
         query = query.where(ClipLink.unlinked_at.is_(None))
     return list(session.scalars(query.order_by(ClipLink.id)))
@@ -208,7 +206,7 @@ def incident_links_of_clip(session: Session, clip_id: str, scope: Scope) -> list
     query = select(ClipLink).where(
         ClipLink.clip_id == clip_id,
         ClipLink.unlinked_at.is_(None),
-        incident_visible(scope, ClipLink.incident_id.expression),
+        incident_visible(scope, ClipLink.incident_id),
     )
     return list(session.scalars(query.order_by(ClipLink.id)))
 
@@ -295,9 +293,7 @@ def load_link(session: Session, incident_id: str, link_id: int, scope: Scope = E
 def _clip_seen(session: Session, scope: Scope, clip_id: str) -> bool:
     if scope.archive_wide:
         return True
-    return (
-        session.scalar(select(Clip.id).where(Clip.id == clip_id, clip_visible(scope, Clip.id.expression))) is not None
-    )
+    return session.scalar(select(Clip.id).where(Clip.id == clip_id, clip_visible(scope, Clip.id))) is not None
 
 
 def _live_link(session: Session, incident_id: str, link_id: int, expected: NamedVersions, scope: Scope) -> ClipLink:

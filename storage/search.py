@@ -120,8 +120,8 @@ def _clip_conditions(f: ClipFilters, scope: Scope) -> list[Any]:
         # Only copies the caller may see count: one whose copies are all hidden from it has none.
         related = exists().where(
             or_(
-                and_(ClipRelation.clip_id == Clip.id, clip_visible(scope, ClipRelation.related_clip_id.expression)),
-                and_(ClipRelation.related_clip_id == Clip.id, clip_visible(scope, ClipRelation.clip_id.expression)),
+                and_(ClipRelation.clip_id == Clip.id, clip_visible(scope, ClipRelation.related_clip_id)),
+                and_(ClipRelation.related_clip_id == Clip.id, clip_visible(scope, ClipRelation.clip_id)),
             )
         )
         conditions.append(related if f.has_near_duplicates else ~related)
@@ -151,7 +151,7 @@ def search_clips(
 ) -> tuple[int, list[Clip]]:
     """Matching clips that `scope` may see, newest first (ties by id, so pages are stable), with
     their total count (of those it may see only)."""
-    query = select(Clip).where(clip_visible(scope, Clip.id.expression), *_clip_conditions(filters, scope))
+    query = select(Clip).where(clip_visible(scope, Clip.id), *_clip_conditions(filters, scope))
     newest = [Clip.created_at.desc(), Clip.id.desc()]
     if order == "recorded":
         newest = [Clip.recorded_sort_at.is_(None), Clip.recorded_sort_at.desc(), *newest]
@@ -163,7 +163,7 @@ def search_incidents(
 ) -> tuple[int, list[Incident]]:
     """Matching incidents `scope` may see, latest first (the total counts only those); a time
     range matches incidents that overlap it."""
-    conditions: list[Any] = [incident_visible(scope, Incident.id.expression)]
+    conditions: list[Any] = [incident_visible(scope, Incident.id)]
     if filters.time_from:
         conditions.append(func.coalesce(Incident.covers_until, Incident.starts_at) >= filters.time_from)
     if filters.time_to:
@@ -183,7 +183,7 @@ def search_cases(
     session: Session, status: str | None, text: str | None, limit: int, offset: int, *, scope: Scope
 ) -> tuple[int, list[Case]]:
     """Matching cases `scope` may see, newest first (the total counts only those)."""
-    conditions: list[Any] = [case_visible(scope, Case.id.expression)]
+    conditions: list[Any] = [case_visible(scope, Case.id)]
     if status:
         conditions.append(Case.status == status)
     if text:
