@@ -191,13 +191,7 @@ def case_visible(scope: Scope, case_id_column: IdColumn) -> ColumnElement[bool]:
 
 def cases_of_clip(session: Session, clip_id: str) -> set[str]:
     """The cases a clip is in: handed into, or linked to one of their incidents."""
-    handed = select(Acquisition.case_id).where(Acquisition.clip_id == clip_id, Acquisition.case_id.is_not(None))
-    linked = (
-        select(CaseIncident.case_id)
-        .join(ClipLink, ClipLink.incident_id == CaseIncident.incident_id)
-        .where(ClipLink.clip_id == clip_id, ClipLink.unlinked_at.is_(None))
-    )
-    return {case_id for case_id in session.scalars(union(handed, linked)) if case_id is not None}
+    return cases_of_clips(session, [clip_id])[clip_id]
 
 
 def cases_of_clips(session: Session, clip_ids: Iterable[str]) -> dict[str, set[str]]:

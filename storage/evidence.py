@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from storage.access import EVERYTHING, Scope, clip_visible, incident_visible
+from storage.access import EVERYTHING, Scope, clip_visible, incident_visible, visible_clip_ids
 from storage.custody import append_event
 from storage.history import changed_fields, record_entry, snapshot
 from storage.models import CaseIncident, Clip, ClipLink, Incident, VerificationChange, utcnow
@@ -285,15 +285,13 @@ def load_link(session: Session, incident_id: str, link_id: int, scope: Scope = E
     """The link, if it is the incident's and its clip is one `scope` may see (as for `links_of`:
     a removed link's clip may lie outside the caller's cases)."""
     link = session.get(ClipLink, link_id)
-    if link is None or link.incident_id != incident_id or not _clip_seen(session, scope, link.clip_id):
+    if (
+        link is None
+        or link.incident_id != incident_id
+        or link.clip_id not in visible_clip_ids(session, scope, [link.clip_id])
+    ):
         raise NotFound(f"incident {incident_id} has no link {link_id}")
     return link
-
-
-def _clip_seen(session: Session, scope: Scope, clip_id: str) -> bool:
-    if scope.archive_wide:
-        return True
-    return session.scalar(select(Clip.id).where(Clip.id == clip_id, clip_visible(scope, Clip.id))) is not None
 
 
 def _live_link(session: Session, incident_id: str, link_id: int, expected: NamedVersions, scope: Scope) -> ClipLink:
