@@ -291,8 +291,7 @@ def _write_records(
     for original in originals:
         clip = load_clip(session, original.clip_id)
         events = list_events(session, clip.id)
-        hidden = Hidden(sources_scope(export), clip.acquisitions, seen)
-        hidden = hidden.outside(session, seen, events)
+        hidden = Hidden(sources_scope(export), clip.acquisitions, seen).outside(session, events)
         custody_file = f"data/custody/{clip.id}.jsonl"
         writer.add(custody_file, chain_lines(events, CUSTODY_NAMES, hidden))
         if events:

@@ -76,6 +76,10 @@ class Scope:
     def grants(self) -> list[Grant]:
         return [*([self.archive] if self.archive else []), *self.cases.values()]
 
+    def archive_may(self, permission: Permission) -> bool:
+        """Whether the caller holds `permission` over the whole archive."""
+        return self.archive is not None and self.archive.may(permission)
+
     def may_anywhere(self, permission: Permission) -> bool:
         return any(grant.may(permission) for grant in self.grants())
 
@@ -297,7 +301,7 @@ def hand_in(session: Session, scope: Scope, case_id: str | None) -> str | None:
 def sources_visible_clause(scope: Scope) -> ColumnElement[bool]:
     """`sources_visible` as a WHERE clause on `Acquisition`: for a search by source or uploader,
     which must match only acquisitions whose source the caller may read (else it is an oracle)."""
-    if scope.archive is not None and scope.archive.may(Permission.sources):
+    if scope.archive_may(Permission.sources):
         return true()
     holding = sorted(case_id for case_id, grant in scope.cases.items() if grant.may(Permission.sources))
     return Acquisition.case_id.in_(holding) if holding else false()
@@ -309,7 +313,7 @@ def sources_visible(scope: Scope, acquisition: Acquisition) -> bool:
     and the archive's own (handed in with no case) are for archive-wide holders alone: were they
     shown to holders in any case the clip is in, a guest could hand in a copy of widely shared
     footage to its case and read who first sent it to the archive."""
-    if scope.archive is not None and scope.archive.may(Permission.sources):
+    if scope.archive_may(Permission.sources):
         return True
     if acquisition.case_id is None:
         return False

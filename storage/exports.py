@@ -43,7 +43,7 @@ class ExportRequest:
 def frozen_sources(scope: Scope) -> str:
     """Where `scope` holds the sources permission (archive-wide, and the cases), as an export keeps
     it: its bag is built later, by a job that has no caller to ask."""
-    archive = scope.archive is not None and scope.archive.may(Permission.sources)
+    archive = scope.archive_may(Permission.sources)
     cases = sorted(case_id for case_id, grant in scope.cases.items() if grant.may(Permission.sources))
     return json.dumps({"archive": archive, "cases": cases})
 

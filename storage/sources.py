@@ -64,7 +64,8 @@ class Hidden:
     ) -> None:
         acquisitions = list(acquisitions)
         seen = scope if seen is None else seen
-        self.sees_all = scope.archive is not None and scope.archive.may(Permission.sources)
+        self.seen = seen
+        self.sees_all = scope.archive_may(Permission.sources)
         self.ids = {a.id for a in acquisitions}
         self.received_by: dict[int, str] = {a.id: a.received_by for a in acquisitions if not sources_visible(scope, a)}
         self.of_correction: dict[int, int] = {c.id: a.id for a in acquisitions for c in a.corrections}
@@ -82,10 +83,11 @@ class Hidden:
         self.foreign_cases: set[str] = set()
         self.foreign_links: set[int] = set()
 
-    def outside(self, session: Session, seen: Scope, events: Iterable[Any]) -> Hidden:
+    def outside(self, session: Session, events: Iterable[Any]) -> Hidden:
         """Also leave out the incidents (of link events and exports) and cases (of receipts and
         exports) that `events` name and `seen` may not see: the chain stays whole, and names
         nothing beyond the caller."""
+        seen = self.seen
         if seen.archive_wide:
             return self
         details = [(e.action, _details(e.details)) for e in events]

@@ -309,7 +309,7 @@ def custody_log(clip_id: str, session: SessionDep, caller: Viewer) -> CustodyLog
     on_clip(session, caller.scope, clip_id)
     clip = load_clip(session, clip_id)
     events, check = check_custody(session, clip)
-    hidden = hidden_of(clip, caller.scope).outside(session, caller.scope, events)
+    hidden = hidden_of(clip, caller.scope).outside(session, events)
     shown, check = custody_answer(events, check, hidden)
     return CustodyLog(
         clip_id=clip.id,
