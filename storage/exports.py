@@ -9,16 +9,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.access import EVERYTHING, Grant, Scope, incidents_in_cases, on_case, on_clips, on_incident
+from storage.access import EVERYTHING, Grant, Scope, clips_in_cases, incidents_in_cases, on_case, on_clips, on_incident
 from storage.cases import load_case
 from storage.chain import canonical_json
 from storage.custody import append_event
 from storage.evidence import active_links, load_incident
 from storage.keys import Permission, Role, person_of
-from storage.models import Acquisition, AuditEvent, Case, CaseIncident, Clip, ClipLink, Export, utcnow
+from storage.models import AuditEvent, Case, CaseIncident, Clip, ClipLink, Export, utcnow
 from storage.vocabulary import EXPORT_SCOPES, ExportScope, ExportStatus
 from verity.errors import ClipNotFound, ExportNotFound, Forbidden, InvalidInput, NotFound
 
@@ -173,10 +173,11 @@ def clips_in_scope(session: Session, export: Export) -> list[str]:
         named = export_clip_ids(export)
         order = {clip_id: position for position, clip_id in enumerate(named)}
         return sorted(named, key=order.__getitem__)
-    incident_ids = incidents_in_scope(session, export, [])
-    linked = select(ClipLink.clip_id).where(ClipLink.incident_id.in_(incident_ids), ClipLink.unlinked_at.is_(None))
-    held = linked.union(select(Acquisition.clip_id).where(Acquisition.case_id == export.scope_id))
-    in_scope = held if export.scope == "case" else linked
+    if export.scope == "case":
+        in_scope = clips_in_cases([export.scope_id or ""])
+    else:
+        live = and_(ClipLink.incident_id == export.scope_id, ClipLink.unlinked_at.is_(None))
+        in_scope = select(ClipLink.clip_id).where(live)
     query = select(Clip.id).where(Clip.id.in_(in_scope)).order_by(Clip.created_at, Clip.id)
     return list(session.scalars(query))
 

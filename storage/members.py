@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.access import Grant
@@ -130,6 +129,4 @@ def remove_member(session: Session, case_id: str, person_name: str, actor: str, 
 
 def members_of(session: Session, case_id: str) -> list[CaseMember]:
     """Every membership of the case, expired ones too (they say until when access lasted)."""
-    case = load_case(session, case_id)
-    query = select(CaseMember).where(CaseMember.case_id == case.id).order_by(CaseMember.person_id)
-    return list(session.scalars(query))
+    return list(load_case(session, case_id).members)
