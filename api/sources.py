@@ -7,11 +7,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from api.schemas import AcquisitionOut, ClipOut, CustodyEventOut
+from sqlalchemy.orm import Session
+
+from api.schemas import AcquisitionOut, AnchoredHeadOut, ClipOut, CustodyEventOut, CustodyLog, MismatchOut
 from storage.access import Scope
+from storage.anchors import newest_anchored_head
 from storage.models import Clip, CustodyEvent
 from storage.sources import Hidden
-from storage.vouched import CustodyCheck
+from storage.vouched import CustodyCheck, check_custody
 
 
 def hidden_of(clip: Clip, scope: Scope) -> Hidden:
@@ -60,3 +63,19 @@ def custody_answer(
         actor, details, left_out = hidden.event(event.action, event.actor, event.details)
         redacted.append(event.model_copy(update={"actor": actor, "details": details}) if left_out else event)
     return redacted, replace(check, mismatches=[hidden.mismatch(m) for m in check.mismatches])
+
+
+def custody_log_of(session: Session, clip: Clip, scope: Scope) -> CustodyLog:
+    """The clip's custody log and chain check, as the caller may see them."""
+    events, check = check_custody(session, clip)
+    hidden = hidden_of(clip, scope).outside(session, events)
+    shown, check = custody_answer(events, check, hidden)
+    return CustodyLog(
+        clip_id=clip.id,
+        verified=check.verified,
+        first_bad_seq=check.first_bad_seq,
+        reason=check.reason,
+        mismatches=[MismatchOut.model_validate(m) for m in check.mismatches],
+        events=shown,
+        anchored=AnchoredHeadOut.of(newest_anchored_head(session, "custody", clip.id)),
+    )

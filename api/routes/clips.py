@@ -10,10 +10,10 @@ import logging
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Annotated, Any, Literal
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
@@ -23,7 +23,7 @@ from api.auth import Caller
 from api.deps import BINARY, ArchiveDep, BodyThreadsDep, RunnerDep, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import FORM_OVERHEAD_BYTES, form_doc, read_upload_form
-from api.params import Admin, Bbox, Contributor, Limit, Offset, Viewer, utc
+from api.params import Admin, ClipOrder, ClipSearch, Contributor, Limit, Offset, Viewer, utc
 from api.ranges import parse_range
 from api.schemas import (
     CASE_ID_DOC,
@@ -32,14 +32,12 @@ from api.schemas import (
     SOURCE_MAX,
     URL_MAX,
     AcquisitionForm,
-    AnchoredHeadOut,
     ClipOut,
     ClipPage,
     CustodyLog,
-    MismatchOut,
     UploadOut,
 )
-from api.sources import clip_out, clip_outs, custody_answer, hidden_of
+from api.sources import clip_out, clip_outs, custody_log_of, hidden_of
 from api.threads import run_on
 from ingest.export_records import original_name
 from ingest.fixity import Original, checked_original
@@ -47,15 +45,12 @@ from ingest.pipeline import request_reprocess
 from ingest.runner import queue_ingest
 from ingest.upload import Receipt, StagedOriginal, record_original, stage_original
 from storage.access import archive_wide, hand_in, on_case, on_clip, on_incident
-from storage.anchors import newest_anchored_head
 from storage.archive import Archive
 from storage.cases import load_case
 from storage.clips import load_clip, record_download
 from storage.evidence import load_incident
 from storage.keys import Permission, Role
-from storage.search import ClipFilters, search_clips
-from storage.vocabulary import ClipStatus, ContentCredentialsState, FixityStatus, VerificationStatus
-from storage.vouched import check_custody
+from storage.search import search_clips
 from verity.errors import InvalidInput, NotFound, UploadTooLarge
 
 log = logging.getLogger("verity.api")
@@ -167,75 +162,15 @@ async def upload_clip(
 def list_clips(
     session: SessionDep,
     caller: Viewer,
+    filters: ClipSearch,
+    order: ClipOrder = "received",
     limit: Limit = 50,
     offset: Offset = 0,
-    status: Annotated[ClipStatus | None, Query()] = None,
-    verification_status: Annotated[VerificationStatus | None, Query()] = None,
-    recorded_from: Annotated[
-        datetime | None,
-        Query(
-            description="The file's own creation time, from (with a time zone). A file time with no zone matches "
-            "when it falls in the range under some zone from UTC−12 to UTC+14 (its `recorded.zone_known` is false)."
-        ),
-    ] = None,
-    recorded_to: Annotated[datetime | None, Query()] = None,
-    captured_from: Annotated[
-        datetime | None, Query(description="Capture time an uploader gave, from (with a time zone).")
-    ] = None,
-    captured_to: Annotated[datetime | None, Query()] = None,
-    bbox: Bbox = None,
-    device_make: Annotated[str | None, Query()] = None,
-    device_model: Annotated[str | None, Query()] = None,
-    uploader: Annotated[str | None, Query(description="Name of the key that handed a copy in.")] = None,
-    source: Annotated[str | None, Query(description="Text in an acquisition's source.")] = None,
-    incident_id: Annotated[str | None, Query()] = None,
-    case_id: Annotated[str | None, Query()] = None,
-    has_near_duplicates: Annotated[bool | None, Query()] = None,
-    has_integrity_warnings: Annotated[
-        bool | None, Query(description="Whether decoding found the file short of what it declares, or damaged.")
-    ] = None,
-    has_content_credentials: Annotated[
-        bool | None,
-        Query(
-            description="Whether the file carries Content Credentials (a C2PA manifest), whatever their validity; "
-            "clips whose credentials were not read yet match neither."
-        ),
-    ] = None,
-    content_credentials_state: Annotated[
-        ContentCredentialsState | None,
-        Query(description="The state of the file's Content Credentials (`content_credentials.state`)."),
-    ] = None,
-    fixity: Annotated[
-        FixityStatus | None, Query(description="How the clip's last fixity check went: ok, failed or unchecked.")
-    ] = None,
-    order: Annotated[
-        Literal["received", "recorded"],
-        Query(description="Newest first by when the archive received it, or by the file's recorded time."),
-    ] = "received",
 ) -> ClipPage:
     """Clips the caller may see, newest first, filtered by any of the parameters (all must hold);
     `total` counts only those. `source` and `uploader` match only acquisitions whose source the
     caller may read, and `has_near_duplicates` counts only copies it may see."""
-    filters = ClipFilters(
-        status=status,
-        verification_status=verification_status,
-        recorded_from=utc(recorded_from, "recorded_from"),
-        recorded_to=utc(recorded_to, "recorded_to"),
-        captured_from=utc(captured_from, "captured_from"),
-        captured_to=utc(captured_to, "captured_to"),
-        bbox=bbox,
-        device_make=device_make,
-        device_model=device_model,
-        uploader=uploader,
-        source=source,
-        incident_id=incident_id,
-        case_id=case_id,
-        has_near_duplicates=has_near_duplicates,
-        has_integrity_warnings=has_integrity_warnings,
-        has_content_credentials=has_content_credentials,
-        content_credentials_state=content_credentials_state,
-        fixity=fixity,
-    )
+    incident_id, case_id = filters.incident_id, filters.case_id
     # A filter naming an incident or case that does not exist is a mistake to report, not an empty
     # page; one the caller may not see is answered the same way.
     if incident_id is not None:
@@ -307,19 +242,7 @@ def custody_log(clip_id: str, session: SessionDep, caller: Viewer) -> CustodyLog
     """Every event of the clip's chain, and the chain check: each link recomputes, and each field
     the chain vouches for holds what it recorded (`mismatches` names those that do not)."""
     on_clip(session, caller.scope, clip_id)
-    clip = load_clip(session, clip_id)
-    events, check = check_custody(session, clip)
-    hidden = hidden_of(clip, caller.scope).outside(session, events)
-    shown, check = custody_answer(events, check, hidden)
-    return CustodyLog(
-        clip_id=clip.id,
-        verified=check.verified,
-        first_bad_seq=check.first_bad_seq,
-        reason=check.reason,
-        mismatches=[MismatchOut.model_validate(m) for m in check.mismatches],
-        events=shown,
-        anchored=AnchoredHeadOut.of(newest_anchored_head(session, "custody", clip.id)),
-    )
+    return custody_log_of(session, load_clip(session, clip_id), caller.scope)
 
 
 @router.get(
