@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what Verity needs on a Debian machine, each part only if it is missing:
 #   Debian packages: ffmpeg and python3-venv, and for the tests postgresql (whose binaries the
-#   tests use to start a throw-away cluster of their own) and openssl (a throw-away TSA);
+#   tests use to start a throw-away cluster of their own), openssl (a throw-away TSA) and chromium
+#   (the workbench's browser tests);
 #   a virtualenv in .venv with Verity and its development tools, or with `--runtime` only what
 #   serving needs (scripts/start.sh).
 # pip runs only when pyproject.toml has changed since the last install (.venv/.verity-installed
@@ -18,6 +19,10 @@ command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv python3-pip)
 if [ "$wanted" = dev ] && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   missing+=(postgresql)
+fi
+# The workbench's browser tests drive Debian's chromium (Playwright never downloads a browser).
+if [ "$wanted" = dev ] && ! command -v chromium >/dev/null 2>&1; then
+  missing+=(chromium)
 fi
 # The export tests run a throw-away time-stamping authority with openssl, as verify.py checks tokens.
 if [ "$wanted" = dev ] && ! command -v openssl >/dev/null 2>&1; then
