@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
 from api.json_bodies import JsonBodyGate
@@ -22,14 +23,19 @@ from api.routes import (
     incidents,
     keyframes,
     keys,
+    playback,
     sessions,
     timestamps,
     uploads,
     verify,
 )
+from api.security_headers import SecurityHeaders
 from api.sign_in_limit import SignInLimit
 from api.stall import StallLimit
 from api.threads import start_thread_pools
+from api.web import pages, reference, sign_in
+from api.web.blank_fields import BlankFieldsDropped
+from api.web.render import STATIC
 from ingest.export import sweep_unfinished_bags
 from ingest.near_duplicates import NearDuplicateFinder
 from ingest.periodic import PeriodicScheduler, periodic_tasks
@@ -125,10 +131,17 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
             if owner is not None:
                 owner.release()
 
-    app = FastAPI(title="Verity", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # /docs is served from the vendored Swagger UI (api/web/reference.py): the CDN FastAPI's own uses
+    # is out of reach offline, and its inline script breaks the Content-Security-Policy.
+    app = FastAPI(
+        title="Verity", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     install_error_handlers(app)
     app.add_middleware(JsonBodyGate)
     app.add_middleware(StallLimit, stall_s=configured.upload_stall_seconds)
+    app.add_middleware(BlankFieldsDropped)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(health.router)
     app.include_router(clips.router)
     app.include_router(acquisitions.router)
@@ -142,4 +155,9 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(fixity.router)
     app.include_router(timestamps.router)
     app.include_router(exports.router)
+    app.include_router(playback.router)
+    # The workbench: server-rendered pages over the same archive (api/web/).
+    app.include_router(sign_in.router)
+    app.include_router(reference.router)
+    app.include_router(pages.router)
     return app

@@ -1,7 +1,8 @@
-"""Bearer API keys and role checks: `Depends(require(Role.contributor))` gives the caller, with its
-person, its key and what the two allow together (`scope`, storage/access.py). The gate asks only
-that the caller hold the role somewhere; each route then asks of the record it touches
-(`storage.access.on_clip` and the like)."""
+"""API keys (a bearer header, or a browser's session cookie: api/browser_session.py) and role
+checks: `Depends(require(Role.contributor))` gives the caller, with its person, its key and what
+the two allow together (`scope`, storage/access.py). The gate asks only that the caller hold the
+role somewhere; each route then asks of the record it touches (`storage.access.on_clip` and the
+like)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import Headers
 
+from api.browser_session import CSRF_HEADER, SAFE_METHODS, csrf_matches, presented_secret
 from api.deps import ArchiveDep
 from storage.access import Scope, scope_of
 from storage.archive import Archive
@@ -42,35 +45,52 @@ class Caller:
         return self.scope.archive is not None and self.scope.archive.allows(Role.admin)
 
 
-def _caller(archive: Archive, credentials: HTTPAuthorizationCredentials | None) -> Caller:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthenticated("send an API key as `Authorization: Bearer <key>`")
+def caller_of(archive: Archive, secret: str) -> Caller:
+    """The caller a key secret stands for, or `Unauthenticated` saying why not."""
     with archive.reads() as session:
-        key = authenticate(session, credentials.credentials)
+        key = authenticate(session, secret)
         return Caller(actor=actor_of(key), person=key.person.name, key=key.name, scope=scope_of(session, key))
+
+
+def request_caller(archive: Archive, method: str, headers: Headers, cookies: dict[str, str]) -> Caller:
+    """The caller of a request: its bearer key, or its session cookie, which for a request that
+    changes anything counts only with the page's CSRF token in the X-CSRF-Token header."""
+    secret, by_cookie = presented_secret(headers, cookies)
+    if secret is None:
+        raise Unauthenticated("send an API key as `Authorization: Bearer <key>`, or sign in")
+    if by_cookie and method not in SAFE_METHODS and not csrf_matches(secret, headers.get(CSRF_HEADER)):
+        raise Forbidden(
+            f"a signed-in browser's {method} needs the page's CSRF token in the {CSRF_HEADER} header "
+            "(reload the page to get a fresh one)"
+        )
+    return caller_of(archive, secret)
 
 
 class Gate:
     """A route's dependency giving the caller, if `refusal` finds nothing to refuse. Also callable
-    on the bare Authorization header (`check_header`), so api/json_bodies.py can refuse a caller
+    on a request's bare headers (`check_headers`), so api/json_bodies.py can refuse a caller
     before FastAPI decodes the JSON body (it decodes the body before it solves dependencies)."""
 
     def __init__(self, refusal: Callable[[Caller], str | None]) -> None:
         self.refusal = refusal
 
     def __call__(
-        self, archive: ArchiveDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+        self,
+        request: Request,
+        archive: ArchiveDep,
+        # Declared for the OpenAPI security scheme; the header itself is read with the cookie.
+        _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Caller:
-        caller = _caller(archive, credentials)
+        return self.checked(request_caller(archive, request.method, request.headers, request.cookies))
+
+    def checked(self, caller: Caller) -> Caller:
         refused = self.refusal(caller)
         if refused is not None:
             raise Forbidden(refused)
         return caller
 
-    def check_header(self, archive: Archive, authorization: str | None) -> None:
-        scheme, _, secret = (authorization or "").strip().partition(" ")
-        credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=secret.strip()) if secret else None
-        self(archive, credentials)
+    def check_headers(self, archive: Archive, method: str, headers: Headers, cookies: dict[str, str]) -> None:
+        self.checked(request_caller(archive, method, headers, cookies))
 
 
 def require(needed: Role) -> Gate:

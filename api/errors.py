@@ -7,11 +7,12 @@ import logging
 import math
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from minio.error import ServerError
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException
@@ -20,6 +21,7 @@ from starlette.responses import Response
 from urllib3.exceptions import HTTPError as ConnectionProblem
 
 from api.schemas import ErrorOut, ValidationErrorOut
+from api.web.render import error_page, is_page
 from verity import errors
 
 log = logging.getLogger("verity.api")
@@ -159,9 +161,23 @@ def describe_undecodable(cause: BaseException) -> str:
     return f"the body is not valid JSON: {printable(str(cause))}"
 
 
+def page_refusal(request: Request, exc: errors.VerityError) -> Response:
+    """A domain error on one of the workbench's pages: a visitor not signed in (or whose sign-in
+    ended) is sent to the sign-in page, to come back here; anything else is an error page."""
+    if isinstance(exc, errors.Unauthenticated):
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        target = f"/sign-in?{urlencode({'next': back})}"
+        if request.headers.get("hx-request"):
+            return Response(status_code=204, headers={"HX-Redirect": target})  # htmx goes there itself
+        return RedirectResponse(target, status_code=303)
+    return error_page(request, status_for(exc), exc.detail)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    async def on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def on_domain_error(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, errors.VerityError)
+        if is_page(_request):
+            return page_refusal(_request, exc)
         headers: dict[str, str] = {}
         if isinstance(exc, errors.Unauthenticated):
             headers["WWW-Authenticate"] = "Bearer"
@@ -175,9 +191,11 @@ def install_error_handlers(app: FastAPI) -> None:
             body["offset"] = exc.offset
         return JSONResponse(body, status_code=status_for(exc), headers=headers)
 
-    async def on_invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    async def on_invalid_request(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         problems = exc.errors()
+        if is_page(_request):
+            return error_page(_request, 422, describe_problems(problems))
         if [problem.get("type") for problem in problems] == ["json_invalid"]:
             return JSONResponse({"error": "invalid_json", "detail": describe_bad_json(problems[0], exc.body)}, 400)
         reports = [reported(problem) for problem in problems]
@@ -196,6 +214,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 400 and exc.detail == UNPARSED_BODY and exc.__cause__ is not None:
             # FastAPI could not decode a JSON body (it says only "There was an error parsing the body").
             return JSONResponse({"error": "invalid_json", "detail": describe_undecodable(exc.__cause__)}, 400)
+        if is_page(_request):
+            return error_page(_request, exc.status_code, str(exc.detail))
         code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type"}
         code_name = code.get(exc.status_code, "http_error")
         return JSONResponse({"error": code_name, "detail": str(exc.detail)}, exc.status_code, headers=exc.headers)

@@ -1,4 +1,5 @@
-"""The gate in front of every route that takes a JSON body: the caller must pass the route's key
+"""The gate in front of every route that takes a JSON body (and the size limit also in front of
+the workbench's form routes): the caller must pass the route's key
 check (api/auth.py `Gate`), and the body must say it is JSON and fit the `max_json_body_bytes`
 setting, or it is refused (401/403, 415, 413) before anything parses it. FastAPI decodes a JSON
 body before it solves the route's dependencies, so without this a caller with no key would be
@@ -10,13 +11,27 @@ provenance queries) declare no body parameter and pass untouched: they have thei
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 import anyio.to_thread
+from fastapi import params
 from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Gate
+
+
+def takes_json(route: object) -> TypeGuard[APIRoute]:
+    """Whether the route reads a JSON body (the workbench's form routes read forms)."""
+    return takes_body(route) and not isinstance(route.body_field.field_info, params.Form)  # type: ignore[union-attr]
+
+
+def takes_body(route: object) -> TypeGuard[APIRoute]:
+    """Whether FastAPI reads the route's body whole: JSON, or a workbench form."""
+    return isinstance(route, APIRoute) and route.body_field is not None
 
 
 def is_json(content_type: str) -> bool:
@@ -64,22 +79,26 @@ class _BodyCheck:
 
     async def _check_caller(self) -> None:
         route = self.scope.get("route")
-        if not isinstance(route, APIRoute) or route.body_field is None:
+        if not takes_json(route):
             return
         gates = [dependency.call for dependency in route.dependant.dependencies if isinstance(dependency.call, Gate)]
         archive = self.scope["app"].state.archive
-        authorization = Headers(scope=self.scope).get("authorization")
+        request = Request(self.scope)
         for gate in gates:
-            await anyio.to_thread.run_sync(gate.check_header, archive, authorization)
+            await anyio.to_thread.run_sync(
+                gate.check_headers, archive, request.method, request.headers, request.cookies
+            )
 
     def _start(self) -> None:
         route = self.scope.get("route")
-        if not isinstance(route, APIRoute) or route.body_field is None:
+        if not takes_body(route):
             return  # a route that streams its body, or takes none
         limit: int = self.scope["app"].state.archive.settings.max_json_body_bytes
         headers = Headers(scope=self.scope)
         self.content_type = headers.get("content-type")
-        if self.content_type is not None and not is_json(self.content_type):
+        if not takes_json(route):
+            self.content_type = self.content_type or "form"  # a form's own parser judges its type
+        elif self.content_type is not None and not is_json(self.content_type):
             raise HTTPException(415, _not_json(self.content_type))
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
@@ -93,4 +112,4 @@ def _not_json(content_type: str | None) -> str:
 
 
 def _too_large(limit: int) -> str:
-    return f"the JSON body is larger than the limit of {limit} bytes"
+    return f"the body is larger than the limit of {limit} bytes"

@@ -36,12 +36,24 @@ def load_keyframe(session: Session, clip_id: str, index: int) -> Keyframe:
 
 
 def record_download(
-    sessions: sessionmaker[Session], clip_id: str, actor: str, byte_range: tuple[int, int] | None, size: int
+    sessions: sessionmaker[Session],
+    clip_id: str,
+    actor: str,
+    byte_range: tuple[int, int] | None,
+    size: int,
+    *,
+    playback: bool = False,
 ) -> None:
     """The download's custody event, in a short transaction of its own: the request's session only
-    reads (and takes no lock), so downloads never hold up readers."""
+    reads (and takes no lock), so downloads never hold up readers. `playback`: the bytes went to
+    the workbench's player rather than to a file."""
     with sessions.begin() as session:
-        details = {"range": f"bytes={byte_range[0]}-{byte_range[1]}" if byte_range else None, "bytes": size}
+        details: dict[str, object] = {
+            "range": f"bytes={byte_range[0]}-{byte_range[1]}" if byte_range else None,
+            "bytes": size,
+        }
+        if playback:
+            details["playback"] = True
         append_event(session, clip_id, "downloaded", actor, details)
 
 

@@ -152,11 +152,25 @@ def create_sign_in_key(session: Session, person: Person, lifetime: timedelta) ->
     a case), expiring after `lifetime`."""
     return create_key(
         session,
-        f"session-{secrets.token_hex(6)}",
+        f"{SIGN_IN_KEY_PREFIX}{secrets.token_hex(6)}",
         _reach(session, person).value,
         person=person.name,
         expires_at=utcnow() + lifetime,
     )
+
+
+SIGN_IN_KEY_PREFIX = "session-"
+
+
+def end_sign_in(session: Session, secret: str) -> ApiKey | None:
+    """Revoke the sign-in key whose secret this is (signing out), if it is one and still live.
+    The last-admin rule does not hold it back: it would expire anyway, and its person can sign in
+    again. Other keys are left alone: signing out never ends a key made with `verity keys create`."""
+    key = find_active_key(session, secret)
+    if key is None or not key.name.startswith(SIGN_IN_KEY_PREFIX):
+        return None
+    key.revoked_at = utcnow()
+    return key
 
 
 def find_active_key(session: Session, secret: str) -> ApiKey | None:

@@ -35,3 +35,8 @@ def test_the_build_lists_every_package_and_ships_every_migration(tmp_path: Path)
     shipped = sorted(path.name for path in (tmp_path / "built" / "migrations" / "versions").glob("*.py"))
     assert shipped == migrations and len(migrations) >= 7
     assert (tmp_path / "built" / "migrations" / "script.py.mako").exists()
+    # The workbench's templates and its vendored scripts are package data: without them every page
+    # would fail in an installed copy.
+    for shipped_file in ("templates/base.html", "templates/clip.html", "static/app.js", "static/vendor/htmx.min.js"):
+        assert (tmp_path / "built" / "api" / shipped_file).exists(), shipped_file
+    assert (tmp_path / "built" / "api" / "web" / "pages.py").exists()

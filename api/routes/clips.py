@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -23,8 +20,8 @@ from api.auth import Caller
 from api.deps import BINARY, ArchiveDep, BodyThreadsDep, RunnerDep, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import FORM_OVERHEAD_BYTES, form_doc, read_upload_form
+from api.originals import original_response
 from api.params import Admin, ClipOrder, ClipSearch, Contributor, Limit, Offset, Viewer, utc
-from api.ranges import parse_range
 from api.schemas import (
     CASE_ID_DOC,
     ID_MAX,
@@ -37,17 +34,15 @@ from api.schemas import (
     CustodyLog,
     UploadOut,
 )
-from api.sources import clip_out, clip_outs, custody_log_of, hidden_of
+from api.sources import clip_out, clip_outs, custody_log_of
 from api.threads import run_on
-from ingest.export_records import original_name
-from ingest.fixity import Original, checked_original
 from ingest.pipeline import request_reprocess
 from ingest.runner import queue_ingest
 from ingest.upload import Receipt, StagedOriginal, record_original, stage_original
 from storage.access import archive_wide, hand_in, on_case, on_clip, on_incident
 from storage.archive import Archive
 from storage.cases import load_case
-from storage.clips import load_clip, record_download
+from storage.clips import load_clip
 from storage.evidence import load_incident
 from storage.keys import Permission, Role
 from storage.search import search_clips
@@ -205,36 +200,7 @@ def download_original(
     """The original's bytes (a range of them with `Range`), for a caller holding the download
     permission on the clip: a case may let its members review footage without taking copies."""
     on_clip(session, caller.scope, clip_id, Role.viewer, Permission.download)
-    clip = load_clip(session, clip_id)
-    # A file name handed into a case the caller may not see is not told: the bytes' hash names it.
-    filename = hidden_of(clip, caller.scope).filename(clip.filename)
-    if filename != clip.filename:
-        filename = PurePosixPath(original_name(clip)).name
-    etag = f'"{clip.sha256}"'
-    headers = {
-        "ETag": etag,
-        "Repr-Digest": f"sha-256=:{base64.b64encode(bytes.fromhex(clip.sha256)).decode()}:",
-        "Accept-Ranges": "bytes",
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
-    }
-    if etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]:
-        return Response(status_code=304, headers=headers)
-    byte_range = parse_range(request.headers.get("range"), clip.size_bytes)
-    if request.headers.get("if-range") not in (None, etag):
-        byte_range = None
-    start, end = byte_range or (0, clip.size_bytes - 1)
-    original = Original(clip.id, clip.blob_key, clip.sha256, clip.size_bytes)
-    body = checked_original(archive, original, start, end, caller.actor)
-    record_download(archive.sessions, clip.id, caller.actor, (start, end) if byte_range else None, end - start + 1)
-    headers["Content-Length"] = str(end - start + 1)
-    if byte_range:
-        headers["Content-Range"] = f"bytes {start}-{end}/{clip.size_bytes}"
-    return StreamingResponse(
-        body,
-        status_code=206 if byte_range else 200,
-        headers=headers,
-        media_type=clip.content_type or "application/octet-stream",
-    )
+    return original_response(request, archive, load_clip(session, clip_id), caller.actor, caller.scope)
 
 
 @router.get("/{clip_id}/custody", response_model=CustodyLog)

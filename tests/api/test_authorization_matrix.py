@@ -76,6 +76,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/clips"): listing("viewer"),
     ("GET", "/api/v1/clips/{clip_id}"): record("viewer"),
     ("GET", "/api/v1/clips/{clip_id}/original"): record("viewer", "download"),
+    ("GET", "/api/v1/clips/{clip_id}/playback"): record("viewer", "download"),
     ("GET", "/api/v1/clips/{clip_id}/custody"): record("viewer"),
     ("GET", "/api/v1/clips/{clip_id}/probe"): record("viewer"),
     ("GET", "/api/v1/clips/{clip_id}/content-credentials"): record("viewer"),

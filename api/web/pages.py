@@ -1,0 +1,150 @@
+"""The workbench's pages over clips: the archive (search with every filter the API has, live
+processing status, alerts) and a clip (player, keyframes, metadata, acquisitions, custody, review).
+Each page asks storage/access.py exactly as the API route showing the same records does."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.deps import SessionDep
+from api.params import ClipOrder, ClipSearch, Offset
+from api.schemas import RATIONALE_MAX, ClipOut
+from api.sources import clip_out, clip_outs, custody_log_of
+from api.web.render import page
+from api.web.visitor import VisitorDep
+from storage.access import on_case, on_clip, on_incident
+from storage.cases import load_case
+from storage.clips import keyframes_of, load_clip
+from storage.evidence import change_verification, incident_links_of_clip, load_incident, verification_history
+from storage.keys import Permission, Role
+from storage.search import ClipFilters, search_clips
+from storage.vocabulary import (
+    CONTENT_CREDENTIALS_STATES,
+    FIXITY_STATUSES,
+    VERIFICATION_STATUSES,
+    VERIFICATION_STEPS,
+    ClipStatus,
+)
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 25
+# Rows of clips still being analysed ask for themselves again until they are done.
+UNSETTLED = frozenset({ClipStatus.queued.value, ClipStatus.processing.value})
+VOCABULARY = {
+    "statuses": [status.value for status in ClipStatus],
+    "reviews": VERIFICATION_STATUSES,
+    "credentials": CONTENT_CREDENTIALS_STATES,
+    "fixity": FIXITY_STATUSES,
+}
+
+
+def _pages(request: Request, total: int, offset: int) -> dict[str, str | None]:
+    """Links to the previous and next page of the same search."""
+    asked = {name: value for name, value in request.query_params.multi_items() if name != "offset"}
+
+    def link(at: int) -> str:
+        return "/?" + urlencode([*asked.items(), ("offset", str(at))])
+
+    return {
+        "previous": link(max(offset - PAGE_SIZE, 0)) if offset > 0 else None,
+        "next": link(offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def archive_page(
+    request: Request,
+    session: SessionDep,
+    visitor: VisitorDep,
+    filters: ClipSearch,
+    order: ClipOrder = "received",
+    offset: Offset = 0,
+) -> HTMLResponse:
+    scope = visitor.caller.scope
+    if filters.incident_id is not None:
+        on_incident(session, scope, filters.incident_id)
+        load_incident(session, filters.incident_id)
+    if filters.case_id is not None:
+        on_case(session, scope, filters.case_id)
+        load_case(session, filters.case_id)
+    total, clips = search_clips(session, filters, PAGE_SIZE, offset, order, scope=scope)
+    alerts = {
+        "fixity": search_clips(session, ClipFilters(fixity="failed"), 1, 0, scope=scope)[0],
+        "integrity": search_clips(session, ClipFilters(has_integrity_warnings=True), 1, 0, scope=scope)[0],
+    }
+    context = {
+        "clips": clip_outs(clips, scope),
+        "total": total,
+        "offset": offset,
+        "shown_to": min(offset + PAGE_SIZE, total),
+        "asked": dict(request.query_params),
+        "order": order,
+        "alerts": alerts,
+        "unsettled": UNSETTLED,
+        "vocab": VOCABULARY,
+        **_pages(request, total, offset),
+    }
+    return page(request, "archive.html", context)
+
+
+@router.get("/clips/{clip_id}/row", response_class=HTMLResponse)
+def clip_row(clip_id: str, request: Request, session: SessionDep, visitor: VisitorDep) -> HTMLResponse:
+    """One row of the archive's table, asked again while the clip is being analysed."""
+    on_clip(session, visitor.caller.scope, clip_id)
+    clip = clip_out(load_clip(session, clip_id), visitor.caller.scope)
+    return page(request, "_clip_row.html", {"clip": clip, "unsettled": UNSETTLED})
+
+
+@router.get("/clips/{clip_id}", response_class=HTMLResponse)
+def clip_page(clip_id: str, request: Request, session: SessionDep, visitor: VisitorDep) -> HTMLResponse:
+    scope = visitor.caller.scope
+    grant = on_clip(session, scope, clip_id)
+    stored = load_clip(session, clip_id)
+    clip = clip_out(stored, scope)
+    may_download = grant.may(Permission.download)
+    context = {
+        "clip": clip,
+        "media": clip.media or {},
+        "keyframes": keyframes_of(session, clip_id),
+        "custody": custody_log_of(session, stored, scope),
+        "links": incident_links_of_clip(session, clip_id, scope),
+        "history": verification_history(session, clip_id),
+        "next_steps": sorted(VERIFICATION_STEPS.get(clip.verification_status, ())),
+        "may_review": grant.allows(Role.analyst),
+        "may_download": may_download,
+        **_playback(clip, may_download),
+        "unsettled": UNSETTLED,
+    }
+    return page(request, "clip.html", context)
+
+
+def _playback(clip: ClipOut, may_download: bool) -> dict[str, object]:
+    """What the player plays, and how it is labelled; or why there is nothing to play."""
+    if not (clip.media or {}).get("video"):
+        reason = "analysis has not finished" if clip.status in UNSETTLED else "the file holds no video Verity can read"
+        return {"playback": None, "no_playback": f"Nothing to play: {reason}."}
+    if not may_download:
+        return {
+            "playback": None,
+            "no_playback": "Playing this clip needs the download permission in its case; the keyframes below show it.",
+        }
+    label = "The original file, as received (the evidence itself)."
+    return {"playback": {"kind": "original", "label": label, "url": f"/api/v1/clips/{clip.id}/playback"}}
+
+
+@router.post("/clips/{clip_id}/review")
+def review(
+    clip_id: str,
+    session: SessionDep,
+    visitor: VisitorDep,
+    status: Annotated[str, Form(max_length=20)],
+    rationale: Annotated[str, Form(min_length=1, max_length=RATIONALE_MAX)],
+) -> Response:
+    """The review panel's form: the same change as POST /api/v1/clips/{id}/verification."""
+    on_clip(session, visitor.caller.scope, clip_id, Role.analyst)
+    change_verification(session, clip_id, status, rationale, visitor.caller.actor)
+    return RedirectResponse(f"/clips/{clip_id}#review", status_code=303)

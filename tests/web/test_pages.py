@@ -1,0 +1,179 @@
+"""What the workbench's pages show, to whom, and under which headers (over HTTP; the browser
+tests look at the same pages in Chromium)."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from storage.archive import Archive
+from storage.members import set_member
+from storage.people import create_person
+from tests import media
+from tests.api.test_access_clips import put_in_case
+from tests.conftest import auth
+from tests.helpers.api_calls import upload, wait_until_done
+from tests.helpers.workbench import PASSWORD, make_person, sign_in
+
+
+@pytest.fixture(scope="module")
+def clip_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return media.make_h264_aac(tmp_path_factory.mktemp("web") / "clip.mp4", seconds=3)
+
+
+@pytest.fixture(scope="module")
+def other_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("web-other")
+    return media.make_unrelated(folder / "other.mp4", "cellauto=size=160x90:rate=30:rule=30:seed=5,scale=320:180", 3)
+
+
+class Inline(HTMLParser):
+    """What a strict Content-Security-Policy would refuse: inline script, handlers, style attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        names = {name for name, _ in attrs}
+        if tag == "script" and "src" not in names:
+            self._in_script = True
+        if tag == "style":
+            self.found.append("<style> element")
+        self.found += [f"{tag} {name}=" for name in names if name.startswith("on") or name == "style"]
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script and data.strip():
+            self.found.append(f"inline script: {data[:60]}")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in_script = False
+
+
+def inline_parts(html: str) -> list[str]:
+    parser = Inline()
+    parser.feed(html)
+    return parser.found
+
+
+def test_the_archive_lists_clips_with_their_status_and_the_clip_page_shows_the_record(
+    client: TestClient, archive: Archive, keys: dict[str, str], clip_file: Path
+) -> None:
+    name = "ویدیو میدان صادقیه.mp4"
+    clip_id = upload(client, keys["contributor"], clip_file.read_bytes(), name=name, source="شاهد الف").json()["id"]
+    wait_until_done(client, keys["viewer"], clip_id)
+    make_person(archive, "ana", "admin")
+    sign_in(client, "ana")
+    listing = client.get("/")
+    assert listing.status_code == 200
+    assert f'<a href="/clips/{clip_id}" dir="auto">{name}</a>' in listing.text
+    assert "status-ready" in listing.text and "Clips 1–1 of 1" in listing.text
+    shown = client.get(f"/clips/{clip_id}")
+    assert shown.status_code == 200
+    page = shown.text
+    assert f'<code class="id">{clip_id}</code>' in page
+    assert 'dir="auto">شاهد الف' in page  # the admin reads sources; as typed, right to left
+    assert "Chain verified" in page and "uploaded" in page
+    assert re.search(r'src="/api/v1/clips/[^"]+/keyframes/0"', page)
+    assert f'src="/api/v1/clips/{clip_id}/playback"' in page and "The original file, as received" in page
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", page)  # times in UTC, saying so
+    # the keyframe image and the player's bytes come with the cookie alone
+    assert client.get(f"/api/v1/clips/{clip_id}/keyframes/0").headers["content-type"] == "image/jpeg"
+    played = client.get(f"/api/v1/clips/{clip_id}/playback", headers={"Range": "bytes=0-99"})
+    assert played.status_code == 206 and played.headers["content-disposition"].startswith("inline")
+
+
+def test_playback_records_one_custody_event_per_playback_not_per_range(
+    client: TestClient, keys: dict[str, str], clip_file: Path
+) -> None:
+    clip_id = upload(client, keys["contributor"], clip_file.read_bytes()).json()["id"]
+    for asked in ("bytes=0-", "bytes=1000-1999", "bytes=2000-"):
+        assert (
+            client.get(
+                f"/api/v1/clips/{clip_id}/playback", headers={**auth(keys["viewer"]), "Range": asked}
+            ).status_code
+            == 206
+        )
+    events = client.get(f"/api/v1/clips/{clip_id}/custody", headers=auth(keys["viewer"])).json()["events"]
+    played = [e for e in events if e["action"] == "downloaded"]
+    assert [e["details"] for e in played] == [
+        {"range": f"bytes=0-{clip_file.stat().st_size - 1}", "bytes": clip_file.stat().st_size, "playback": True}
+    ]
+
+
+def test_a_search_form_with_blank_fields_means_any_and_a_bad_value_is_said(
+    client: TestClient, archive: Archive, keys: dict[str, str], clip_file: Path
+) -> None:
+    upload(client, keys["contributor"], clip_file.read_bytes())
+    make_person(archive, "ana", "analyst")
+    sign_in(client, "ana")
+    blank = client.get("/?status=&source=&has_near_duplicates=&recorded_from=&order=received")
+    assert blank.status_code == 200 and "Clips 1–1 of 1" in blank.text
+    assert "No clips match." in client.get("/?source=nobody").text
+    bad = client.get("/?recorded_from=yesterday")
+    assert bad.status_code == 422 and "recorded_from" in bad.text and "<html" in bad.text
+    unknown = client.get("/clips/no-such-clip")
+    assert unknown.status_code == 404 and "no clip with id no-such-clip" in unknown.text
+
+
+def test_a_guest_of_one_case_sees_only_its_clips_and_no_player_without_download(
+    client: TestClient, archive: Archive, keys: dict[str, str], clip_file: Path, other_file: Path
+) -> None:
+    inside = upload(client, keys["contributor"], clip_file.read_bytes(), name="inside.mp4").json()["id"]
+    outside = upload(client, keys["contributor"], other_file.read_bytes(), name="outside.mp4").json()["id"]
+    wait_until_done(client, keys["viewer"], inside)
+    case_id, _ = put_in_case(archive, [inside], "Case of the square")
+    with archive.sessions.begin() as session:
+        create_person(session, "guest", "none", PASSWORD)
+        set_member(session, case_id, "guest", "viewer", [], None, "test-setup")
+    sign_in(client, "guest")
+    listing = client.get("/").text
+    assert inside in listing and outside not in listing and "Clips 1–1 of 1" in listing
+    assert client.get(f"/clips/{outside}").status_code == 404  # as if it did not exist
+    assert client.get(f"/api/v1/clips/{outside}/keyframes/0").status_code == 404
+    page = client.get(f"/clips/{inside}").text
+    assert "needs the download permission" in page and "<video" not in page
+    assert client.get(f"/api/v1/clips/{inside}/playback").status_code == 403
+
+
+def test_every_answer_has_a_strict_csp_and_no_page_carries_inline_script_or_style(
+    client: TestClient, archive: Archive, keys: dict[str, str], clip_file: Path
+) -> None:
+    clip_id = upload(client, keys["contributor"], clip_file.read_bytes()).json()["id"]
+    wait_until_done(client, keys["viewer"], clip_id)
+    pages = {"/sign-in": client.get("/sign-in")}
+    make_person(archive, "ana", "analyst")
+    sign_in(client, "ana")
+    for path in ("/", f"/clips/{clip_id}", f"/clips/{clip_id}/row", "/clips/missing", "/docs"):
+        pages[path] = client.get(path)
+    pages["/api/v1/clips"] = client.get("/api/v1/clips")
+    for path, answer in pages.items():
+        policy = answer.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "unsafe" not in policy and "frame-ancestors 'none'" in policy, path
+        assert answer.headers["x-content-type-options"] == "nosniff", path
+        if answer.headers["content-type"].startswith("text/html"):
+            assert inline_parts(answer.text) == [], path
+
+
+def test_the_api_reference_is_served_from_the_project_not_a_cdn(client: TestClient) -> None:
+    page = client.get("/docs").text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert assets and all(asset.startswith("/static/") for asset in assets), assets
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
+    assert client.get("/redoc").status_code == 404  # it loaded from a CDN: gone
+
+
+def test_the_app_builds_with_its_templates_and_assets_installed(archive: Archive) -> None:
+    """The package data ships the templates and the vendored scripts (a wheel without them would
+    serve 404s and a 500 on every page)."""
+    with TestClient(create_app(archive=archive)) as client:
+        for asset in ("/static/vendor/htmx.min.js", "/static/vendor/tus.min.js", "/static/app.js", "/static/app.css"):
+            assert client.get(asset).status_code == 200, asset
