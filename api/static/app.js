@@ -3,10 +3,15 @@
 
 // Keyframe strip: a click seeks the player to the keyframe's time.
 document.addEventListener("click", (event) => {
-  const button = event.target.closest("button.seek");
-  if (!button) return;
   const player = document.getElementById("player");
-  if (!player) return;
-  player.currentTime = Number(button.dataset.time);
-  player.focus();
+  const seek = event.target.closest("button.seek");
+  if (seek && player) {
+    player.currentTime = Number(seek.dataset.time);
+    player.focus();
+  }
+  // Link form: "mark in" / "mark out" write the player's time (to the millisecond) into the field.
+  const mark = event.target.closest("button.mark");
+  if (mark && player) {
+    document.getElementById(mark.dataset.mark).value = player.currentTime.toFixed(3);
+  }
 });

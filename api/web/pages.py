@@ -12,16 +12,23 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import SessionDep
 from api.params import ClipOrder, ClipSearch, Offset
-from api.schemas import RATIONALE_MAX, ClipOut
+from api.schemas import ID_MAX, NOTE_MAX, RATIONALE_MAX, ClipOut, LinkIn
 from api.sources import clip_out, clip_outs, custody_log_of
+from api.web.forms import parsed
 from api.web.render import page
 from api.web.visitor import VisitorDep
 from storage.access import on_case, on_clip, on_incident
 from storage.cases import load_case
 from storage.clips import keyframes_of, load_clip
-from storage.evidence import change_verification, incident_links_of_clip, load_incident, verification_history
+from storage.evidence import (
+    change_verification,
+    incident_links_of_clip,
+    link_clip,
+    load_incident,
+    verification_history,
+)
 from storage.keys import Permission, Role
-from storage.search import ClipFilters, search_clips
+from storage.search import ClipFilters, IncidentFilters, search_clips, search_incidents
 from storage.vocabulary import (
     CONTENT_CREDENTIALS_STATES,
     FIXITY_STATUSES,
@@ -32,6 +39,7 @@ from storage.vocabulary import (
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
+INCIDENT_CHOICES = 200  # the newest incidents the link form offers
 # Rows of clips still being analysed ask for themselves again until they are done.
 UNSETTLED = frozenset({ClipStatus.queued.value, ClipStatus.processing.value})
 VOCABULARY = {
@@ -115,6 +123,8 @@ def clip_page(clip_id: str, request: Request, session: SessionDep, visitor: Visi
         "history": verification_history(session, clip_id),
         "next_steps": sorted(VERIFICATION_STEPS.get(clip.verification_status, ())),
         "may_review": grant.allows(Role.analyst),
+        "may_link": grant.allows(Role.contributor),
+        "incidents": search_incidents(session, IncidentFilters(), INCIDENT_CHOICES, 0, scope=scope)[1],
         "may_download": may_download,
         **_playback(clip, may_download),
         "unsettled": UNSETTLED,
@@ -148,3 +158,23 @@ def review(
     on_clip(session, visitor.caller.scope, clip_id, Role.analyst)
     change_verification(session, clip_id, status, rationale, visitor.caller.actor)
     return RedirectResponse(f"/clips/{clip_id}#review", status_code=303)
+
+
+@router.post("/clips/{clip_id}/links")
+def link_segment(
+    clip_id: str,
+    session: SessionDep,
+    visitor: VisitorDep,
+    incident_id: Annotated[str, Form(max_length=ID_MAX)],
+    start_s: Annotated[str, Form(max_length=30)] = "",
+    end_s: Annotated[str, Form(max_length=30)] = "",
+    note: Annotated[str, Form(max_length=NOTE_MAX)] = "",
+) -> Response:
+    """The link form: the seconds marked on the player (both blank: the whole clip), the incident
+    and a note; the same checks and record as POST /api/v1/incidents/{id}/clips."""
+    wanted = parsed(LinkIn, {"clip_id": clip_id, "start_s": start_s, "end_s": end_s, "note": note})
+    scope = visitor.caller.scope
+    on_incident(session, scope, incident_id, Role.contributor)
+    on_clip(session, scope, clip_id, Role.contributor)
+    link_clip(session, incident_id, clip_id, wanted.start_s, wanted.end_s, wanted.note, visitor.caller.actor)
+    return RedirectResponse(f"/clips/{clip_id}#links", status_code=303)

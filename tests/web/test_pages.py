@@ -17,7 +17,7 @@ from storage.people import create_person
 from tests import media
 from tests.api.test_access_clips import put_in_case
 from tests.conftest import auth
-from tests.helpers.api_calls import upload, wait_until_done
+from tests.helpers.api_calls import create_incident, upload, wait_until_done
 from tests.helpers.workbench import PASSWORD, make_person, sign_in
 
 
@@ -177,3 +177,30 @@ def test_the_app_builds_with_its_templates_and_assets_installed(archive: Archive
     with TestClient(create_app(archive=archive)) as client:
         for asset in ("/static/vendor/htmx.min.js", "/static/vendor/tus.min.js", "/static/app.js", "/static/app.css"):
             assert client.get(asset).status_code == 200, asset
+
+
+def test_the_link_form_links_the_marked_seconds_to_an_incident(
+    client: TestClient, archive: Archive, keys: dict[str, str], clip_file: Path
+) -> None:
+    clip_id = upload(client, keys["contributor"], clip_file.read_bytes()).json()["id"]
+    wait_until_done(client, keys["viewer"], clip_id)
+    incident_id, _ = create_incident(client, keys["analyst"])
+    make_person(archive, "vic", "viewer")
+    make_person(archive, "cora", "contributor")
+    sign_in(client, "vic")
+    assert 'action="/clips/' not in client.get(f"/clips/{clip_id}").text  # a viewer links nothing
+    token = sign_in(client, "cora")
+    page = client.get(f"/clips/{clip_id}").text
+    assert f'<option value="{incident_id}" dir="auto">Shooting at the square' in page
+    form = {"incident_id": incident_id, "start_s": "0.5", "end_s": "2.25", "note": "شلیک"}
+    assert client.post(f"/clips/{clip_id}/links", data=form, follow_redirects=False).status_code == 403
+    bad = client.post(f"/clips/{clip_id}/links", data={**form, "start_s": "soon", "csrf_token": token})
+    assert bad.status_code == 422 and "start_s" in bad.text
+    done = client.post(f"/clips/{clip_id}/links", data={**form, "csrf_token": token}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == f"/clips/{clip_id}#links"
+    links = client.get(f"/api/v1/clips/{clip_id}/incidents", headers=auth(keys["viewer"])).json()
+    assert [(link["start_s"], link["end_s"], link["note"]) for link in links] == [(0.5, 2.25, "شلیک")]
+    assert (
+        "0:00.5–0:02.2" in client.get(f"/clips/{clip_id}").text
+        or "0:00.5–0:02.3" in client.get(f"/clips/{clip_id}").text
+    )
