@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from storage.models import ClipRelation
 from tests.conftest import auth
 from tests.helpers.access import member_key
 from tests.helpers.evidence import archived_clip, edit
+from tests.helpers.exports import export_and_wait, run_verify, unpack
 
 NOTE = "Same footage: the banner and the burning car match frame for frame."
 
@@ -193,3 +195,21 @@ def test_a_decision_on_a_pair_the_matcher_no_longer_finds_can_still_be_changed(
     edit(archive, "DELETE FROM clip_relations WHERE clip_id = :c", c=second)  # as a re-analysis may
     other = "rejected" if decision == "confirmed" else "confirmed"
     assert decide(client, keys["analyst"], first, second, other).json()["decision"] == other
+
+
+def test_an_export_names_a_confirmed_copy_and_leaves_a_rejected_one_out(
+    client: TestClient, archive: Archive, keys: dict[str, str], tmp_path: Path
+) -> None:
+    first, copy, rejected = clips(archive, 3)
+    suggest(archive, copy, first)
+    suggest(archive, rejected, first)
+    assert decide(client, keys["analyst"], copy, first).status_code == 200
+    assert decide(client, keys["analyst"], rejected, first, "rejected").status_code == 200
+    done = export_and_wait(client, keys["analyst"], clip_ids=[first, copy, rejected])
+    assert done["status"] == "ready", done["status_reason"]
+    bag = unpack(client.get(done["download_url"], headers=auth(keys["analyst"])).content, tmp_path)
+    records = {c: json.loads((bag / "data" / "clips" / f"{c}.json").read_text()) for c in (first, copy, rejected)}
+    assert [near["clip_id"] for near in records[first]["near_duplicates"]] == [copy]
+    assert [near["clip_id"] for near in records[copy]["near_duplicates"]] == [first]
+    assert records[rejected]["near_duplicates"] == []
+    assert run_verify(bag).returncode == 0
