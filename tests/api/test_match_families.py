@@ -73,6 +73,15 @@ def in_case(archive: Archive, clip_ids: list[str], title: str) -> str:
         return case.id
 
 
+def confirmed_chain(client: TestClient, archive: Archive, keys: dict[str, str]) -> tuple[str, str, str]:
+    """Three clips, each a copy the matcher found of the one before, each pair confirmed."""
+    first, second, third = clips(archive, 3)
+    for clip_id, other_id in ((second, first), (third, second)):
+        suggest(archive, clip_id, other_id)
+        assert decide(client, keys["analyst"], clip_id, other_id).status_code == 200
+    return first, second, third
+
+
 def test_a_clip_with_no_confirmed_copies_is_a_family_of_one(
     client: TestClient, archive: Archive, keys: dict[str, str]
 ) -> None:
@@ -86,12 +95,9 @@ def test_a_clip_with_no_confirmed_copies_is_a_family_of_one(
 def test_confirmed_copies_form_a_family_transitively_with_the_first_seen_marked(
     client: TestClient, archive: Archive, keys: dict[str, str]
 ) -> None:
-    first, second, third, stranger = clips(archive, 4)
-    suggest(archive, second, first)
-    suggest(archive, third, second)  # the third matches only the second
+    first, second, third = confirmed_chain(client, archive, keys)  # the third matches only the second
+    [stranger] = clips(archive, 1)
     suggest(archive, stranger, third)
-    for clip_id, other_id in ((second, first), (third, second)):
-        assert decide(client, keys["analyst"], clip_id, other_id).status_code == 200
     assert decide(client, keys["analyst"], stranger, third, "rejected").status_code == 200
     whole = [(first, True), (second, False), (third, False)]
     for clip_id in (first, second, third):
@@ -131,11 +137,7 @@ def test_only_a_suggested_pair_can_be_decided_and_bad_decisions_say_why(
 def test_a_guest_sees_only_its_part_of_a_family_and_nothing_of_the_copies_beyond_it(
     client: TestClient, archive: Archive, keys: dict[str, str]
 ) -> None:
-    first, second, third = clips(archive, 3)
-    suggest(archive, second, first)
-    suggest(archive, third, second)
-    for clip_id, other_id in ((second, first), (third, second)):
-        assert decide(client, keys["analyst"], clip_id, other_id).status_code == 200
+    first, second, third = confirmed_chain(client, archive, keys)
     case_a = in_case(archive, [first, second], "case A")
     in_case(archive, [third], "case B")
     guest = member_key(archive, case_a, "analyst")
@@ -164,11 +166,7 @@ def test_a_guest_sees_only_its_part_of_a_family_and_nothing_of_the_copies_beyond
 def test_the_chain_check_holds_each_decision_to_its_custody_events(
     client: TestClient, archive: Archive, keys: dict[str, str]
 ) -> None:
-    first, second, third = clips(archive, 3)
-    suggest(archive, second, first)
-    suggest(archive, third, second)
-    assert decide(client, keys["analyst"], second, first).status_code == 200
-    assert decide(client, keys["analyst"], third, second).status_code == 200
+    first, second, third = confirmed_chain(client, archive, keys)
     edit(archive, "UPDATE match_decisions SET decision = 'rejected' WHERE clip_id = :a OR other_clip_id = :a", a=first)
     for clip_id in (first, second):
         log = client.get(f"/api/v1/clips/{clip_id}/custody", headers=auth(keys["viewer"])).json()
