@@ -23,6 +23,7 @@ from api.routes import (
     incidents,
     keyframes,
     keys,
+    matches,
     playback,
     sessions,
     timestamps,
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(keys.router)
     app.include_router(sessions.router)
     app.include_router(verify.router)
+    app.include_router(matches.router)
     app.include_router(incidents.router)
     app.include_router(cases.router)
     app.include_router(fixity.router)

@@ -221,14 +221,77 @@ def clip_related(
         return print_json(answer)
     first = answer["first_seen_clip_id"]
     print_text(f"first seen: clip {first}{' (this one)' if first == answer['clip_id'] else ''}")
-    if not answer["related"]:
+    if answer["related"]:
+        print_near_duplicates("Copies of its footage (best first)", answer["related"], "this clip → copy")
+    else:
         print_text("no archived copies of this clip's footage")
-        return
-    print_near_duplicates("Copies of its footage (best first)", answer["related"], "this clip → copy")
+    if answer.get("rejected"):
+        print_text("rejected (never suggested again): " + ", ".join(item["clip_id"] for item in answer["rejected"]))
+
+
+NoteOption = Annotated[str, typer.Option(help="Why; kept in both clips' custody.")]
+
+
+def _decide(clip_id: str, other_id: str, decision: str, note: str, server: str, key: str, as_json: bool) -> None:
+    path = f"/api/v1/clips/{clip_id}/related/{other_id}/decision"
+    answer = call("PUT", server, key, path, json={"decision": decision, "note": note})
+    if as_json:
+        return print_json(answer)
+    print_text(f"clip {clip_id} and clip {other_id}: {answer['decision']} by {answer['decided_by']}")
+
+
+@clip_app.command("confirm")
+def clip_confirm(
+    clip_id: str,
+    other_id: str,
+    note: NoteOption,
+    server: ServerOption = DEFAULT_SERVER,
+    key: KeyOption = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Confirm a suggested copy (see `clip related`): the two are one family (analyst key)."""
+    _decide(clip_id, other_id, "confirmed", note, server, key, as_json)
+
+
+@clip_app.command("reject")
+def clip_reject(
+    clip_id: str,
+    other_id: str,
+    note: NoteOption,
+    server: ServerOption = DEFAULT_SERVER,
+    key: KeyOption = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Reject a suggested copy: the pair is never suggested again (analyst key)."""
+    _decide(clip_id, other_id, "rejected", note, server, key, as_json)
+
+
+@clip_app.command("family")
+def clip_family(
+    clip_id: str, server: ServerOption = DEFAULT_SERVER, key: KeyOption = "", as_json: JsonOption = False
+) -> None:
+    """The clip and its confirmed copies, transitively, first seen first."""
+    answer = call("GET", server, key, f"/api/v1/clips/{clip_id}/family")
+    if as_json:
+        return print_json(answer)
+    rows = [
+        (
+            item["clip_id"],
+            item["filename"],
+            str(item["first_seen_at"]),
+            "yes" if item["first_seen"] else "",
+            item["verification_status"],
+        )
+        for item in answer["clips"]
+    ]
+    columns = ("clip", "file", "first received", "first seen", "review")
+    print_table(f"Family of clip {clip_id}", columns, rows, whole=("clip", "first received"))
 
 
 def print_near_duplicates(title: str, items: list[dict[str, Any]], direction: str) -> None:
-    """Matched clips as a table: score, seconds in common and where they sit in each."""
+    """Matched clips as a table: score, seconds in common and where they sit in each, and an
+    analyst's decision on each pair when any is decided."""
+    decided = any(item.get("decision") for item in items)
     rows = []
     for item in items:
         segments = ", ".join(
@@ -246,10 +309,11 @@ def print_near_duplicates(title: str, items: list[dict[str, Any]], direction: st
                 str(item["first_seen_at"]),
                 item["verification_status"],
                 segments,
+                *([item.get("decision") or "suggested"] if decided else []),
             )
         )
     columns = ("clip", "file", "score", "matched s", "mirrored", "first seen", "review", f"segments ({direction}, s)")
-    print_table(title, columns, rows, whole=("clip", "first seen"))
+    print_table(title, (*columns, *(["decision"] if decided else [])), rows, whole=("clip", "first seen"))
 
 
 OutputOption = Annotated[

@@ -305,10 +305,51 @@ VERIFY = {
     "not_analysed": None,
 }
 
+MATCH_DECISION_IN = {"decision": "confirmed", "note": "Same rooftop and skyline; the copy is cropped and re-encoded."}
+
+MATCH_DECISION = {
+    "clip_id": COPY_ID,
+    "other_clip_id": CLIP_ID,
+    "decision": "confirmed",
+    "note": MATCH_DECISION_IN["note"],
+    "decided_by": "analyst-key",
+    "decided_at": "2019-11-20T10:04:00Z",
+}
+
 RELATED = {
     "clip_id": COPY_ID,
     "first_seen_clip_id": CLIP_ID,
-    "related": [NEAR_DUPLICATE],
+    "related": [
+        {
+            **NEAR_DUPLICATE,
+            "decision": "confirmed",
+            "note": MATCH_DECISION_IN["note"],
+            "decided_by": "analyst-key",
+            "decided_at": "2019-11-20T10:04:00Z",
+        }
+    ],
+    "rejected": [],
+}
+
+FAMILY = {
+    "clip_id": COPY_ID,
+    "first_seen_clip_id": CLIP_ID,
+    "clips": [
+        {
+            "clip_id": CLIP_ID,
+            "filename": "VID_20191116_141502.mp4",
+            "first_seen_at": "2019-11-18T09:12:44Z",
+            "first_seen": True,
+            "verification_status": "verified",
+        },
+        {
+            "clip_id": COPY_ID,
+            "filename": "copy.mp4",
+            "first_seen_at": "2019-11-19T16:30:02Z",
+            "first_seen": False,
+            "verification_status": "in_review",
+        },
+    ],
 }
 
 INCIDENT_IN = {

@@ -26,6 +26,7 @@ from storage.vocabulary import (
     ExportScope,
     ExportStatus,
     FixityStatus,
+    MatchDecisionValue,
     StampState,
     TimePrecision,
     VerificationStatus,
@@ -773,6 +774,10 @@ class NearDuplicateOut(BaseModel):
     segments: list[SegmentOut]
     first_seen_at: datetime = Field(description="When the matched clip was first archived.")
     verification_status: str = Field(description="Where the matched clip stands in review.")
+    decision: MatchDecisionValue | None = Field(default=None, description="An analyst's decision on the pair, if any.")
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    note: str | None = Field(default=None, description="Why the pair was decided so.")
 
 
 class ExactMatchOut(BaseModel):
@@ -814,7 +819,45 @@ class RelatedOut(BaseModel):
 
     clip_id: str
     first_seen_clip_id: str = Field(description="Of this clip and its copies, the one archived first.")
-    related: list[NearDuplicateOut]
+    related: list[NearDuplicateOut] = Field(description="Suggested and confirmed copies, best first.")
+    rejected: list[NearDuplicateOut] = Field(
+        default_factory=list,
+        description="Pairs an analyst rejected: no copies, listed apart so a decision can be seen.",
+    )
+
+
+class MatchDecisionIn(RequestBody):
+    model_config = ConfigDict(json_schema_extra=examples(ex.MATCH_DECISION_IN))
+
+    decision: MatchDecisionValue
+    note: str = Field(min_length=1, max_length=NOTE_MAX, description="Why; required, kept in both clips' custody.")
+
+
+class MatchDecisionOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.MATCH_DECISION))
+
+    clip_id: str
+    other_clip_id: str
+    decision: MatchDecisionValue | None = Field(description="null: suggested, not decided yet.")
+    note: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+
+
+class FamilyMemberOut(BaseModel):
+    clip_id: str
+    filename: str
+    first_seen_at: datetime = Field(description="When the archive first received it.")
+    first_seen: bool = Field(description="Of the family as shown, the one archived first.")
+    verification_status: str
+
+
+class FamilyOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.FAMILY))
+
+    clip_id: str
+    first_seen_clip_id: str
+    clips: list[FamilyMemberOut] = Field(description="This clip and its confirmed copies, first seen first.")
 
 
 class IncidentIn(RequestBody):

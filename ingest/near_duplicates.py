@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ingest.fingerprint import Fingerprint
 from ingest.index import FingerprintIndex
 from ingest.match import Match, Segment, match_clip
+from storage.matches import rejected_with
 from storage.models import ClipRelation, StoredFingerprint
 
 
@@ -132,8 +133,10 @@ def save_relations(session: Session, clip_id: str, matches: list[Match]) -> None
         )
 
 
-def relations_of(session: Session, clip_id: str) -> list[Match]:
-    """Every clip found to share footage with this one, from either side, in this clip's time."""
+def relations_of(session: Session, clip_id: str, *, with_rejected: bool = False) -> list[Match]:
+    """Every clip found to share footage with this one, from either side, in this clip's time;
+    a pair an analyst rejected only `with_rejected` (storage/matches.py: never suggested again)."""
+    rejected = set() if with_rejected else rejected_with(session, clip_id)
     rows = session.scalars(
         select(ClipRelation).where(or_(ClipRelation.clip_id == clip_id, ClipRelation.related_clip_id == clip_id))
     )
@@ -145,6 +148,8 @@ def relations_of(session: Session, clip_id: str) -> list[Match]:
         else:
             other = row.clip_id
             segments = [Segment(s.clip_start_s, s.query_start_s, s.duration_s) for s in segments]
+        if other in rejected:
+            continue
         match = Match(other, row.score, row.matched_seconds, segments, row.mirrored)
         if other not in found or match.matched_seconds > found[other].matched_seconds:
             found[other] = match

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -282,6 +283,26 @@ class ClipRelation(Base):
     mirrored: Mapped[bool] = mapped_column(Boolean)
     segments: Mapped[str] = mapped_column(Text)  # JSON list of {query_start_s, clip_start_s, duration_s}
     found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MatchDecision(Base):
+    """An analyst's decision on a suggested pair of copies (storage/matches.py): confirmed, the two
+    are one family; rejected, the pair is never suggested again. One row per unordered pair, the
+    lower clip id first; a new decision replaces the row, the custody log of both keeps each."""
+
+    __tablename__ = "match_decisions"
+    __table_args__ = (
+        UniqueConstraint("clip_id", "other_clip_id"),
+        CheckConstraint("clip_id < other_clip_id", name="ck_match_decisions_ordered_pair"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id"), index=True)
+    other_clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(20))  # storage/vocabulary.py MATCH_DECISIONS
+    note: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AuditEvent(Base):

@@ -12,6 +12,7 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.access import Scope, case_visible, clip_visible, clips_in_cases, incident_visible, sources_visible_clause
+from storage.matches import rejected_pair
 from storage.models import (
     Acquisition,
     AcquisitionCorrection,
@@ -118,11 +119,13 @@ def _clip_conditions(f: ClipFilters, scope: Scope) -> list[Any]:
         conditions.append(Clip.id.in_(clips_in_cases([f.case_id])))
     if f.has_near_duplicates is not None:
         # Only copies the caller may see count: one whose copies are all hidden from it has none.
+        # A pair an analyst rejected is no copy (storage/matches.py).
         related = exists().where(
             or_(
                 and_(ClipRelation.clip_id == Clip.id, clip_visible(scope, ClipRelation.related_clip_id)),
                 and_(ClipRelation.related_clip_id == Clip.id, clip_visible(scope, ClipRelation.clip_id)),
-            )
+            ),
+            ~rejected_pair(ClipRelation.clip_id, ClipRelation.related_clip_id),
         )
         conditions.append(related if f.has_near_duplicates else ~related)
     if f.has_integrity_warnings is not None:

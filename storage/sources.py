@@ -5,7 +5,8 @@ corrections, custody events and the chain check's mismatches repeat of them) is 
 the caller may not see is shown either: an acquisition handed into it (its filename, note, when
 the footage was captured, its corrections; the clip's own filename when it was the first), a
 link to one of its incidents (the incident, segment, note and who linked), an export of it (which,
-and by whom). The rows and the chain keep every value; only what is shown is redacted, here, for
+and by whom), a decision on a suggested copy that is a clip beyond the caller (which clip, the
+note, and who decided). The rows and the chain keep every value; only what is shown is redacted, here, for
 the API and the export alike."""
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from storage.access import Scope, incidents_in_cases, sources_visible
+from storage.access import Scope, incidents_in_cases, sources_visible, visible_clip_ids
 from storage.acquisitions import SOURCE_FIELDS
 from storage.keys import Permission
 from storage.models import Acquisition, CaseIncident
-from storage.vouched import RECEIPTS, Mismatch
+from storage.vouched import MATCH_OUTCOMES, RECEIPTS, Mismatch
 
 REDACTED = "redacted"
 # Custody events that name an incident (of another case, maybe).
@@ -35,8 +36,10 @@ FOREIGN_RECEIPT = ("filename", "note", "captured_at")
 FOREIGN_CORRECTION = ("old_value", "new_value", "why")
 # An `exported` event of a case or incident beyond the caller: which export, of which, by whom.
 EXPORT_DETAILS = ("export_id", "scope_id")
+# What a decision on a suggested copy says of a copy beyond the caller: which clip, and why.
+MATCH_DETAILS = ("other_clip_id", "note")
 # What a mismatch of an acquisition or a correction may repeat of a source (storage/vouched.py).
-_MISMATCH = re.compile(r"^(acquisition|correction|link) (\d+) (\w+)$")
+_MISMATCH = re.compile(r"^(acquisition|correction|link|match) (\d+) (\w+)$")
 _SECRET_IN_MISMATCH = {
     "acquisition": {"source", "source_url", "received_by"},
     "correction": {"old_value", "new_value", "corrected_by"},
@@ -82,11 +85,14 @@ class Hidden:
         self.foreign_incidents: set[str] = set()
         self.foreign_cases: set[str] = set()
         self.foreign_links: set[int] = set()
+        # Clips that decisions on suggested copies name beyond the caller, and those decisions.
+        self.foreign_clips: set[str] = set()
+        self.foreign_matches: set[int] = set()
 
     def outside(self, session: Session, events: Iterable[Any]) -> Hidden:
-        """Also leave out the incidents (of link events and exports) and cases (of receipts and
-        exports) that `events` name and `seen` may not see: the chain stays whole, and names
-        nothing beyond the caller."""
+        """Also leave out the incidents (of link events and exports), cases (of receipts and
+        exports) and clips (of decisions on copies) that `events` name and `seen` may not see: the
+        chain stays whole, and names nothing beyond the caller."""
         seen = self.seen
         if seen.archive_wide:
             return self
@@ -105,12 +111,21 @@ class Hidden:
             for action, said in details
             if action in LINK_ACTIONS and isinstance(said.get("link_id"), int) and self._foreign_link(said)
         }
+        matches = [said for action, said in details if action in MATCH_OUTCOMES]
+        copies = {said.get("other_clip_id") for said in matches}
+        named_copies = {name for name in copies if isinstance(name, str)}
+        self.foreign_clips = named_copies - visible_clip_ids(session, seen, named_copies)
+        self.foreign_matches = {
+            said["decision_id"]
+            for said in matches
+            if isinstance(said.get("decision_id"), int) and said.get("other_clip_id") in self.foreign_clips
+        }
         return self
 
     @property
     def anything(self) -> bool:
         """Whether anything of this clip is left out for the caller."""
-        beyond = bool(self.foreign or self.foreign_incidents or self.foreign_cases)
+        beyond = bool(self.foreign or self.foreign_incidents or self.foreign_cases or self.foreign_clips)
         return beyond or (not self.sees_all and (bool(self.received_by) or self.uploader))
 
     def acquisition(self, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,6 +187,9 @@ class Hidden:
         if action == "exported" and self._foreign_export(shown):
             leave_out(*EXPORT_DETAILS)
             anonymous = True
+        if action in MATCH_OUTCOMES and shown.get("other_clip_id") in self.foreign_clips:
+            leave_out(*MATCH_DETAILS)
+            anonymous = True
         foreign_receipt = action in RECEIPTS and (
             acquisition_id in self.foreign or shown.get("case_id") in self.foreign_cases
         )
@@ -222,6 +240,9 @@ class Hidden:
         kind, row_id, name = match.group(1), int(match.group(2)), match.group(3)
         if kind == "link":
             if row_id not in self.foreign_links:
+                return mismatch
+        elif kind == "match":
+            if row_id not in self.foreign_matches:
                 return mismatch
         else:
             acquisition_id = row_id if kind == "acquisition" else self.of_correction.get(row_id, -1)

@@ -79,3 +79,7 @@ class ExportStatus(StrEnum):
 # What an export covers: a case (its incidents and their clips), an incident, or chosen clips.
 ExportScope = Literal["case", "incident", "clips"]
 EXPORT_SCOPES: tuple[ExportScope, ...] = get_args(ExportScope)
+
+# An analyst's decision on a suggested near-duplicate pair (storage/matches.py).
+MatchDecisionValue = Literal["confirmed", "rejected"]
+MATCH_DECISIONS: tuple[MatchDecisionValue, ...] = get_args(MatchDecisionValue)

@@ -1,8 +1,9 @@
 """What a clip's custody chain vouches for, checked against the rows it vouches for: the clip's
 `sha256` and size against its `uploaded` event, each acquisition against the event that recorded
 it and each correction against its own, the review status against the last review event, each
-link to an incident (and its segment) against the events that made, changed and removed it, and
-the fixity flag against the last fixity event. A chain whose hashes all recompute proves only its
+link to an incident (and its segment) against the events that made, changed and removed it, each
+decision on a suggested copy against the last event of it, and the fixity flag against the last
+fixity event. A chain whose hashes all recompute proves only its
 own events; a column edited beside it (with the database's guard lifted) is found here, named by
 the field, and reported by the chain check like a broken link."""
 
@@ -19,13 +20,23 @@ from sqlalchemy.orm import Session
 
 from storage.chain import ChainCheck, timestamp
 from storage.custody import check_links, list_events
-from storage.models import Acquisition, AcquisitionCorrection, Clip, ClipLink, CustodyEvent, VerificationChange
+from storage.models import (
+    Acquisition,
+    AcquisitionCorrection,
+    Clip,
+    ClipLink,
+    CustodyEvent,
+    MatchDecision,
+    VerificationChange,
+)
 
 RECEIPTS = ("uploaded", "acquired_duplicate")
 # The acquisition fields an event of receipt records (received_by is its actor); events written
 # before captured_at, note, received_at and case_id were recorded are checked on what they hold.
 RECEIPT_FIELDS = ("filename", "source", "source_url", "captured_at", "note", "received_at", "case_id")
 FIXITY_OUTCOMES = {"fixity_checked": "ok", "fixity_failed": "failed"}
+# The events of a decision on a suggested copy (storage/matches.py MATCH_ACTIONS), and what each decides.
+MATCH_OUTCOMES = {"match_confirmed": "confirmed", "match_rejected": "rejected"}
 # What a Mismatch holds for a row as a whole: one an event records, one that is stored.
 RECORDED, PRESENT = "recorded", "present"
 
@@ -125,6 +136,7 @@ def vouched_mismatches(session: Session, clip: Clip, events: Sequence[CustodyEve
     found += _corrections(session, clip, parsed, compare)
     found += _reviews(session, clip, parsed, compare)
     found += _links(session, clip, parsed, compare)
+    found += _matches(session, clip, parsed, compare)
     fixity = [(event.seq, FIXITY_OUTCOMES[event.action]) for event, _ in parsed if event.action in FIXITY_OUTCOMES]
     seq, status = fixity[-1] if fixity else (None, "unchecked")
     compare(seq, "fixity_status", status, clip.fixity_status)
@@ -242,4 +254,28 @@ def _links(session: Session, clip: Clip, parsed: Parsed, compare: Any) -> list[M
         compare(seq, f"link {link_id} unlinked", state["unlinked_by"] is not None, link.unlinked_at is not None)
     for link_id in sorted(set(rows) - set(expected)):
         missing.append(Mismatch(None, f"link {link_id}", None, PRESENT))
+    return missing
+
+
+def _matches(session: Session, clip: Clip, parsed: Parsed, compare: Any) -> list[Mismatch]:
+    """Each decision row against the last event of it on this clip (a new decision replaces the row)."""
+    missing: list[Mismatch] = []
+    expected: dict[int, tuple[CustodyEvent, dict[str, Any]]] = {}  # decision id → its last event
+    for event, details in parsed:
+        if event.action in MATCH_OUTCOMES and isinstance(details.get("decision_id"), int):
+            expected[details["decision_id"]] = (event, details)
+    query = select(MatchDecision).where((MatchDecision.clip_id == clip.id) | (MatchDecision.other_clip_id == clip.id))
+    rows = {row.id: row for row in session.scalars(query)}
+    for decision_id, (event, details) in expected.items():
+        row = rows.get(decision_id)
+        if row is None:
+            missing.append(Mismatch(event.seq, f"match {decision_id}", RECORDED, None))
+            continue
+        other = row.other_clip_id if row.clip_id == clip.id else row.clip_id
+        compare(event.seq, f"match {decision_id} other_clip_id", details.get("other_clip_id"), other)
+        compare(event.seq, f"match {decision_id} decision", MATCH_OUTCOMES[event.action], row.decision)
+        compare(event.seq, f"match {decision_id} note", details.get("note"), row.note)
+        compare(event.seq, f"match {decision_id} decided_by", event.actor, row.decided_by)
+    for decision_id in sorted(set(rows) - set(expected)):
+        missing.append(Mismatch(None, f"match {decision_id}", None, PRESENT))
     return missing

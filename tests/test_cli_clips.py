@@ -197,3 +197,22 @@ def test_clip_keyframes_json_lists_each_saved_file(archived: Archived, tmp_path:
     assert [{k: v for k, v in item.items() if k != "file"} for item in printed] == listed
     for item in printed:
         assert (tmp_path / item["file"]).is_file()
+
+
+def test_clip_reject_confirm_and_family_decide_a_copy_and_show_its_family(archived: Archived) -> None:
+    source, excerpt = archived.clips["source"], archived.clips["excerpt"]
+    verity = archived.verity()
+    rejected = verity("clip", "reject", excerpt, source, "--note", "looked different at first").stdout
+    assert f"clip {excerpt} and clip {source}: rejected" in " ".join(rejected.split()), rejected
+    related = verity("clip", "related", excerpt).stdout
+    assert "no archived copies" in related and f"rejected (never suggested again): {source}" in related, related
+    printed = json.loads(verity("clip", "confirm", excerpt, source, "--note", "same skyline", "--json").stdout)
+    assert printed == archived.api.get(f"/api/v1/clips/{excerpt}/related/{source}/decision").json()
+    assert printed["decision"] == "confirmed" and printed["note"] == "same skyline"
+    shown = verity("clip", "family", excerpt, env=NARROW).stdout
+    assert source in shown and excerpt in shown and "yes" in shown and "…" not in shown, shown
+    family = json.loads(verity("clip", "family", excerpt, "--json").stdout)
+    assert family == archived.api.get(f"/api/v1/clips/{excerpt}/family").json()
+    assert family["first_seen_clip_id"] == source
+    refused = archived.verity()("clip", "confirm", excerpt, excerpt, "--note", "n", ok=False)
+    assert refused.returncode == 1 and "itself" in refused.stderr, refused.stderr

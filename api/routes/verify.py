@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Annotated
 
@@ -35,7 +35,8 @@ from ingest.verify import (
 from storage.access import Scope, on_clip, visible_clip_ids
 from storage.archive import Archive
 from storage.clips import load_clip
-from storage.models import Clip
+from storage.matches import decisions_of
+from storage.models import Clip, MatchDecision
 from storage.vouched import check_custody
 from verity.errors import InvalidInput, UploadTooLarge
 
@@ -46,17 +47,23 @@ VERIFY_FORM_DOC = form_doc("The file to check; it is not kept.", {"file": ex.UPL
 
 
 def describe_matches(
-    session: Session, matches: list[Match], scope: Scope, query_duration_s: float | None = None
+    session: Session,
+    matches: list[Match],
+    scope: Scope,
+    query_duration_s: float | None = None,
+    decisions: Mapping[str, MatchDecision] | None = None,
 ) -> list[NearDuplicateOut]:
     """The matches as answered; segments end where the matched clip (and the query, when its
     duration is known) ends, so each can be linked as it stands. A clip's filename is shown as
-    `scope` may see it (api/sources.py)."""
+    `scope` may see it (api/sources.py); `decisions` (by clip id) are the analysts' on each pair."""
+    decisions = decisions or {}
     described = []
     for found in matches:
         clip = session.get(Clip, found.clip_id)
         if clip is None:
             continue
         segments = [_within(s, clip.duration_s, query_duration_s) for s in found.segments]
+        decided = decisions.get(clip.id)
         described.append(
             NearDuplicateOut(
                 clip_id=clip.id,
@@ -67,6 +74,10 @@ def describe_matches(
                 segments=segments,
                 first_seen_at=clip.created_at,
                 verification_status=clip.verification_status,
+                decision=decided.decision if decided else None,
+                decided_by=decided.decided_by if decided else None,
+                decided_at=decided.decided_at if decided else None,
+                note=decided.note if decided else None,
             )
         )
     return described
@@ -187,11 +198,21 @@ async def _verify_by_file(
 
 @router.get("/api/v1/clips/{clip_id}/related", response_model=RelatedOut)
 def related(clip_id: str, session: SessionDep, caller: Viewer) -> RelatedOut:
-    """Archived copies of this clip's footage, found when either was ingested: those the caller may see."""
+    """Archived copies of this clip's footage, found when either was ingested: those the caller may
+    see, each with an analyst's decision on the pair. Pairs rejected are no copies: they are listed
+    apart (`rejected`) and count for nothing else."""
     on_clip(session, caller.scope, clip_id)
     clip = load_clip(session, clip_id)
-    relations = relations_of(session, clip.id)
+    relations = relations_of(session, clip.id, with_rejected=True)
     visible = visible_clip_ids(session, caller.scope, [m.clip_id for m in relations])
-    copies = describe_matches(session, [m for m in relations if m.clip_id in visible], caller.scope, clip.duration_s)
+    decisions = decisions_of(session, clip.id)
+    shown = [m for m in relations if m.clip_id in visible]
+    rejected = {other for other, row in decisions.items() if row.decision == "rejected"}
+    copies = describe_matches(
+        session, [m for m in shown if m.clip_id not in rejected], caller.scope, clip.duration_s, decisions
+    )
+    refused = describe_matches(
+        session, [m for m in shown if m.clip_id in rejected], caller.scope, clip.duration_s, decisions
+    )
     first = min([(clip.created_at, clip.id), *[(c.first_seen_at, c.clip_id) for c in copies]])
-    return RelatedOut(clip_id=clip.id, first_seen_clip_id=first[1], related=copies)
+    return RelatedOut(clip_id=clip.id, first_seen_clip_id=first[1], related=copies, rejected=refused)

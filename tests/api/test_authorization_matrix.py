@@ -22,8 +22,9 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from storage.archive import Archive
 from storage.keys import Permission, Role, create_key, revoke_key
+from storage.matches import is_suggested
 from storage.members import MEMBER_ROLES
-from storage.models import ApiKey, utcnow
+from storage.models import ApiKey, ClipRelation, utcnow
 from storage.people import create_person, set_disabled
 from tests import media
 from tests.conftest import auth, open_test_archive
@@ -95,6 +96,10 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/verify"): listing("viewer"),
     ("POST", "/api/v1/verify"): listing("viewer"),
     ("GET", "/api/v1/clips/{clip_id}/related"): record("viewer"),
+    # The pair is the clip and the spare, both in case A: the role is asked on both.
+    ("PUT", "/api/v1/clips/{clip_id}/related/{other_id}/decision"): record("analyst"),
+    ("GET", "/api/v1/clips/{clip_id}/related/{other_id}/decision"): record("viewer"),
+    ("GET", "/api/v1/clips/{clip_id}/family"): record("viewer"),
     ("POST", "/api/v1/incidents"): record("contributor"),  # into case A
     ("GET", "/api/v1/incidents"): listing("viewer"),
     ("GET", "/api/v1/incidents/{incident_id}"): record("viewer"),
@@ -330,6 +335,7 @@ def shared_params(world: World) -> dict[str, Any]:
         "export_id": world.export_id,
         "upload_id": world.upload_id,
         "index": 0,
+        "other_id": world.spare_clip_id,
         "anchor_id": world.anchor_id,
         "person": MATRIX_PERSON,
         # No shared "name": the one route that takes a key's name revokes it, so it gets a fresh key.
@@ -441,6 +447,9 @@ CALLS: dict[tuple[str, str], Callable[[World, Who], Call]] = {
     ("POST", "/api/v1/clips/{clip_id}/verification"): lambda w, who: Call(
         send={"json": {"status": "in_review", "rationale": "looking at it"}}
     ),
+    ("PUT", "/api/v1/clips/{clip_id}/related/{other_id}/decision"): lambda w, who: Call(
+        send={"json": {"decision": "confirmed", "note": "the same footage"}}
+    ),
     ("POST", "/api/v1/cases"): lambda w, who: Call(send={"json": {"title": "Another case"}}),
     ("PATCH", "/api/v1/cases/{case_id}"): _patch_case,
     ("DELETE", "/api/v1/cases/{case_id}"): _delete_case,
@@ -481,6 +490,27 @@ def _archive_keys(archive: Archive) -> dict[str, str]:
         set_disabled(session, "matrix-disabled", True)
     secrets["malformed key"] = "not-a-verity-key"
     return secrets
+
+
+def suggest_spare_as_copy(
+    archive: Archive, client: TestClient, admin: str, incident_id: str, clip_id: str, spare_id: str
+) -> None:
+    """The spare in case A too, paired with the clip as the matcher pairs copies (it may have
+    already: both are cut from one test pattern), so the pair's routes have a match to decide."""
+    linked = client.post(f"/api/v1/incidents/{incident_id}/clips", headers=auth(admin), json={"clip_id": spare_id})
+    assert linked.status_code == 201, linked.text
+    with archive.sessions.begin() as session:
+        if not is_suggested(session, clip_id, spare_id):
+            session.add(
+                ClipRelation(
+                    clip_id=spare_id,
+                    related_clip_id=clip_id,
+                    score=1.0,
+                    matched_seconds=1.0,
+                    mirrored=False,
+                    segments="[]",
+                )
+            )
 
 
 def _guest_keys(archive: Archive, case_a: str, case_b: str) -> dict[str, str]:
@@ -530,6 +560,7 @@ def world(
             assert linked.status_code == 201, linked.text
             export = export_and_wait(client, admin, case_id=case_a)
             assert export["status"] == "ready", export["status_reason"]
+            suggest_spare_as_copy(archive, client, admin, incident_id, clip["id"], spare["id"])
             # The admin's own upload (its owner and archive-wide admins reach it), for callers that
             # may not begin one of their own.
             started = client.post(
