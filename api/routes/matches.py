@@ -4,17 +4,16 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy.orm import Session
 
+from api.copies import family_answer, on_pair
 from api.deps import SessionDep
 from api.errors import COMMON_ERRORS
 from api.params import Analyst, Viewer
-from api.schemas import FamilyMemberOut, FamilyOut, MatchDecisionIn, MatchDecisionOut
-from api.sources import hidden_of
-from storage.access import Scope, on_clip
+from api.schemas import FamilyOut, MatchDecisionIn, MatchDecisionOut
+from storage.access import on_clip
 from storage.clips import load_clip
 from storage.keys import Role
-from storage.matches import decide_match, decision_between, family_of, is_suggested
+from storage.matches import decide_match, decision_between, is_suggested
 from storage.models import MatchDecision
 from verity.errors import NotFound
 
@@ -33,14 +32,6 @@ def _decision_answer(clip_id: str, other_id: str, row: MatchDecision | None) -> 
     )
 
 
-def _on_pair(session: Session, scope: Scope, clip_id: str, other_id: str, needed: Role) -> None:
-    """Both clips as `on_clip` has them: a hidden one (either side) is an unknown id."""
-    on_clip(session, scope, clip_id, needed)
-    load_clip(session, clip_id)
-    on_clip(session, scope, other_id, needed)
-    load_clip(session, other_id)
-
-
 @router.put(DECISION_PATH, response_model=MatchDecisionOut)
 def decide(
     clip_id: str, other_id: str, body: MatchDecisionIn, session: SessionDep, caller: Analyst
@@ -49,7 +40,7 @@ def decide(
     analyst role over both clips. It replaces any earlier decision (the custody of both keeps
     each); the same decision and note again changes nothing. Only a suggested pair (see
     `/related`) or one decided before can be decided."""
-    _on_pair(session, caller.scope, clip_id, other_id, Role.analyst)
+    on_pair(session, caller.scope, clip_id, other_id, Role.analyst)
     row = decide_match(session, clip_id, other_id, body.decision, body.note, caller.actor)
     return _decision_answer(clip_id, other_id, row)
 
@@ -57,7 +48,7 @@ def decide(
 @router.get(DECISION_PATH, response_model=MatchDecisionOut)
 def get_decision(clip_id: str, other_id: str, session: SessionDep, caller: Viewer) -> MatchDecisionOut:
     """The decision on a suggested pair (`decision` null while none is made)."""
-    _on_pair(session, caller.scope, clip_id, other_id, Role.viewer)
+    on_pair(session, caller.scope, clip_id, other_id, Role.viewer)
     row = decision_between(session, clip_id, other_id)
     if row is None and not is_suggested(session, clip_id, other_id):
         raise NotFound(f"clip {clip_id} has no suggested match with clip {other_id}")
@@ -70,16 +61,4 @@ def family(clip_id: str, session: SessionDep, caller: Viewer) -> FamilyOut:
     when it has none), first seen first. A clip the caller may not see joins nothing."""
     on_clip(session, caller.scope, clip_id)
     load_clip(session, clip_id)
-    clips = family_of(session, clip_id, caller.scope)
-    first = clips[0].id
-    members = [
-        FamilyMemberOut(
-            clip_id=clip.id,
-            filename=hidden_of(clip, caller.scope).filename(clip.filename),
-            first_seen_at=clip.created_at,
-            first_seen=clip.id == first,
-            verification_status=clip.verification_status,
-        )
-        for clip in clips
-    ]
-    return FamilyOut(clip_id=clip_id, first_seen_clip_id=first, clips=members)
+    return family_answer(session, clip_id, caller.scope)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Annotated
 
@@ -13,15 +13,14 @@ from sqlalchemy.orm import Session
 
 from api import examples as ex
 from api.auth import Caller
+from api.copies import describe_matches, related_answer
 from api.deps import ArchiveDep, BodyThreadsDep, FinderDep, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import FORM_OVERHEAD_BYTES, form_doc, read_upload_form
 from api.params import Viewer
-from api.schemas import ExactMatchOut, NearDuplicateOut, RelatedOut, RestrictedMatchOut, SegmentOut, VerifyOut
+from api.schemas import ExactMatchOut, RelatedOut, RestrictedMatchOut, VerifyOut
 from api.sources import acquisitions_answer, clip_answer, hidden_of
 from api.threads import run_on
-from ingest.match import Match, Segment
-from ingest.near_duplicates import relations_of
 from ingest.verify import (
     AnalysisSlots,
     QueryFile,
@@ -35,8 +34,6 @@ from ingest.verify import (
 from storage.access import Scope, on_clip, visible_clip_ids
 from storage.archive import Archive
 from storage.clips import load_clip
-from storage.matches import decisions_of
-from storage.models import Clip, MatchDecision
 from storage.vouched import check_custody
 from verity.errors import InvalidInput, UploadTooLarge
 
@@ -44,56 +41,6 @@ router = APIRouter(tags=["provenance"], responses=COMMON_ERRORS)
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 VERIFY_FORM_DOC = form_doc("The file to check; it is not kept.", {"file": ex.UPLOAD_FORM["file"]})
-
-
-def describe_matches(
-    session: Session,
-    matches: list[Match],
-    scope: Scope,
-    query_duration_s: float | None = None,
-    decisions: Mapping[str, MatchDecision] | None = None,
-) -> list[NearDuplicateOut]:
-    """The matches as answered; segments end where the matched clip (and the query, when its
-    duration is known) ends, so each can be linked as it stands. A clip's filename is shown as
-    `scope` may see it (api/sources.py); `decisions` (by clip id) are the analysts' on each pair."""
-    decisions = decisions or {}
-    described = []
-    for found in matches:
-        clip = session.get(Clip, found.clip_id)
-        if clip is None:
-            continue
-        segments = [_within(s, clip.duration_s, query_duration_s) for s in found.segments]
-        decided = decisions.get(clip.id)
-        described.append(
-            NearDuplicateOut(
-                clip_id=clip.id,
-                filename=hidden_of(clip, scope).filename(clip.filename),
-                score=found.score,
-                matched_seconds=round(sum(s.duration_s for s in segments), 3),
-                mirrored=found.mirrored,
-                segments=segments,
-                first_seen_at=clip.created_at,
-                verification_status=clip.verification_status,
-                decision=decided.decision if decided else None,
-                decided_by=decided.decided_by if decided else None,
-                decided_at=decided.decided_at if decided else None,
-                note=decided.note if decided else None,
-            )
-        )
-    return described
-
-
-def _within(segment: Segment, clip_duration_s: float | None, query_duration_s: float | None) -> SegmentOut:
-    """The matcher's segments end one sample step after their last matching sample, which may lie
-    a little past the end of the file."""
-    duration = segment.duration_s
-    if clip_duration_s is not None:
-        duration = min(duration, clip_duration_s - segment.clip_start_s)
-    if query_duration_s is not None:
-        duration = min(duration, query_duration_s - segment.query_start_s)
-    return SegmentOut(
-        query_start_s=segment.query_start_s, clip_start_s=segment.clip_start_s, duration_s=round(max(duration, 0), 3)
-    )
 
 
 def verification_answer(session: Session, result: Verification, *, scope: Scope, reveals_restricted: bool) -> VerifyOut:
@@ -202,17 +149,4 @@ def related(clip_id: str, session: SessionDep, caller: Viewer) -> RelatedOut:
     see, each with an analyst's decision on the pair. Pairs rejected are no copies: they are listed
     apart (`rejected`) and count for nothing else."""
     on_clip(session, caller.scope, clip_id)
-    clip = load_clip(session, clip_id)
-    relations = relations_of(session, clip.id, with_rejected=True)
-    visible = visible_clip_ids(session, caller.scope, [m.clip_id for m in relations])
-    decisions = decisions_of(session, clip.id)
-    shown = [m for m in relations if m.clip_id in visible]
-    rejected = {other for other, row in decisions.items() if row.decision == "rejected"}
-    copies = describe_matches(
-        session, [m for m in shown if m.clip_id not in rejected], caller.scope, clip.duration_s, decisions
-    )
-    refused = describe_matches(
-        session, [m for m in shown if m.clip_id in rejected], caller.scope, clip.duration_s, decisions
-    )
-    first = min([(clip.created_at, clip.id), *[(c.first_seen_at, c.clip_id) for c in copies]])
-    return RelatedOut(clip_id=clip.id, first_seen_clip_id=first[1], related=copies, rejected=refused)
+    return related_answer(session, load_clip(session, clip_id), caller.scope)
