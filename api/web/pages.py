@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.copies import family_answer, related_answer
 from api.deps import SessionDep
 from api.params import ClipOrder, ClipSearch, Offset
 from api.schemas import ID_MAX, NOTE_MAX, RATIONALE_MAX, ClipOut, LinkIn
@@ -120,19 +121,21 @@ def clip_page(clip_id: str, request: Request, session: SessionDep, visitor: Visi
         "keyframes": keyframes_of(session, clip_id),
         "custody": custody_log_of(session, stored, scope),
         "links": incident_links_of_clip(session, clip_id, scope),
+        "copies": related_answer(session, stored, scope),
+        "family": family_answer(session, clip_id, scope),
         "history": verification_history(session, clip_id),
         "next_steps": sorted(VERIFICATION_STEPS.get(clip.verification_status, ())),
         "may_review": grant.allows(Role.analyst),
         "may_link": grant.allows(Role.contributor),
         "incidents": search_incidents(session, IncidentFilters(), INCIDENT_CHOICES, 0, scope=scope)[1],
         "may_download": may_download,
-        **_playback(clip, may_download),
+        **playback_of(clip, may_download),
         "unsettled": UNSETTLED,
     }
     return page(request, "clip.html", context)
 
 
-def _playback(clip: ClipOut, may_download: bool) -> dict[str, object]:
+def playback_of(clip: ClipOut, may_download: bool) -> dict[str, object]:
     """What the player plays, and how it is labelled; or why there is nothing to play."""
     if not (clip.media or {}).get("video"):
         reason = "analysis has not finished" if clip.status in UNSETTLED else "the file holds no video Verity can read"

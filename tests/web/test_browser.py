@@ -107,7 +107,9 @@ def test_the_api_reference_renders_offline_under_the_policy(browser: Browser, se
     assert [e for e in watched.errors if "Content Security Policy" in e] == []
 
 
-def test_no_page_has_a_serious_accessibility_violation(browser: Browser, server: RunningServer, footage: Path) -> None:
+def test_no_page_has_a_serious_accessibility_violation(
+    browser: Browser, server: RunningServer, footage: Path, tmp_path: Path
+) -> None:
     clip_id = analysed(server, footage)
     add_person(server, "ana", "analyst")
     watched = watched_page(browser, bypass_csp=True)  # axe is injected as a script of its own
@@ -115,7 +117,48 @@ def test_no_page_has_a_serious_accessibility_violation(browser: Browser, server:
     page.goto(f"{server.url}/sign-in")
     found = {"sign-in": axe_violations(page)}
     sign_in(page, server, "ana")
-    for name, path in {"archive": "/", "clip": f"/clips/{clip_id}", "not found": "/clips/none"}.items():
+    copy_id = analysed(server, media.make_copy(tmp_path / "copy.mp4", footage, "-i", "-vf", "scale=320:180"))
+    pages = {
+        "archive": "/",
+        "clip": f"/clips/{clip_id}",
+        "compare": f"/clips/{clip_id}/compare/{copy_id}",
+        "not found": "/clips/none",
+    }
+    for name, path in pages.items():
         page.goto(f"{server.url}{path}")
         found[name] = axe_violations(page)
     assert found == {name: [] for name in found}
+
+
+def test_the_compare_page_locks_the_copy_at_the_matched_offset_and_an_analyst_confirms(
+    browser: Browser, server: RunningServer, footage: Path, tmp_path: Path
+) -> None:
+    excerpt_file = media.make_copy(
+        tmp_path / "repost.mp4", footage, "-ss", "3", "-t", "5", "-i", "-vf", "scale=320:180"
+    )
+    source = analysed(server, footage)
+    excerpt = analysed(server, excerpt_file)
+    add_person(server, "ana", "analyst")
+    watched = watched_page(browser)
+    page = watched.page
+    sign_in(page, server, "ana")
+    page.goto(f"{server.url}/clips/{excerpt}")
+    page.get_by_role("link", name="Compare").click()
+    expect(page).to_have_url(f"{server.url}/clips/{excerpt}/compare/{source}")
+    page.wait_for_function("() => ['player', 'player-other'].every(id => document.getElementById(id).readyState >= 1)")
+    offset = page.evaluate(
+        "() => { const s = JSON.parse(document.getElementById('compare').dataset.segments)[0];"
+        " return s.clip_start_s - s.query_start_s; }"
+    )
+    assert offset == pytest.approx(3, abs=0.6)  # the repost starts 3 s into the original
+    page.evaluate("() => { document.getElementById('player').currentTime = 1.5; }")
+    page.wait_for_function(
+        f"() => Math.abs(document.getElementById('player-other').currentTime - (1.5 + {offset})) < 0.05"
+    )
+    page.get_by_label("Note (why)").fill("Same footage: the repost is cut from the original")
+    page.get_by_role("button", name="Confirm: the same footage").click()
+    expect(page.get_by_text("Confirmed: copies of the same footage")).to_be_visible()
+    screenshot(page, "compare")
+    page.goto(f"{server.url}/clips/{excerpt}")
+    expect(page.locator("ol.family .first-seen")).to_have_count(1)
+    assert watched.errors == [] and watched.left_loopback == []
