@@ -30,9 +30,7 @@ def create(client: TestClient, key: str, size: int, **values: str) -> httpx.Resp
     return client.post("/api/v1/uploads", headers=headers)
 
 
-def patch(
-    client: TestClient, key: str, location: str, offset: int, data: bytes, **headers: str
-) -> httpx.Response:
+def patch(client: TestClient, key: str, location: str, offset: int, data: bytes, **headers: str) -> httpx.Response:
     sent = {**auth(key), **TUS, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"}
     return client.patch(location, headers={**sent, **headers}, content=data)
 
