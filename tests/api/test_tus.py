@@ -80,6 +80,9 @@ def test_tus_upload_in_two_chunks_is_archived_and_says_its_clip_in_headers(
     assert clip["sha256"] == hashlib.sha256(data).hexdigest()
     again = patch(client, keys["contributor"], location, len(data), b"")
     assert (again.status_code, again.headers["verity-clip-id"]) == (204, clip_id)
+    done = client.head(location, headers={**auth(keys["contributor"]), **TUS})
+    assert (done.headers["upload-offset"], done.headers["verity-clip-id"]) == (str(len(data)), clip_id)
+    assert "upload-expires" not in done.headers  # a finished upload does not expire
 
 
 def test_a_request_without_tus_resumable_is_answered_as_before(client: TestClient, keys: dict[str, str]) -> None:
@@ -266,3 +269,16 @@ def test_declaring_the_same_file_again_continues_the_unfinished_upload(
     assert last.status_code == 204 and last.headers["verity-clip-id"]
     fresh = create(client, keys["contributor"], len(data), sha256=digest, note="run 1")
     assert fresh.headers["location"] != first.headers["location"]  # a finished upload is not continued
+
+
+def test_a_json_declaration_with_sha256_continues_the_unfinished_upload_too(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    declaration = {"filename": "a.mp4", "size_bytes": 10, "sha256": hashlib.sha256(b"0123456789").hexdigest()}
+    first = client.post("/api/v1/uploads", headers=auth(keys["contributor"]), json=declaration)
+    assert patch(client, keys["contributor"], first.headers["location"], 0, b"01234").status_code == 204
+
+    again = client.post("/api/v1/uploads", headers=auth(keys["contributor"]), json=declaration)
+
+    assert again.status_code == 201
+    assert (again.json()["id"], again.json()["received_bytes"]) == (first.json()["id"], 5)
