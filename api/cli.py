@@ -4,6 +4,7 @@ commands are in api/cli_evidence.py, timestamps in api/cli_timestamps.py)."""
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import logging
 import mimetypes
@@ -25,6 +26,7 @@ from api import cli_archive, cli_clips, cli_evidence, cli_export, cli_fixity, cl
 from api.cli_output import NO_KEY, console, err_console, fail, print_json, refusal
 from api.cli_server import call
 from api.schemas import UploadOut
+from api.tus import OFFSET_OCTET_STREAM, TUS_VERSION, encode_metadata
 from storage.archive import Archive, open_archive
 from storage.clips import load_clip
 from storage.db import upgrade_database
@@ -342,23 +344,25 @@ def _ingest_remote(
     chunk_bytes: int,
     read_timeout: float,
 ) -> dict[str, Any]:
-    """Upload through /api/v1/uploads: declare the file, send it in chunks, and after a dropped
-    connection or a server error ask where the upload stands and continue from there. The
-    server's answer to the last chunk: the clip, with `duplicate` and `upload_id`."""
+    """Upload through /api/v1/uploads with tus: declare the file with its SHA-256, send it in
+    chunks, and after a dropped connection or a server error ask where the upload stands and
+    continue from there. The declared digest makes a second run continue the first one's upload
+    (the server answers it for the same file declared the same way) and has the server refuse
+    bytes that are not the file. The clip, with `duplicate` and `upload_id`."""
     size = path.stat().st_size
-    declaration = {"filename": path.name, "size_bytes": size, **fields}
-    if content_type := mimetypes.guess_type(path.name)[0]:
-        declaration["content_type"] = content_type
-    headers = {"Authorization": f"Bearer {key}"}
+    sha256 = _file_sha256(path, progress, task)
+    declaration = {"filename": path.name, "filetype": mimetypes.guess_type(path.name)[0], **fields, "sha256": sha256}
+    headers = {"Authorization": f"Bearer {key}", "Tus-Resumable": TUS_VERSION}
     timeout = httpx.Timeout(read_timeout, write=None)
     with (
         httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=timeout) as client,
         path.open("rb") as handle,
     ):
         retry = _Retry(retries, path.name, progress)
+        creation = {"Upload-Length": str(size), "Upload-Metadata": encode_metadata(declaration)}
         while True:
             try:
-                response = client.post("/api/v1/uploads", json=declaration)
+                response = client.post("/api/v1/uploads", headers=creation)
             except httpx.TransportError as exc:
                 retry.after(str(exc) or type(exc).__name__)
                 continue
@@ -368,12 +372,27 @@ def _ingest_remote(
             if response.status_code != 201:
                 raise RemoteRefused(refusal(response))
             break
-        location = f"/api/v1/uploads/{response.json()['id']}"
+        location = response.headers["location"]
+        offset = int(response.headers.get("upload-offset", "0"))
+        if offset:
+            progress.console.print(
+                f"{path.name}: continuing the upload an earlier run began, from byte {offset}", highlight=False
+            )
         try:
-            return _send_file(client, handle, location, size, chunk_bytes, retries, progress, task, path.name)
-        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see ingest): what was sent would wait 72 h for nothing
+            return _send_file(client, handle, location, size, offset, chunk_bytes, retries, progress, task, path.name)
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see ingest): the user gives the upload up
             _abandon(client, location, path.name, progress)
             raise
+
+
+def _file_sha256(path: Path, progress: Progress, task: Any) -> str:
+    """The file's SHA-256, read once before the upload (the bar shows the reading, then starts again)."""
+    digest = hashlib.sha256()
+    progress.update(task, description=f"{path.name} (hashing)")
+    for chunk in _file_chunks(path, lambda n: progress.advance(task, n)):
+        digest.update(chunk)
+    progress.update(task, description=path.name, completed=0)
+    return digest.hexdigest()
 
 
 def _send_file(
@@ -381,15 +400,17 @@ def _send_file(
     handle: BinaryIO,
     location: str,
     size: int,
+    start: int,
     chunk_bytes: int,
     retries: int,
     progress: Progress,
     task: Any,
     name: str,
 ) -> dict[str, Any]:
-    """The chunks of an upload from byte 0 to the end, continuing from where the server stands
-    after a failure; the server's answer to the last one."""
-    offset: int | None = 0
+    """The chunks of an upload from byte `start` to the end, continuing from where the server
+    stands after a failure; the clip the last one completed."""
+    offset: int | None = start
+    progress.update(task, completed=start)
     retry = _Retry(retries, name, progress)
     archiving = _ArchiveWait(name, progress)
     while True:
@@ -403,7 +424,7 @@ def _send_file(
                 location,
                 headers={
                     "Upload-Offset": str(offset),
-                    "Content-Type": "application/offset+octet-stream",
+                    "Content-Type": OFFSET_OCTET_STREAM,
                     "Content-Length": str(length),
                 },
                 content=_file_range(handle, offset, length, lambda n: progress.advance(task, n)),
@@ -416,21 +437,28 @@ def _send_file(
             offset = None
             retry.after(refusal(response))
             continue
-        if response.status_code == 409 and "offset" in response.json():
+        if response.status_code == 409 and "upload-offset" in response.headers:
             # Not where the server stands (or it is archiving the last byte): take its offset.
-            offset = int(response.json()["offset"])
+            offset = int(response.headers["upload-offset"])
             progress.update(task, completed=offset)
             if offset == size:
                 archiving.wait()  # not a failure: archiving a large file takes a while
             continue
-        if response.status_code not in (200, 201):
+        if response.status_code != 204:
             raise RemoteRefused(refusal(response))
-        body: dict[str, Any] = response.json()
-        if "sha256" in body:
-            return body
-        offset = int(body["received_bytes"])
+        if clip_id := response.headers.get("verity-clip-id"):
+            return _archived_clip(client, clip_id, response.headers["verity-duplicate"] == "true", location)
+        offset = int(response.headers["upload-offset"])
         progress.update(task, completed=offset)
         retry.succeeded()
+
+
+def _archived_clip(client: httpx.Client, clip_id: str, duplicate: bool, location: str) -> dict[str, Any]:
+    """The clip an upload became, as the JSON upload route answers its last chunk."""
+    response = client.get(f"/api/v1/clips/{clip_id}")
+    if response.status_code != 200:
+        raise RemoteRefused(refusal(response))
+    return {**response.json(), "duplicate": duplicate, "upload_id": location.rstrip("/").rsplit("/", 1)[1]}
 
 
 def _abandon(client: httpx.Client, location: str, name: str, progress: Progress) -> None:
@@ -496,12 +524,17 @@ class _Retry:
 
 
 def _upload_offset(client: httpx.Client, location: str) -> int:
-    response = client.get(location)
+    """Where the upload stands (tus HEAD, which has no body to say why it fails)."""
+    response = client.head(location)
     if response.status_code >= 500:
-        raise httpx.TransportError(refusal(response))
+        raise httpx.TransportError(f"server answered {response.status_code}")
+    if response.status_code in (404, 410):
+        raise RemoteRefused(
+            f"server answered {response.status_code}: the upload is gone (expired or deleted); run the command again"
+        )
     if response.status_code != 200:
-        raise RemoteRefused(refusal(response))
-    return int(response.json()["received_bytes"])
+        raise RemoteRefused(f"server answered {response.status_code} when asked where the upload stands")
+    return int(response.headers["upload-offset"])
 
 
 def _file_range(handle: BinaryIO, offset: int, length: int, advance: Any) -> Iterator[bytes]:

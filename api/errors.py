@@ -28,6 +28,9 @@ log = logging.getLogger("verity.api")
 
 STATUS_BY_ERROR: list[tuple[type[errors.VerityError], int]] = [
     (errors.NotFound, 404),
+    (errors.UploadExpired, 410),
+    (errors.ChecksumMismatch, 460),
+    (errors.UnsupportedContentType, 415),
     (errors.UploadTooLarge, 413),
     (errors.BodyTooLarge, 413),
     (errors.BodyStalled, 408),
@@ -52,14 +55,17 @@ ERROR_DESCRIPTIONS = {
     404: "No such record (or path).",
     408: "The client stopped sending the body; what it sent does not count.",
     409: "The record's state does not allow it; the detail says why.",
+    410: "The resumable upload expired (idle past its Upload-Expires); start it again.",
     412: "If-Match is stale: someone changed the record since you read it.",
     413: "Larger than a limit: the upload limit, or that of a JSON body or a form field.",
-    415: "The body is not JSON (Content-Type: application/json).",
+    415: "The body is not JSON (Content-Type: application/json), or a tus chunk is not "
+    "application/offset+octet-stream.",
     416: "The range lies outside the file.",
     422: "The request does not fit the schema (a missing, unknown, null or malformed field).",
     428: "If-Match missing (or `*`): send the ETag you read.",
     429: "The key has as many of these running as it may, or too many sign-ins failed; ask again after "
     "Retry-After seconds.",
+    460: "Checksum Mismatch (tus): the chunk's bytes do not have its Upload-Checksum; it is dropped.",
     502: "The time-stamping authority answered with no token that verifies; the detail says why.",
     503: "The object store (or a time-stamping authority) is not answering; try again later (Retry-After).",
 }

@@ -457,8 +457,19 @@ class UploadCreate(RequestBody):
     )
     note: str | None = Field(default=None, max_length=NOTE_MAX)
     case_id: str | None = Field(default=None, max_length=ID_MAX, description=CASE_ID_DOC)
+    sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-fA-F]{64}$",
+        description="The whole file's SHA-256 (hex), optional: bytes that end up otherwise are refused, and "
+        "declaring it again (same size and fields) continues your unfinished upload of it.",
+    )
 
     _zone_required = field_validator("captured_at")(_require_zone)
+
+    @field_validator("sha256")
+    @classmethod
+    def _lowercase(cls, value: str | None) -> str | None:
+        return None if value is None else value.lower()
 
 
 class AcquisitionForm(RequestBody):
@@ -490,6 +501,7 @@ class UploadStateOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     clip_id: str | None = Field(description="The archived clip, once the last byte has arrived.")
+    sha256: str | None = Field(default=None, description="The whole file's SHA-256 as declared, if it was.")
 
 
 class UploadCompletedOut(UploadOut):

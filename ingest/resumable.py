@@ -21,11 +21,13 @@ stopped in the middle of the start-up sweep) is taken over by the next request o
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import logging
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy import delete, select
@@ -39,11 +41,14 @@ from storage.models import Clip, Upload, UploadChunk, utcnow
 from storage.spool import HeldSpool, hold_spool
 from verity.errors import (
     BlobNotFound,
+    ChecksumMismatch,
     ClipNotFound,
     Conflict,
+    DeclaredDigestMismatch,
     EmptyUpload,
     InvalidInput,
     OffsetMismatch,
+    UploadExpired,
     UploadNotFound,
     UploadTooLarge,
 )
@@ -63,14 +68,19 @@ class ChunkOutcome:
     complete: bool
 
 
-def create_upload(archive: Archive, receipt: Receipt, size_bytes: int) -> Upload:
-    """Declare an upload of `size_bytes` bytes; nothing is stored until its chunks arrive."""
+def create_upload(archive: Archive, receipt: Receipt, size_bytes: int, *, sha256: str | None = None) -> Upload:
+    """Declare an upload of `size_bytes` bytes; nothing is stored until its chunks arrive. With
+    the whole file's `sha256` (lowercase hex), an unfinished, unexpired upload of the same caller
+    declared the same way (digest, size and every field of `receipt`) is the same file: it is
+    answered instead, so a client that lost the upload's address continues where it stands."""
     limit = archive.settings.max_upload_bytes
     if size_bytes <= 0:
         raise EmptyUpload("the file is empty")
     if size_bytes > limit:
         raise UploadTooLarge(f"the file is larger than the limit of {limit} bytes")
     with archive.sessions.begin() as session:
+        if sha256 is not None and (same := _same_declaration(archive, session, receipt, size_bytes, sha256)):
+            return same
         upload = Upload(
             created_by=receipt.received_by,
             filename=receipt.filename,
@@ -82,10 +92,69 @@ def create_upload(archive: Archive, receipt: Receipt, size_bytes: int) -> Upload
             captured_at=receipt.captured_at,
             note=receipt.note,
             case_id=receipt.case_id,
+            sha256=sha256,
         )
         session.add(upload)
         session.flush()
         return upload
+
+
+def _same_declaration(
+    archive: Archive, session: Session, receipt: Receipt, size_bytes: int, sha256: str
+) -> Upload | None:
+    """The caller's newest unfinished upload declared exactly as this one, if it has not expired."""
+    query = (
+        select(Upload)
+        .where(
+            Upload.created_by == receipt.received_by,
+            Upload.sha256 == sha256,
+            Upload.size_bytes == size_bytes,
+            Upload.clip_id.is_(None),
+            Upload.updated_at >= utcnow() - idle_limit(archive),
+        )
+        .order_by(Upload.updated_at.desc())
+    )
+    declared = (
+        receipt.filename,
+        receipt.content_type,
+        receipt.source,
+        receipt.source_url,
+        receipt.captured_at,
+        receipt.note,
+        receipt.case_id,
+    )
+    for upload in session.scalars(query):
+        stored = (
+            upload.filename,
+            upload.content_type,
+            upload.source,
+            upload.source_url,
+            upload.captured_at,
+            upload.note,
+            upload.case_id,
+        )
+        if stored == declared:
+            return upload
+    return None
+
+
+def idle_limit(archive: Archive) -> timedelta:
+    """How long an unfinished upload may go without a chunk before it expires (and is swept)."""
+    return timedelta(hours=archive.settings.upload_idle_hours)
+
+
+def expires_at(archive: Archive, upload: Upload) -> datetime | None:
+    """When the unfinished upload expires unless a chunk arrives first; None once it has every byte."""
+    if upload.clip_id is not None or upload.received_bytes == upload.size_bytes:
+        return None
+    return upload.updated_at + idle_limit(archive)
+
+
+def refuse_expired(archive: Archive, upload: Upload) -> None:
+    """UploadExpired for an upload idle past its expiry (the hourly sweep deletes it soon)."""
+    expiry = expires_at(archive, upload)
+    if expiry is not None and expiry <= utcnow():
+        raise UploadExpired(f"upload {upload.id} expired at {expiry.isoformat()}: nothing was sent to it for that long")
 
 
 def load_upload(session: Session, upload_id: str, caller: str, *, admin: bool) -> Upload:
@@ -96,22 +165,40 @@ def load_upload(session: Session, upload_id: str, caller: str, *, admin: bool) -
     return upload
 
 
-def check_chunk(archive: Archive, upload_id: str, caller: str, *, admin: bool, offset: int, length: int | None) -> None:
-    """Refuse a chunk before reading it when its offset or declared length cannot fit."""
+def check_chunk(
+    archive: Archive,
+    upload_id: str,
+    caller: str,
+    *,
+    admin: bool,
+    offset: int,
+    length: int | None,
+    refuse_if_expired: bool = False,
+) -> None:
+    """Refuse a chunk before reading it when its offset or declared length cannot fit (or, when
+    asked, when the upload has expired)."""
     with archive.sessions() as session:
         upload = load_upload(session, upload_id, caller, admin=admin)
+        if refuse_if_expired:
+            refuse_expired(archive, upload)
         _check_offset(archive, upload, offset)
         if length is not None and offset + length > upload.size_bytes:
             raise InvalidInput(_past_end(upload, offset))
 
 
-def receive_chunk(archive: Archive, upload_id: str, offset: int, chunks: Iterable[bytes]) -> ChunkOutcome:
-    """Store the chunk starting at `offset`, then accept it if the upload still stands there."""
+def receive_chunk(
+    archive: Archive, upload_id: str, offset: int, chunks: Iterable[bytes], *, sha256: bytes | None = None
+) -> ChunkOutcome:
+    """Store the chunk starting at `offset`, then accept it if the upload still stands there. With
+    `sha256` (the digest its request declared) the chunk is hashed as it is stored and dropped,
+    ChecksumMismatch, if its bytes have another."""
     with archive.sessions() as session:
         upload = session.get(Upload, upload_id)
         if upload is None:
             raise UploadNotFound(f"no upload with id {upload_id}")
         limited = _at_most(chunks, upload.size_bytes - offset, _past_end(upload, offset))
+        if sha256 is not None:
+            limited = _digest_checked(limited, sha256)
         archived = upload.clip_id is not None
     path = None if archived else archive.blobs.spool_path(spool_key(upload_id))
     if path is not None:
@@ -255,6 +342,7 @@ def _complete_held(archive: Archive, upload_id: str) -> UploadResult:
         path = archive.blobs.spool_path(spool_key(upload_id))
         if path is None:
             staged = _stage_chunks(archive, upload, keys)
+            _refuse_other_bytes(archive, upload, staged)
             result = record_original(archive, staged, receipt, also=mark_done)
         else:
             with hold_spool(path, wait_s=SPOOL_WAIT_S) as spool:
@@ -262,6 +350,7 @@ def _complete_held(archive: Archive, upload_id: str) -> UploadResult:
                     staged = _stage_beside_holder(archive, upload, chunks)
                 else:
                     staged = _stage_spool(archive, spool, upload)
+                _refuse_other_bytes(archive, upload, staged)
                 result = record_original(archive, staged, receipt, also=mark_done)
                 if spool is not None:
                     spool.remove()
@@ -271,6 +360,24 @@ def _complete_held(archive: Archive, upload_id: str) -> UploadResult:
         raise
     _discard(archive.blobs, sorted(set(keys)))
     return result
+
+
+def _refuse_other_bytes(archive: Archive, upload: Upload, staged: StagedOriginal) -> None:
+    """When the upload declared its file's SHA-256 and the bytes it received have another, they
+    are not that file (a client that changed the file between runs, or a corrupted transfer):
+    nothing is archived, and the upload and every byte of it are deleted, for the client to send
+    the file again."""
+    if upload.sha256 is None or hmac.compare_digest(staged.sha256, upload.sha256):
+        return
+    archive.blobs.delete(staged.key)
+    with archive.sessions.begin() as session:
+        keys = _forget(session, _lock(session, upload.id))
+    _discard(archive.blobs, keys)
+    log.warning("upload %s refused: its bytes are not the declared SHA-256 %s", upload.id, upload.sha256)
+    raise DeclaredDigestMismatch(
+        f"the {upload.size_bytes} bytes received have SHA-256 {staged.sha256}, not the declared {upload.sha256}: "
+        f"nothing is archived, and upload {upload.id} is deleted with its bytes; send the file again"
+    )
 
 
 def _stage_chunks(archive: Archive, upload: Upload, keys: list[str]) -> StagedOriginal:
@@ -510,6 +617,20 @@ def _past_end(upload: Upload, offset: int) -> str:
         f"the chunk goes past the declared size of {upload.size_bytes} bytes "
         f"({upload.size_bytes - offset} bytes remain from byte {offset})"
     )
+
+
+def _digest_checked(chunks: Iterable[bytes], expected: bytes) -> Iterator[bytes]:
+    """The chunks, hashed on the way; after the last, ChecksumMismatch if they are not `expected`
+    (raised into whoever stores them, so the stored part is dropped before it could count)."""
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)
+        yield chunk
+    if not hmac.compare_digest(digest.digest(), expected):
+        raise ChecksumMismatch(
+            f"the chunk's bytes have SHA-256 {digest.hexdigest()}, not the declared {expected.hex()}; "
+            "it is dropped: send it again"
+        )
 
 
 def _at_most(chunks: Iterable[bytes], room: int, message: str) -> Iterator[bytes]:

@@ -474,6 +474,11 @@ class Upload(Base):
     completing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     clip_id: Mapped[str | None] = mapped_column(ForeignKey("clips.id"))
     duplicate: Mapped[bool | None] = mapped_column(Boolean)
+    # The whole file's SHA-256 as the client declared it (lowercase hex): the finished bytes must
+    # match, and a new upload declaring it again (same caller, same size) continues this one.
+    sha256: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_uploads_created_by_sha256", "created_by", "sha256"),)
 
 
 class FixityRun(Base):

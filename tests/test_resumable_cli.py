@@ -186,3 +186,47 @@ def test_ingest_interrupted_deletes_its_unfinished_upload(tmp_path: Path, server
     assert list(uploads.iterdir()) == []
     clips = httpx.get(f"{server.url}/api/v1/clips", headers={"Authorization": f"Bearer {server.admin_key}"}).json()
     assert clips["total"] == 0
+
+
+def test_ingest_run_again_after_being_killed_continues_the_upload_from_the_servers_offset(
+    tmp_path: Path, server: RunningServer
+) -> None:
+    path = tmp_path / "big.mp4"
+    path.write_bytes(os.urandom(24 * 1024 * 1024))
+    size = path.stat().st_size
+    ingest = start_ingest(tmp_path, server, path)
+    uploads = server.data_dir / "blobs" / "uploads"
+    deadline = time.monotonic() + 60
+    while not (spools := [spool for spool in uploads.glob("*.spool") if spool.stat().st_size >= 4 * 1024 * 1024]):
+        assert time.monotonic() < deadline and ingest.poll() is None, "the upload did not get under way"
+        time.sleep(0.005)
+    ingest.kill()  # no chance to delete its upload: a crash, a power cut
+    ingest.wait(timeout=30)
+    location = f"{server.url}/api/v1/uploads/{spools[0].name.removesuffix('.spool')}"
+    tus = {"Authorization": f"Bearer {server.admin_key}", "Tus-Resumable": "1.0.0"}
+    before = int(httpx.head(location, headers=tus).headers["upload-offset"])
+    assert 0 < before < size
+
+    address = urlsplit(server.url)
+    assert address.hostname and address.port
+    counting = CuttingProxy((address.hostname, address.port), cuts=[])
+    try:
+        rerun = subprocess.run(
+            [VERITY, "ingest", str(path), "--server", f"http://127.0.0.1:{counting.port}", "--key", server.admin_key]
+            + ["--chunk-bytes", str(1024 * 1024)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "VERITY_DATA_DIR": str(tmp_path / "client"), "COLUMNS": "200"},
+            timeout=120,
+        )
+    finally:
+        counting.close()
+
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert f"continuing the upload an earlier run began, from byte {before}" in rerun.stderr
+    assert counting.forwarded < size - before + 256 * 1024  # what was missing, and requests' headers
+    clip_id, sha256, _printed = rerun.stdout.split()
+    assert sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    clips = httpx.get(f"{server.url}/api/v1/clips", headers={"Authorization": f"Bearer {server.admin_key}"}).json()
+    assert [clip["id"] for clip in clips["items"]] == [clip_id]
+    assert httpx.get(location, headers=tus).json()["clip_id"] == clip_id

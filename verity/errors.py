@@ -34,8 +34,35 @@ class UploadNotFound(NotFound):
     code = "upload_not_found"
 
 
+class UploadExpired(VerityError):
+    """A resumable upload left idle past its expiry (`Upload-Expires`): it takes no more chunks."""
+
+    code = "upload_expired"
+
+
 class InvalidInput(VerityError):
     code = "invalid_input"
+
+
+class ChecksumMismatch(InvalidInput):
+    """A chunk's bytes do not have the checksum its request declared (tus `Upload-Checksum`): the
+    chunk is dropped, the upload stays where it stood."""
+
+    code = "checksum_mismatch"
+
+
+class DeclaredDigestMismatch(InvalidInput):
+    """A finished upload's bytes do not have the SHA-256 declared when it began: they are not the
+    file the client meant, so nothing is archived and the upload is deleted."""
+
+    code = "sha256_mismatch"
+
+
+class UnsupportedContentType(VerityError):
+    """A request body in a media type the route does not take (a tus chunk that is not
+    application/offset+octet-stream)."""
+
+    code = "unsupported_media_type"
 
 
 class EmptyUpload(InvalidInput):

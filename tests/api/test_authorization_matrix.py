@@ -88,6 +88,8 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/uploads/{upload_id}"): record("contributor"),  # the caller's own upload
     ("PATCH", "/api/v1/uploads/{upload_id}"): record("contributor"),
     ("DELETE", "/api/v1/uploads/{upload_id}"): record("contributor"),
+    ("OPTIONS", "/api/v1/uploads"): public(),  # tus: what the server supports, asked without a key
+    ("HEAD", "/api/v1/uploads/{upload_id}"): record("contributor"),  # tus: where the caller's own upload stands
     ("GET", "/api/v1/clips/{clip_id}/keyframes"): record("viewer"),
     ("GET", "/api/v1/clips/{clip_id}/keyframes/{index}"): record("viewer"),
     ("GET", "/api/v1/keys"): whole("admin"),
@@ -434,6 +436,7 @@ CALLS: dict[tuple[str, str], Callable[[World, Who], Call]] = {
         },
     ),
     ("DELETE", "/api/v1/uploads/{upload_id}"): lambda w, who: Call({"upload_id": w.own_upload(who)}),
+    ("HEAD", "/api/v1/uploads/{upload_id}"): lambda w, who: Call({"upload_id": w.own_upload(who)}),
     ("POST", "/api/v1/keys"): lambda w, who: Call(
         send={"json": {"name": f"k-{uuid.uuid4().hex[:8]}", "role": "viewer"}}
     ),
@@ -602,6 +605,13 @@ def send(world: World, route: tuple[str, str], who: Who, prepared: Call) -> Any:
 
 def check_answer(world: World, response: Any, expect: Expect, none_here: str | None = None) -> None:
     """The response is what `expect` says, as `Expect` describes each outcome."""
+    if response.request.method == "HEAD":  # no body to read: the status says it (tus HEAD)
+        statuses = {"allowed": None, "unauthenticated": 401, "refused": 403, "hidden": 404}
+        if expect.outcome == "allowed":
+            assert response.status_code not in (401, 403, 404, 500), response.status_code
+        else:
+            assert response.status_code == statuses[expect.outcome], (expect.outcome, response.status_code)
+        return
     if expect.outcome == "allowed":
         if none_here is not None and response.status_code == 404:
             assert none_here in response.json()["detail"], response.text

@@ -78,3 +78,13 @@ def test_0015_adds_the_timestamp_tables_and_takes_them_away_again(database_url: 
     upgrade_database(database_url)
     assert tables <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_0024_adds_the_declared_digest_of_uploads_and_takes_it_away_again(database_url: str) -> None:
+    engine = make_engine(database_url)
+    downgrade_database(database_url, "0023")
+    assert "sha256" not in {column["name"] for column in inspect(engine).get_columns("uploads")}
+    upgrade_database(database_url)
+    assert "sha256" in {column["name"] for column in inspect(engine).get_columns("uploads")}
+    assert "ix_uploads_created_by_sha256" in {index["name"] for index in inspect(engine).get_indexes("uploads")}
+    engine.dispose()
