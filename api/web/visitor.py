@@ -27,6 +27,11 @@ class Visitor:
     def name(self) -> str:
         return self.caller.person
 
+    @property
+    def may_hand_in(self) -> bool:
+        """Whether the visitor may hand footage in anywhere (the upload page is for them)."""
+        return self.caller.role.allows(Role.contributor)
+
 
 async def page_visitor(request: Request, archive: ArchiveDep) -> Visitor:
     secret = request.cookies.get(SESSION_COOKIE)

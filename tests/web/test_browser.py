@@ -111,7 +111,7 @@ def test_no_page_has_a_serious_accessibility_violation(
     browser: Browser, server: RunningServer, footage: Path, tmp_path: Path
 ) -> None:
     clip_id = analysed(server, footage)
-    add_person(server, "ana", "analyst")
+    add_person(server, "ana", "admin")
     watched = watched_page(browser, bypass_csp=True)  # axe is injected as a script of its own
     page = watched.page
     page.goto(f"{server.url}/sign-in")
@@ -122,6 +122,7 @@ def test_no_page_has_a_serious_accessibility_violation(
         "archive": "/",
         "clip": f"/clips/{clip_id}",
         "compare": f"/clips/{clip_id}/compare/{copy_id}",
+        "upload": "/upload",
         "not found": "/clips/none",
     }
     for name, path in pages.items():

@@ -204,3 +204,24 @@ def test_the_link_form_links_the_marked_seconds_to_an_incident(
         "0:00.5–0:02.2" in client.get(f"/clips/{clip_id}").text
         or "0:00.5–0:02.3" in client.get(f"/clips/{clip_id}").text
     )
+
+
+def test_the_upload_page_is_for_those_who_may_hand_footage_in(
+    client: TestClient, archive: Archive, keys: dict[str, str], clip_file: Path
+) -> None:
+    make_person(archive, "vic", "viewer")
+    sign_in(client, "vic")
+    assert 'href="/upload"' not in client.get("/").text
+    refused = client.get("/upload")
+    assert refused.status_code == 403 and "contributor" in refused.text
+    clip_id = upload(client, keys["contributor"], clip_file.read_bytes()).json()["id"]
+    case_id, _ = put_in_case(archive, [clip_id], "Case of the square")
+    with archive.sessions.begin() as session:
+        create_person(session, "guest", "none", PASSWORD)
+        set_member(session, case_id, "guest", "contributor", [], None, "test-setup")
+    sign_in(client, "guest")
+    page = client.get("/upload").text
+    # a contributor of one case only must name it: no "archive's own" choice
+    assert '<select id="u-case" name="case_id" required>' in page and "archive&#39;s own" not in page
+    assert f'<option value="{case_id}" dir="auto">Case of the square</option>' in page
+    assert '<script src="/static/vendor/tus.min.js" defer></script>' in page
