@@ -228,6 +228,15 @@ def make_source(path: Path, seconds: int = 12) -> Path:
     return path
 
 
+def make_large_source(path: Path, seconds: int = 12) -> Path:
+    """`make_source`'s footage, losslessly encoded: over 20 MB for 12 s, so an upload of it takes
+    several 8 MiB chunks (one can be cut off and resumed)."""
+    draft = make_source(path.with_name(f"draft-{path.name}"), seconds)
+    ffmpeg("-i", str(draft), "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p", str(path))
+    draft.unlink()
+    return path
+
+
 def make_copy(path: Path, source: Path, *args: str) -> Path:
     """A transformed copy of `source`: ffmpeg input options/filters in `args`."""
     ffmpeg(
