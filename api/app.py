@@ -34,6 +34,7 @@ from api.security_headers import SecurityHeaders
 from api.sign_in_limit import SignInLimit
 from api.stall import StallLimit
 from api.threads import start_thread_pools
+from api.web import cases as case_pages
 from api.web import incidents as incident_pages
 from api.web import pages, reference, sign_in
 from api.web.blank_fields import BlankFieldsDropped
@@ -164,4 +165,5 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(reference.router)
     app.include_router(pages.router)
     app.include_router(incident_pages.router)
+    app.include_router(case_pages.router)
     return app
