@@ -34,7 +34,7 @@ from api.web.timeline import timeline
 from api.web.visitor import Visitor, VisitorDep
 from storage.access import Scope, archive_wide, on_case, on_incident
 from storage.cases import create_case, load_case, set_case_incident, update_case
-from storage.evidence import incident_links_of_clip
+from storage.evidence import incident_links_of_clip, load_incident
 from storage.exports import load_readable_export
 from storage.keys import Permission, Role
 from storage.members import MEMBER_ROLES, CaseAdmin, members_of, remove_member, set_member
@@ -129,8 +129,9 @@ def _case_page(
     incidents = sorted(latest, key=lambda incident: incident.starts_at)
     clip_total, clips = search_clips(session, ClipFilters(case_id=case_id), PAGE_SIZE, clips_at, scope=scope)
     may_edit = grant.allows(Role.contributor)
-    titles = {incident.id: incident.title for incident in incidents}
-    titles.update({incident_id: incident_id for incident_id in case.incident_ids if incident_id not in titles})
+    segments = _segments(session, scope, [clip.id for clip in clips], set(case.incident_ids))
+    linked = {link.incident_id for links in segments.values() for link in links}
+    titles = {incident_id: load_incident(session, incident_id).title for incident_id in linked}
     candidates: list[Incident] = []
     if may_edit and case.status == "open":
         offered = search_incidents(session, IncidentFilters(), CHOICES, 0, scope=scope)[1]
@@ -153,7 +154,7 @@ def _case_page(
         "clips": clip_outs(clips, scope),
         "clip_total": clip_total,
         "clip_pages": pager(request, clip_total, clips_at, "clips_offset"),
-        "segments": _segments(session, scope, [clip.id for clip in clips], set(case.incident_ids)),
+        "segments": segments,
         "titles": titles,
         "members": [MemberOut.of(member) for member in members_of(session, case_id)],
         "roles": [role.value for role in MEMBER_ROLES],
