@@ -34,7 +34,9 @@ from api.security_headers import SecurityHeaders
 from api.sign_in_limit import SignInLimit
 from api.stall import StallLimit
 from api.threads import start_thread_pools
+from api.web import cases as case_pages
 from api.web import compare, pages, reference, sign_in, upload
+from api.web import incidents as incident_pages
 from api.web.blank_fields import BlankFieldsDropped
 from api.web.render import STATIC
 from ingest.export import sweep_unfinished_bags
@@ -164,4 +166,6 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(pages.router)
     app.include_router(compare.router)
     app.include_router(upload.router)
+    app.include_router(incident_pages.router)
+    app.include_router(case_pages.router)
     return app

@@ -11,7 +11,15 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.access import Scope, case_visible, clip_visible, clips_in_cases, incident_visible, sources_visible_clause
+from storage.access import (
+    Scope,
+    case_visible,
+    clip_visible,
+    clips_in_cases,
+    incident_visible,
+    incidents_in_cases,
+    sources_visible_clause,
+)
 from storage.matches import rejected_pair
 from storage.models import (
     Acquisition,
@@ -61,6 +69,7 @@ class IncidentFilters:
     bbox: BoundingBox | None = None
     tag: str | None = None
     text: str | None = None
+    case_id: str | None = None  # the incidents a case holds (its page)
 
 
 def _contains(column: Any, text: str) -> Any:
@@ -178,6 +187,8 @@ def search_incidents(
         conditions.append(_contains(Incident.tags, json.dumps(filters.tag.strip())))
     if filters.text:
         conditions.append(or_(_contains(Incident.title, filters.text), _contains(Incident.description, filters.text)))
+    if filters.case_id:
+        conditions.append(Incident.id.in_(incidents_in_cases([filters.case_id])))
     query = select(Incident).where(*conditions)
     return _page(session, query, [Incident.starts_at.desc(), Incident.id], limit, offset)
 

@@ -9,13 +9,13 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import ArchiveDep, RunnerDep, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
+from api.exporting import queue_asked_export
 from api.params import Exporter
 from api.ranges import parse_range
 from api.schemas import ExportCreate, ExportOut
-from ingest.export import bag_root, request_export
-from ingest.runner import queue_export
-from storage.exports import ExportRequest, load_readable_export, may_export, needed_permissions, record_bag_download
-from storage.vocabulary import ExportScope, ExportStatus
+from ingest.export import bag_root
+from storage.exports import load_readable_export, record_bag_download
+from storage.vocabulary import ExportStatus
 from verity.errors import ExportNotReady
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"], responses=COMMON_ERRORS)
@@ -29,22 +29,7 @@ def ask_for_export(
     hold it, a case member if granted; with the originals, the download permission too); `GET` its
     `id` to follow it. Sources are left out unless asked for (`include_sources`) by someone with
     the sources permission over all it covers."""
-    scope: ExportScope = "case" if body.case_id else "incident" if body.incident_id else "clips"
-    needed = needed_permissions(body.include_originals, body.include_sources)
-    with archive.reads() as session:
-        may_export(session, caller.scope, scope, body.case_id or body.incident_id, body.clip_ids or (), needed)
-    wanted = ExportRequest(
-        scope=scope,
-        scope_id=body.case_id or body.incident_id,
-        clip_ids=tuple(body.clip_ids or ()),
-        include_originals=body.include_originals,
-        include_keyframes=body.include_keyframes,
-        include_probe=body.include_probe,
-        sources=caller.scope if body.include_sources else None,
-        seen_by=caller.scope,
-    )
-    answer = ExportOut.of(request_export(archive, wanted, caller.actor))
-    queue_export(runner, answer.id)
+    answer = queue_asked_export(archive, runner, caller, body)
     response.headers["Location"] = f"/api/v1/exports/{answer.id}"
     return answer
 
