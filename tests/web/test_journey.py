@@ -38,7 +38,9 @@ def footage(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"original": original, "repost": repost}
 
 
-def test_the_investigators_journey(browser: Browser, any_server: RunningServer, footage: dict[str, Path]) -> None:
+def test_the_investigators_journey(
+    browser: Browser, any_server: RunningServer, footage: dict[str, Path], tmp_path: Path
+) -> None:
     server = any_server
     admin = auth(server.admin_key)
     case = httpx.post(f"{server.url}/api/v1/cases", headers=admin, json={"title": "November 2019, Sadeghieh"}).json()
