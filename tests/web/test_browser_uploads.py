@@ -118,8 +118,8 @@ def test_a_page_reloaded_mid_upload_continues_where_the_server_stands(
     page.route("**/api/v1/uploads/**", stall_after_the_first_chunk)
     page.locator("#u-files").set_input_files(str(files["big"]))
     page.wait_for_function("() => document.querySelector('#uploads progress').value >= 8388608")
-    page.unroute("**/api/v1/uploads/**")
-    page.reload()  # the investigator reloads, and picks the same file again
+    page.reload()  # the investigator reloads (the network still gone: no retry gets through meanwhile)
+    page.unroute("**/api/v1/uploads/**")  # the network is back; they pick the same file again
     patches: list[int] = []
     page.on("request", lambda r: patches.append(int(r.headers["upload-offset"])) if r.method == "PATCH" else None)
     page.locator("#u-files").set_input_files(str(files["big"]))
