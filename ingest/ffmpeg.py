@@ -200,8 +200,10 @@ class ViewingCopyOutput:
     audio: bool  # the original has audio: keep its first stream
     max_long_side: int = 1280
     max_short_side: int = 720
-    preset: str = "veryfast"
+    preset: str = "ultrafast"
     crf: int = 23
+    copy_video: bool = False  # the original's H.264 as it is (remuxed), not decoded and encoded
+    copy_audio: bool = False  # the original's AAC or MP3 as it is
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,8 @@ def decode_command(path: Path, plan: DecodePlan, outputs: DecodeOutputs) -> list
     `-copyts` keeps the file's own presentation times, which need not start at zero."""
     side = plan.thumbnail_max_side
     source = _input(path)
-    branches = source.video.filter_multi_output("split", 3 if outputs.viewing_copy else 2)
+    encoded_copy = outputs.viewing_copy is not None and not outputs.viewing_copy.copy_video
+    branches = source.video.filter_multi_output("split", 3 if encoded_copy else 2)
     selection = f"eq(n,0)+gt(scene,{plan.scene_threshold})+gte(t-prev_selected_t,{plan.every_s})"
     thumbnails = (
         branches[0]
@@ -255,7 +258,8 @@ def decode_command(path: Path, plan: DecodePlan, outputs: DecodeOutputs) -> list
         ffmpeg.output(samples, str(outputs.samples), f="rawvideo"),
     ]
     if outputs.viewing_copy:
-        products.append(_viewing_copy(source, branches[2], outputs.viewing_copy))
+        frames = branches[2] if encoded_copy else source["v:0"]
+        products.append(_viewing_copy(source, frames, outputs.viewing_copy))
     graph = ffmpeg.merge_outputs(*products).global_args(
         # Each line tagged with its level: the errors make the failure reason and the integrity
         # report, the verbose end-of-run statistics say how many frames decoded.
@@ -274,31 +278,35 @@ def decode_command(path: Path, plan: DecodePlan, outputs: DecodeOutputs) -> list
 
 def _viewing_copy(source: Any, frames: Any, copy: ViewingCopyOutput) -> Any:
     """The decode pass's third branch: the upright frames, deinterlaced (one frame per frame) if
-    need be, scaled down to fit (never up), encoded with the original's first audio stream.
+    need be, scaled down to fit (never up), encoded with the original's first audio stream; or,
+    with `copy_video`, the original's own video packets (`frames` is then the input stream).
     `avoid_negative_ts` starts the copy at zero, as players expect, while the pass keeps the
     original's own times (`-copyts`) for the keyframes."""
-    if copy.deinterlace:
-        frames = frames.filter("yadif", mode="send_frame", deint="all")
-    long_side, short_side = copy.max_long_side, copy.max_short_side
-    frames = frames.filter(
-        "scale",
-        w=f"if(gte(iw,ih),min(iw,{long_side}),min(iw,{short_side}))",
-        h=f"if(gte(iw,ih),min(ih,{short_side}),min(ih,{long_side}))",
-        force_original_aspect_ratio="decrease",
-        force_divisible_by=2,
-        flags="bicubic",
-    ).filter("format", "yuv420p")
-    streams = [frames, source["a:0"]] if copy.audio else [frames]
+    video: dict[str, Any] = {"c:v": "copy"}
+    if not copy.copy_video:
+        if copy.deinterlace:
+            frames = frames.filter("yadif", mode="send_frame", deint="all")
+        long_side, short_side = copy.max_long_side, copy.max_short_side
+        frames = frames.filter(
+            "scale",
+            w=f"if(gte(iw,ih),min(iw,{long_side}),min(iw,{short_side}))",
+            h=f"if(gte(iw,ih),min(ih,{short_side}),min(ih,{long_side}))",
+            force_original_aspect_ratio="decrease",
+            force_divisible_by=2,
+            flags="bicubic",
+        ).filter("format", "yuv420p")
+        video = {"c:v": "libx264", "preset": copy.preset, "crf": copy.crf, "fps_mode": "vfr"}
+    audio = {"c:a": "copy"} if copy.copy_audio else {"c:a": "aac", "b:a": "128k", "ac": 2}
     return ffmpeg.output(
-        *streams,
+        *([frames, source["a:0"]] if copy.audio else [frames]),
         str(copy.path),
         f="mp4",
-        fps_mode="vfr",
         movflags="+faststart",
         avoid_negative_ts="make_zero",
         map_metadata=-1,
         metadata="comment=Verity viewing copy: not the original",
-        **{"c:v": "libx264", "preset": copy.preset, "crf": copy.crf, "c:a": "aac", "b:a": "128k", "ac": 2},
+        **video,
+        **(audio if copy.audio else {}),
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ingest.content_credentials import ContentCredentials, read_content_credentials
 from ingest.decode import DecodedFrames, decode
-from ingest.ffmpeg import DecodePlan, Limits
+from ingest.ffmpeg import DecodePlan, Limits, ViewingCopyOutput
 from ingest.fingerprint import Fingerprint, fingerprint
 from ingest.integrity import Integrity, check_integrity
 from ingest.keyframes import Keyframe, extract_keyframes
@@ -261,6 +261,7 @@ def _analyse(claim: Claim, finder: NearDuplicateFinder, blob_key: str, workdir: 
         _save_media(claim, info)
         require_video(info)
         playability = playability_of(info, path)
+        copy_output = None if playability.playable else viewing_copy_output(info, workdir / "viewing-copy.mp4")
         lap("probe")
         progress.step("decode")
         frames = decode(
@@ -269,7 +270,7 @@ def _analyse(claim: Claim, finder: NearDuplicateFinder, blob_key: str, workdir: 
             workdir / "decode",
             Limits(settings.decode_timeout_s, settings.ffmpeg_memory_mb),
             progress.decoding(info.duration_s),
-            None if playability.playable else viewing_copy_output(info, workdir / "viewing-copy.mp4"),
+            copy_output,
         )
         _save_integrity(claim, check_integrity(info, frames))
         lap("decode")
@@ -278,7 +279,7 @@ def _analyse(claim: Claim, finder: NearDuplicateFinder, blob_key: str, workdir: 
         _save_keyframes(claim, keyframes, frames.sample_count)
         lap("keyframes")
         progress.step("viewing_copy")
-        _save_viewing_copy(claim, playability, frames)
+        _save_viewing_copy(claim, playability, frames, copy_output)
         lap("viewing_copy")
         progress.step("fingerprint")
         print_, mirrored = fingerprints_of(frames, keyframes)
@@ -431,7 +432,9 @@ def _store_viewing_copy(claim: Claim, playability: Playability, frames: DecodedF
     )
 
 
-def _save_viewing_copy(claim: Claim, playability: Playability, frames: DecodedFrames) -> None:
+def _save_viewing_copy(
+    claim: Claim, playability: Playability, frames: DecodedFrames, output: ViewingCopyOutput | None
+) -> None:
     """Record whether a browser plays the original and, if not, the viewing copy (or why there is
     none) with its custody event; an earlier analysis's copy is deleted once this one is recorded."""
     archive = claim.archive
@@ -452,6 +455,8 @@ def _save_viewing_copy(claim: Claim, playability: Playability, frames: DecodedFr
                         "width": made.width,
                         "height": made.height,
                         "needed_because": list(playability.reasons),
+                        # Its video: the original's coded pictures as they are, or decoded and encoded again.
+                        "video": "copied" if output is not None and output.copy_video else "encoded",
                     },
                 )
             elif made is not None:

@@ -79,11 +79,31 @@ def _field_order(info: MediaInfo) -> str | None:
     return str(value) if value is not None else None
 
 
+# Containers whose packets carry the times an MP4 needs, so their H.264 can move into one as it is.
+REMUXABLE = frozenset({"mov", "matroska", "mpegts"})
+
+
 def viewing_copy_output(info: MediaInfo, path: Path) -> ViewingCopyOutput:
     """What the decode pass writes to `path` for this clip: deinterlaced if the original is
-    interlaced, with its first audio stream if it has one."""
+    interlaced, with its first audio stream if it has one. Where only the container keeps a
+    browser from the original (H.264, 8-bit 4:2:0, progressive and upright in QuickTime, Matroska
+    or MPEG-TS), its coded pictures move into the MP4 as they are, and so does AAC or MP3 audio:
+    no encoding, no loss."""
+    video, audio = info.media["video"] or {}, info.media["audio"]
+    progressive = _field_order(info) in PROGRESSIVE
+    copy_video = (
+        container_of(info, None) in REMUXABLE
+        and video.get("codec") == "h264"
+        and video.get("pixel_format") in PIXEL_FORMATS
+        and progressive
+        and not info.media["rotation"]
+    )
     return ViewingCopyOutput(
-        path=path, deinterlace=_field_order(info) not in PROGRESSIVE, audio=info.media["audio"] is not None
+        path=path,
+        deinterlace=not progressive,
+        audio=audio is not None,
+        copy_video=copy_video,
+        copy_audio=copy_video and audio is not None and audio.get("codec") in AUDIO_CODECS["mp4"] - {"opus"},
     )
 
 

@@ -127,7 +127,7 @@ def test_hevc_clip_gets_an_h264_mp4_copy_whose_hash_custody_records(
     [event] = details(archive, clip_id, "viewing_copy_made")
     assert event["sha256"] == row.sha256 == digest
     assert event["size_bytes"] == row.size_bytes == served.stat().st_size
-    assert any("hevc" in reason for reason in event["needed_because"])
+    assert any("hevc" in reason for reason in event["needed_because"]) and event["video"] == "encoded"
     info = ffprobe(served)
     assert "mp4" in info["format"]["format_name"] and info["format"]["tags"]["major_brand"] == "isom"
     video = stream(info, "video")
@@ -150,6 +150,35 @@ def test_rotated_clip_copy_is_upright_with_no_rotation_left(
     assert (video["width"], video["height"]) == (240, 320)  # stored 320×240, shown turned 90°
     assert "rotate" not in (video.get("tags") or {})
     assert not [side for side in video.get("side_data_list") or [] if "rotation" in side]
+
+
+def packets_hash(path: Path, stream_spec: str) -> str:
+    """SHA-256 over the coded packets of one stream, whatever their container and times."""
+    run = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-map", f"0:{stream_spec}", "-c", "copy"]
+        + ["-f", "streamhash", "-hash", "sha256", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return run.stdout.strip().rsplit("=", 1)[-1]
+
+
+def test_h264_in_quicktime_moves_into_the_copy_as_it_is(
+    archive: Archive, made: dict[str, Path], tmp_path: Path
+) -> None:
+    original = made["tagged.mov"]  # H.264 and AAC: only the container keeps browsers from it
+    clip_id = ingest_file(archive, original)
+    row = copy_of(archive, clip_id)
+    assert row is not None and row.blob_key is not None, row and row.failure
+    served = fetch(archive, row.blob_key, tmp_path / "copy.mp4")
+    assert packets_hash(served, "v:0") == packets_hash(original, "v:0")
+    assert packets_hash(served, "a:0") == packets_hash(original, "a:0")
+    [event] = details(archive, clip_id, "viewing_copy_made")
+    assert event["video"] == "copied"
+    assert "location" not in json.dumps(ffprobe(served)["format"].get("tags", {}))  # its metadata left out
+    assert playability_of(probed(served), served).playable
 
 
 def combed_frames(path: Path) -> tuple[int, int]:
@@ -236,3 +265,28 @@ def test_decode_pass_without_its_copy_still_yields_the_frames(made: dict[str, Pa
     frames = decode(made["hevc.mov"], decode_plan(settings), tmp_path / "decode", limits, None, broken)
     assert frames.thumbnails and frames.sample_count > 0
     assert frames.viewing_copy is None and frames.viewing_copy_failure
+
+
+def test_an_analysis_claimed_again_before_recording_its_copy_leaves_nothing_behind(
+    archive: Archive, made: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clip_id = ingest_file(archive, made["hevc.mov"])  # attempt 1: ready, with its copy
+    store = pipeline._store_viewing_copy
+    stored: list[ViewingCopy] = []
+
+    def claimed_again_meanwhile(claim: pipeline.Claim, *args: Any) -> ViewingCopy:
+        row = store(claim, *args)
+        stored.append(row)
+        if len(stored) == 1:  # attempt 2's copy is in the store; attempt 3 claims the clip and finishes
+            assert run_ingest(archive, NearDuplicateFinder(archive.sessions), clip_id).status == "ready"
+        return row
+
+    monkeypatch.setattr(pipeline, "_store_viewing_copy", claimed_again_meanwhile)
+    request_reprocess(archive, clip_id, "tester")
+    assert run_ingest(archive, NearDuplicateFinder(archive.sessions), clip_id).status == "superseded"
+    refused, kept = stored
+    assert refused.blob_key and kept.blob_key and (refused.attempt, kept.attempt) == (2, 3)
+    assert not archive.blobs.exists(refused.blob_key) and archive.blobs.exists(kept.blob_key)
+    row = copy_of(archive, clip_id)
+    assert row is not None and (row.attempt, row.sha256) == (3, kept.sha256)
+    assert [event["attempt"] for event in details(archive, clip_id, "viewing_copy_made")] == [1, 3]
