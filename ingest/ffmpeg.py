@@ -193,13 +193,13 @@ class DecodeTimeout(MediaFailed):
 class ViewingCopyOutput:
     """A viewing copy for the decode pass to write as well: H.264/AAC MP4, upright, 8-bit 4:2:0,
     even dimensions within `max_long_side` × `max_short_side`, the index at the front. The preset
-    and size keep its cost within half of the decode's (bench/viewing_copy.py)."""
+    and size keep its cost within half of a 1080p HEVC or H.264 decode's (bench/README.md)."""
 
     path: Path
     deinterlace: bool
     audio: bool  # the original has audio: keep its first stream
-    max_long_side: int = 1280
-    max_short_side: int = 720
+    max_long_side: int = 960
+    max_short_side: int = 540
     preset: str = "ultrafast"
     crf: int = 23
     copy_video: bool = False  # the original's H.264 as it is (remuxed), not decoded and encoded
