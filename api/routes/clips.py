@@ -24,7 +24,7 @@ from api.deps import BINARY, ArchiveDep, BodyThreadsDep, RunnerDep, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import FORM_OVERHEAD_BYTES, form_doc, read_upload_form
 from api.params import Admin, Bbox, Contributor, Limit, Offset, Viewer, utc
-from api.ranges import not_modified, requested_range
+from api.ranges import parse_range
 from api.schemas import (
     CASE_ID_DOC,
     ID_MAX,
@@ -282,9 +282,11 @@ def download_original(
         "Accept-Ranges": "bytes",
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
     }
-    if not_modified(request, etag):
+    if etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
-    byte_range = requested_range(request, clip.size_bytes, etag)
+    byte_range = parse_range(request.headers.get("range"), clip.size_bytes)
+    if request.headers.get("if-range") not in (None, etag):
+        byte_range = None
     start, end = byte_range or (0, clip.size_bytes - 1)
     original = Original(clip.id, clip.blob_key, clip.sha256, clip.size_bytes)
     body = checked_original(archive, original, start, end, caller.actor)
