@@ -29,6 +29,7 @@ from api.routes import (
     timestamps,
     uploads,
     verify,
+    viewing_copy,
 )
 from api.security_headers import SecurityHeaders
 from api.sign_in_limit import SignInLimit
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app.include_router(acquisitions.router)
     app.include_router(uploads.router)
     app.include_router(keyframes.router)
+    app.include_router(viewing_copy.router)
     app.include_router(keys.router)
     app.include_router(sessions.router)
     app.include_router(verify.router)

@@ -164,6 +164,9 @@ CLIP: dict[str, Any] = {
         "reason": None,
         "next_attempt_at": None,
     },
+    "browser_playable": True,
+    "viewing_copy": None,
+    "viewing_copy_warning": None,
 }
 
 UPLOAD = {

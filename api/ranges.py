@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from fastapi import Request
+
 from verity.errors import RangeNotSatisfiable
 
 _SINGLE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
@@ -30,3 +32,15 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if start >= size:
         raise RangeNotSatisfiable(f"range starts at {start}, the object has {size} bytes", size)
     return start, end
+
+
+def not_modified(request: Request, etag: str) -> bool:
+    """The client's copy (`If-None-Match`) is the one tagged `etag`."""
+    return etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]
+
+
+def requested_range(request: Request, size: int, etag: str) -> tuple[int, int] | None:
+    """The request's `Range` over an object of `size` bytes tagged `etag`; None (send it whole)
+    when there is none, or `If-Range` names another version."""
+    byte_range = parse_range(request.headers.get("range"), size)
+    return None if request.headers.get("if-range") not in (None, etag) else byte_range

@@ -368,6 +368,43 @@ class TimestampOut(BaseModel):
         )
 
 
+VIEWING_COPY_LABEL = "viewing copy, not the original"
+
+
+class ViewingCopyOut(BaseModel):
+    """The H.264/AAC MP4 made for watching a clip whose original a browser cannot play: a derivative
+    with its own hash, not evidence (the original is `GET /api/v1/clips/{id}/original`)."""
+
+    label: str = Field(default=VIEWING_COPY_LABEL, description="What to show wherever it plays.")
+    url: str
+    sha256: str = Field(description="Of the viewing copy's own bytes (not the original's).")
+    size_bytes: int
+    content_type: str
+    made_at: datetime
+    video_codec: str | None
+    audio_codec: str | None
+    width: int | None
+    height: int | None
+    needed_because: list[str] = Field(description="Why a browser cannot play the original as it is.")
+
+    @classmethod
+    def of(cls, clip_id: str, row: Any) -> ViewingCopyOut | None:
+        if row is None or row.blob_key is None:
+            return None
+        return cls(
+            url=f"/api/v1/clips/{clip_id}/viewing-copy",
+            sha256=row.sha256,
+            size_bytes=row.size_bytes,
+            content_type=row.content_type,
+            made_at=row.made_at,
+            video_codec=row.video_codec,
+            audio_codec=row.audio_codec,
+            width=row.width,
+            height=row.height,
+            needed_because=json.loads(row.needed_because),
+        )
+
+
 class ClipOut(BaseModel):
     model_config = ConfigDict(json_schema_extra=examples(ex.CLIP))
 
@@ -410,11 +447,25 @@ class ClipOut(BaseModel):
         default_factory=lambda: TimestampOut(state=StampState.not_configured),
         description="The trusted timestamp of the original's SHA-256; its token: GET /api/v1/clips/{id}/timestamp.",
     )
+    browser_playable: bool | None = Field(
+        default=None,
+        description="Whether a browser plays the original as it is (H.264 or VP8/VP9/AV1 in MP4 or WebM, 8-bit "
+        "4:2:0, progressive, not rotated); null until analysed.",
+    )
+    viewing_copy: ViewingCopyOut | None = Field(
+        default=None,
+        description="The copy made to watch it in a browser when it cannot play the original; null when none "
+        "is needed or none could be made.",
+    )
+    viewing_copy_warning: str | None = Field(
+        default=None, description="Why no viewing copy could be made for an original that needs one."
+    )
 
     @classmethod
     def of(cls, clip: Any) -> ClipOut:
         parsed = {name: json.loads(getattr(clip, name) or "null") for name in ("media", "integrity")}
-        built = {*parsed, "content_credentials", "timestamp"}
+        built = {*parsed, "content_credentials", "timestamp", "viewing_copy"}
+        viewing_copy = getattr(clip, "viewing_copy", None)
         plain = [name for name in cls.model_fields if hasattr(clip, name) and name not in built]
         return cls.model_validate(
             {
@@ -426,6 +477,8 @@ class ClipOut(BaseModel):
                 "content_credentials": ContentCredentialsOut.of(clip.content_credentials),
                 "fixity": clip.fixity_status,
                 "timestamp": TimestampOut.of(getattr(clip, "timestamp", None)),
+                "viewing_copy": ViewingCopyOut.of(clip.id, viewing_copy),
+                "viewing_copy_warning": viewing_copy.failure if viewing_copy is not None else None,
             }
         )
 

@@ -4,15 +4,18 @@ products to files in a work folder, read back afterwards one at a time."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from ingest.ffmpeg import DecodeOutputs, DecodePlan, DecodeReport, Limits, run_decode
+from ingest.ffmpeg import DecodeOutputs, DecodePlan, DecodeReport, DecodeTimeout, Limits, ViewingCopyOutput, run_decode
 from verity.errors import MediaFailed
+
+log = logging.getLogger("verity.ingest")
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,8 @@ class DecodedFrames:
     sample_size: int
     sample_fps: float
     report: DecodeReport  # frames decoded and errors met, for the integrity check
+    viewing_copy: Path | None = None  # made when asked for and the pass could make it
+    viewing_copy_failure: str | None = None  # why not, when it was asked for
 
     @property
     def sample_count(self) -> int:
@@ -45,15 +50,41 @@ def decode(
     workdir: Path,
     limits: Limits,
     on_progress: Callable[[float], None] | None = None,
+    viewing_copy: ViewingCopyOutput | None = None,
 ) -> DecodedFrames:
+    """Decode once; with `viewing_copy`, the same pass writes it too. Making the copy is not the
+    analysis: a pass that fails with it is run again without it (unless it ran out of time), and
+    the copy's failure is told in `viewing_copy_failure`."""
     workdir.mkdir(parents=True, exist_ok=True)
     outputs = DecodeOutputs(
         thumbnail_pattern=workdir / "keyframe-%06d.jpg",
         keyframe_log=workdir / "keyframes.txt",
         samples=workdir / "samples.gray",
+        viewing_copy=viewing_copy,
     )
-    report = run_decode(path, plan, outputs, limits, on_progress)
+    failure = None
+    try:
+        report = run_decode(path, plan, outputs, limits, on_progress)
+    except DecodeTimeout:
+        raise
+    except MediaFailed as exc:
+        if viewing_copy is None:
+            raise
+        failure = exc.detail
+        log.warning("decoding %s with its viewing copy failed (%s); decoding it again without", path, failure)
+        _clear(workdir)
+        viewing_copy.path.unlink(missing_ok=True)
+        report = run_decode(path, plan, replace(outputs, viewing_copy=None), limits, on_progress)
     thumbnails = sorted(workdir.glob("keyframe-*.jpg"))
     if not thumbnails or not outputs.samples.exists():
         raise MediaFailed("the video stream has no decodable frames")
-    return DecodedFrames(thumbnails, outputs.keyframe_log, outputs.samples, plan.sample_size, plan.sample_fps, report)
+    made = viewing_copy.path if viewing_copy and failure is None else None
+    return DecodedFrames(
+        thumbnails, outputs.keyframe_log, outputs.samples, plan.sample_size, plan.sample_fps, report, made, failure
+    )
+
+
+def _clear(workdir: Path) -> None:
+    for leftover in workdir.iterdir():
+        if leftover.is_file():
+            leftover.unlink()

@@ -185,6 +185,27 @@ def run_ffprobe(path: Path, limits: Limits) -> dict[str, Any]:
     return parsed
 
 
+class DecodeTimeout(MediaFailed):
+    """The decode pass ran past its time limit."""
+
+
+@dataclass(frozen=True)
+class ViewingCopyOutput:
+    """A viewing copy for the decode pass to write as well: H.264/AAC MP4, upright, 8-bit 4:2:0,
+    even dimensions within `max_long_side` × `max_short_side`, the index at the front. The preset
+    and size keep its cost within half of a 1080p HEVC or H.264 decode's (bench/README.md)."""
+
+    path: Path
+    deinterlace: bool
+    audio: bool  # the original has audio: keep its first stream
+    max_long_side: int = 960
+    max_short_side: int = 540
+    preset: str = "ultrafast"
+    crf: int = 23
+    copy_video: bool = False  # the original's H.264 as it is (remuxed), not decoded and encoded
+    copy_audio: bool = False  # the original's AAC or MP3 as it is
+
+
 @dataclass(frozen=True)
 class DecodeOutputs:
     """Where one decode pass writes its products."""
@@ -192,6 +213,7 @@ class DecodeOutputs:
     thumbnail_pattern: Path  # printf-style, numbered from 1 in time order
     keyframe_log: Path  # ffmpeg `metadata=print` output: times and scene scores
     samples: Path  # raw 8-bit grey frames, sample_size², one after another
+    viewing_copy: ViewingCopyOutput | None = None
 
 
 @dataclass(frozen=True)
@@ -210,7 +232,9 @@ def decode_command(path: Path, plan: DecodePlan, outputs: DecodeOutputs) -> list
     (measured: scaling every frame first cost ~35 % more CPU than a plain decode).
     `-copyts` keeps the file's own presentation times, which need not start at zero."""
     side = plan.thumbnail_max_side
-    branches = _input(path).video.filter_multi_output("split", 2)
+    source = _input(path)
+    encoded_copy = outputs.viewing_copy is not None and not outputs.viewing_copy.copy_video
+    branches = source.video.filter_multi_output("split", 3 if encoded_copy else 2)
     selection = f"eq(n,0)+gt(scene,{plan.scene_threshold})+gte(t-prev_selected_t,{plan.every_s})"
     thumbnails = (
         branches[0]
@@ -229,10 +253,14 @@ def decode_command(path: Path, plan: DecodePlan, outputs: DecodeOutputs) -> list
         .filter("scale", plan.sample_size, plan.sample_size, flags="area")
         .filter("format", "gray")
     )
-    graph = ffmpeg.merge_outputs(
+    products = [
         ffmpeg.output(thumbnails, str(outputs.thumbnail_pattern), fps_mode="passthrough", **{"q:v": 3}),
         ffmpeg.output(samples, str(outputs.samples), f="rawvideo"),
-    ).global_args(
+    ]
+    if outputs.viewing_copy:
+        frames = branches[2] if encoded_copy else source["v:0"]
+        products.append(_viewing_copy(source, frames, outputs.viewing_copy))
+    graph = ffmpeg.merge_outputs(*products).global_args(
         # Each line tagged with its level: the errors make the failure reason and the integrity
         # report, the verbose end-of-run statistics say how many frames decoded.
         "-nostdin",
@@ -246,6 +274,40 @@ def decode_command(path: Path, plan: DecodePlan, outputs: DecodeOutputs) -> list
     )
     command: list[str] = graph.compile(cmd=_binary("ffmpeg"), overwrite_output=True)
     return command
+
+
+def _viewing_copy(source: Any, frames: Any, copy: ViewingCopyOutput) -> Any:
+    """The decode pass's third branch: the upright frames, deinterlaced (one frame per frame) if
+    need be, scaled down to fit (never up), encoded with the original's first audio stream; or,
+    with `copy_video`, the original's own video packets (`frames` is then the input stream).
+    `avoid_negative_ts` starts the copy at zero, as players expect, while the pass keeps the
+    original's own times (`-copyts`) for the keyframes."""
+    video: dict[str, Any] = {"c:v": "copy"}
+    if not copy.copy_video:
+        if copy.deinterlace:
+            frames = frames.filter("yadif", mode="send_frame", deint="all")
+        long_side, short_side = copy.max_long_side, copy.max_short_side
+        frames = frames.filter(
+            "scale",
+            w=f"if(gte(iw,ih),min(iw,{long_side}),min(iw,{short_side}))",
+            h=f"if(gte(iw,ih),min(ih,{short_side}),min(ih,{long_side}))",
+            force_original_aspect_ratio="decrease",
+            force_divisible_by=2,
+            flags="bicubic",
+        ).filter("format", "yuv420p")
+        video = {"c:v": "libx264", "preset": copy.preset, "crf": copy.crf, "fps_mode": "vfr"}
+    audio = {"c:a": "copy"} if copy.copy_audio else {"c:a": "aac", "b:a": "128k", "ac": 2}
+    return ffmpeg.output(
+        *([frames, source["a:0"]] if copy.audio else [frames]),
+        str(copy.path),
+        f="mp4",
+        movflags="+faststart",
+        avoid_negative_ts="make_zero",
+        map_metadata=-1,
+        metadata="comment=Verity viewing copy: not the original",
+        **video,
+        **(audio if copy.audio else {}),
+    )
 
 
 @dataclass(frozen=True)
@@ -323,7 +385,7 @@ def run_decode(
     problems, report = read_decode_log(stderr_path.read_text("utf-8", "replace"), path)
     if returncode != 0:
         if timed_out.is_set():
-            raise MediaFailed(f"decoding took longer than the limit of {limits.timeout_s:.0f} s")
+            raise DecodeTimeout(f"decoding took longer than the limit of {limits.timeout_s:.0f} s")
         raise classify_failure(problems, "ffmpeg", path)
     os.unlink(stderr_path)
     return report

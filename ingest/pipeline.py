@@ -3,6 +3,7 @@ events; the steps themselves (probe, decode, keyframes) know nothing of the data
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ingest.content_credentials import ContentCredentials, read_content_credentials
 from ingest.decode import DecodedFrames, decode
-from ingest.ffmpeg import DecodePlan, Limits
+from ingest.ffmpeg import DecodePlan, Limits, ViewingCopyOutput
 from ingest.fingerprint import Fingerprint, fingerprint
 from ingest.integrity import Integrity, check_integrity
 from ingest.keyframes import Keyframe, extract_keyframes
@@ -25,13 +26,15 @@ from ingest.match import Match
 from ingest.near_duplicates import NearDuplicateFinder, save_fingerprint, save_relations
 from ingest.probe import MediaInfo, probe, require_video
 from ingest.scratch import scratch_folder
+from ingest.viewing_copy import CONTENT_TYPE, Playability, describe, playability_of, viewing_copy_output
 from storage.archive import Archive
 from storage.blobs import BlobStore
 from storage.clips import save_content_credentials
 from storage.custody import append_event, hold_claim
-from storage.models import Clip
+from storage.models import Clip, ViewingCopy, utcnow
 from storage.models import Keyframe as KeyframeRow
 from storage.recorded import recorded_time
+from storage.viewing_copies import save_viewing_copy
 from storage.vocabulary import ClipStatus
 from verity.errors import ClipNotFound, Conflict, MediaFailed, Superseded, UnsupportedMedia
 from verity.settings import Settings
@@ -47,6 +50,7 @@ STEP_START = {
     "probe": 0.03,
     "decode": 0.05,
     "keyframes": 0.85,
+    "viewing_copy": 0.87,
     "fingerprint": 0.88,
     "match": 0.95,
     "finish": 0.98,
@@ -64,6 +68,10 @@ def thumbnail_key(clip_id: str, index: int, attempt: int) -> str:
     # The attempt is in the name so that an analysis that was claimed away from cannot overwrite
     # the thumbnails of the one that holds the clip.
     return f"keyframes/{clip_id}/{attempt}-{index:05d}.jpg"
+
+
+def viewing_copy_key(clip_id: str, attempt: int) -> str:
+    return f"viewing-copies/{clip_id}/{attempt}.mp4"  # the attempt in it, as for thumbnails
 
 
 @dataclass(frozen=True)
@@ -252,6 +260,8 @@ def _analyse(claim: Claim, finder: NearDuplicateFinder, blob_key: str, workdir: 
         info = probe(path, probe_limits(settings))
         _save_media(claim, info)
         require_video(info)
+        playability = playability_of(info, path)
+        copy_output = None if playability.playable else viewing_copy_output(info, workdir / "viewing-copy.mp4")
         lap("probe")
         progress.step("decode")
         frames = decode(
@@ -260,6 +270,7 @@ def _analyse(claim: Claim, finder: NearDuplicateFinder, blob_key: str, workdir: 
             workdir / "decode",
             Limits(settings.decode_timeout_s, settings.ffmpeg_memory_mb),
             progress.decoding(info.duration_s),
+            copy_output,
         )
         _save_integrity(claim, check_integrity(info, frames))
         lap("decode")
@@ -267,6 +278,9 @@ def _analyse(claim: Claim, finder: NearDuplicateFinder, blob_key: str, workdir: 
         keyframes = extract_keyframes(frames, scene_threshold=settings.scene_threshold)
         _save_keyframes(claim, keyframes, frames.sample_count)
         lap("keyframes")
+        progress.step("viewing_copy")
+        _save_viewing_copy(claim, playability, frames, copy_output)
+        lap("viewing_copy")
         progress.step("fingerprint")
         print_, mirrored = fingerprints_of(frames, keyframes)
         _save_fingerprint(claim, print_, settings.sample_fps)
@@ -366,17 +380,99 @@ def _save_keyframes(claim: Claim, keyframes: list[Keyframe], sample_count: int) 
                 },
             )
     except Superseded:
-        _delete_thumbnails(archive.blobs, new_keys)  # refused: nothing refers to them
+        _delete_derivatives(archive.blobs, new_keys)  # refused: nothing refers to them
         raise
-    _delete_thumbnails(archive.blobs, replaced - new_keys)  # an earlier analysis's
+    _delete_derivatives(archive.blobs, replaced - new_keys)  # an earlier analysis's
 
 
-def _delete_thumbnails(blobs: BlobStore, keys: set[str]) -> None:
+def _delete_derivatives(blobs: BlobStore, keys: set[str]) -> None:
     for key in sorted(keys):
         try:
             blobs.delete(key)
         except Exception:
-            log.exception("could not delete thumbnail %s; it is left behind", key)
+            log.exception("could not delete derivative %s; it is left behind", key)
+
+
+def _store_viewing_copy(claim: Claim, playability: Playability, frames: DecodedFrames) -> ViewingCopy:
+    """The row for the viewing copy the decode pass made, stored under its own key, hashed; or for
+    its failure. Never raises for the copy's sake: the clip is analysed either way."""
+    archive = claim.archive
+    reasons = json.dumps(list(playability.reasons))
+    failure = frames.viewing_copy_failure or "the decode pass made no viewing copy"
+    if frames.viewing_copy is not None:
+        key = viewing_copy_key(claim.clip_id, claim.attempt)
+        try:
+            made = describe(probe(frames.viewing_copy, probe_limits(archive.settings)))
+            if made["video_codec"] != "h264":
+                raise MediaFailed(f"the viewing copy came out {made['video_codec']}, not H.264")
+            with frames.viewing_copy.open("rb") as handle:
+                sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
+                handle.seek(0)
+                stored = archive.blobs.put_stream(key, iter(lambda: handle.read(1 << 20), b""))
+        except Exception as exc:
+            log.exception("clip %s: its viewing copy could not be kept", claim.clip_id)
+            failure = exc.detail if isinstance(exc, MediaFailed | UnsupportedMedia) else internal_error(exc)
+        else:
+            return ViewingCopy(
+                clip_id=claim.clip_id,
+                needed_because=reasons,
+                blob_key=key,
+                sha256=sha256,
+                size_bytes=stored.size,
+                content_type=CONTENT_TYPE,
+                video_codec=made["video_codec"],
+                audio_codec=made["audio_codec"],
+                width=made["width"],
+                height=made["height"],
+                made_at=utcnow(),
+                attempt=claim.attempt,
+            )
+    return ViewingCopy(
+        clip_id=claim.clip_id, needed_because=reasons, failure=failure, made_at=utcnow(), attempt=claim.attempt
+    )
+
+
+def _save_viewing_copy(
+    claim: Claim, playability: Playability, frames: DecodedFrames, output: ViewingCopyOutput | None
+) -> None:
+    """Record whether a browser plays the original and, if not, the viewing copy (or why there is
+    none) with its custody event; an earlier analysis's copy is deleted once this one is recorded."""
+    archive = claim.archive
+    made = None if playability.playable else _store_viewing_copy(claim, playability, frames)
+    try:
+        with claim.write() as session:
+            replaced = save_viewing_copy(session, claim.clip_id, playability.playable, made)
+            if made is not None and made.blob_key is not None:
+                claim.record(
+                    session,
+                    "viewing_copy_made",
+                    {
+                        "sha256": made.sha256,
+                        "size_bytes": made.size_bytes,
+                        "content_type": made.content_type,
+                        "video_codec": made.video_codec,
+                        "audio_codec": made.audio_codec,
+                        "width": made.width,
+                        "height": made.height,
+                        "needed_because": list(playability.reasons),
+                        # Its video: the original's coded pictures as they are, or decoded and encoded again.
+                        "video": "copied" if output is not None and output.copy_video else "encoded",
+                    },
+                )
+            elif made is not None:
+                claim.record(
+                    session,
+                    "viewing_copy_failed",
+                    {"reason": made.failure, "needed_because": list(playability.reasons)},
+                )
+    except Superseded:
+        if made is not None and made.blob_key is not None:
+            _delete_derivatives(archive.blobs, {made.blob_key})  # refused: nothing refers to it
+        raise
+    if replaced is not None:
+        _delete_derivatives(archive.blobs, {replaced})
+    if made is not None and made.failure is not None:
+        log.warning("clip %s: no viewing copy: %s", claim.clip_id, made.failure)
 
 
 def _save_fingerprint(claim: Claim, print_: Fingerprint, sample_fps: float) -> None:

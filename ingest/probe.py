@@ -144,11 +144,17 @@ def _rotation(stream: dict[str, Any]) -> int | None:
     return int(round(rotate)) % 360 if rotate is not None else None
 
 
+def main_video_stream(raw: dict[str, Any]) -> dict[str, Any] | None:
+    """ffprobe's entry for the clip's video: its first video stream that is not cover art."""
+    streams = raw.get("streams") or []
+    return next((s for s in streams if s.get("codec_type") == "video" and not _is_cover_art(s)), None)
+
+
 def normalise(raw: dict[str, Any]) -> dict[str, Any]:
     container = raw.get("format") or {}
     streams = raw.get("streams") or []
     format_tags = _tags(container)
-    video_stream = next((s for s in streams if s.get("codec_type") == "video" and not _is_cover_art(s)), None)
+    video_stream = main_video_stream(raw)
     audio_stream = next((s for s in streams if s.get("codec_type") == "audio"), None)
     video_tags = _tags(video_stream) if video_stream else {}
     all_tags = {**video_tags, **format_tags}

@@ -198,7 +198,7 @@ def _record(archive: Archive, staged: StagedOriginal, receipt: Receipt, also: Al
                 "case_id": receipt.case_id,
             },
         )
-        session.refresh(clip, ["acquisitions", "timestamp"])
+        session.refresh(clip, ["acquisitions", "timestamp", "viewing_copy"])
         result = UploadResult(clip, duplicate)
         if also is not None:
             also(session, result)

@@ -155,12 +155,16 @@ class Clip(Base):
     # custody log holds every outcome; this is what is searched and counted.
     fixity_status: Mapped[str] = mapped_column(String(20), default="unchecked", server_default="unchecked", index=True)
     fixity_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Whether a browser plays the original as it is (ingest/viewing_copy.py); null until decided.
+    browser_playable: Mapped[bool | None] = mapped_column(Boolean)
 
     acquisitions: Mapped[list[Acquisition]] = relationship(
         back_populates="clip", order_by="Acquisition.id", lazy="selectin"
     )
     # Where the trusted timestamp of the original stands; None: no authority was configured.
     timestamp: Mapped[ClipTimestamp | None] = relationship(lazy="selectin", viewonly=True)
+    # The copy made for watching when a browser cannot play the original (or why it was not made).
+    viewing_copy: Mapped[ViewingCopy | None] = relationship(lazy="selectin", viewonly=True)
 
     @property
     def duration_s(self) -> float | None:
@@ -249,6 +253,28 @@ class Keyframe(Base):
     blob_key: Mapped[str] = mapped_column(String(255))
     size_bytes: Mapped[int] = mapped_column(Integer)
     phash: Mapped[str | None] = mapped_column(String(16))  # 64-bit pHash of the thumbnail, hex
+
+
+class ViewingCopy(Base):
+    """The derivative a browser can play, made when it cannot play the clip's original: an
+    H.264/AAC MP4 with its own hash (`blob_key` and the rest null, with `failure`, when making it
+    failed). `needed_because`: JSON list of the reasons the original needs one. Not evidence."""
+
+    __tablename__ = "viewing_copies"
+
+    clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id"), primary_key=True)
+    needed_because: Mapped[str] = mapped_column(Text)
+    blob_key: Mapped[str | None] = mapped_column(String(255))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    video_codec: Mapped[str | None] = mapped_column(String(50))
+    audio_codec: Mapped[str | None] = mapped_column(String(50))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    failure: Mapped[str | None] = mapped_column(Text)
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempt: Mapped[int] = mapped_column(Integer)  # the analysis that made it
 
 
 class StoredFingerprint(Base):

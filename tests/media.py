@@ -63,13 +63,15 @@ def make_hevc_mov(path: Path) -> Path:
     return path
 
 
-def make_vp9_webm(path: Path) -> Path:
+def make_vp9_webm(path: Path, pixel_format: str | None = None) -> Path:
+    """VP9/Opus WebM; in the pixel format libvpx picks for the RGB test pattern (gbrp) unless told."""
     ffmpeg(
         *scenes_source(3),
         "-f",
         "lavfi",
         "-i",
         "sine=duration=3",
+        *(["-pix_fmt", pixel_format] if pixel_format else []),
         "-c:v",
         "libvpx-vp9",
         "-deadline",
@@ -356,4 +358,47 @@ def make_many_tags(path: Path, source_mkv: Path, count: int) -> Path:
     data[at:at] = tags
     data[size_at : size_at + 8] = _ebml_size(segment_size + len(tags))
     path.write_bytes(bytes(data))
+    return path
+
+
+def make_interlaced_ts(path: Path) -> Path:
+    """Broadcast-style footage: MPEG-2, 720×576 interlaced (25 frames of two fields, top first,
+    from 50 moving pictures a second, so the fields differ) with MP2 audio, in an MPEG-TS."""
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=720x576:rate=50:duration=3",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=duration=3",
+        "-vf",
+        "tinterlace=mode=interleave_top,setfield=tff",
+        "-c:v",
+        "mpeg2video",
+        "-flags",
+        "+ilme+ildct",
+        "-top",
+        "1",
+        "-b:v",
+        "4M",
+        "-c:a",
+        "mp2",
+        "-f",
+        "mpegts",
+        str(path),
+    )
+    return path
+
+
+def make_10bit_mp4(path: Path) -> Path:
+    """H.264 High 10 (yuv420p10le) in MP4: MP4 and H.264, but not what browsers decode."""
+    ffmpeg(*scenes_source(2), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p10le", str(path))
+    return path
+
+
+def make_remuxed(path: Path, source: Path) -> Path:
+    """`source`'s streams as they are, in the container `path`'s name says."""
+    ffmpeg("-i", str(source), "-c", "copy", str(path))
     return path

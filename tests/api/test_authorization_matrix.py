@@ -92,6 +92,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("HEAD", "/api/v1/uploads/{upload_id}"): record("contributor"),  # tus: where the caller's own upload stands
     ("GET", "/api/v1/clips/{clip_id}/keyframes"): record("viewer"),
     ("GET", "/api/v1/clips/{clip_id}/keyframes/{index}"): record("viewer"),
+    ("GET", "/api/v1/clips/{clip_id}/viewing-copy"): record("viewer"),  # watching is not downloading
     ("GET", "/api/v1/keys"): whole("admin"),
     ("POST", "/api/v1/keys"): whole("admin"),
     ("DELETE", "/api/v1/keys/{name}"): whole("admin"),
@@ -472,7 +473,8 @@ CALLS: dict[tuple[str, str], Callable[[World, Who], Call]] = {
 @pytest.fixture(scope="module")
 def matrix_clips(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("matrix-clips")
-    return media.make_silent_clip(folder / "main.mp4", seconds=2), media.make_silent_clip(folder / "spare.mp4")
+    # The main clip a QuickTime file, so that it has a viewing copy to be read.
+    return media.make_silent_clip(folder / "main.mov", seconds=2), media.make_silent_clip(folder / "spare.mp4")
 
 
 def _archive_keys(archive: Archive) -> dict[str, str]:

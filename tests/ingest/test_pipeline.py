@@ -15,8 +15,21 @@ from storage.archive import Archive
 from tests.helpers.pipeline import ingest_file, load
 
 
-@pytest.mark.parametrize("name", ["h264.mp4", "hevc.mov", "vp9.webm", "vfr.mp4", "silent.mp4", "tagged.mov"])
-def test_clip_ends_ready_with_media_and_keyframes(archive: Archive, clips: dict[str, Path], name: str) -> None:
+# Browsers cannot play HEVC, QuickTime files or RGB VP9 (the test pattern's): those get a viewing copy.
+@pytest.mark.parametrize(
+    ("name", "viewing_copy"),
+    [
+        ("h264.mp4", False),
+        ("hevc.mov", True),
+        ("vp9.webm", True),
+        ("vfr.mp4", False),
+        ("silent.mp4", False),
+        ("tagged.mov", True),
+    ],
+)
+def test_clip_ends_ready_with_media_and_keyframes(
+    archive: Archive, clips: dict[str, Path], name: str, viewing_copy: bool
+) -> None:
     clip_id = ingest_file(archive, clips[name])
     clip, keyframes, actions = load(archive, clip_id)
     assert clip.status == "ready", clip.status_reason
@@ -31,6 +44,7 @@ def test_clip_ends_ready_with_media_and_keyframes(archive: Archive, clips: dict[
         "probed",
         "decoded",
         "keyframes_extracted",
+        *(["viewing_copy_made"] if viewing_copy else []),
         "fingerprinted",
         "near_duplicates_found",
         "ingest_finished",
