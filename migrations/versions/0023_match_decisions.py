@@ -3,7 +3,7 @@ family) or rejects it (never suggested again). One row per unordered pair (the l
 `clip_id`); a new decision replaces it, and each is a custody event on both clips.
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 revision = "0023"
 # 0022 is being written beside this one; the merge points this at whichever comes last.
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
