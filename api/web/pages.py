@@ -136,10 +136,28 @@ def clip_page(clip_id: str, request: Request, session: SessionDep, visitor: Visi
 
 
 def playback_of(clip: ClipOut, may_download: bool) -> dict[str, object]:
-    """What the player plays, and how it is labelled; or why there is nothing to play."""
+    """What the player plays, and how it is labelled; or why there is nothing to play. A clip
+    whose original a browser cannot play plays its viewing copy (for anyone who sees the clip:
+    watching is not taking the original); one it can plays the original itself (the download
+    permission: its bytes are the evidence)."""
+    if clip.viewing_copy is not None:
+        copy = clip.viewing_copy
+        label = (
+            f"Viewing copy, not the original: made by Verity for the browser ({copy.video_codec} "
+            f"{copy.width}×{copy.height}), since {'; '.join(copy.needed_because)}. "
+            "The evidence is the original file."
+        )
+        return {"playback": {"kind": "viewing-copy", "label": label, "url": copy.url}}
     if not (clip.media or {}).get("video"):
         reason = "analysis has not finished" if clip.status in UNSETTLED else "the file holds no video Verity can read"
         return {"playback": None, "no_playback": f"Nothing to play: {reason}."}
+    if clip.browser_playable is False:
+        why = f" ({clip.viewing_copy_warning})" if clip.viewing_copy_warning else ""
+        return {
+            "playback": None,
+            "no_playback": f"A browser cannot play this file and no viewing copy could be made{why}; "
+            "the keyframes below show it.",
+        }
     if not may_download:
         return {
             "playback": None,

@@ -163,3 +163,19 @@ def test_the_compare_page_locks_the_copy_at_the_matched_offset_and_an_analyst_co
     page.goto(f"{server.url}/clips/{excerpt}")
     expect(page.locator("ol.family .first-seen")).to_have_count(1)
     assert watched.errors == [] and watched.left_loopback == []
+
+
+def test_a_file_a_browser_cannot_play_plays_its_viewing_copy_labelled_so(
+    browser: Browser, server: RunningServer, tmp_path: Path
+) -> None:
+    clip_id = analysed(server, media.make_hevc_mov(tmp_path / "phone.mov"))
+    add_person(server, "ana", "analyst")
+    watched = watched_page(browser)
+    page = watched.page
+    sign_in(page, server, "ana")
+    page.goto(f"{server.url}/clips/{clip_id}")
+    expect(page.locator(".label-viewing-copy")).to_contain_text("Viewing copy, not the original")
+    page.wait_for_function("() => document.getElementById('player').readyState >= 2")  # it decodes
+    assert page.locator("#player").evaluate("video => video.videoWidth") > 0
+    screenshot(page, "clip-viewing-copy")
+    assert watched.errors == [] and watched.left_loopback == []

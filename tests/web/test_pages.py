@@ -225,3 +225,22 @@ def test_the_upload_page_is_for_those_who_may_hand_footage_in(
     assert '<select id="u-case" name="case_id" required>' in page and "archive&#39;s own" not in page
     assert f'<option value="{case_id}" dir="auto">Case of the square</option>' in page
     assert '<script src="/static/vendor/tus.min.js" defer></script>' in page
+
+
+def test_a_file_a_browser_cannot_play_plays_its_labelled_viewing_copy_even_without_download(
+    client: TestClient, archive: Archive, keys: dict[str, str], tmp_path: Path
+) -> None:
+    hevc = media.make_hevc_mov(tmp_path / "phone.mov")
+    clip_id = upload(client, keys["contributor"], hevc.read_bytes(), name="phone.mov").json()["id"]
+    assert wait_until_done(client, keys["viewer"], clip_id)["status"] == "ready"
+    case_id, _ = put_in_case(archive, [clip_id], "Case of the square")
+    with archive.sessions.begin() as session:
+        create_person(session, "guest", "none", PASSWORD)
+        set_member(session, case_id, "guest", "viewer", [], None, "test-setup")
+    sign_in(client, "guest")  # no download permission
+    page = client.get(f"/clips/{clip_id}").text
+    assert f'src="/api/v1/clips/{clip_id}/viewing-copy"' in page
+    assert "Viewing copy, not the original" in page and "the video codec is hevc" in page
+    assert "Download the original" not in page
+    copy = client.get(f"/api/v1/clips/{clip_id}/viewing-copy", headers={"Range": "bytes=0-99"})
+    assert copy.status_code == 206 and copy.headers["verity-derivative"].startswith("viewing-copy")
