@@ -20,15 +20,14 @@ from sqlalchemy import select
 from api.app import create_app
 from ingest.anchors import anchor_chains
 from storage.archive import Archive
-from storage.cases import create_case, set_case_incident
 from storage.custody import append_event
-from storage.evidence import IncidentFields, create_incident, link_clip
 from storage.models import Acquisition
 from tests import media
 from tests.conftest import auth
 from tests.helpers.access import member_key
 from tests.helpers.api_calls import clip_ids, upload, wait_for_stamp, wait_until_done
 from tests.helpers.evidence import archived_clip, edit
+from tests.helpers.records import put_in_case
 from tests.helpers.tsa import LoopbackTsa, stamping
 from verity.settings import Settings
 
@@ -58,20 +57,6 @@ def footage(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             folder / "cells.mp4", "cellauto=size=160x90:rate=30:rule=30:seed=5,scale=640:360"
         ),
     }
-
-
-def put_in_case(archive: Archive, clip_ids: list[str], title: str) -> tuple[str, str]:
-    """A new case holding a new incident the clips are linked to (as an admin would): case, incident."""
-    when = datetime(2019, 11, 16, 10, 35, tzinfo=UTC)
-    with archive.sessions.begin() as session:
-        incident = create_incident(
-            session, IncidentFields(title, "", when, None, "hour", None, None, None, None, []), "admin-key"
-        )
-        case = create_case(session, title, "", "open", "admin-key")
-        set_case_incident(session, case.id, incident.id, True, "admin-key")
-        for clip_id in clip_ids:
-            link_clip(session, incident.id, clip_id, None, None, None, "admin-key")
-        return case.id, incident.id
 
 
 @dataclass(frozen=True)

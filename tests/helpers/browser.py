@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +20,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+import httpx
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+
+from tests.conftest import VERITY, RunningServer, auth
+from tests.helpers.workbench import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
@@ -68,6 +74,44 @@ def watched_page(browser: Browser, *, bypass_csp: bool = False, **context: Any) 
 
     page.route("**/*", only_loopback)
     return watched
+
+
+def add_person(server: RunningServer, name: str, role: str) -> None:
+    """A person with the tests' password, made as an operator makes one (`verity users create`)."""
+    command = [VERITY, "users", "create", name, "--role", role, "--password-stdin"]
+    made = subprocess.run(command, env=server.env, input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stdout + made.stderr
+
+
+def analysed(server: RunningServer, path: Path) -> str:
+    """The id of the clip `path` becomes once uploaded (as the server's admin) and analysed."""
+    with path.open("rb") as handle:
+        answer = httpx.post(
+            f"{server.url}/api/v1/clips",
+            headers=auth(server.admin_key),
+            files={"file": (path.name, handle)},
+            timeout=60,
+        )
+    assert answer.status_code == 201, answer.text
+    clip_id: str = answer.json()["id"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = httpx.get(f"{server.url}/api/v1/clips/{clip_id}", headers=auth(server.admin_key)).json()["status"]
+        if status not in ("queued", "processing"):
+            assert status == "ready"
+            return clip_id
+        time.sleep(0.2)
+    raise AssertionError(f"clip {clip_id} not analysed in time")
+
+
+def sign_in(page: Page, server: RunningServer, name: str) -> None:
+    """Sign in through the form, as a visitor sent there from the archive."""
+    page.goto(f"{server.url}/")
+    expect(page).to_have_url(f"{server.url}/sign-in?next=%2F")
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{server.url}/")
 
 
 def axe_violations(page: Page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:

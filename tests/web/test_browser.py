@@ -4,67 +4,21 @@ holding (no violation on any page), and no serious accessibility violation (axe-
 
 from __future__ import annotations
 
-import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from tests import media
-from tests.conftest import VERITY, RunningServer, auth
-from tests.helpers.browser import axe_violations, chromium, screenshot, watched_page
-from tests.helpers.workbench import PASSWORD
+from tests.conftest import RunningServer
+from tests.helpers.browser import add_person, analysed, axe_violations, screenshot, sign_in, watched_page
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def footage(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return media.make_source(tmp_path_factory.mktemp("browser") / "VID_20191116_141502.mp4", seconds=9)
-
-
-def add_person(server: RunningServer, name: str, role: str) -> None:
-    command = [VERITY, "users", "create", name, "--role", role, "--password-stdin"]
-    made = subprocess.run(command, env=server.env, input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
-    assert made.returncode == 0, made.stdout + made.stderr
-
-
-def analysed(server: RunningServer, path: Path) -> str:
-    with path.open("rb") as handle:
-        answer = httpx.post(
-            f"{server.url}/api/v1/clips",
-            headers=auth(server.admin_key),
-            files={"file": (path.name, handle)},
-            timeout=60,
-        )
-    assert answer.status_code == 201, answer.text
-    clip_id: str = answer.json()["id"]
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        status = httpx.get(f"{server.url}/api/v1/clips/{clip_id}", headers=auth(server.admin_key)).json()["status"]
-        if status not in ("queued", "processing"):
-            assert status == "ready"
-            return clip_id
-        time.sleep(0.2)
-    raise AssertionError(f"clip {clip_id} not analysed in time")
-
-
-def sign_in(page: Page, server: RunningServer, name: str) -> None:
-    page.goto(f"{server.url}/")
-    expect(page).to_have_url(f"{server.url}/sign-in?next=%2F")
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{server.url}/")
 
 
 def test_an_investigator_signs_in_opens_a_clip_and_seeks_from_a_keyframe(

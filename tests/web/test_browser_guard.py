@@ -17,18 +17,11 @@ from playwright.sync_api import Browser, expect
 
 from tests import media
 from tests.conftest import VERITY, RunningServer, auth
-from tests.helpers.browser import chromium, watched_page
+from tests.helpers.browser import add_person, analysed, sign_in, watched_page
 from tests.helpers.ports import free_port
 from tests.helpers.workbench import PASSWORD
-from tests.web.test_browser import add_person, analysed, sign_in
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

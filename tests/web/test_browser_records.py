@@ -7,40 +7,17 @@ axe-core finds no serious violation on any of the new pages."""
 from __future__ import annotations
 
 import re
-import subprocess
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import VERITY, RunningServer, auth
-from tests.helpers.browser import axe_violations, chromium, screenshot, watched_page
-from tests.helpers.workbench import PASSWORD
+from tests.conftest import RunningServer, auth
+from tests.helpers.browser import add_person, axe_violations, screenshot, sign_in, watched_page
 
 pytestmark = pytest.mark.slow
 SLOW_MS = 60_000  # an export job, or a page of a loaded machine
 STALE_ANSWER = "Failed to load resource: the server responded with a status of 412 (Precondition Failed)"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as running:
-        yield running
-
-
-def add_person(server: RunningServer, name: str, role: str) -> None:
-    command = [VERITY, "users", "create", name, "--role", role, "--password-stdin"]
-    made = subprocess.run(command, env=server.env, input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
-    assert made.returncode == 0, made.stdout + made.stderr
-
-
-def sign_in(page: Page, server: RunningServer, name: str) -> None:
-    page.goto(f"{server.url}/sign-in")
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{server.url}/")
 
 
 def record_incident(page: Page, server: RunningServer, title: str) -> str:

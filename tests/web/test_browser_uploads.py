@@ -5,7 +5,6 @@ mid-way both continue from where the server stands, never from byte 0."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -14,17 +13,10 @@ from playwright.sync_api import Browser, Request, Route, expect
 
 from tests import media
 from tests.conftest import RunningServer, auth
-from tests.helpers.browser import chromium, screenshot, watched_page
-from tests.web.test_browser import add_person, sign_in
+from tests.helpers.browser import add_person, screenshot, sign_in, watched_page
 
 pytestmark = pytest.mark.slow
 CHUNK = 8 * 1024 * 1024  # what the page sends per PATCH
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ export the case."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,17 +14,10 @@ from playwright.sync_api import Browser, Request, Route, expect
 
 from tests import media
 from tests.conftest import RunningServer, auth
-from tests.helpers.browser import chromium, screenshot, watched_page
-from tests.web.test_browser import add_person, sign_in
+from tests.helpers.browser import add_person, screenshot, sign_in, watched_page
 
 pytestmark = pytest.mark.slow
 CHUNK = 8 * 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

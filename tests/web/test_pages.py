@@ -12,13 +12,11 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from storage.archive import Archive
-from storage.members import set_member
-from storage.people import create_person
 from tests import media
-from tests.api.test_access_clips import put_in_case
 from tests.conftest import auth
 from tests.helpers.api_calls import create_incident, upload, wait_until_done
-from tests.helpers.workbench import PASSWORD, make_person, sign_in
+from tests.helpers.records import make_member, put_in_case
+from tests.helpers.workbench import make_person, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -130,9 +128,7 @@ def test_a_guest_of_one_case_sees_only_its_clips_and_no_player_without_download(
     outside = upload(client, keys["contributor"], other_file.read_bytes(), name="outside.mp4").json()["id"]
     wait_until_done(client, keys["viewer"], inside)
     case_id, _ = put_in_case(archive, [inside], "Case of the square")
-    with archive.sessions.begin() as session:
-        create_person(session, "guest", "none", PASSWORD)
-        set_member(session, case_id, "guest", "viewer", [], None, "test-setup")
+    make_member(archive, case_id, "guest", "viewer")
     sign_in(client, "guest")
     listing = client.get("/").text
     assert inside in listing and outside not in listing and "Clips 1–1 of 1" in listing
@@ -216,9 +212,7 @@ def test_the_upload_page_is_for_those_who_may_hand_footage_in(
     assert refused.status_code == 403 and "contributor" in refused.text
     clip_id = upload(client, keys["contributor"], clip_file.read_bytes()).json()["id"]
     case_id, _ = put_in_case(archive, [clip_id], "Case of the square")
-    with archive.sessions.begin() as session:
-        create_person(session, "guest", "none", PASSWORD)
-        set_member(session, case_id, "guest", "contributor", [], None, "test-setup")
+    make_member(archive, case_id, "guest", "contributor")
     sign_in(client, "guest")
     page = client.get("/upload").text
     # a contributor of one case only must name it: no "archive's own" choice
@@ -234,9 +228,7 @@ def test_a_file_a_browser_cannot_play_plays_its_labelled_viewing_copy_even_witho
     clip_id = upload(client, keys["contributor"], hevc.read_bytes(), name="phone.mov").json()["id"]
     assert wait_until_done(client, keys["viewer"], clip_id)["status"] == "ready"
     case_id, _ = put_in_case(archive, [clip_id], "Case of the square")
-    with archive.sessions.begin() as session:
-        create_person(session, "guest", "none", PASSWORD)
-        set_member(session, case_id, "guest", "viewer", [], None, "test-setup")
+    make_member(archive, case_id, "guest", "viewer")
     sign_in(client, "guest")  # no download permission
     page = client.get(f"/clips/{clip_id}").text
     assert f'src="/api/v1/clips/{clip_id}/viewing-copy"' in page
