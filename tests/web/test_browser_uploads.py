@@ -5,6 +5,7 @@ mid-way both continue from where the server stands, never from byte 0."""
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import httpx
@@ -120,3 +121,30 @@ def test_a_page_reloaded_mid_upload_continues_where_the_server_stands(
     assert len(created) == 1  # the same upload, not a new one
     assert patches and patches[0] == CHUNK  # continued from the server's offset
     assert sha256(files["big"]) in archived_hashes(server)
+
+
+def test_files_dropped_on_the_page_are_handed_in(
+    browser: Browser, server: RunningServer, files: dict[str, Path]
+) -> None:
+    add_person(server, "cora", "contributor")
+    watched = watched_page(browser)
+    page = watched.page
+    sign_in(page, server, "cora")
+    page.goto(f"{server.url}/upload")
+    small = files["small"]
+    # A drop as the browser makes it from the desktop: a DataTransfer holding the file.
+    dropped = page.evaluate_handle(
+        """([name, bytes]) => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([new Uint8Array(bytes)], name, { type: "video/mp4" }));
+            return transfer;
+        }""",
+        [small.name, list(small.read_bytes())],
+    )
+    page.dispatch_event("#drop", "dragover", {"dataTransfer": dropped})
+    expect(page.locator("#drop")).to_have_class(re.compile(r"\bover\b"))
+    page.dispatch_event("#drop", "drop", {"dataTransfer": dropped})
+    status = page.locator("#uploads td[role=status]")
+    expect(status).to_have_attribute("data-status", "ready", timeout=120_000)
+    assert sha256(small) in archived_hashes(server)
+    assert watched.errors == [] and watched.left_loopback == []
