@@ -84,6 +84,15 @@ def related_answer(session: Session, clip: Clip, scope: Scope) -> RelatedOut:
     return RelatedOut(clip_id=clip.id, first_seen_clip_id=first[1], related=copies, rejected=refused)
 
 
+def first_seen_of(session: Session, clip_ids: list[str], scope: Scope) -> str | None:
+    """Of these clips and their families of confirmed copies (as `scope` sees them), the one
+    archived first; None for no clips."""
+    members = {clip.id: clip for clip_id in clip_ids for clip in family_of(session, clip_id, scope)}
+    if not members:
+        return None
+    return min(members.values(), key=lambda clip: (clip.created_at, clip.id)).id
+
+
 def family_answer(session: Session, clip_id: str, scope: Scope) -> FamilyOut:
     """The clip and its confirmed copies that `scope` may see, first seen first."""
     clips = family_of(session, clip_id, scope)

@@ -877,6 +877,11 @@ class VerifyOut(BaseModel):
     not_analysed: str | None = Field(
         default=None, description="Why the file's footage could not be compared, when it could not."
     )
+    first_seen_clip_id: str | None = Field(
+        default=None,
+        description="Of the clips the file matches (exactly or as a copy) and their families of confirmed "
+        "copies, those you may see, the one archived first; null when it matches none.",
+    )
 
 
 class RelatedOut(BaseModel):

@@ -19,6 +19,8 @@ from verity.errors import NotFound
 
 router = APIRouter(tags=["provenance"], responses=COMMON_ERRORS)
 DECISION_PATH = "/api/v1/clips/{clip_id}/related/{other_id}/decision"
+# The same decision as an analyst's review of the suggestion (the path issue 13 names for it).
+REVIEW_PATH = "/api/v1/clips/{clip_id}/related/{other_id}/review"
 
 
 def _decision_answer(clip_id: str, other_id: str, row: MatchDecision | None) -> MatchDecisionOut:
@@ -33,6 +35,7 @@ def _decision_answer(clip_id: str, other_id: str, row: MatchDecision | None) -> 
 
 
 @router.put(DECISION_PATH, response_model=MatchDecisionOut)
+@router.post(REVIEW_PATH, response_model=MatchDecisionOut)
 def decide(
     clip_id: str, other_id: str, body: MatchDecisionIn, session: SessionDep, caller: Analyst
 ) -> MatchDecisionOut:

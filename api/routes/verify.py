@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api import examples as ex
 from api.auth import Caller
-from api.copies import describe_matches, related_answer
+from api.copies import describe_matches, first_seen_of, related_answer
 from api.deps import ArchiveDep, BodyThreadsDep, FinderDep, SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.multipart import FORM_OVERHEAD_BYTES, form_doc, read_upload_form
@@ -65,10 +65,12 @@ def verification_answer(session: Session, result: Verification, *, scope: Scope,
             acquisitions=acquisitions,
             custody_verified=check_custody(session, clip)[1].verified,
         )
+    matched_ids = [*([result.exact_clip_id] if exact and result.exact_clip_id else []), *(m.clip_id for m in near)]
     return VerifyOut(
         sha256=result.sha256,
         exact_match=exact,
         near_duplicates=describe_matches(session, near, scope, exact_duration_s),
+        first_seen_clip_id=first_seen_of(session, matched_ids, scope),
         not_analysed=result.not_analysed,
         restricted=RestrictedMatchOut(exact=exact_hidden, near_duplicates=near_hidden)
         if reveals_restricted and (exact_hidden or near_hidden)

@@ -280,7 +280,13 @@ def test_verify_answers_a_hidden_match_as_footage_not_held(
     world: World, archive: Archive, keys: dict[str, str], footage: dict[str, Path]
 ) -> None:
     guest = member_key(archive, world.case_a, "viewer")
-    not_held = {"exact_match": None, "near_duplicates": [], "not_analysed": None, "restricted": None}
+    not_held = {
+        "exact_match": None,
+        "near_duplicates": [],
+        "not_analysed": None,
+        "restricted": None,
+        "first_seen_clip_id": None,
+    }
     for path in (footage["excerpt"], footage["unrelated"]):
         sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
         assert get(world, guest, "/api/v1/verify", sha256=sha256).json() == {"sha256": sha256, **not_held}
@@ -312,6 +318,7 @@ def test_verify_says_only_that_a_hidden_match_is_held_when_the_archive_is_set_to
         "near_duplicates": [],
         "not_analysed": None,
         "restricted": restricted,
+        "first_seen_clip_id": None,  # nothing it may see
     }
     own = get(world, guest, "/api/v1/verify", sha256=hashlib.sha256(footage["source"].read_bytes()).hexdigest())
     assert own.json()["near_duplicates"] == []

@@ -102,6 +102,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     # The pair is the clip and the spare, both in case A: the role is asked on both.
     ("PUT", "/api/v1/clips/{clip_id}/related/{other_id}/decision"): record("analyst"),
     ("GET", "/api/v1/clips/{clip_id}/related/{other_id}/decision"): record("viewer"),
+    ("POST", "/api/v1/clips/{clip_id}/related/{other_id}/review"): record("analyst"),
     ("GET", "/api/v1/clips/{clip_id}/family"): record("viewer"),
     ("POST", "/api/v1/incidents"): record("contributor"),  # into case A
     ("GET", "/api/v1/incidents"): listing("viewer"),
@@ -452,6 +453,9 @@ CALLS: dict[tuple[str, str], Callable[[World, Who], Call]] = {
         send={"json": {"status": "in_review", "rationale": "looking at it"}}
     ),
     ("PUT", "/api/v1/clips/{clip_id}/related/{other_id}/decision"): lambda w, who: Call(
+        send={"json": {"decision": "confirmed", "note": "the same footage"}}
+    ),
+    ("POST", "/api/v1/clips/{clip_id}/related/{other_id}/review"): lambda w, who: Call(
         send={"json": {"decision": "confirmed", "note": "the same footage"}}
     ),
     ("POST", "/api/v1/cases"): lambda w, who: Call(send={"json": {"title": "Another case"}}),

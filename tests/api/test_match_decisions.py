@@ -126,3 +126,23 @@ def test_a_rejected_copy_is_never_suggested_again_not_even_after_reanalysis(
     found = [e for e in custody(client, viewer, copy)["events"] if e["action"] == "near_duplicates_found"]
     assert len(found) == 2 and found[-1]["details"]["clips"] == [original]
     suggested_nowhere()
+
+
+def test_a_review_of_the_suggestion_is_the_same_decision_and_verify_names_the_first_seen(
+    client: TestClient, keys: dict[str, str], pair: tuple[str, str], footage: dict[str, Path]
+) -> None:
+    """POST .../review (issue 13's name for it) decides as PUT .../decision does; /verify of a
+    file names the first seen of what it matches and of their confirmed copies."""
+    original, copy = pair
+    path = f"/api/v1/clips/{copy}/related/{original}/review"
+    answer = client.post(path, headers=auth(keys["analyst"]), json={"decision": "confirmed", "note": NOTE})
+    assert answer.status_code == 200 and answer.json()["decision"] == "confirmed"
+    assert (
+        client.get(f"/api/v1/clips/{original}/related/{copy}/decision", headers=auth(keys["viewer"])).json()["decision"]
+        == "confirmed"
+    )
+    with footage["excerpt"].open("rb") as handle:
+        verified = client.post("/api/v1/verify", headers=auth(keys["viewer"]), files={"file": ("q.mp4", handle)})
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["exact_match"]["clip"]["id"] == copy
+    assert verified.json()["first_seen_clip_id"] == original  # through the confirmed family

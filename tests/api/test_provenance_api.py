@@ -112,7 +112,9 @@ def test_verify_by_hash_gives_exact_match_with_custody(
         "near_duplicates": [],
         "not_analysed": None,
         "restricted": None,
+        "first_seen_clip_id": None,
     }
+    assert body["first_seen_clip_id"] == original
     assert client.get("/api/v1/verify?sha256=xyz", headers=auth(keys["viewer"])).status_code == 400
 
 
