@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
 from api.json_bodies import JsonBodyGate
+from api.originals import RecentPlaybacks
 from api.routes import (
     acquisitions,
     cases,
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
         runner = make_runner(opened, finder)
         app.state.archive, app.state.runner, app.state.finder = opened, runner, finder
         app.state.verify_slots = AnalysisSlots(opened.settings.verify_analyses_per_key)
+        app.state.playbacks = RecentPlaybacks()
         app.state.sign_in_limit = SignInLimit(
             opened.settings.sign_in_failures_per_account,
             opened.settings.sign_in_failures_per_address,

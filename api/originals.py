@@ -1,12 +1,18 @@
 """Sending an original's bytes: whole or one range, hashed as they stream (a whole download that
 is not the original's bytes is cut off and recorded as a fixity failure), each send a custody
 event. For a download (`/original`, an attachment) and for playback in the workbench's player
-(`/playback`, inline), where only the request from byte 0 is recorded: a player asks for many
-ranges as it seeks, and a log of each would bury the events that matter."""
+(`/playback`, inline, only of a video a browser plays, as the type its container is), where a
+person's playback of a clip is recorded once in `PLAYBACK_WINDOW_S`, whatever range it asks for
+first: a player asks for many ranges as it seeks, and a log of each would bury the events that
+matter, while recording only the request from byte 0 would let every other byte out unrecorded."""
 
 from __future__ import annotations
 
 import base64
+import json
+import threading
+import time
+from collections import OrderedDict
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
@@ -22,9 +28,50 @@ from storage.archive import Archive
 from storage.clips import record_download
 from storage.models import Clip
 
+PLAYBACK_WINDOW_S = 600.0
+_REMEMBERED = 10_000  # (person, clip) playbacks kept in mind; the oldest forgotten first
+
+
+class RecentPlaybacks:
+    """The playbacks recorded in the last `window_s`, per (actor, clip), in this process (a second
+    process records its own: more events, never fewer)."""
+
+    def __init__(self, window_s: float = PLAYBACK_WINDOW_S) -> None:
+        self.window_s = window_s
+        self._recorded: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def first_in_window(self, actor: str, clip_id: str) -> bool:
+        """Whether this playback is the first of `actor` on the clip in the window (then it is
+        remembered as recorded)."""
+        now, key = time.monotonic(), (actor, clip_id)
+        with self._lock:
+            last = self._recorded.get(key)
+            if last is not None and now - last < self.window_s:
+                return False
+            self._recorded[key] = now
+            self._recorded.move_to_end(key)
+            while len(self._recorded) > _REMEMBERED:
+                self._recorded.popitem(last=False)
+            return True
+
+
+def playable_type(clip: Clip) -> str:
+    """The media type a browser plays the original as: from its probed container (never the
+    type the uploader declared)."""
+    container = json.loads(clip.media or "{}").get("container") or ""
+    return "video/webm" if "webm" in container or "matroska" in container else "video/mp4"
+
 
 def original_response(
-    request: Request, archive: Archive, clip: Clip, actor: str, scope: Scope, *, playback: bool = False
+    request: Request,
+    archive: Archive,
+    clip: Clip,
+    actor: str,
+    scope: Scope,
+    *,
+    playback: bool = False,
+    record: bool = True,
 ) -> Response:
     # A file name handed into a case the caller may not see is not told: the bytes' hash names it.
     filename = hidden_of(clip, scope).filename(clip.filename)
@@ -45,7 +92,7 @@ def original_response(
     start, end = byte_range or (0, clip.size_bytes - 1)
     original = Original(clip.id, clip.blob_key, clip.sha256, clip.size_bytes)
     body = checked_original(archive, original, start, end, actor)
-    if not playback or start == 0:
+    if record:
         sent = (start, end) if byte_range else None
         record_download(archive.sessions, clip.id, actor, sent, end - start + 1, playback=playback)
     headers["Content-Length"] = str(end - start + 1)
@@ -55,5 +102,5 @@ def original_response(
         body,
         status_code=206 if byte_range else 200,
         headers=headers,
-        media_type=clip.content_type or "application/octet-stream",
+        media_type=playable_type(clip) if playback else clip.content_type or "application/octet-stream",
     )

@@ -272,6 +272,14 @@ def on_case(
     return _check(scope.in_case(case_id), NotFound(f"no case with id {case_id}"), needed, permission, "this case")
 
 
+def on_filing(session: Session, scope: Scope, case_id: str, incident_id: str) -> None:
+    """Putting an incident into a case or taking it out: contributor in the case, and where the
+    incident already is, so filing never pulls an incident the caller cannot see into a case (nor
+    tells it that one exists), nor lets a viewer of one case carry its incidents into another."""
+    on_case(session, scope, case_id, Role.contributor)
+    on_incident(session, scope, incident_id, Role.contributor)
+
+
 def archive_wide(scope: Scope, needed: Role, what: str) -> Grant:
     """The caller's archive-wide grant, if it holds `needed` there: for what spans the whole
     archive (keys, anchors, reprocessing). A case-only caller gets a 403 saying so."""

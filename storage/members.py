@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from storage.access import Grant
+from storage.access import Grant, Scope, on_case
 from storage.cases import load_case
 from storage.history import plain, record_entry
 from storage.keys import Permission, Role, parse_role
@@ -40,6 +40,14 @@ class CaseAdmin:
 
     person: str
     grant: Grant
+
+
+def member_changer(session: Session, scope: Scope, person: str, case_id: str) -> CaseAdmin | None:
+    """Who changes the case's members: an admin of it, bounded by what it holds there (None: an
+    archive-wide admin, whom nothing bounds)."""
+    grant = on_case(session, scope, case_id, Role.admin)
+    archive_admin = scope.archive is not None and scope.archive.allows(Role.admin)
+    return None if archive_admin else CaseAdmin(person, grant)
 
 
 def _within(session: Session, case_id: str, by: CaseAdmin, person_name: str) -> CaseMember | None:

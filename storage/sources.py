@@ -38,6 +38,8 @@ FOREIGN_CORRECTION = ("old_value", "new_value", "why")
 EXPORT_DETAILS = ("export_id", "scope_id")
 # What a decision on a suggested copy says of a copy beyond the caller: which clip, and why.
 MATCH_DETAILS = ("other_clip_id", "note")
+# The ingest event naming the copies the matcher found (ingest/pipeline.py).
+COPIES_FOUND = "near_duplicates_found"
 # What a mismatch of an acquisition or a correction may repeat of a source (storage/vouched.py).
 _MISMATCH = re.compile(r"^(acquisition|correction|link|match) (\d+) (\w+)$")
 _SECRET_IN_MISMATCH = {
@@ -91,8 +93,8 @@ class Hidden:
 
     def outside(self, session: Session, events: Iterable[Any]) -> Hidden:
         """Also leave out the incidents (of link events and exports), cases (of receipts and
-        exports) and clips (of decisions on copies) that `events` name and `seen` may not see: the
-        chain stays whole, and names nothing beyond the caller."""
+        exports) and clips (of decisions on copies, and copies the matcher found) that `events`
+        name and `seen` may not see: the chain stays whole, and names nothing beyond the caller."""
         seen = self.seen
         if seen.archive_wide:
             return self
@@ -113,6 +115,9 @@ class Hidden:
         }
         matches = [said for action, said in details if action in MATCH_OUTCOMES]
         copies = {said.get("other_clip_id") for said in matches}
+        for action, said in details:
+            if action == COPIES_FOUND and isinstance(said.get("clips"), list):
+                copies.update(said["clips"])
         named_copies = {name for name in copies if isinstance(name, str)}
         self.foreign_clips = named_copies - visible_clip_ids(session, seen, named_copies)
         self.foreign_matches = {
@@ -190,6 +195,9 @@ class Hidden:
         if action in MATCH_OUTCOMES and shown.get("other_clip_id") in self.foreign_clips:
             leave_out(*MATCH_DETAILS)
             anonymous = True
+        found = shown.get("clips") if action == COPIES_FOUND else None
+        if isinstance(found, list) and any(clip_id in self.foreign_clips for clip_id in found):
+            leave_out("clips", "count")  # which copies the matcher found, and how many, are beyond the caller
         foreign_receipt = action in RECEIPTS and (
             acquisition_id in self.foreign or shown.get("case_id") in self.foreign_cases
         )

@@ -7,18 +7,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy.orm import Session
 
-from api.auth import Caller
 from api.deps import SessionDep
 from api.errors import COMMON_ERRORS, error_responses
 from api.params import Admin, Contributor, IfMatchVersion, Limit, Offset, Viewer, etag
 from api.schemas import CaseIn, CaseOut, CasePage, CasePatch, HistoryLog, MemberIn, MemberList, MemberOut
-from storage.access import Scope, archive_wide, on_case, on_incident
+from storage.access import archive_wide, on_case, on_filing
 from storage.cases import create_case, delete_case, load_case, set_case_incident, update_case
 from storage.history import load_history
 from storage.keys import Role
-from storage.members import CaseAdmin, members_of, remove_member, set_member
+from storage.members import member_changer, members_of, remove_member, set_member
 from storage.models import Case
 from storage.search import search_cases
 from storage.vocabulary import CaseStatus
@@ -93,20 +91,12 @@ def history(case_id: str, session: SessionDep, caller: Viewer) -> HistoryLog:
     return HistoryLog.of(load_history(session, "case", case_id))
 
 
-def _check_filing(session: Session, scope: Scope, case_id: str, incident_id: str) -> None:
-    """Contributor in the case, and where the incident already is: filing must never pull an
-    incident the caller cannot see into a case (nor tell it that such an incident exists), nor
-    let a viewer of one case carry its incidents into another."""
-    on_case(session, scope, case_id, Role.contributor)
-    on_incident(session, scope, incident_id, Role.contributor)
-
-
 @router.put("/{case_id}/incidents/{incident_id}", response_model=CaseOut, responses=error_responses(409))
 def add_incident(
     case_id: str, incident_id: str, response: Response, session: SessionDep, caller: Contributor
 ) -> CaseOut:
     """Put an incident the caller may see into the case (it then shows to the case's members)."""
-    _check_filing(session, caller.scope, case_id, incident_id)
+    on_filing(session, caller.scope, case_id, incident_id)
     case = set_case_incident(session, case_id, incident_id, True, caller.actor)
     return _out(case, response)
 
@@ -115,7 +105,7 @@ def add_incident(
 def remove_incident(
     case_id: str, incident_id: str, response: Response, session: SessionDep, caller: Contributor
 ) -> CaseOut:
-    _check_filing(session, caller.scope, case_id, incident_id)
+    on_filing(session, caller.scope, case_id, incident_id)
     case = set_case_incident(session, case_id, incident_id, False, caller.actor)
     return _out(case, response)
 
@@ -129,20 +119,13 @@ def members(case_id: str, session: SessionDep, caller: Viewer) -> MemberList:
     return MemberList(case_id=case_id, items=[MemberOut.of(m) for m in members_of(session, case_id)])
 
 
-def _case_admin(session: Session, caller: Caller, case_id: str) -> CaseAdmin | None:
-    """The caller as the admin of this case changing its members (None: an archive-wide admin,
-    whom nothing bounds)."""
-    grant = on_case(session, caller.scope, case_id, Role.admin)
-    return None if caller.archive_admin else CaseAdmin(caller.person, grant)
-
-
 @router.put("/{case_id}/members/{person}", response_model=MemberOut)
 def put_member(case_id: str, person: str, body: MemberIn, session: SessionDep, caller: Admin) -> MemberOut:
     """Add a person to the case, or change their role, permissions or end there (case admin). An
     admin of the case alone grants at most what it holds there: no role above its own, only
     permissions it holds, no end past its own membership's (none given: that one); and it leaves
     its own membership to another admin (403)."""
-    by = _case_admin(session, caller, case_id)
+    by = member_changer(session, caller.scope, caller.person, case_id)
     member = set_member(session, case_id, person, body.role, body.permissions, body.expires_at, caller.actor, by=by)
     return MemberOut.of(member)
 
@@ -151,6 +134,6 @@ def put_member(case_id: str, person: str, body: MemberIn, session: SessionDep, c
 def delete_member(case_id: str, person: str, session: SessionDep, caller: Admin) -> Response:
     """End a person's membership at once; their keys see the case no more from the next request.
     An admin of the case alone may not end its own (403)."""
-    by = _case_admin(session, caller, case_id)
+    by = member_changer(session, caller.scope, caller.person, case_id)
     remove_member(session, case_id, person, caller.actor, by=by)
     return Response(status_code=204)

@@ -32,12 +32,12 @@ from api.web.records import CHOICES, PAGE_SIZE, ReadVersion, StaleEdit, history_
 from api.web.render import page
 from api.web.timeline import timeline
 from api.web.visitor import Visitor, VisitorDep
-from storage.access import Scope, archive_wide, on_case, on_incident
+from storage.access import Scope, archive_wide, on_case, on_filing
 from storage.cases import create_case, load_case, set_case_incident, update_case
 from storage.evidence import incident_links_of_clip, load_incident
 from storage.exports import load_readable_export
 from storage.keys import Permission, Role
-from storage.members import MEMBER_ROLES, CaseAdmin, members_of, remove_member, set_member
+from storage.members import MEMBER_ROLES, member_changer, members_of, remove_member, set_member
 from storage.models import ClipLink, Incident
 from storage.search import ClipFilters, IncidentFilters, search_cases, search_clips, search_incidents
 from storage.vocabulary import CASE_STATUSES, ExportStatus
@@ -148,12 +148,12 @@ def _case_page(
         "may_sources": grant.may(Permission.sources),
         "own_person": None if visitor.caller.archive_admin else visitor.caller.person,
         "incident_total": incident_total,
-        "incident_pages": pager(request, incident_total, incidents_at, "incidents_offset"),
+        "incident_pages": pager(request, incident_total, incidents_at, "incidents_offset", f"/cases/{case_id}"),
         "timeline": timeline(incidents),
         "candidates": candidates,
         "clips": clip_outs(clips, scope),
         "clip_total": clip_total,
-        "clip_pages": pager(request, clip_total, clips_at, "clips_offset"),
+        "clip_pages": pager(request, clip_total, clips_at, "clips_offset", f"/cases/{case_id}"),
         "segments": segments,
         "titles": titles,
         "members": [MemberOut.of(member) for member in members_of(session, case_id)],
@@ -221,33 +221,20 @@ def close_or_reopen(
     return _changed(request, session, visitor, case_id, body.model_dump(exclude_unset=True), version)
 
 
-def _check_filing(session: Session, scope: Scope, case_id: str, incident_id: str) -> None:
-    """As the API's: contributor in the case and where the incident already is."""
-    on_case(session, scope, case_id, Role.contributor)
-    on_incident(session, scope, incident_id, Role.contributor)
-
-
 @router.post("/cases/{case_id}/incidents")
 def add_incident(
     case_id: str, session: SessionDep, visitor: VisitorDep, incident_id: Annotated[str, Form(max_length=ID_MAX)]
 ) -> Response:
-    _check_filing(session, visitor.caller.scope, case_id, incident_id)
+    on_filing(session, visitor.caller.scope, case_id, incident_id)
     set_case_incident(session, case_id, incident_id, True, visitor.caller.actor)
     return RedirectResponse(f"/cases/{case_id}#incidents", status_code=303)
 
 
 @router.post("/cases/{case_id}/incidents/{incident_id}/remove")
 def remove_incident(case_id: str, incident_id: str, session: SessionDep, visitor: VisitorDep) -> Response:
-    _check_filing(session, visitor.caller.scope, case_id, incident_id)
+    on_filing(session, visitor.caller.scope, case_id, incident_id)
     set_case_incident(session, case_id, incident_id, False, visitor.caller.actor)
     return RedirectResponse(f"/cases/{case_id}#incidents", status_code=303)
-
-
-def _case_admin(session: Session, visitor: Visitor, case_id: str) -> CaseAdmin | None:
-    """The visitor changing the case's members, as the API's members routes have it: an admin of
-    the case, bounded by what it holds there (None: an archive-wide admin, whom nothing bounds)."""
-    grant = on_case(session, visitor.caller.scope, case_id, Role.admin)
-    return None if visitor.caller.archive_admin else CaseAdmin(visitor.caller.person, grant)
 
 
 @router.post("/cases/{case_id}/members")
@@ -262,14 +249,14 @@ def put_member(
 ) -> Response:
     """The same change as PUT /api/v1/cases/{id}/members/{person}."""
     body = parsed(MemberIn, {"role": role, "permissions": permissions or [], "expires_at": expires_at})
-    by = _case_admin(session, visitor, case_id)
+    by = member_changer(session, visitor.caller.scope, visitor.caller.person, case_id)
     set_member(session, case_id, person, body.role, body.permissions, body.expires_at, visitor.caller.actor, by=by)
     return RedirectResponse(f"/cases/{case_id}#members", status_code=303)
 
 
 @router.post("/cases/{case_id}/members/{person}/remove")
 def remove(case_id: str, person: str, session: SessionDep, visitor: VisitorDep) -> Response:
-    by = _case_admin(session, visitor, case_id)
+    by = member_changer(session, visitor.caller.scope, visitor.caller.person, case_id)
     remove_member(session, case_id, person, visitor.caller.actor, by=by)
     return RedirectResponse(f"/cases/{case_id}#members", status_code=303)
 

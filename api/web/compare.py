@@ -16,7 +16,7 @@ from api.deps import SessionDep
 from api.schemas import NOTE_MAX, MatchDecisionIn, NearDuplicateOut
 from api.sources import clip_out
 from api.web.forms import parsed
-from api.web.pages import playback_of
+from api.web.player import playback_of, start_of
 from api.web.render import page
 from api.web.visitor import VisitorDep
 from storage.access import Scope, on_clip
@@ -44,10 +44,11 @@ def compare_page(
     scope = visitor.caller.scope
     on_pair(session, scope, clip_id, other_id, Role.viewer)
     match = _the_match(session, clip_id, other_id, scope)
-    clips = [clip_out(load_clip(session, side), scope) for side in (clip_id, other_id)]
+    stored = [load_clip(session, side) for side in (clip_id, other_id)]
+    clips = [clip_out(clip, scope) for clip in stored]
     sides = [
-        {"clip": clip, **playback_of(clip, on_clip(session, scope, clip.id).may(Permission.download))}
-        for clip in clips
+        {"clip": clip, **playback_of(clip, on_clip(session, scope, clip.id).may(Permission.download), start_of(row))}
+        for clip, row in zip(clips, stored, strict=True)
     ]
     durations = [(clip.media or {}).get("duration_s") or 0 for clip in clips]
     segments = [segment.model_dump() for segment in match.segments]

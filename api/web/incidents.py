@@ -182,7 +182,7 @@ def _incident_page(
         "links": shown,
         "clips": clips,
         "total_links": len(links),
-        "pages": pager(request, len(links), offset),
+        "pages": pager(request, len(links), offset, path=f"/incidents/{incident_id}"),
         "cases": [load_case(session, case_id) for case_id in in_cases],
         "history": history_of(session, "incident", incident_id),
         "labels": LABELS,

@@ -5,7 +5,6 @@ Each page asks storage/access.py exactly as the API route showing the same recor
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -13,9 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.copies import family_answer, related_answer
 from api.deps import SessionDep
 from api.params import ClipOrder, ClipSearch, Offset
-from api.schemas import ID_MAX, NOTE_MAX, RATIONALE_MAX, ClipOut, LinkIn
+from api.schemas import ID_MAX, NOTE_MAX, RATIONALE_MAX, LinkIn
 from api.sources import clip_out, clip_outs, custody_log_of
 from api.web.forms import parsed
+from api.web.player import UNSETTLED, playback_of, start_of
+from api.web.records import PAGE_SIZE, pager
 from api.web.render import page
 from api.web.visitor import VisitorDep
 from storage.access import on_case, on_clip, on_incident
@@ -39,29 +40,13 @@ from storage.vocabulary import (
 )
 
 router = APIRouter(include_in_schema=False)
-PAGE_SIZE = 25
 INCIDENT_CHOICES = 200  # the newest incidents the link form offers
-# Rows of clips still being analysed ask for themselves again until they are done.
-UNSETTLED = frozenset({ClipStatus.queued.value, ClipStatus.processing.value})
 VOCABULARY = {
     "statuses": [status.value for status in ClipStatus],
     "reviews": VERIFICATION_STATUSES,
     "credentials": CONTENT_CREDENTIALS_STATES,
     "fixity": FIXITY_STATUSES,
 }
-
-
-def _pages(request: Request, total: int, offset: int) -> dict[str, str | None]:
-    """Links to the previous and next page of the same search."""
-    asked = {name: value for name, value in request.query_params.multi_items() if name != "offset"}
-
-    def link(at: int) -> str:
-        return "/?" + urlencode([*asked.items(), ("offset", str(at))])
-
-    return {
-        "previous": link(max(offset - PAGE_SIZE, 0)) if offset > 0 else None,
-        "next": link(offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
-    }
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -89,13 +74,12 @@ def archive_page(
         "clips": clip_outs(clips, scope),
         "total": total,
         "offset": offset,
-        "shown_to": min(offset + PAGE_SIZE, total),
         "asked": dict(request.query_params),
         "order": order,
         "alerts": alerts,
         "unsettled": UNSETTLED,
         "vocab": VOCABULARY,
-        **_pages(request, total, offset),
+        "pages": pager(request, total, offset),
     }
     return page(request, "archive.html", context)
 
@@ -129,42 +113,10 @@ def clip_page(clip_id: str, request: Request, session: SessionDep, visitor: Visi
         "may_link": grant.allows(Role.contributor),
         "incidents": search_incidents(session, IncidentFilters(), INCIDENT_CHOICES, 0, scope=scope)[1],
         "may_download": may_download,
-        **playback_of(clip, may_download),
+        **playback_of(clip, may_download, start_of(stored)),
         "unsettled": UNSETTLED,
     }
     return page(request, "clip.html", context)
-
-
-def playback_of(clip: ClipOut, may_download: bool) -> dict[str, object]:
-    """What the player plays, and how it is labelled; or why there is nothing to play. A clip
-    whose original a browser cannot play plays its viewing copy (for anyone who sees the clip:
-    watching is not taking the original); one it can plays the original itself (the download
-    permission: its bytes are the evidence)."""
-    if clip.viewing_copy is not None:
-        copy = clip.viewing_copy
-        label = (
-            f"Viewing copy, not the original: made by Verity for the browser ({copy.video_codec} "
-            f"{copy.width}×{copy.height}), since {'; '.join(copy.needed_because)}. "
-            "The evidence is the original file."
-        )
-        return {"playback": {"kind": "viewing-copy", "label": label, "url": copy.url}}
-    if not (clip.media or {}).get("video"):
-        reason = "analysis has not finished" if clip.status in UNSETTLED else "the file holds no video Verity can read"
-        return {"playback": None, "no_playback": f"Nothing to play: {reason}."}
-    if clip.browser_playable is False:
-        why = f" ({clip.viewing_copy_warning})" if clip.viewing_copy_warning else ""
-        return {
-            "playback": None,
-            "no_playback": f"A browser cannot play this file and no viewing copy could be made{why}; "
-            "the keyframes below show it.",
-        }
-    if not may_download:
-        return {
-            "playback": None,
-            "no_playback": "Playing this clip needs the download permission in its case; the keyframes below show it.",
-        }
-    label = "The original file, as received (the evidence itself)."
-    return {"playback": {"kind": "original", "label": label, "url": f"/api/v1/clips/{clip.id}/playback"}}
 
 
 @router.post("/clips/{clip_id}/review")

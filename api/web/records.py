@@ -23,13 +23,16 @@ CHOICES = 200  # the newest records a choice (an incident to add, a case to crea
 ReadVersion = Annotated[int, Form(ge=1, le=MAX_INT)]
 
 
-def pager(request: Request, total: int, offset: int, name: str = "offset") -> dict[str, str | None]:
-    """Links to the previous and next page of a list on this page (its offset in `name`), the
-    page's other parameters kept."""
+def pager(
+    request: Request, total: int, offset: int, name: str = "offset", path: str | None = None
+) -> dict[str, str | None]:
+    """Links to the previous and next page of a list on the page at `path` (default: this
+    request's; a page answering a form's POST names its own), its offset in `name`, the page's
+    other parameters kept."""
     kept = [(key, value) for key, value in request.query_params.multi_items() if key != name]
 
     def at(position: int) -> str:
-        return f"{request.url.path}?{urlencode([*kept, (name, str(position))])}"
+        return f"{path or request.url.path}?{urlencode([*kept, (name, str(position))])}"
 
     return {
         "previous": at(max(offset - PAGE_SIZE, 0)) if offset > 0 else None,

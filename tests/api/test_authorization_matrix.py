@@ -419,6 +419,8 @@ CALLS: dict[tuple[str, str], Callable[[World, Who], Call]] = {
     ("POST", "/api/v1/verify"): _file,
     ("GET", "/api/v1/verify"): lambda w, who: Call(send={"params": {"sha256": w.clip["sha256"]}}),
     ("POST", "/api/v1/clips/{clip_id}/reprocess"): lambda w, who: Call({"clip_id": w.spare_clip_id}),
+    # The main clip is a QuickTime file, which plays as its viewing copy: the spare MP4 plays itself.
+    ("GET", "/api/v1/clips/{clip_id}/playback"): lambda w, who: Call({"clip_id": w.spare_clip_id}),
     # A note, not a source: correcting a source is the sources rule's business, not this table's.
     ("POST", "/api/v1/clips/{clip_id}/acquisitions/{acquisition_id}/corrections"): lambda w, who: Call(
         send={"json": {"field": "note", "value": "second camera", "why": "typed wrong at intake"}}

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
 from tests import media
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, auth
 from tests.helpers.browser import add_person, analysed, axe_violations, screenshot, sign_in, watched_page
 
 pytestmark = pytest.mark.slow
@@ -132,4 +133,33 @@ def test_a_file_a_browser_cannot_play_plays_its_viewing_copy_labelled_so(
     page.wait_for_function("() => document.getElementById('player').readyState >= 2")  # it decodes
     assert page.locator("#player").evaluate("video => video.videoWidth") > 0
     screenshot(page, "clip-viewing-copy")
+    assert watched.errors == [] and watched.left_loopback == []
+
+
+def test_keyframes_and_marks_are_in_the_originals_time_when_its_viewing_copy_plays(
+    browser: Browser, server: RunningServer, tmp_path: Path
+) -> None:
+    """An MPEG-TS starts at 1.4 s of its own time; its viewing copy at 0. A keyframe seeks the copy
+    to the frame it shows, and a mark records the original's time, as the API's links are."""
+    clip_id = analysed(server, media.make_interlaced_ts(tmp_path / "broadcast.ts"))
+    incident = {"title": "Shooting", "starts_at": "2019-11-16T14:00:00Z", "time_precision": "hour"}
+    assert httpx.post(f"{server.url}/api/v1/incidents", headers=auth(server.admin_key), json=incident).is_success
+    add_person(server, "ana", "analyst")
+    watched = watched_page(browser)
+    page = watched.page
+    sign_in(page, server, "ana")
+    page.goto(f"{server.url}/clips/{clip_id}")
+    player = page.locator("#player")
+    offset = float(player.get_attribute("data-offset") or "nan")
+    assert offset == pytest.approx(1.43, abs=0.01)
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1")
+    page.evaluate("() => { document.getElementById('player').currentTime = 1.0; }")
+    first = page.locator("button.seek").first
+    at = float(first.get_attribute("data-time") or "nan")
+    assert at == pytest.approx(offset, abs=0.05)  # keyframes are given in the original's own time
+    first.click()  # the first frame: the copy's 0, not its 1.43 s
+    page.wait_for_function(f"() => Math.abs(document.getElementById('player').currentTime - {at - offset}) < 0.05")
+    page.evaluate("() => { document.getElementById('player').currentTime = 1.0; }")
+    page.get_by_role("button", name="Mark in at the player's time").click()
+    assert float(page.get_by_label("In (seconds)").input_value()) == pytest.approx(1.0 + offset, abs=0.05)
     assert watched.errors == [] and watched.left_loopback == []

@@ -14,6 +14,7 @@ from storage.archive import Archive
 from tests import media
 from tests.conftest import auth
 from tests.helpers.api_calls import upload, wait_until_done
+from tests.helpers.records import make_member, put_in_case
 from tests.helpers.workbench import make_person, sign_in
 
 
@@ -89,3 +90,27 @@ def test_a_rejected_copy_is_listed_apart_and_a_viewer_cannot_decide(
     page = client.get(f"/clips/{excerpt}").text
     assert "Rejected as not the same footage" in page and "No other copy of this footage" in page
     assert client.get(f"/clips/{excerpt}/compare/not-a-clip").status_code == 404
+
+
+def test_a_copy_the_visitor_may_not_see_is_neither_listed_nor_comparable(
+    client: TestClient, archive: Archive, keys: dict[str, str], footage: dict[str, Path]
+) -> None:
+    source, excerpt = archived_pair(client, keys, footage)
+    case_id, _ = put_in_case(archive, [excerpt], "Case of the repost")
+    make_member(archive, case_id, "guest", "analyst")
+    sign_in(client, "guest")
+    page = client.get(f"/clips/{excerpt}").text
+    assert source not in page and "No other copy of this footage that you can see" in page
+    # Nor does the custody log name it: the matcher's `near_duplicates_found` leaves it out.
+    log = client.get(f"/api/v1/clips/{excerpt}/custody").json()
+    assert source not in str(log) and log["verified"] is True
+    [found] = [e for e in log["events"] if e["action"] == "near_duplicates_found"]
+    assert found["details"]["clips"] == "redacted"
+    assert client.get(f"/clips/{excerpt}/compare/{source}").status_code == 404
+    assert client.get(f"/clips/{source}/compare/{excerpt}").status_code == 404
+    token = sign_in(client, "guest")
+    decided = client.post(
+        f"/clips/{excerpt}/compare/{source}/decision",
+        data={"decision": "rejected", "note": "guessing", "csrf_token": token},
+    )
+    assert decided.status_code == 404

@@ -88,22 +88,48 @@ def test_the_archive_lists_clips_with_their_status_and_the_clip_page_shows_the_r
     assert played.status_code == 206 and played.headers["content-disposition"].startswith("inline")
 
 
-def test_playback_records_one_custody_event_per_playback_not_per_range(
+def test_playback_is_one_custody_event_per_person_whatever_range_it_starts_with(
     client: TestClient, keys: dict[str, str], clip_file: Path
 ) -> None:
+    """A player asks for many ranges; a person's playback is recorded once (in 10 minutes), and
+    not only when it asks from byte 0: `bytes=1-` would take every byte but the first unrecorded."""
     clip_id = upload(client, keys["contributor"], clip_file.read_bytes()).json()["id"]
-    for asked in ("bytes=0-", "bytes=1000-1999", "bytes=2000-"):
-        assert (
-            client.get(
-                f"/api/v1/clips/{clip_id}/playback", headers={**auth(keys["viewer"]), "Range": asked}
-            ).status_code
-            == 206
-        )
-    events = client.get(f"/api/v1/clips/{clip_id}/custody", headers=auth(keys["viewer"])).json()["events"]
-    played = [e for e in events if e["action"] == "downloaded"]
-    assert [e["details"] for e in played] == [
-        {"range": f"bytes=0-{clip_file.stat().st_size - 1}", "bytes": clip_file.stat().st_size, "playback": True}
+    wait_until_done(client, keys["viewer"], clip_id)
+    for key, asked in (
+        ("viewer", "bytes=1-"),
+        ("viewer", "bytes=0-"),
+        ("viewer", "bytes=2000-"),
+        ("analyst", "bytes=5-"),
+    ):
+        answer = client.get(f"/api/v1/clips/{clip_id}/playback", headers={**auth(keys[key]), "Range": asked})
+        assert answer.status_code == 206 and answer.headers["content-type"] == "video/mp4"
+    events = client.get(f"/api/v1/clips/{clip_id}/custody", headers=auth(keys["admin"])).json()["events"]
+    played = [(e["actor"], e["details"]) for e in events if e["action"] == "downloaded"]
+    size = clip_file.stat().st_size
+    assert played == [
+        ("viewer-key", {"range": f"bytes=1-{size - 1}", "bytes": size - 1, "playback": True}),
+        ("analyst-key", {"range": f"bytes=5-{size - 1}", "bytes": size - 5, "playback": True}),
     ]
+
+
+def test_a_file_handed_in_as_a_web_page_never_runs_on_verity(
+    client: TestClient, keys: dict[str, str], tmp_path: Path
+) -> None:
+    """Stored XSS: bytes declared text/html (or script) must not be served as such inline."""
+    page = b"<!doctype html><script>document.title = 'owned'</script>"
+    clip_id = client.post(
+        "/api/v1/clips",
+        headers=auth(keys["contributor"]),
+        files={"file": ("a.html", page, "text/html")},
+    ).json()["id"]
+    wait_until_done(client, keys["viewer"], clip_id)
+    played = client.get(f"/api/v1/clips/{clip_id}/playback", headers=auth(keys["viewer"]))
+    assert played.status_code == 404 and "viewing copy" in played.json()["detail"]
+    original = client.get(f"/api/v1/clips/{clip_id}/original", headers=auth(keys["viewer"]))
+    assert original.status_code == 200 and original.headers["content-disposition"].startswith("attachment")
+    assert original.headers["content-security-policy"].startswith("sandbox")  # even opened, nothing runs
+    for path in (f"/api/v1/clips/{clip_id}", f"/api/v1/clips/{clip_id}/custody"):
+        assert "sandbox" in client.get(path, headers=auth(keys["viewer"])).headers["content-security-policy"]
 
 
 def test_a_search_form_with_blank_fields_means_any_and_a_bad_value_is_said(
@@ -149,7 +175,8 @@ def test_every_answer_has_a_strict_csp_and_no_page_carries_inline_script_or_styl
     sign_in(client, "ana")
     for path in ("/", f"/clips/{clip_id}", f"/clips/{clip_id}/row", "/clips/missing", "/docs"):
         pages[path] = client.get(path)
-    pages["/api/v1/clips"] = client.get("/api/v1/clips")
+    api_policy = client.get("/api/v1/clips").headers["content-security-policy"]
+    assert api_policy.startswith("sandbox;") and "default-src 'none'" in api_policy
     for path, answer in pages.items():
         policy = answer.headers["content-security-policy"]
         assert "script-src 'self'" in policy and "unsafe" not in policy and "frame-ancestors 'none'" in policy, path
