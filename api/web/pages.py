@@ -29,7 +29,7 @@ from storage.evidence import (
     verification_history,
 )
 from storage.keys import Permission, Role
-from storage.search import ClipFilters, IncidentFilters, search_clips, search_incidents
+from storage.search import ClipFilters, IncidentFilters, count_clips, search_clips, search_incidents
 from storage.vocabulary import (
     CONTENT_CREDENTIALS_STATES,
     FIXITY_STATUSES,
@@ -82,8 +82,8 @@ def archive_page(
         load_case(session, filters.case_id)
     total, clips = search_clips(session, filters, PAGE_SIZE, offset, order, scope=scope)
     alerts = {
-        "fixity": search_clips(session, ClipFilters(fixity="failed"), 1, 0, scope=scope)[0],
-        "integrity": search_clips(session, ClipFilters(has_integrity_warnings=True), 1, 0, scope=scope)[0],
+        "fixity": count_clips(session, ClipFilters(fixity="failed"), scope=scope),
+        "integrity": count_clips(session, ClipFilters(has_integrity_warnings=True), scope=scope),
     }
     context = {
         "clips": clip_outs(clips, scope),
