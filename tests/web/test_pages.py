@@ -11,13 +11,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.web.pages import CUSTODY_PAGE
 from storage.archive import Archive
+from storage.custody import append_event
 from storage.members import set_member
 from storage.people import create_person
 from tests import media
 from tests.api.test_access_clips import put_in_case
 from tests.conftest import auth
 from tests.helpers.api_calls import create_incident, upload, wait_until_done
+from tests.helpers.chains import tamper_table
 from tests.helpers.workbench import PASSWORD, make_person, sign_in
 
 
@@ -106,6 +109,31 @@ def test_playback_records_one_custody_event_per_playback_not_per_range(
     assert [e["details"] for e in played] == [
         {"range": f"bytes=0-{clip_file.stat().st_size - 1}", "bytes": clip_file.stat().st_size, "playback": True}
     ]
+
+
+def test_a_long_custody_log_is_shown_a_page_at_a_time_and_checked_whole(
+    client: TestClient, archive: Archive, keys: dict[str, str]
+) -> None:
+    clip_id = upload(client, keys["contributor"], b"not a video, but evidence all the same").json()["id"]
+    wait_until_done(client, keys["viewer"], clip_id)
+    with archive.sessions.begin() as session:
+        for number in range(CUSTODY_PAGE + 20):
+            append_event(session, clip_id, "downloaded", "viewer-key", {"range": None, "bytes": number})
+    total = len(client.get(f"/api/v1/clips/{clip_id}/custody", headers=auth(keys["viewer"])).json()["events"])
+    make_person(archive, "ana", "analyst")
+    sign_in(client, "ana")
+    first = client.get(f"/clips/{clip_id}").text
+    assert first.count('<code class="details"') == CUSTODY_PAGE
+    assert f"Events 1–{CUSTODY_PAGE} of {total}" in first and "Chain verified" in first
+    assert f'href="/clips/{clip_id}?custody_from={CUSTODY_PAGE}#h-custody">Later events' in first
+    rest = client.get(f"/clips/{clip_id}?custody_from={CUSTODY_PAGE}").text
+    assert rest.count('<code class="details"') == total - CUSTODY_PAGE
+    assert f"Events {CUSTODY_PAGE + 1}–{total} of {total}" in rest and "Later events" not in rest
+    assert f'href="/clips/{clip_id}?custody_from=0#h-custody">← Earlier events' in rest
+    # The check is of the whole chain, whichever stretch is shown: one altered event breaks both pages.
+    altered = "UPDATE custody_events SET actor = 'someone else' WHERE clip_id = :clip AND seq = :seq"
+    tamper_table(archive.settings.resolved_database_url(), altered, params={"clip": clip_id, "seq": total - 1})
+    assert "Chain broken" in client.get(f"/clips/{clip_id}").text
 
 
 def test_a_search_form_with_blank_fields_means_any_and_a_bad_value_is_said(
