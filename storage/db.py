@@ -76,6 +76,9 @@ def refresh_statistics(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.exec_driver_sql("PRAGMA analysis_limit=1000")
         connection.exec_driver_sql("ANALYZE")
+    # A connection reads the statistics when it opens, and the pool keeps its connections: start
+    # the pool afresh (connections in use close when they come back) so every query plans by them.
+    engine.dispose()
 
 
 # Held while a PostgreSQL database is upgraded, so that an API and workers starting together
