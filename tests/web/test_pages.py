@@ -84,7 +84,7 @@ def test_the_archive_lists_clips_with_their_status_and_the_clip_page_shows_the_r
     assert f'<code class="id">{clip_id}</code>' in page
     assert 'dir="auto">شاهد الف' in page  # the admin reads sources; as typed, right to left
     assert "Chain verified" in page and "uploaded" in page
-    assert re.search(r'src="/api/v1/clips/[^"]+/keyframes/0"', page)
+    assert re.search(r'<img loading="lazy" src="/api/v1/clips/[^"]+/keyframes/0"', page)  # fetched when scrolled to
     assert f'src="/api/v1/clips/{clip_id}/playback"' in page and "The original file, as received" in page
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", page)  # times in UTC, saying so
     # the keyframe image and the player's bytes come with the cookie alone
