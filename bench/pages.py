@@ -87,16 +87,6 @@ PAGES: list[tuple[str, str]] = [
     ("row fragment", "/clips/{clip}/row"),
     ("API reference", "/docs"),
 ]
-ACTIONS_AFTER_UPLOAD = (
-    "ingest_started",
-    "content_credentials_read",
-    "probed",
-    "decoded",
-    "keyframes_extracted",
-    "fingerprinted",
-    "near_duplicates_found",
-    "ingest_finished",
-)
 
 
 @dataclass
@@ -198,7 +188,10 @@ def seed_synthetic(settings: Settings, count: int, template_id: str, batch: int 
         with archive.reads() as session:
             template = session.get(Clip, template_id)
             assert template is not None
-            events = {event.action: json.loads(event.details) for event in list_events(session, template_id)}
+            # The real original's analysis, as its custody log has it: from its claim to its end.
+            logged = [(event.action, json.loads(event.details)) for event in list_events(session, template_id)]
+            actions = [action for action, _ in logged]
+            analysis = logged[actions.index("ingest_started") : actions.index("ingest_finished") + 1]
             query = select(Keyframe.__table__).where(Keyframe.clip_id == template_id)
             frames = [dict(row) for row in session.execute(query).mappings()]
             shape = {
@@ -249,9 +242,8 @@ def seed_synthetic(settings: Settings, count: int, template_id: str, batch: int 
                     session.add(acquisition)
                     session.flush()
                     append_event(session, clip.id, "uploaded", "contributor-bench", receipt(clip, acquisition))
-                    for action in ACTIONS_AFTER_UPLOAD:
-                        if action in events:
-                            append_event(session, clip.id, action, "ingest", events[action])
+                    for action, details in analysis:
+                        append_event(session, clip.id, action, "ingest", details)
                     session.add_all(Keyframe(**{**frame, "id": None, "clip_id": clip.id}) for frame in frames)
     finally:
         archive.close()
