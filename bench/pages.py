@@ -62,11 +62,12 @@ from storage.cases import create_case, set_case_incident  # noqa: E402
 from storage.chain import timestamp  # noqa: E402
 from storage.custody import append_event, list_events  # noqa: E402
 from storage.db import refresh_statistics  # noqa: E402
-from storage.evidence import IncidentFields, create_incident, link_clip  # noqa: E402
+from storage.evidence import IncidentFields, change_verification, create_incident, link_clip  # noqa: E402
 from storage.members import set_member  # noqa: E402
 from storage.models import Acquisition, Clip, Keyframe  # noqa: E402
 from storage.people import create_person  # noqa: E402
 from storage.vocabulary import ClipStatus  # noqa: E402
+from storage.vouched import check_custody  # noqa: E402
 from tests import media  # noqa: E402
 from verity.settings import Settings  # noqa: E402
 
@@ -200,7 +201,9 @@ def seed_synthetic(settings: Settings, count: int, template_id: str, batch: int 
             }
             shape["content_credentials_state"] = template.content_credentials_state
         start = datetime.now(UTC) - timedelta(days=365)
-        reviews = ("unverified", "unverified", "unverified", "in_review", "verified", "disputed")
+        # Half the clips reviewed, as an analyst does it (each change in the custody log too).
+        reviews: tuple[tuple[str, ...], ...] = ((), (), (), ("in_review",), ("in_review", "verified"))
+        reviews += (("in_review", "disputed"),)
         for first in range(0, count, batch):
             with archive.sessions.begin() as session:
                 for number in range(first, min(first + batch, count)):
@@ -216,7 +219,6 @@ def seed_synthetic(settings: Settings, count: int, template_id: str, batch: int 
                         status=ClipStatus.ready,
                         uploaded_by="contributor-bench",
                         created_at=when,
-                        verification_status=reviews[number % len(reviews)],
                         recorded_at=when - timedelta(hours=3),
                         recorded_earliest=when - timedelta(hours=3),
                         recorded_latest=when - timedelta(hours=3),
@@ -244,6 +246,8 @@ def seed_synthetic(settings: Settings, count: int, template_id: str, batch: int 
                     append_event(session, clip.id, "uploaded", "contributor-bench", receipt(clip, acquisition))
                     for action, details in analysis:
                         append_event(session, clip.id, action, "ingest", details)
+                    for review in reviews[number % len(reviews)]:
+                        change_verification(session, clip.id, review, "checked against the map", "analyst-bench")
                     session.add_all(Keyframe(**{**frame, "id": None, "clip_id": clip.id}) for frame in frames)
     finally:
         archive.close()
@@ -300,6 +304,21 @@ def seed_records(settings: Settings, ids: dict[str, str], long_log: int) -> dict
                 details = {"range": None if number % 5 else "bytes=0-1000", "bytes": 1000 + number}
                 append_event(session, ids["long_log"], "downloaded", "analyst-bench", details)
         return {"incident": incidents[0].id, "case": case.id}
+    finally:
+        archive.close()
+
+
+def check_sample(settings: Settings) -> None:
+    """The synthetic records must hold up as real ones do: the chain check of a few clips of each
+    kind (reviewed or not, handed into the case) passes."""
+    archive = open_archive(settings)
+    try:
+        with archive.reads() as session:
+            named = select(Clip).where(Clip.filename.in_([f"street-{n:05d}.mp4" for n in range(12)]))
+            handed = select(Clip).join(Acquisition).where(Acquisition.case_id.is_not(None)).limit(3)
+            for clip in [*session.scalars(named), *session.scalars(handed)]:
+                _, check = check_custody(session, clip)
+                assert check.verified, f"synthetic clip {clip.filename}: {check.reason} {check.mismatches}"
     finally:
         archive.close()
 
@@ -402,6 +421,7 @@ def run_archive(archive: str, args: argparse.Namespace, folder: Path) -> Result:
         started = time.perf_counter()
         ids.update(seed_records(settings, ids, args.long_log))
         seed["records_s"] = time.perf_counter() - started
+        check_sample(settings)
         # What the hourly statistics task (ingest/periodic.py) does for an archive that grew over
         # months; this one grew in a minute, after the server's first run of it.
         gathered = open_archive(settings)
