@@ -65,17 +65,19 @@ def custody_answer(
     return redacted, replace(check, mismatches=[hidden.mismatch(m) for m in check.mismatches])
 
 
-def custody_log_of(session: Session, clip: Clip, scope: Scope) -> CustodyLog:
-    """The clip's custody log and chain check, as the caller may see them."""
+def custody_log_of(session: Session, clip: Clip, scope: Scope, *, shown: slice = slice(None)) -> CustodyLog:
+    """The clip's custody log and chain check, as the caller may see them; `shown`: the stretch of
+    its events to answer with (the workbench shows a page of a long log). The check and what is
+    redacted are always of the whole chain."""
     events, check = check_custody(session, clip)
     hidden = hidden_of(clip, scope).outside(session, events)
-    shown, check = custody_answer(events, check, hidden)
+    answered, check = custody_answer(events[shown], check, hidden)
     return CustodyLog(
         clip_id=clip.id,
         verified=check.verified,
         first_bad_seq=check.first_bad_seq,
         reason=check.reason,
         mismatches=[MismatchOut.model_validate(m) for m in check.mismatches],
-        events=shown,
+        events=answered,
         anchored=AnchoredHeadOut.of(newest_anchored_head(session, "custody", clip.id)),
     )

@@ -141,12 +141,12 @@ class Server:
 
 
 @contextlib.contextmanager
-def serving(folder: Path, env: dict[str, str], with_worker: bool) -> Iterator[Server]:
+def serving(folder: Path, env: dict[str, str], with_worker: bool, key_name: str = "admin") -> Iterator[Server]:
     port = free_port()
     env = {**os.environ, "VERITY_DATA_DIR": str(folder / "data"), **env}
     # serve shows a first admin key only on a terminal: make it as an operator would.
     created = subprocess.run(
-        [VERITY, "keys", "create", "--name", "admin", "--role", "admin"], env=env, capture_output=True, text=True
+        [VERITY, "keys", "create", "--name", key_name, "--role", "admin"], env=env, capture_output=True, text=True
     )
     assert created.returncode == 0, f"verity keys create failed: {created.stdout}{created.stderr}"
     admin_key = created.stdout.strip().splitlines()[-1]

@@ -1,5 +1,5 @@
 """Periodic tasks: work each domain does on a schedule (anchoring chain heads, retrying pending
-timestamps, auditing fixity). The embedded archive runs them on one background
+timestamps, auditing fixity, SQLite's planner statistics). The embedded archive runs them on one background
 thread of the API process (`PeriodicScheduler`, started and stopped by api/app.py); the scaled
 one as procrastinate periodic tasks in `verity worker` (ingest/queue.py), each under a lock so two
 never run at once. Either way a run is claimed in the database first (storage/periodic.py), so
@@ -22,6 +22,7 @@ from ingest.anchors import anchor_chains
 from ingest.fixity import fixity_tick_s, scheduled_fixity_audit
 from ingest.timestamps import retry_stamps
 from storage.archive import Archive
+from storage.db import refresh_statistics
 from storage.models import utcnow
 from storage.periodic import claim_run, finish_run, next_run_at
 from verity.settings import Settings
@@ -45,6 +46,15 @@ def _timestamps_configured(settings: Settings) -> bool:
     return settings.timestamps_configured
 
 
+def _on_sqlite(settings: Settings) -> bool:
+    return settings.resolved_database_url().startswith("sqlite")
+
+
+# How often SQLite's planner statistics are gathered again: an archive grows by hand-ins, so
+# hourly keeps them near its size (a run takes milliseconds at 10,000 clips).
+STATISTICS_EVERY_S = 3600.0
+
+
 TASKS: tuple[PeriodicTask, ...] = (
     PeriodicTask("anchor_chains", lambda s: s.anchor_interval_s, anchor_chains, _timestamps_configured),
     PeriodicTask(
@@ -53,6 +63,12 @@ TASKS: tuple[PeriodicTask, ...] = (
     # Called every minute: each call resumes the audit under way, or starts one once
     # VERITY_FIXITY_INTERVAL_S has passed since the last (ingest/fixity.py keeps that schedule).
     PeriodicTask("fixity_audit", fixity_tick_s, scheduled_fixity_audit),
+    PeriodicTask(
+        "database_statistics",
+        lambda _s: STATISTICS_EVERY_S,
+        lambda archive: refresh_statistics(archive.engine),
+        _on_sqlite,
+    ),
 )
 
 

@@ -66,6 +66,21 @@ def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine.execution_options(**options), expire_on_commit=False)
 
 
+def refresh_statistics(engine: Engine) -> None:
+    """Gather the statistics SQLite's query planner picks indexes by (ANALYZE, reading a bounded
+    sample of each index). Without them it takes the index of any equality filter: `status=ready`
+    over 10,000 clips then read and sorted every clip row for a page of 25 (bench/pages.py).
+    PostgreSQL's autovacuum keeps its own statistics: there this does nothing."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as connection:
+        connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+        connection.exec_driver_sql("ANALYZE")
+    # A connection reads the statistics when it opens, and the pool keeps its connections: start
+    # the pool afresh (connections in use close when they come back) so every query plans by them.
+    engine.dispose()
+
+
 # Held while a PostgreSQL database is upgraded, so that an API and workers starting together
 # take turns instead of racing to create the same tables.
 UPGRADE_LOCK_KEY = 0x7665726974790001

@@ -111,6 +111,8 @@ class KeyCase(Base):
 
 class Clip(Base):
     __tablename__ = "clips"
+    # The order clips are listed in (storage/search.py), so a deep page walks an index.
+    __table_args__ = (Index("ix_clips_created_at_id", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)

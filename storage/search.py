@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from storage.access import (
@@ -127,15 +127,7 @@ def _clip_conditions(f: ClipFilters, scope: Scope) -> list[Any]:
         # In the case as the access rule has it: linked to one of its incidents, or handed into it.
         conditions.append(Clip.id.in_(clips_in_cases([f.case_id])))
     if f.has_near_duplicates is not None:
-        # Only copies the caller may see count: one whose copies are all hidden from it has none.
-        # A pair an analyst rejected is no copy (storage/matches.py).
-        related = exists().where(
-            or_(
-                and_(ClipRelation.clip_id == Clip.id, clip_visible(scope, ClipRelation.related_clip_id)),
-                and_(ClipRelation.related_clip_id == Clip.id, clip_visible(scope, ClipRelation.clip_id)),
-            ),
-            ~rejected_pair(ClipRelation.clip_id, ClipRelation.related_clip_id),
-        )
+        related = Clip.id.in_(_clips_with_copies(scope))
         conditions.append(related if f.has_near_duplicates else ~related)
     if f.has_integrity_warnings is not None:
         conditions.append(Clip.integrity_warnings > 0 if f.has_integrity_warnings else Clip.integrity_warnings == 0)
@@ -153,9 +145,36 @@ def _clip_conditions(f: ClipFilters, scope: Scope) -> list[Any]:
     return conditions
 
 
+def _clips_with_copies(scope: Scope) -> Select[Any]:
+    """Ids of the clips with a copy `scope` may see: one whose copies are all hidden from it has
+    none, and a pair an analyst rejected is no copy (storage/matches.py). A set found once, not a
+    subquery per clip: pairs are few beside clips (at 10,000 clips the filtered archive took 25 ms
+    of CPU with a correlated EXISTS per row)."""
+    kept = ~rejected_pair(ClipRelation.clip_id, ClipRelation.related_clip_id)
+    either = union(
+        select(ClipRelation.clip_id).where(clip_visible(scope, ClipRelation.related_clip_id), kept),
+        select(ClipRelation.related_clip_id).where(clip_visible(scope, ClipRelation.clip_id), kept),
+    )
+    return select(either.subquery().c[0])
+
+
+def _count(session: Session, query: Select[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
 def _page(session: Session, query: Select[Any], order: list[Any], limit: int, offset: int) -> tuple[int, list[Any]]:
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    return total, list(session.scalars(query.order_by(*order).limit(limit).offset(offset)))
+    return _count(session, query), list(session.scalars(query.order_by(*order).limit(limit).offset(offset)))
+
+
+def _matching_clips(filters: ClipFilters, scope: Scope) -> Select[Any]:
+    return select(Clip).where(clip_visible(scope, Clip.id), *_clip_conditions(filters, scope))
+
+
+def count_clips(session: Session, filters: ClipFilters, *, scope: Scope) -> int:
+    """How many clips match, of those `scope` may see, fetching none (the archive's alerts). A
+    page of one for the count also searched the list order's index for a match, past every clip
+    when none fails (16 ms at 10,000 clips)."""
+    return _count(session, _matching_clips(filters, scope))
 
 
 def search_clips(
@@ -163,7 +182,7 @@ def search_clips(
 ) -> tuple[int, list[Clip]]:
     """Matching clips that `scope` may see, newest first (ties by id, so pages are stable), with
     their total count (of those it may see only)."""
-    query = select(Clip).where(clip_visible(scope, Clip.id), *_clip_conditions(filters, scope))
+    query = _matching_clips(filters, scope)
     newest = [Clip.created_at.desc(), Clip.id.desc()]
     if order == "recorded":
         newest = [Clip.recorded_sort_at.is_(None), Clip.recorded_sort_at.desc(), *newest]

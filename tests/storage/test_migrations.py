@@ -88,3 +88,16 @@ def test_0024_adds_the_declared_digest_of_uploads_and_takes_it_away_again(databa
     assert "sha256" in {column["name"] for column in inspect(engine).get_columns("uploads")}
     assert "ix_uploads_created_by_sha256" in {index["name"] for index in inspect(engine).get_indexes("uploads")}
     engine.dispose()
+
+
+def test_0025_adds_the_index_of_the_clip_list_order_and_takes_it_away_again(database_url: str) -> None:
+    engine = make_engine(database_url)
+    downgrade_database(database_url, "0024")
+    assert "ix_clips_created_at_id" not in {index["name"] for index in inspect(engine).get_indexes("clips")}
+    upgrade_database(database_url)
+    created = {index["name"]: index for index in inspect(engine).get_indexes("clips")}
+    assert created["ix_clips_created_at_id"]["column_names"] == ["created_at", "id"]
+    downgrade_database(database_url, "0024")
+    assert "ix_clips_created_at_id" not in {index["name"] for index in inspect(engine).get_indexes("clips")}
+    upgrade_database(database_url)
+    engine.dispose()

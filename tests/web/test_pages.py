@@ -11,10 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.web.pages import CUSTODY_PAGE
 from storage.archive import Archive
+from storage.custody import append_event
 from tests import media
 from tests.conftest import auth
 from tests.helpers.api_calls import create_incident, upload, wait_until_done
+from tests.helpers.chains import tamper_table
 from tests.helpers.records import make_member, put_in_case
 from tests.helpers.workbench import make_person, sign_in
 
@@ -79,7 +82,7 @@ def test_the_archive_lists_clips_with_their_status_and_the_clip_page_shows_the_r
     assert f'<code class="id">{clip_id}</code>' in page
     assert 'dir="auto">شاهد الف' in page  # the admin reads sources; as typed, right to left
     assert "Chain verified" in page and "uploaded" in page
-    assert re.search(r'src="/api/v1/clips/[^"]+/keyframes/0"', page)
+    assert re.search(r'<img loading="lazy" src="/api/v1/clips/[^"]+/keyframes/0"', page)  # fetched when scrolled to
     assert f'src="/api/v1/clips/{clip_id}/playback"' in page and "The original file, as received" in page
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", page)  # times in UTC, saying so
     # the keyframe image and the player's bytes come with the cookie alone
@@ -130,6 +133,31 @@ def test_a_file_handed_in_as_a_web_page_never_runs_on_verity(
     assert original.headers["content-security-policy"].startswith("sandbox")  # even opened, nothing runs
     for path in (f"/api/v1/clips/{clip_id}", f"/api/v1/clips/{clip_id}/custody"):
         assert "sandbox" in client.get(path, headers=auth(keys["viewer"])).headers["content-security-policy"]
+
+
+def test_a_long_custody_log_is_shown_a_page_at_a_time_and_checked_whole(
+    client: TestClient, archive: Archive, keys: dict[str, str]
+) -> None:
+    clip_id = upload(client, keys["contributor"], b"not a video, but evidence all the same").json()["id"]
+    wait_until_done(client, keys["viewer"], clip_id)
+    with archive.sessions.begin() as session:
+        for number in range(CUSTODY_PAGE + 20):
+            append_event(session, clip_id, "downloaded", "viewer-key", {"range": None, "bytes": number})
+    total = len(client.get(f"/api/v1/clips/{clip_id}/custody", headers=auth(keys["viewer"])).json()["events"])
+    make_person(archive, "ana", "analyst")
+    sign_in(client, "ana")
+    first = client.get(f"/clips/{clip_id}").text
+    assert first.count('<code class="details"') == CUSTODY_PAGE
+    assert f"Events 1–{CUSTODY_PAGE} of {total}" in first and "Chain verified" in first
+    assert f'href="/clips/{clip_id}?custody_from={CUSTODY_PAGE}#h-custody">Later events' in first
+    rest = client.get(f"/clips/{clip_id}?custody_from={CUSTODY_PAGE}").text
+    assert rest.count('<code class="details"') == total - CUSTODY_PAGE
+    assert f"Events {CUSTODY_PAGE + 1}–{total} of {total}" in rest and "Later events" not in rest
+    assert f'href="/clips/{clip_id}?custody_from=0#h-custody">← Earlier events' in rest
+    # The check is of the whole chain, whichever stretch is shown: one altered event breaks both pages.
+    altered = "UPDATE custody_events SET actor = 'someone else' WHERE clip_id = :clip AND seq = :seq"
+    tamper_table(archive.settings.resolved_database_url(), altered, params={"clip": clip_id, "seq": total - 1})
+    assert "Chain broken" in client.get(f"/clips/{clip_id}").text
 
 
 def test_a_search_form_with_blank_fields_means_any_and_a_bad_value_is_said(
