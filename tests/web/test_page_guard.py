@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import DataError, IntegrityError
+from urllib3.exceptions import MaxRetryError
 
 from api.app import create_app
 from api.browser_session import SESSION_COOKIE, SIGN_IN_COOKIE
@@ -201,6 +204,23 @@ def test_the_review_form_is_held_to_the_apis_request_model(
     assert review_status(client, keys["admin"], clip_id) == "unverified"
 
 
+def test_a_form_sent_after_the_sign_in_ended_comes_back_to_its_page(client: TestClient, clip_id: str) -> None:
+    """Not to the POST route, which a browser would then GET (405)."""
+    client.cookies.set(SESSION_COOKIE, "ended")
+    form = {"status": "in_review", "rationale": "x", "csrf_token": "t"}
+    own = client.post(
+        f"/clips/{clip_id}/review",
+        data=form,
+        headers={"Referer": f"{OWN}/clips/{clip_id}?tab=review"},
+        follow_redirects=False,
+    )
+    assert own.status_code == 303
+    assert own.headers["location"] == f"/sign-in?next=%2Fclips%2F{clip_id}%3Ftab%3Dreview"
+    for referer in ("http://elsewhere.example/clips/x", f"{ELSEWHERE}/clips/x", ""):
+        other = client.post(f"/clips/{clip_id}/review", data=form, headers={"Referer": referer}, follow_redirects=False)
+        assert other.headers["location"] == "/sign-in?next=%2F"
+
+
 # Signing in
 
 
@@ -292,3 +312,33 @@ def test_cookie_only_tus_requests_without_the_token_change_nothing(client: TestC
     head = client.head(location, headers=TUS)
     assert head.status_code == 200 and head.headers["upload-offset"] == "0"
     assert uploads() == 1
+
+
+# Every error on a page is a page
+
+
+def failing_app(archive: Archive) -> FastAPI:
+    app = create_app(archive=archive)
+    failures: dict[str, Exception] = {
+        "data": DataError("INSERT", {}, Exception("NUL")),
+        "integrity": IntegrityError("INSERT", {}, Exception("unique")),
+        "store": MaxRetryError(None, "/bucket/key", "connection refused"),  # type: ignore[arg-type]
+        "bug": RuntimeError("a bug"),
+    }
+
+    @app.get("/failing/{kind}")
+    @app.get("/api/v1/failing/{kind}")
+    def failing(kind: str) -> None:
+        raise failures[kind]
+
+    return app
+
+
+@pytest.mark.parametrize(("kind", "status"), [("data", 400), ("integrity", 409), ("store", 503), ("bug", 500)])
+def test_every_error_on_a_page_is_an_error_page(archive: Archive, kind: str, status: int) -> None:
+    with TestClient(failing_app(archive), raise_server_exceptions=False) as client:
+        shown = client.get(f"/failing/{kind}")
+        assert shown.status_code == status
+        assert shown.headers["content-type"].startswith("text/html") and "<h1" in shown.text
+        answered = client.get(f"/api/v1/failing/{kind}")  # the API still answers in JSON
+        assert answered.status_code == status and "error" in answered.json()
