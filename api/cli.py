@@ -84,7 +84,7 @@ def serve(
     archive = open_archive(settings, upgrade=True)
     _first_admin_key(archive)
     console.print(f"Verity archive: {cli_archive.describe(settings)}", highlight=False, soft_wrap=True)
-    proxies = settings.forwarded_allow_ips.strip()
+    proxies = (settings.forwarded_allow_ips or "").strip()
     uvicorn.run(
         create_app(archive=archive),
         host=host,
