@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests import media
 from tests.conftest import VERITY, RunningServer, auth
@@ -60,14 +60,19 @@ def attacker_site(html: str) -> Iterator[str]:
         server.server_close()
 
 
+def analyst_with_a_clip(browser: Browser, server: RunningServer, footage: Path) -> tuple[str, Page]:
+    """An analysed clip of `footage`, and a page signed in as ana, an analyst."""
+    clip_id = analysed(server, footage)
+    add_person(server, "ana", "analyst")
+    page = watched_page(browser).page
+    sign_in(page, server, "ana")
+    return clip_id, page
+
+
 def test_a_page_of_another_origin_cannot_make_a_signed_in_browser_change_anything(
     browser: Browser, server: RunningServer, footage: dict[str, Path]
 ) -> None:
-    clip_id = analysed(server, footage["inside"])
-    add_person(server, "ana", "analyst")
-    watched = watched_page(browser)
-    page = watched.page
-    sign_in(page, server, "ana")
+    clip_id, page = analyst_with_a_clip(browser, server, footage["inside"])
     forged = f"""<!doctype html><title>Cute cats</title>
       <form method="post" action="{server.url}/clips/{clip_id}/review">
         <input name="status" value="in_review"><input name="rationale" value="forged">
@@ -90,11 +95,7 @@ def test_a_page_of_another_origin_cannot_make_a_signed_in_browser_change_anythin
 def test_an_image_on_a_page_of_another_origin_downloads_no_original_under_the_visitors_name(
     browser: Browser, server: RunningServer, footage: dict[str, Path]
 ) -> None:
-    clip_id = analysed(server, footage["inside"])
-    add_person(server, "ana", "analyst")
-    watched = watched_page(browser)
-    page = watched.page
-    sign_in(page, server, "ana")
+    clip_id, page = analyst_with_a_clip(browser, server, footage["inside"])
     original = f"{server.url}/api/v1/clips/{clip_id}/original"
     forged = f"""<!doctype html><title>Cute cats</title><img id="cat" alt="cat" src="{original}">"""
     with attacker_site(forged) as elsewhere, page.expect_request(original) as asked:
