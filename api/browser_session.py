@@ -117,7 +117,7 @@ def cross_site_refusal(method: str, headers: Headers, origin: str) -> str | None
     return None
 
 
-def presented_secret(headers: Headers, cookies: dict[str, str]) -> tuple[str | None, bool]:
+def presented_secret(headers: Headers, cookies: dict[str, str], url: URL) -> tuple[str | None, bool]:
     """The key secret a request presents and whether it came in the session cookie. A bearer key
     wins over the cookie."""
     scheme, _, secret = (headers.get("authorization") or "").strip().partition(" ")
@@ -125,11 +125,33 @@ def presented_secret(headers: Headers, cookies: dict[str, str]) -> tuple[str | N
         return secret.strip(), False
     if headers.get("authorization"):
         return None, False  # some other scheme: refused as no key
-    cookie = cookies.get(SESSION_COOKIE)
+    cookie = cookie_of(cookies, SESSION_COOKIE, url)
     return (cookie, True) if cookie else (None, False)
 
 
-def set_cookie(response: Response, name: str, value: str, *, secure: bool, max_age: int | None = None) -> None:
+def cookie_name(name: str, url: URL) -> str:
+    """A cookie's name as this request's scheme has it. Over TLS it is `__Host-` prefixed: a
+    browser takes such a cookie only from this very origin (Secure, Path=/, no Domain), so a page
+    of a subdomain or of plain HTTP cannot plant one. Plain HTTP (loopback) cannot have the prefix."""
+    return f"__Host-{name}" if url.scheme == "https" else name
+
+
+def cookie_of(cookies: dict[str, str], name: str, url: URL) -> str | None:
+    """The cookie's value under the name this request's scheme gives it (never the other name:
+    over TLS an unprefixed one may have been planted)."""
+    return cookies.get(cookie_name(name, url))
+
+
+def set_cookie(response: Response, name: str, value: str, url: URL, *, max_age: int | None = None) -> None:
     """HttpOnly (script cannot read it), SameSite=Strict (no other site's page sends it), Secure
-    when the request came over TLS (a plain-HTTP cookie would never come back otherwise)."""
-    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="strict", secure=secure, path="/")
+    and `__Host-` named when the request came over TLS (a plain-HTTP cookie would never come back
+    otherwise)."""
+    secure = url.scheme == "https"
+    response.set_cookie(
+        cookie_name(name, url), value, max_age=max_age, httponly=True, samesite="strict", secure=secure, path="/"
+    )
+
+
+def delete_cookie(response: Response, name: str, url: URL) -> None:
+    secure = url.scheme == "https"  # a browser drops a __Host- cookie only by a Secure answer
+    response.delete_cookie(cookie_name(name, url), path="/", secure=secure, httponly=True, samesite="strict")

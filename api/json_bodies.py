@@ -93,9 +93,8 @@ class _BodyCheck:
         request = Request(self.scope)
         if is_page_post(route, request):
             if any(dependency.call is page_visitor for dependency in route.dependant.dependencies):
-                origin = own_origin(request.url)
                 await anyio.to_thread.run_sync(
-                    signed_in, archive, request.method, request.headers, request.cookies, origin
+                    signed_in, archive, request.method, request.headers, request.cookies, request.url
                 )
             else:  # the sign-in form: nobody to know yet, but it too must come from this server's page
                 refuse_cross_site(request.method, request.headers, own_origin(request.url))

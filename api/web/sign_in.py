@@ -11,6 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.browser_session import (
     SESSION_COOKIE,
     SIGN_IN_COOKIE,
+    cookie_of,
+    delete_cookie,
     own_origin,
     set_cookie,
     sign_in_form_key,
@@ -41,11 +43,11 @@ def _form(
     request: Request, archive: Archive, target: str, error: str | None = None, status_code: int = 200
 ) -> HTMLResponse:
     key = sign_in_form_key(archive.settings.data_dir)
-    kept = request.cookies.get(SIGN_IN_COOKIE)
+    kept = cookie_of(request.cookies, SIGN_IN_COOKIE, request.url)
     # A token the browser holds from an earlier visit stays (two tabs); one this server did not sign goes.
     token = kept if kept is not None and sign_in_token_matches(key, kept, kept) else sign_in_token(key)
     response = page(request, "sign_in.html", {"token": token, "next": target, "error": error}, status_code)
-    set_cookie(response, SIGN_IN_COOKIE, token, secure=request.url.scheme == "https", max_age=3600)
+    set_cookie(response, SIGN_IN_COOKIE, token, request.url, max_age=3600)
     return response
 
 
@@ -68,7 +70,7 @@ def sign_in_submitted(
     refuse_cross_site(request.method, request.headers, own_origin(request.url))
     target = local_path(next)
     key = sign_in_form_key(archive.settings.data_dir)
-    if not sign_in_token_matches(key, request.cookies.get(SIGN_IN_COOKIE), csrf_token):
+    if not sign_in_token_matches(key, cookie_of(request.cookies, SIGN_IN_COOKIE, request.url), csrf_token):
         return _form(request, archive, target, "The form had expired: sign in again.", 403)
     wanted = parsed(SignIn, {"name": name, "password": password, "totp": totp})
     try:
@@ -77,18 +79,18 @@ def sign_in_submitted(
         return _form(request, archive, target, refused.detail, 401)
     except TooManyRequests as limited:
         return _form(request, archive, target, limited.detail, 429)
-    earlier = request.cookies.get(SESSION_COOKIE)
+    earlier = cookie_of(request.cookies, SESSION_COOKIE, request.url)
     if earlier:
         end_sign_in(session, earlier)  # a sign-in the browser held (perhaps one planted in it) ends here
     response = RedirectResponse(target, status_code=303)
-    set_cookie(response, SESSION_COOKIE, secret, secure=request.url.scheme == "https")
-    response.delete_cookie(SIGN_IN_COOKIE, path="/")
+    set_cookie(response, SESSION_COOKIE, secret, request.url)
+    delete_cookie(response, SIGN_IN_COOKIE, request.url)
     return response
 
 
 @router.post("/sign-out")
 def sign_out(request: Request, session: SessionDep, _: VisitorDep) -> Response:
-    end_sign_in(session, request.cookies[SESSION_COOKIE])
+    end_sign_in(session, cookie_of(request.cookies, SESSION_COOKIE, request.url) or "")
     response = RedirectResponse("/sign-in", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    delete_cookie(response, SESSION_COOKIE, request.url)
     return response

@@ -15,7 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
+from starlette.datastructures import URL, Headers
 
 from api.auth import Caller, caller_of, require
 from api.browser_session import (
@@ -23,6 +23,7 @@ from api.browser_session import (
     CSRF_HEADER,
     SAFE_METHODS,
     SESSION_COOKIE,
+    cookie_of,
     cross_site_refusal,
     csrf_matches,
     csrf_token,
@@ -57,11 +58,11 @@ def refuse_cross_site(method: str, headers: Headers, origin: str) -> None:
         raise Forbidden(refused)
 
 
-def signed_in(archive: Archive, method: str, headers: Headers, cookies: dict[str, str], origin: str) -> Caller:
+def signed_in(archive: Archive, method: str, headers: Headers, cookies: dict[str, str], url: URL) -> Caller:
     """The visitor's caller, from headers alone; a change must come from this server's pages."""
     if method not in SAFE_METHODS:
-        refuse_cross_site(method, headers, origin)
-    secret = cookies.get(SESSION_COOKIE)
+        refuse_cross_site(method, headers, own_origin(url))
+    secret = cookie_of(cookies, SESSION_COOKIE, url)
     if not secret:
         raise Unauthenticated("sign in to use the workbench")
     return require(Role.viewer).checked(caller_of(archive, secret))
@@ -72,10 +73,8 @@ def is_form(content_type: str | None) -> bool:
 
 
 async def page_visitor(request: Request, archive: ArchiveDep) -> Visitor:
-    caller = await run_in_threadpool(
-        signed_in, archive, request.method, request.headers, request.cookies, own_origin(request.url)
-    )
-    secret = request.cookies[SESSION_COOKIE]
+    caller = await run_in_threadpool(signed_in, archive, request.method, request.headers, request.cookies, request.url)
+    secret = cookie_of(request.cookies, SESSION_COOKIE, request.url) or ""
     if request.method not in SAFE_METHODS:
         presented = request.headers.get(CSRF_HEADER)
         if presented is None and is_form(request.headers.get("content-type")):

@@ -22,7 +22,7 @@ from storage.archive import Archive
 from storage.models import Upload
 from tests.conftest import auth
 from tests.helpers.api_calls import INCIDENT, upload
-from tests.helpers.workbench import PASSWORD, form_token, make_person, sign_in
+from tests.helpers.workbench import PASSWORD, form_token, make_person, page_token, sign_in
 
 OWN = "http://testserver"
 ELSEWHERE = "http://testserver:8001"  # another port: the same site, so the cookie goes along
@@ -41,6 +41,13 @@ def actions(client: TestClient, key: str, clip_id: str) -> list[str]:
 def review_status(client: TestClient, key: str, clip_id: str) -> str:
     status: str = client.get(f"/api/v1/clips/{clip_id}", headers=auth(key)).json()["verification_status"]
     return status
+
+
+@pytest.fixture(name="token")
+def signed_in_analyst(client: TestClient, archive: Archive) -> str:
+    """`client` signed in as an analyst, ana: the CSRF token of her pages."""
+    make_person(archive, "ana", "analyst")
+    return sign_in(client, "ana")
 
 
 def still_signed_in(client: TestClient) -> bool:
@@ -81,10 +88,8 @@ def test_a_bearer_key_is_not_asked_where_its_request_comes_from(client: TestClie
     ids=["other-port", "opaque-origin", "same-site", "none"],
 )
 def test_a_cookie_request_with_the_token_from_another_origin_changes_nothing(
-    client: TestClient, archive: Archive, where: dict[str, str]
+    client: TestClient, token: str, where: dict[str, str]
 ) -> None:
-    make_person(archive, "ana", "analyst")
-    token = sign_in(client, "ana")
     refused = client.post("/api/v1/incidents", json=INCIDENT, headers={"X-CSRF-Token": token, **where})
     assert refused.status_code == 403, refused.text
     assert client.get("/api/v1/incidents").json()["total"] == 0
@@ -112,10 +117,8 @@ def clip_id(client: TestClient, keys: dict[str, str]) -> str:
 
 
 def test_a_page_form_with_its_token_from_another_origin_changes_nothing(
-    client: TestClient, archive: Archive, keys: dict[str, str], clip_id: str
+    client: TestClient, token: str, keys: dict[str, str], clip_id: str
 ) -> None:
-    make_person(archive, "ana", "analyst")
-    token = sign_in(client, "ana")
     form = {"status": "in_review", "rationale": "Starting", "csrf_token": token}
     for where in ({"Origin": ELSEWHERE, "Sec-Fetch-Site": "same-site"}, {"Origin": ELSEWHERE}):
         answer = client.post(f"/clips/{clip_id}/review", data=form, headers=where, follow_redirects=False)
@@ -147,9 +150,7 @@ def test_a_page_post_with_a_dead_cookie_is_sent_to_sign_in_before_its_body_is_re
     assert read <= 65536  # what the test client hands over before the app asks for anything
 
 
-def test_a_page_post_larger_than_the_limit_is_refused_unread(client: TestClient, archive: Archive) -> None:
-    make_person(archive, "ana", "analyst")
-    token = sign_in(client, "ana")
+def test_a_page_post_larger_than_the_limit_is_refused_unread(client: TestClient, token: str, archive: Archive) -> None:
     padded = f"csrf_token={token}&pad={'x' * archive.settings.max_json_body_bytes}"
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     answer = client.post("/sign-out", content=padded, headers=headers, follow_redirects=False)
@@ -157,9 +158,9 @@ def test_a_page_post_larger_than_the_limit_is_refused_unread(client: TestClient,
     assert still_signed_in(client)
 
 
-def test_a_page_post_of_undeclared_length_is_read_only_up_to_the_limit(client: TestClient, archive: Archive) -> None:
-    make_person(archive, "ana", "analyst")
-    token = sign_in(client, "ana")
+def test_a_page_post_of_undeclared_length_is_read_only_up_to_the_limit(
+    client: TestClient, token: str, archive: Archive
+) -> None:
     limit = archive.settings.max_json_body_bytes
 
     def body() -> Iterator[bytes]:  # chunked: no Content-Length
@@ -174,10 +175,8 @@ def test_a_page_post_of_undeclared_length_is_read_only_up_to_the_limit(client: T
 
 
 def test_a_page_form_sent_as_multipart_with_a_file_is_refused(
-    client: TestClient, archive: Archive, keys: dict[str, str], clip_id: str
+    client: TestClient, token: str, keys: dict[str, str], clip_id: str
 ) -> None:
-    make_person(archive, "ana", "analyst")
-    token = sign_in(client, "ana")
     form = {"status": "in_review", "rationale": "Starting", "csrf_token": token}
     answer = client.post(
         f"/clips/{clip_id}/review", data=form, files={"file": ("x.bin", b"\0" * 1000)}, follow_redirects=False
@@ -191,10 +190,8 @@ def test_a_page_form_sent_as_multipart_with_a_file_is_refused(
 
 
 def test_the_review_form_is_held_to_the_apis_request_model(
-    client: TestClient, archive: Archive, keys: dict[str, str], clip_id: str
+    client: TestClient, token: str, keys: dict[str, str], clip_id: str
 ) -> None:
-    make_person(archive, "ana", "analyst")
-    token = sign_in(client, "ana")
     for rationale in ("Start\x00ing", ""):
         form = {"status": "in_review", "rationale": rationale, "csrf_token": token}
         answer = client.post(f"/clips/{clip_id}/review", data=form, follow_redirects=False)
@@ -265,6 +262,27 @@ def test_signing_in_ends_the_sign_in_the_browser_held(client: TestClient, archiv
     sign_in(client, "ana")
     assert client.get("/api/v1/clips", headers=auth(earlier)).status_code == 401
     assert "ana" in client.get("/").text
+
+
+def test_over_tls_the_cookies_are_host_prefixed_and_an_unprefixed_one_is_not_taken(archive: Archive) -> None:
+    """A page of a subdomain or of plain HTTP can set `verity_session` for the host, never
+    `__Host-verity_session`: over TLS only the prefixed one counts."""
+    make_person(archive, "ana", "analyst")
+    make_person(archive, "eve", "viewer")
+    with TestClient(create_app(archive=archive), base_url="https://verity.example") as client:
+        sign_in(client, "eve")
+        planted = client.cookies[f"__Host-{SESSION_COOKIE}"]
+        client.cookies.clear()
+        assert f"__Host-{SIGN_IN_COOKIE}=" in client.get("/sign-in").headers["set-cookie"]
+        client.cookies.set(SESSION_COOKIE, planted)
+        assert client.get("/api/v1/clips").status_code == 401
+        assert client.get("/", follow_redirects=False).headers["location"].startswith("/sign-in")
+        sign_in(client, "ana")
+        assert "ana" in client.get("/").text
+        signed_out = client.post("/sign-out", data={"csrf_token": page_token(client.get("/").text)})
+        cleared = signed_out.history[0].headers["set-cookie"]
+        assert cleared.startswith(f"__Host-{SESSION_COOKIE}=") and "secure" in cleared.lower()
+        assert client.get("/api/v1/clips").status_code == 401
 
 
 def test_the_sign_in_form_is_held_to_the_apis_request_model(client: TestClient, archive: Archive) -> None:
