@@ -12,9 +12,16 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.datastructures import Headers
+from starlette.datastructures import URL, Headers
 
-from api.browser_session import CSRF_HEADER, SAFE_METHODS, csrf_matches, presented_secret
+from api.browser_session import (
+    CSRF_HEADER,
+    SAFE_METHODS,
+    cross_site_refusal,
+    csrf_matches,
+    own_origin,
+    presented_secret,
+)
 from api.deps import ArchiveDep
 from storage.access import Scope, scope_of
 from storage.archive import Archive
@@ -52,12 +59,16 @@ def caller_of(archive: Archive, secret: str) -> Caller:
         return Caller(actor=actor_of(key), person=key.person.name, key=key.name, scope=scope_of(session, key))
 
 
-def request_caller(archive: Archive, method: str, headers: Headers, cookies: dict[str, str]) -> Caller:
-    """The caller of a request: its bearer key, or its session cookie, which for a request that
-    changes anything counts only with the page's CSRF token in the X-CSRF-Token header."""
-    secret, by_cookie = presented_secret(headers, cookies)
+def request_caller(archive: Archive, method: str, headers: Headers, cookies: dict[str, str], url: URL) -> Caller:
+    """The caller of a request to `url`: its bearer key, or its session cookie, which counts only
+    for a request from this server's own pages (api/browser_session.py `cross_site_refusal`) and,
+    for one that changes anything, only with the page's CSRF token in the X-CSRF-Token header."""
+    secret, by_cookie = presented_secret(headers, cookies, url)
     if secret is None:
         raise Unauthenticated("send an API key as `Authorization: Bearer <key>`, or sign in")
+    refused = cross_site_refusal(method, headers, own_origin(url)) if by_cookie else None
+    if refused is not None:
+        raise Forbidden(refused)
     if by_cookie and method not in SAFE_METHODS and not csrf_matches(secret, headers.get(CSRF_HEADER)):
         raise Forbidden(
             f"a signed-in browser's {method} needs the page's CSRF token in the {CSRF_HEADER} header "
@@ -81,7 +92,7 @@ class Gate:
         # Declared for the OpenAPI security scheme; the header itself is read with the cookie.
         _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Caller:
-        return self.checked(request_caller(archive, request.method, request.headers, request.cookies))
+        return self.checked(request_caller(archive, request.method, request.headers, request.cookies, request.url))
 
     def checked(self, caller: Caller) -> Caller:
         refused = self.refusal(caller)
@@ -89,8 +100,8 @@ class Gate:
             raise Forbidden(refused)
         return caller
 
-    def check_headers(self, archive: Archive, method: str, headers: Headers, cookies: dict[str, str]) -> None:
-        self.checked(request_caller(archive, method, headers, cookies))
+    def check_headers(self, archive: Archive, request: Request) -> None:
+        self.checked(request_caller(archive, request.method, request.headers, request.cookies, request.url))
 
 
 def require(needed: Role) -> Gate:

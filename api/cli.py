@@ -84,7 +84,16 @@ def serve(
     archive = open_archive(settings, upgrade=True)
     _first_admin_key(archive)
     console.print(f"Verity archive: {cli_archive.describe(settings)}", highlight=False, soft_wrap=True)
-    uvicorn.run(create_app(archive=archive), host=host, port=port, log_level="info")
+    proxies = (settings.forwarded_allow_ips or "").strip()
+    uvicorn.run(
+        create_app(archive=archive),
+        host=host,
+        port=port,
+        log_level="info",
+        # uvicorn would otherwise trust 127.0.0.1 (or $FORWARDED_ALLOW_IPS); Verity trusts whom its settings name.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+    )
 
 
 def _first_admin_key(archive: Archive) -> None:

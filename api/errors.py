@@ -7,7 +7,7 @@ import logging
 import math
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -15,11 +15,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from minio.error import ServerError
 from sqlalchemy.exc import DataError, IntegrityError
+from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from urllib3.exceptions import HTTPError as ConnectionProblem
 
+from api.browser_session import own_origin
 from api.schemas import ErrorOut, ValidationErrorOut
 from api.web.render import error_page, is_page
 from verity import errors
@@ -167,11 +169,25 @@ def describe_undecodable(cause: BaseException) -> str:
     return f"the body is not valid JSON: {printable(str(cause))}"
 
 
+def coming_back_to(request: Request) -> str:
+    """Where a visitor sent to sign in comes back to: the page itself for a GET; for a form they
+    sent (which cannot be sent again by a redirect: that would be a GET of a POST route), the page
+    the form was on when the Referer names one of this server's, else the archive."""
+    if request.method in ("GET", "HEAD"):
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.path.startswith("/") and own_origin(URL(f"{referer.scheme}://{referer.netloc}")) == own_origin(
+        request.url
+    ):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return "/"
+
+
 def page_refusal(request: Request, exc: errors.VerityError) -> Response:
     """A domain error on one of the workbench's pages: a visitor not signed in (or whose sign-in
     ended) is sent to the sign-in page, to come back here; anything else is an error page."""
     if isinstance(exc, errors.Unauthenticated):
-        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        back = coming_back_to(request)
         target = f"/sign-in?{urlencode({'next': back})}"
         if request.headers.get("hx-request"):
             return Response(status_code=204, headers={"HX-Redirect": target})  # htmx goes there itself
@@ -229,30 +245,37 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_disconnect(_request: Request, _exc: Exception) -> JSONResponse:
         return JSONResponse({"error": "upload_interrupted", "detail": "the client went away"}, 400)
 
-    async def on_data_error(_request: Request, _exc: Exception) -> JSONResponse:
+    def answer(
+        request: Request, status: int, code: str, detail: str, headers: dict[str, str] | None = None
+    ) -> Response:
+        if is_page(request):
+            return error_page(request, status, detail, headers)
+        return JSONResponse({"error": code, "detail": detail}, status, headers=headers)
+
+    async def on_data_error(request: Request, _exc: Exception) -> Response:
         # The database refused a value the schema let through (e.g. a NUL character in text on
         # PostgreSQL): the request is at fault, and nothing was written.
-        return JSONResponse({"error": "invalid_input", "detail": "a value was not accepted by the database"}, 400)
+        return answer(request, 400, "invalid_input", "a value was not accepted by the database")
 
-    async def on_integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_integrity_error(request: Request, exc: Exception) -> Response:
         # A constraint refused the write because another request changed the same records at the
         # same moment (the code locks what it knows of; this is the backstop): nothing was written.
         log.warning("constraint refused %s %s: %s", request.method, request.url.path, exc)
         detail = "the records changed while this request was writing; read them again and retry"
-        return JSONResponse({"error": "conflict", "detail": detail}, 409)
+        return answer(request, 409, "conflict", detail)
 
-    async def on_store_unreachable(request: Request, exc: Exception) -> JSONResponse:
+    async def on_store_unreachable(request: Request, exc: Exception) -> Response:
         # The S3 server did not answer (refused, reset, timed out, or a 5xx after the SDK's own
         # retries): the archive is unavailable for now, not broken, and the caller is not at fault.
         log.warning("object store unreachable in %s %s: %s", request.method, request.url.path, exc)
         detail = "the object store is not answering; try again once it is back"
-        return JSONResponse({"error": "storage_unavailable", "detail": detail}, 503, headers={"Retry-After": "30"})
+        return answer(request, 503, "storage_unavailable", detail, {"Retry-After": "30"})
 
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
         # A bug, not the caller's fault: the traceback goes to the log (the server may log it
         # again), the caller gets the same JSON shape as every other error.
         log.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
-        return JSONResponse({"error": "internal", "detail": "internal error; the request was not completed"}, 500)
+        return answer(request, 500, "internal", "internal error; the request was not completed")
 
     app.add_exception_handler(errors.VerityError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_invalid_request)

@@ -1,7 +1,9 @@
-"""The gate in front of every route that takes a JSON body (and the size limit also in front of
-the workbench's form routes): the caller must pass the route's key
-check (api/auth.py `Gate`), and the body must say it is JSON and fit the `max_json_body_bytes`
-setting, or it is refused (401/403, 415, 413) before anything parses it. FastAPI decodes a JSON
+"""The gate in front of every route that takes a JSON body, and in front of every POST of the
+workbench's pages: the caller must pass the route's key check (api/auth.py `Gate`; for a page,
+api/web/visitor.py `signed_in`), and the body must say it is JSON (a page's: a urlencoded form,
+never multipart: no page takes a file) and fit the `max_json_body_bytes` setting, or it is
+refused (401/403, 415, 413) before anything parses it. A body that declares no length is read
+only up to the limit. FastAPI decodes a JSON
 body before it solves the route's dependencies, so without this a caller with no key would be
 told about its body instead of being refused.
 
@@ -22,6 +24,9 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Gate
+from api.browser_session import SAFE_METHODS, own_origin
+from api.web.render import is_page
+from api.web.visitor import FORM_TYPE, is_form, page_visitor, refuse_cross_site, signed_in
 
 
 def takes_json(route: object) -> TypeGuard[APIRoute]:
@@ -32,6 +37,11 @@ def takes_json(route: object) -> TypeGuard[APIRoute]:
 def takes_body(route: object) -> TypeGuard[APIRoute]:
     """Whether FastAPI reads the route's body whole: JSON, or a workbench form."""
     return isinstance(route, APIRoute) and route.body_field is not None
+
+
+def is_page_post(route: object, request: Request) -> TypeGuard[APIRoute]:
+    """Whether the request changes something through one of the workbench's pages."""
+    return isinstance(route, APIRoute) and request.method not in SAFE_METHODS and is_page(request)
 
 
 def is_json(content_type: str) -> bool:
@@ -79,24 +89,35 @@ class _BodyCheck:
 
     async def _check_caller(self) -> None:
         route = self.scope.get("route")
+        archive = self.scope["app"].state.archive
+        request = Request(self.scope)
+        if is_page_post(route, request):
+            if any(dependency.call is page_visitor for dependency in route.dependant.dependencies):
+                await anyio.to_thread.run_sync(
+                    signed_in, archive, request.method, request.headers, request.cookies, request.url
+                )
+            else:  # the sign-in form: nobody to know yet, but it too must come from this server's page
+                refuse_cross_site(request.method, request.headers, own_origin(request.url))
+            return
         if not takes_json(route):
             return
         gates = [dependency.call for dependency in route.dependant.dependencies if isinstance(dependency.call, Gate)]
-        archive = self.scope["app"].state.archive
-        request = Request(self.scope)
         for gate in gates:
-            await anyio.to_thread.run_sync(
-                gate.check_headers, archive, request.method, request.headers, request.cookies
-            )
+            await anyio.to_thread.run_sync(gate.check_headers, archive, request)
 
     def _start(self) -> None:
         route = self.scope.get("route")
-        if not takes_body(route):
+        page_post = is_page_post(route, Request(self.scope))
+        if not page_post and not takes_body(route):
             return  # a route that streams its body, or takes none
         limit: int = self.scope["app"].state.archive.settings.max_json_body_bytes
         headers = Headers(scope=self.scope)
         self.content_type = headers.get("content-type")
-        if not takes_json(route):
+        if page_post:
+            if self.content_type is not None and not is_form(self.content_type):
+                raise HTTPException(415, _not_a_page_form(self.content_type))
+            self.content_type = FORM_TYPE
+        elif not takes_json(route):
             self.content_type = self.content_type or "form"  # a form's own parser judges its type
         elif self.content_type is not None and not is_json(self.content_type):
             raise HTTPException(415, _not_json(self.content_type))
@@ -109,6 +130,13 @@ class _BodyCheck:
 def _not_json(content_type: str | None) -> str:
     said = f"it says {content_type[:100]}" if content_type else "it has no Content-Type"
     return f"send the body as JSON with Content-Type: application/json ({said})"
+
+
+def _not_a_page_form(content_type: str) -> str:
+    return (
+        f"the workbench's forms are sent as {FORM_TYPE} (it says {content_type[:100]}); "
+        "files are handed in on the upload page"
+    )
 
 
 def _too_large(limit: int) -> str:

@@ -391,3 +391,15 @@ def test_titles_with_brackets_are_printed_as_typed(tmp_path: Path, server: Runni
         shown = run_with(args, wide, tmp_path)
         assert shown.returncode == 0, shown.stderr
         assert title in shown.stdout, shown.stdout
+
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("trusted", "secure"), [("", False), ("127.0.0.1", True)], ids=["no-proxy", "proxy"])
+def test_the_cookie_is_secure_behind_a_trusted_tls_proxy(tmp_path: Path, trusted: str, secure: bool) -> None:
+    from tests.conftest import running_server
+
+    with running_server(tmp_path, {"VERITY_FORWARDED_ALLOW_IPS": trusted}) as running:
+        answer = httpx.get(f"{running.url}/sign-in", headers={"X-Forwarded-Proto": "https"})
+    cookie = answer.headers["set-cookie"]
+    assert ("secure" in {part.strip().lower() for part in cookie.split(";")}) is secure

@@ -164,6 +164,15 @@ class Settings(BaseSettings):
     sign_in_window_seconds: int = Field(
         default=900, ge=1, description="The window over which failed sign-ins are counted."
     )
+    forwarded_allow_ips: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Addresses of the TLS-terminating proxies in front of `verity serve` whose X-Forwarded-Proto "
+        "and X-Forwarded-For it believes (comma-separated IPs or networks, `*` for any): then a request that "
+        "reached the proxy over TLS counts as HTTPS (sign-in cookies are Secure) and the proxy's client address "
+        "is the one sign-in failures are counted for. Unset or empty: no proxy is trusted, and the headers are "
+        "ignored.",
+    )
     verify_analyses_per_key: int = Field(
         default=2,
         ge=1,

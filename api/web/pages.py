@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.copies import family_answer, related_answer
 from api.deps import SessionDep
 from api.params import ClipOrder, ClipSearch, Offset
-from api.schemas import ID_MAX, NOTE_MAX, RATIONALE_MAX, LinkIn
+from api.schemas import ID_MAX, NOTE_MAX, RATIONALE_MAX, LinkIn, VerificationIn
 from api.sources import clip_out, clip_outs, custody_log_of
 from api.web.forms import parsed
 from api.web.player import UNSETTLED, playback_of, start_of
@@ -148,12 +148,14 @@ def review(
     clip_id: str,
     session: SessionDep,
     visitor: VisitorDep,
-    status: Annotated[str, Form(max_length=20)],
-    rationale: Annotated[str, Form(min_length=1, max_length=RATIONALE_MAX)],
+    status: Annotated[str, Form(max_length=20)] = "",
+    rationale: Annotated[str, Form(max_length=RATIONALE_MAX)] = "",
 ) -> Response:
-    """The review panel's form: the same change as POST /api/v1/clips/{id}/verification."""
+    """The review panel's form: the same change as POST /api/v1/clips/{id}/verification, held
+    to the same request model."""
+    wanted = parsed(VerificationIn, {"status": status, "rationale": rationale})
     on_clip(session, visitor.caller.scope, clip_id, Role.analyst)
-    change_verification(session, clip_id, status, rationale, visitor.caller.actor)
+    change_verification(session, clip_id, wanted.status, wanted.rationale, visitor.caller.actor)
     return RedirectResponse(f"/clips/{clip_id}#review", status_code=303)
 
 

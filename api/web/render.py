@@ -68,10 +68,12 @@ def page(request: Request, name: str, context: dict[str, Any], status_code: int 
 HEADINGS = {401: "Sign in needed", 403: "Not allowed", 404: "Not found", 409: "Conflict", 422: "Not understood"}
 
 
-def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
+def error_page(request: Request, status_code: int, detail: str, headers: dict[str, str] | None = None) -> HTMLResponse:
     heading = HEADINGS.get(status_code, "Something went wrong" if status_code >= 500 else "Not done")
     context = {"status": status_code, "heading": heading, "detail": detail}
-    return page(request, "error.html", context, status_code)
+    answer = page(request, "error.html", context, status_code)
+    answer.headers.update(headers or {})
+    return answer
 
 
 def is_page(request: Request) -> bool:

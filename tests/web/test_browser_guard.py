@@ -1,6 +1,7 @@
 """What the workbench refuses, in a real Chromium: a page of another origin that makes a signed-in
-browser post a review (its cookie goes along: another port of 127.0.0.1 is the same *site*, so only
-the CSRF token stops it), and a guest of one case who looks for the rest of the archive."""
+browser post a review or fetch an original (its cookie goes along: another port of 127.0.0.1 is
+the same *site*, so only the origin checks and the CSRF token stop it), and a guest of one case who
+looks for the rest of the archive."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests import media
 from tests.conftest import VERITY, RunningServer, auth
@@ -59,14 +60,19 @@ def attacker_site(html: str) -> Iterator[str]:
         server.server_close()
 
 
+def analyst_with_a_clip(browser: Browser, server: RunningServer, footage: Path) -> tuple[str, Page]:
+    """An analysed clip of `footage`, and a page signed in as ana, an analyst."""
+    clip_id = analysed(server, footage)
+    add_person(server, "ana", "analyst")
+    page = watched_page(browser).page
+    sign_in(page, server, "ana")
+    return clip_id, page
+
+
 def test_a_page_of_another_origin_cannot_make_a_signed_in_browser_change_anything(
     browser: Browser, server: RunningServer, footage: dict[str, Path]
 ) -> None:
-    clip_id = analysed(server, footage["inside"])
-    add_person(server, "ana", "analyst")
-    watched = watched_page(browser)
-    page = watched.page
-    sign_in(page, server, "ana")
+    clip_id, page = analyst_with_a_clip(browser, server, footage["inside"])
     forged = f"""<!doctype html><title>Cute cats</title>
       <form method="post" action="{server.url}/clips/{clip_id}/review">
         <input name="status" value="in_review"><input name="rationale" value="forged">
@@ -74,15 +80,37 @@ def test_a_page_of_another_origin_cannot_make_a_signed_in_browser_change_anythin
       <form method="post" action="{server.url}/sign-out"><button>Win a prize</button></form>"""
     with attacker_site(forged) as elsewhere:
         page.goto(elsewhere)
+        # Refused for where it comes from (Sec-Fetch-Site: same-site), before its missing token counts.
         page.get_by_role("button", name="See the cats").click()
-        expect(page.get_by_role("alert")).to_contain_text("CSRF")
+        expect(page.get_by_role("alert")).to_contain_text("did not come from this server's own pages")
         page.goto(elsewhere)
         page.get_by_role("button", name="Win a prize").click()
-        expect(page.get_by_role("alert")).to_contain_text("CSRF")
+        expect(page.get_by_role("alert")).to_contain_text("did not come from this server's own pages")
     clip = httpx.get(f"{server.url}/api/v1/clips/{clip_id}", headers=auth(server.admin_key)).json()
     assert clip["verification_status"] == "unverified"
     page.goto(f"{server.url}/")  # still signed in: the forged sign-out did nothing either
     expect(page).to_have_url(f"{server.url}/")
+
+
+def test_an_image_on_a_page_of_another_origin_downloads_no_original_under_the_visitors_name(
+    browser: Browser, server: RunningServer, footage: dict[str, Path]
+) -> None:
+    clip_id, page = analyst_with_a_clip(browser, server, footage["inside"])
+    original = f"{server.url}/api/v1/clips/{clip_id}/original"
+    forged = f"""<!doctype html><title>Cute cats</title><img id="cat" alt="cat" src="{original}">"""
+    with attacker_site(forged) as elsewhere, page.expect_request(original) as asked:
+        page.goto(elsewhere)
+        page.wait_for_function("document.getElementById('cat').complete")
+    # The cookie went along (Sec-Fetch-Site, added below what Playwright shows, is what refuses it).
+    assert "verity_session=" in asked.value.all_headers()["cookie"]
+    custody = httpx.get(f"{server.url}/api/v1/clips/{clip_id}/custody", headers=auth(server.admin_key)).json()
+    assert [event["action"] for event in custody["events"]].count("downloaded") == 0
+    # The same browser, from the workbench's own page, still fetches it as the visitor.
+    page.goto(f"{server.url}/")
+    fetched = page.evaluate("async url => (await fetch(url)).status", original)
+    assert fetched == 200
+    custody = httpx.get(f"{server.url}/api/v1/clips/{clip_id}/custody", headers=auth(server.admin_key)).json()
+    assert [event["action"] for event in custody["events"]].count("downloaded") == 1
 
 
 def test_a_guest_of_one_case_sees_that_case_only(

@@ -59,7 +59,7 @@ def test_the_cookie_is_secure_over_tls(archive: Archive) -> None:
             data={"name": "ana", "password": PASSWORD, "csrf_token": form_token(form.text)},
             follow_redirects=False,
         )
-    cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith(f"{SESSION_COOKIE}="))
+    cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith(f"__Host-{SESSION_COOKIE}="))
     assert "secure" in {part.strip().lower() for part in cookie.split(";")}
 
 
