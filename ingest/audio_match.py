@@ -36,6 +36,7 @@ MIN_SEGMENT_ITEMS = 16  # shorter shared stretches (under ~4.7 s of sound) do no
 CHANGE_BITS = 10  # the archived sound changes when its value moves this far from the last change
 MIN_CHANGES = 3
 MIN_CHANGES_PER_S = 0.5
+EDGE_S = ITEM_SPAN_S / 4
 MERGE_RUNS = 8  # more sorted runs than this: merge them into one
 
 _POPCOUNT16 = np.array([bin(i).count("1") for i in range(1 << 16)], np.uint8)
@@ -215,11 +216,15 @@ def _segments(query: AudioFingerprint, clip: AudioFingerprint, offset: int) -> l
         seconds = (end - start - 1) * ITEM_STEP_S + ITEM_SPAN_S
         if _changes(archived) < max(MIN_CHANGES, MIN_CHANGES_PER_S * seconds):
             continue
+        # Where shared sound begins or ends inside the aligned stretch, the values whose span is
+        # mostly shared match too: the edge lies about a quarter of a span inside.
+        lead = EDGE_S if start > 0 else 0.0
+        trail = EDGE_S if end < len(errors) else 0.0
         segments.append(
             Segment(
-                round(query.time_of(int(first + start)), 3),
-                round(clip.time_of(int(first + start + offset)), 3),
-                round(float(seconds), 3),
+                round(query.time_of(int(first + start)) + lead, 3),
+                round(clip.time_of(int(first + start + offset)) + lead, 3),
+                round(float(seconds) - lead - trail, 3),
             )
         )
     return segments

@@ -20,6 +20,7 @@ PICTURES = {
     "gradients": "gradients=size=320x240:rate=30:speed=0.05:seed=4",
     "bars": "smptebars=size=320x240:rate=30",
     "hd_bars": "smptehdbars=size=320x240:rate=30",
+    "rule90": "cellauto=size=160x120:rate=30:rule=90:seed=11",
 }
 
 
@@ -43,6 +44,14 @@ def make_sound_footage(folder: Path) -> dict[str, Path]:
         "hum_2": media.make_with_sound(folder / "hum-2.mp4", PICTURES["hd_bars"], "sine=frequency=440", seconds=12),
         "no_sound": media.make_silent_clip(folder / "no-sound.mp4", seconds=6),
     }
+    # 6 s of another sound, then the original's from 8 s to 18 s, under other pictures.
+    spliced = folder / "spliced.wav"
+    media.ffmpeg(
+        *("-i", str(sounds[3]), "-i", str(sounds[1]), "-filter_complex"),
+        "[0]atrim=0:6[a];[1]atrim=8:18,asetpts=PTS-STARTPTS[b];[a][b]concat=n=2:v=0:a=1",
+        str(spliced),
+    )
+    made["spliced"] = media.make_with_sound(folder / "spliced.mp4", PICTURES["rule90"], spliced, seconds=16)
     reencoded = folder / "reencoded.mp4"
     media.ffmpeg(
         *("-i", str(made["original"]), "-vf", "scale=240:180", "-c:v", "libx264", "-preset", "veryfast", "-crf", "30"),

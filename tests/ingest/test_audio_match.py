@@ -67,6 +67,21 @@ def test_sound_laid_under_other_pictures_is_found_by_sound_at_its_offset(
     assert found.score > 0.9
 
 
+def test_shared_sound_that_starts_and_ends_inside_the_query_is_found_where_it_is(
+    footage: dict[str, Path], tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path)
+    original = analyse_query(footage["original"], settings, tmp_path / "a").sound
+    query = analyse_query(footage["spliced"], settings, tmp_path / "b").sound
+    assert original is not None and query is not None
+    index = AudioIndex()
+    index.add("original", original)
+    [found] = match_audio(index, query)
+    [segment] = found.segments  # 6 s of other sound, then the original's from 8 s to 18 s
+    assert segment.query_start_s == pytest.approx(6, abs=0.5) and segment.clip_start_s == pytest.approx(8, abs=0.5)
+    assert segment.duration_s == pytest.approx(10, abs=0.5)
+
+
 def test_copy_whose_pictures_were_replaced_is_related_by_its_sound(archive: Archive, footage: dict[str, Path]) -> None:
     original = ingest_file(archive, footage["original"])
     copy = ingest_file(archive, footage["resound"])
