@@ -189,9 +189,9 @@ def _smoothed(errors: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
 
 def _changes(values: Values) -> int:
     """How many times the sound moves on: a value CHANGE_BITS or more from the last change's."""
-    changes, reference = 0, values[0]
-    for value in values[1:]:
-        if int(bit_errors(np.asarray([reference], np.uint32), np.asarray([value], np.uint32))[0]) >= CHANGE_BITS:
+    changes, reference = 0, int(values[0])
+    for value in values[1:].tolist():
+        if (value ^ reference).bit_count() >= CHANGE_BITS:
             changes += 1
             reference = value
     return changes

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from ingest.audio_match import AudioIndex, match_audio
 from ingest.chromaprint import ITEM_SPAN_S, ITEM_STEP_S, fingerprint_audio
 from ingest.ffmpeg import Limits
+from ingest.match import Match
 from ingest.near_duplicates import relations_of
 from ingest.pipeline import analyse_query
 from storage.archive import Archive
@@ -50,16 +51,21 @@ def test_sound_shorter_than_one_value_has_none(tmp_path: Path) -> None:
     assert len(fingerprint_audio(pcm, 0.0, Limits(60, 1024))) == 0
 
 
-def test_sound_laid_under_other_pictures_is_found_by_sound_at_its_offset(
-    footage: dict[str, Path], tmp_path: Path
-) -> None:
+def sound_matches(footage: dict[str, Path], name: str, tmp_path: Path) -> list[Match]:
+    """What the clip `name` finds by its sound in an index of the original's alone."""
     settings = Settings(data_dir=tmp_path)
     original = analyse_query(footage["original"], settings, tmp_path / "a").sound
-    query = analyse_query(footage["resound"], settings, tmp_path / "b").sound
+    query = analyse_query(footage[name], settings, tmp_path / "b").sound
     assert original is not None and query is not None
     index = AudioIndex()
     index.add("original", original)
-    [found] = match_audio(index, query)
+    return match_audio(index, query)
+
+
+def test_sound_laid_under_other_pictures_is_found_by_sound_at_its_offset(
+    footage: dict[str, Path], tmp_path: Path
+) -> None:
+    [found] = sound_matches(footage, "resound", tmp_path)
     assert found.clip_id == "original" and found.signals == ("audio",)
     [segment] = found.segments
     assert segment.clip_start_s - segment.query_start_s == pytest.approx(5, abs=1)
@@ -70,13 +76,7 @@ def test_sound_laid_under_other_pictures_is_found_by_sound_at_its_offset(
 def test_shared_sound_that_starts_and_ends_inside_the_query_is_found_where_it_is(
     footage: dict[str, Path], tmp_path: Path
 ) -> None:
-    settings = Settings(data_dir=tmp_path)
-    original = analyse_query(footage["original"], settings, tmp_path / "a").sound
-    query = analyse_query(footage["spliced"], settings, tmp_path / "b").sound
-    assert original is not None and query is not None
-    index = AudioIndex()
-    index.add("original", original)
-    [found] = match_audio(index, query)
+    [found] = sound_matches(footage, "spliced", tmp_path)
     [segment] = found.segments  # 6 s of other sound, then the original's from 8 s to 18 s
     assert segment.query_start_s == pytest.approx(6, abs=0.5) and segment.clip_start_s == pytest.approx(8, abs=0.5)
     assert segment.duration_s == pytest.approx(10, abs=0.5)
