@@ -539,7 +539,8 @@ def _save_fingerprint(claim: Claim, print_: Fingerprint, sample_fps: float) -> N
 def _save_audio_fingerprint(claim: Claim, frames: DecodedFrames, info: MediaInfo) -> AudioFingerprint | None:
     """Fingerprint the clip's sound and store it (replacing an earlier analysis's), with its custody
     event; a clip without sound has none. Sound that cannot be read is a warning and a custody
-    event, not a failed analysis: the clip is still matched by its pictures."""
+    event, not a failed analysis: the clip is still matched by its pictures (and by the sound
+    fingerprint of an earlier analysis, if one was made)."""
     settings = claim.archive.settings
     failure: str | None = None
     try:
@@ -547,7 +548,9 @@ def _save_audio_fingerprint(claim: Claim, frames: DecodedFrames, info: MediaInfo
     except MediaFailed as exc:
         sound, failure = None, exc.detail
     with claim.write() as session:
-        save_audio_fingerprint(session, claim.clip_id, sound)
+        # The original does not change: an earlier analysis's sound fingerprint outlives a failure.
+        if failure is None:
+            save_audio_fingerprint(session, claim.clip_id, sound)
         if sound is not None:
             details = {"values": len(sound), "start_s": round(sound.start_s, 3), "step_s": round(sound.step_s, 6)}
             claim.record(session, "audio_fingerprinted", {**details, "algorithm": "chromaprint-2"})

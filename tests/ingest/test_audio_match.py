@@ -18,8 +18,8 @@ from ingest.audio_match import AudioIndex, match_audio
 from ingest.chromaprint import ITEM_SPAN_S, ITEM_STEP_S, fingerprint_audio
 from ingest.ffmpeg import Limits
 from ingest.match import Match
-from ingest.near_duplicates import relations_of
-from ingest.pipeline import analyse_query
+from ingest.near_duplicates import NearDuplicateFinder, relations_of
+from ingest.pipeline import analyse_query, request_reprocess, run_ingest
 from storage.archive import Archive
 from storage.custody import list_events
 from storage.models import StoredAudioFingerprint, StoredFingerprint
@@ -135,17 +135,21 @@ def test_clip_without_sound_has_no_sound_fingerprint(archive: Archive, footage: 
         assert session.scalar(select(StoredAudioFingerprint).where(StoredAudioFingerprint.clip_id == clip_id)) is None
 
 
+def hide_fpcalc(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From here on, PATH holds every tool ingest runs except fpcalc."""
+    folder.mkdir()
+    for tool in ("ffmpeg", "ffprobe", "prlimit"):
+        found = shutil.which(tool)
+        assert found is not None
+        (folder / tool).symlink_to(found)
+    monkeypatch.setenv("PATH", str(folder))
+
+
 def test_sound_that_cannot_be_fingerprinted_is_a_warning_and_the_pictures_still_match(
     archive: Archive, footage: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     original = ingest_file(archive, footage["original"])
-    tools = tmp_path / "bin"  # every tool ingest runs, except fpcalc
-    tools.mkdir()
-    for tool in ("ffmpeg", "ffprobe", "prlimit"):
-        found = shutil.which(tool)
-        assert found is not None
-        (tools / tool).symlink_to(found)
-    monkeypatch.setenv("PATH", str(tools))
+    hide_fpcalc(tmp_path / "bin", monkeypatch)
     copy = ingest_file(archive, footage["reencoded"])
     clip, _keyframes, actions = load(archive, copy)
     assert clip.status == "ready" and "audio_fingerprinted" not in actions
@@ -155,6 +159,22 @@ def test_sound_that_cannot_be_fingerprinted_is_a_warning_and_the_pictures_still_
         assert session.scalar(select(StoredFingerprint.id).where(StoredFingerprint.clip_id == copy)) is not None
         [found] = relations_of(session, copy)
     assert found.clip_id == original and found.signals == ("picture",)
+
+
+def test_a_reanalysis_that_cannot_fingerprint_the_sound_keeps_the_earlier_fingerprint(
+    archive: Archive, footage: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clip_id = ingest_file(archive, footage["original"])
+    query = select(StoredAudioFingerprint.values).where(StoredAudioFingerprint.clip_id == clip_id)
+    with archive.sessions() as session:
+        before = session.scalar(query)
+    hide_fpcalc(tmp_path / "bin", monkeypatch)
+    request_reprocess(archive, clip_id, "tester")
+    assert run_ingest(archive, NearDuplicateFinder(archive.sessions), clip_id).status == "ready"
+    with archive.sessions() as session:
+        assert before is not None and session.scalar(query) == before
+        failed = [e for e in list_events(session, clip_id) if e.action == "audio_fingerprint_failed"]
+        assert [json.loads(e.details)["attempt"] for e in failed] == [2]
 
 
 def test_the_decode_pass_writes_the_sound_as_mono_pcm_that_fpcalc_reads_alike(
