@@ -26,7 +26,10 @@ from ingest.chromaprint import ITEM_SPAN_S, ITEM_STEP_S, AudioFingerprint, Value
 from ingest.match import Match, Segment
 
 HALF_BITS = 16
-MAX_BUCKET = 512  # a half this common (silence, a steady tone) proposes nothing
+# A half this common proposes nothing (silence, a steady tone): more than MAX_BUCKET entries of a
+# run, or COMMON times the run's average bucket where that is more (a large archive).
+MAX_BUCKET = 512
+COMMON = 64
 MIN_VOTES = 4  # query values that must agree on a (clip, offset) before it is checked
 MAX_CANDIDATES = 16
 REFINE_ITEMS = 2  # offsets tried either side of a proposal
@@ -37,7 +40,6 @@ CHANGE_BITS = 10  # the archived sound changes when its value moves this far fro
 MIN_CHANGES = 3
 MIN_CHANGES_PER_S = 0.5
 EDGE_S = ITEM_SPAN_S / 4
-MERGE_RUNS = 8  # more sorted runs than this: merge them into one
 
 _POPCOUNT16 = np.array([bin(i).count("1") for i in range(1 << 16)], np.uint8)
 
@@ -64,16 +66,15 @@ class _Run:
 
 
 class AudioIndex:
-    """Every archived clip's Chromaprint values in memory, findable by either half of a value. A
-    clip analysed again gets a new number; the old one is dropped from answers at once and from
-    the lookup tables at their next merge."""
+    """Every archived clip's Chromaprint values in memory, findable by either half of a value, in
+    a few runs sorted by key. A clip analysed again gets a new number; the old one is dropped from
+    answers at once and from the runs when they are next merged."""
 
     def __init__(self) -> None:
         self.clip_ids: list[str] = []
         self.prints: list[AudioFingerprint] = []
         self._current: dict[str, int] = {}
         self._runs: list[_Run] = []
-        self._entries = 0
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -83,31 +84,39 @@ class AudioIndex:
         return self._current.get(clip_id)
 
     def add(self, clip_id: str, print_: AudioFingerprint) -> None:
+        self.add_many([(clip_id, print_)])
+
+    def add_many(self, prints: list[tuple[str, AudioFingerprint]]) -> None:
+        """Add clips as one sorted run (a process's first sync adds every stored clip at once)."""
         with self._lock:
-            number = len(self.clip_ids)
-            self.clip_ids.append(clip_id)
-            self.prints.append(print_)
-            self._current[clip_id] = number
-            if len(print_) == 0:
+            keys, clips, items = [], [], []
+            for clip_id, print_ in prints:
+                number = len(self.clip_ids)
+                self.clip_ids.append(clip_id)
+                self.prints.append(print_)
+                self._current[clip_id] = number
+                high, low = _keys(print_.values)
+                keys += [high, low]
+                clips.append(np.full(2 * len(print_), number, np.int32))
+                positions = np.arange(len(print_), dtype=np.int32)
+                items += [positions, positions]
+            if not clips or not sum(len(c) for c in clips):
                 return
-            high, low = _keys(print_.values)
-            items = np.arange(len(print_), dtype=np.int32)
-            self._runs.append(
-                self._sorted(
-                    np.concatenate([high, low]),
-                    np.full(2 * len(print_), number, np.int32),
-                    np.concatenate([items, items]),
-                )
-            )
-            self._entries += 2 * len(print_)
-            if len(self._runs) > MERGE_RUNS:
-                live = np.asarray(sorted(self._current.values()), np.int32)
-                keys = np.concatenate([run.keys for run in self._runs])
-                clips = np.concatenate([run.clips for run in self._runs])
-                items = np.concatenate([run.items for run in self._runs])
-                kept = np.isin(clips, live)
-                self._runs = [self._sorted(keys[kept], clips[kept], items[kept])]
-                self._entries = int(kept.sum())
+            self._runs.append(self._sorted(np.concatenate(keys), np.concatenate(clips), np.concatenate(items)))
+            # Like a log-structured merge: a run is merged into the one before it once it is at least
+            # half its size, so there are O(log n) runs and each entry is re-sorted O(log n) times.
+            while len(self._runs) > 1 and 2 * len(self._runs[-1].keys) >= len(self._runs[-2].keys):
+                newer, older = self._runs.pop(), self._runs.pop()
+                self._runs.append(self._merged(older, newer))
+
+    def _merged(self, older: _Run, newer: _Run) -> _Run:
+        """One run of both, without the entries of clips analysed again since."""
+        live = np.asarray(sorted(self._current.values()), np.int32)
+        keys = np.concatenate([older.keys, newer.keys])
+        clips = np.concatenate([older.clips, newer.clips])
+        items = np.concatenate([older.items, newer.items])
+        kept = np.isin(clips, live)
+        return self._sorted(keys[kept], clips[kept], items[kept])
 
     @staticmethod
     def _sorted(keys: npt.NDArray[np.uint32], clips: npt.NDArray[np.int32], items: npt.NDArray[np.int32]) -> _Run:
@@ -125,7 +134,8 @@ class AudioIndex:
         found: list[tuple[npt.NDArray[np.int64], ...]] = []
         for run in runs:
             start, end = np.searchsorted(run.keys, keys, "left"), np.searchsorted(run.keys, keys, "right")
-            counts = np.where(end - start > MAX_BUCKET, 0, end - start)
+            limit = max(MAX_BUCKET, COMMON * len(run.keys) / (1 << (HALF_BITS + 1)))
+            counts = np.where(end - start > limit, 0, end - start)
             total = int(counts.sum())
             if total == 0:
                 continue
@@ -145,17 +155,18 @@ def _proposals(index: AudioIndex, query: AudioFingerprint, exclude: frozenset[in
     query_item, clip, clip_item = index.lookup(query.values, exclude)
     if len(clip) == 0:
         return []
-    offset = clip_item - query_item
-    pairs, inverse = np.unique(np.stack([clip, offset], axis=1), axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    # One integer per (clip, offset), and per (that, query value): plain sorts, not row-wise ones.
+    span = 1 << 32
+    pair = clip * span + (clip_item - query_item + (1 << 31))
+    pairs, inverse = np.unique(pair, return_inverse=True)
     width = len(query) + 1
-    distinct = np.unique(inverse * width + query_item)
+    distinct = np.unique(inverse.reshape(-1) * width + query_item)
     votes = np.bincount(distinct // width, minlength=len(pairs))
     proposals: list[tuple[int, int]] = []
     for position in np.argsort(-votes, kind="stable"):
         if votes[position] < MIN_VOTES or len(proposals) >= MAX_CANDIDATES:
             break
-        number, shift = int(pairs[position, 0]), int(pairs[position, 1])
+        number, shift = int(pairs[position] // span), int(pairs[position] % span) - (1 << 31)
         if not any(c == number and abs(o - shift) <= REFINE_ITEMS for c, o in proposals):
             proposals.append((number, shift))
     return proposals

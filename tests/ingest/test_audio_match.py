@@ -11,11 +11,12 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from sqlalchemy import select
 
 from ingest.audio_match import AudioIndex, match_audio
-from ingest.chromaprint import ITEM_SPAN_S, ITEM_STEP_S, fingerprint_audio
+from ingest.chromaprint import ITEM_SPAN_S, ITEM_STEP_S, AudioFingerprint, fingerprint_audio
 from ingest.ffmpeg import Limits
 from ingest.match import Match
 from ingest.near_duplicates import NearDuplicateFinder, relations_of
@@ -49,6 +50,35 @@ def test_sound_shorter_than_one_value_has_none(tmp_path: Path) -> None:
     pcm = tmp_path / "short.s16le"
     media.ffmpeg("-f", "lavfi", "-i", "anoisesrc=d=2", "-ac", "1", "-ar", "11025", "-f", "s16le", str(pcm))
     assert len(fingerprint_audio(pcm, 0.0, Limits(60, 1024))) == 0
+
+
+def _flipped(values: npt.NDArray[np.uint32], rng: np.random.Generator) -> npt.NDArray[np.uint32]:
+    """`values` with two random bits of each flipped, as a re-encode leaves them."""
+    bits = rng.integers(0, 32, (len(values), 2))
+    flips = (np.uint32(1) << bits[:, 0].astype(np.uint32)) | (np.uint32(1) << bits[:, 1].astype(np.uint32))
+    return values ^ flips
+
+
+def test_the_sound_index_answers_alike_however_its_clips_were_added() -> None:
+    rng = np.random.default_rng(7)
+    prints = [
+        (f"clip-{n}", AudioFingerprint(0.0, rng.integers(0, 2**32, 200, dtype=np.uint64).astype(np.uint32)))
+        for n in range(40)
+    ]
+    one_by_one, at_once = AudioIndex(), AudioIndex()
+    for clip_id, print_ in prints:
+        one_by_one.add(clip_id, print_)
+    at_once.add_many(prints)
+    query = AudioFingerprint(0.0, _flipped(prints[17][1].values[50:150], rng))
+    answers = [match_audio(index, query) for index in (one_by_one, at_once)]
+    assert answers[0] == answers[1]
+    [found] = answers[0]
+    assert found.clip_id == "clip-17" and found.segments[0].clip_start_s == pytest.approx(50 * ITEM_STEP_S, abs=0.01)
+    # Analysed again with other sound, the clip's old values are found no more.
+    one_by_one.add("clip-17", AudioFingerprint(0.0, rng.integers(0, 2**32, 200, dtype=np.uint64).astype(np.uint32)))
+    for clip_id, print_ in prints[20:]:
+        one_by_one.add(f"{clip_id}-again", print_)  # merges runs with the replaced entries in them
+    assert match_audio(one_by_one, query) == []
 
 
 def sound_matches(footage: dict[str, Path], name: str, tmp_path: Path) -> list[Match]:
