@@ -567,11 +567,7 @@ def _save_relations(claim: Claim, matches: list[Match]) -> None:
         claim.record(
             session,
             "near_duplicates_found",
-            {
-                "count": len(matches),
-                "clips": [m.clip_id for m in matches],
-                "signals": {m.clip_id: list(m.signals) for m in matches},
-            },
+            {"count": len(matches), "clips": [m.clip_id for m in matches]},
         )
 
 

@@ -46,7 +46,8 @@ def compare_page(
     match = _the_match(session, clip_id, other_id, scope)
     clips = [clip_out(load_clip(session, side), scope) for side in (clip_id, other_id)]
     sides = [
-        {"clip": clip, **playback_of(clip, on_clip(session, scope, clip.id).may(Permission.download))} for clip in clips
+        {"clip": clip, **playback_of(clip, on_clip(session, scope, clip.id).may(Permission.download))}
+        for clip in clips
     ]
     durations = [(clip.media or {}).get("duration_s") or 0 for clip in clips]
     segments = [segment.model_dump() for segment in match.segments]
