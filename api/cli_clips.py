@@ -306,13 +306,17 @@ def print_near_duplicates(title: str, items: list[dict[str, Any]], direction: st
                 f"{item['score']:.2f}",
                 f"{item['matched_seconds']:.1f}",
                 "yes" if item["mirrored"] else "no",
+                " + ".join(item["signals"]),
                 str(item["first_seen_at"]),
                 item["verification_status"],
                 segments,
                 *([item.get("decision") or "suggested"] if decided else []),
             )
         )
-    columns = ("clip", "file", "score", "matched s", "mirrored", "first seen", "review", f"segments ({direction}, s)")
+    columns = (
+        *("clip", "file", "score", "matched s", "mirrored", "found by", "first seen", "review"),
+        f"segments ({direction}, s)",
+    )
     print_table(title, (*columns, *(["decision"] if decided else [])), rows, whole=("clip", "first seen"))
 
 

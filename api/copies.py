@@ -44,6 +44,7 @@ def describe_matches(
                 score=found.score,
                 matched_seconds=round(sum(s.duration_s for s in segments), 3),
                 mirrored=found.mirrored,
+                signals=list(found.signals),
                 segments=segments,
                 first_seen_at=clip.created_at,
                 verification_status=clip.verification_status,

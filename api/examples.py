@@ -296,6 +296,7 @@ NEAR_DUPLICATE = {
     "score": 0.92,
     "matched_seconds": 18.5,
     "mirrored": False,
+    "signals": ["picture", "audio"],
     "segments": [{"query_start_s": 0.0, "clip_start_s": 12.5, "duration_s": 18.5}],
     "first_seen_at": "2019-11-18T09:12:44Z",
     "verification_status": "verified",

@@ -27,6 +27,7 @@ from storage.vocabulary import (
     ExportStatus,
     FixityStatus,
     MatchDecisionValue,
+    MatchSignal,
     StampState,
     TimePrecision,
     VerificationStatus,
@@ -836,6 +837,9 @@ class NearDuplicateOut(BaseModel):
     score: float = Field(ge=0, le=1, description="Share of the shorter video found in the other.")
     matched_seconds: float
     mirrored: bool = Field(description="The match is with the mirror image.")
+    signals: list[MatchSignal] = Field(
+        description="What matched: the pictures, the sound, or both (by sound alone: the segments are the sound's)."
+    )
     segments: list[SegmentOut]
     first_seen_at: datetime = Field(description="When the matched clip was first archived.")
     verification_status: str = Field(description="Where the matched clip stands in review.")

@@ -1,6 +1,7 @@
 """The single decode pass: one ffmpeg run yields keyframe thumbnails and the small grey frame
-samples that fingerprints are made from. Memory stays flat in clip length: ffmpeg streams its
-products to files in a work folder, read back afterwards one at a time."""
+samples that fingerprints are made from (and the sound, as PCM for its Chromaprint values).
+Memory stays flat in clip length: ffmpeg streams its products to files in a work folder, read
+back afterwards one at a time."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from ingest.chromaprint import AUDIO_RATE
 from ingest.ffmpeg import DecodeOutputs, DecodePlan, DecodeReport, DecodeTimeout, Limits, ViewingCopyOutput, run_decode
 from verity.errors import MediaFailed
 
@@ -28,6 +30,8 @@ class DecodedFrames:
     report: DecodeReport  # frames decoded and errors met, for the integrity check
     viewing_copy: Path | None = None  # made when asked for and the pass could make it
     viewing_copy_failure: str | None = None  # why not, when it was asked for
+    audio: Path | None = None  # the first audio stream as PCM (ingest/chromaprint.py), when asked for and made
+    audio_failure: str | None = None  # why not, when it was asked for
 
     @property
     def sample_count(self) -> int:
@@ -51,16 +55,22 @@ def decode(
     limits: Limits,
     on_progress: Callable[[float], None] | None = None,
     viewing_copy: ViewingCopyOutput | None = None,
+    *,
+    audio: bool = False,
 ) -> DecodedFrames:
-    """Decode once; with `viewing_copy`, the same pass writes it too. Making the copy is not the
-    analysis: a pass that fails with it is run again without it (unless it ran out of time), and
-    the copy's failure is told in `viewing_copy_failure`."""
+    """Decode once; with `viewing_copy`, the same pass writes it too, and with `audio` the first
+    audio stream as PCM. Neither is the analysis: a pass that fails with them is run again without
+    (unless it ran out of time), and their failure is told in `viewing_copy_failure` and
+    `audio_failure` (the pass cannot say which of its outputs broke it: a damaged audio stream
+    breaks the copy, which carries it, as well)."""
     workdir.mkdir(parents=True, exist_ok=True)
     outputs = DecodeOutputs(
         thumbnail_pattern=workdir / "keyframe-%06d.jpg",
         keyframe_log=workdir / "keyframes.txt",
         samples=workdir / "samples.gray",
         viewing_copy=viewing_copy,
+        audio=workdir / "audio.s16le" if audio else None,
+        audio_rate=AUDIO_RATE,
     )
     failure = None
     try:
@@ -68,19 +78,31 @@ def decode(
     except DecodeTimeout:
         raise
     except MediaFailed as exc:
-        if viewing_copy is None:
+        if viewing_copy is None and not audio:
             raise
         failure = exc.detail
-        log.warning("decoding %s with its viewing copy failed (%s); decoding it again without", path, failure)
+        extras = " and ".join(name for name, asked in (("viewing copy", viewing_copy), ("sound", audio)) if asked)
+        log.warning("decoding %s with its %s failed (%s); decoding it again without", path, extras, failure)
         _clear(workdir)
-        viewing_copy.path.unlink(missing_ok=True)
-        report = run_decode(path, plan, replace(outputs, viewing_copy=None), limits, on_progress)
+        if viewing_copy is not None:
+            viewing_copy.path.unlink(missing_ok=True)
+        report = run_decode(path, plan, replace(outputs, viewing_copy=None, audio=None), limits, on_progress)
     thumbnails = sorted(workdir.glob("keyframe-*.jpg"))
     if not thumbnails or not outputs.samples.exists():
         raise MediaFailed("the video stream has no decodable frames")
     made = viewing_copy.path if viewing_copy and failure is None else None
+    sound = outputs.audio if outputs.audio and failure is None else None
     return DecodedFrames(
-        thumbnails, outputs.keyframe_log, outputs.samples, plan.sample_size, plan.sample_fps, report, made, failure
+        thumbnails,
+        outputs.keyframe_log,
+        outputs.samples,
+        plan.sample_size,
+        plan.sample_fps,
+        report,
+        made,
+        failure if viewing_copy else None,
+        sound,
+        failure if audio else None,
     )
 
 

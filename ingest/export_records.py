@@ -172,6 +172,7 @@ def clip_record(
                 "score": match.score,
                 "matched_seconds": match.matched_seconds,
                 "mirrored": match.mirrored,
+                "signals": list(match.signals),
                 "segments": [asdict(segment) for segment in match.segments],
             }
         )

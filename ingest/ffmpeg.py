@@ -214,6 +214,8 @@ class DecodeOutputs:
     keyframe_log: Path  # ffmpeg `metadata=print` output: times and scene scores
     samples: Path  # raw 8-bit grey frames, sample_size², one after another
     viewing_copy: ViewingCopyOutput | None = None
+    audio: Path | None = None  # the first audio stream as raw PCM (mono s16le at `audio_rate`), for Chromaprint
+    audio_rate: int = 11025
 
 
 @dataclass(frozen=True)
@@ -227,7 +229,8 @@ class DecodePlan:
 
 def decode_command(path: Path, plan: DecodePlan, outputs: DecodeOutputs) -> list[str]:
     """One ffmpeg run: decode the video once (upright: ffmpeg applies the display matrix) and split
-    it into keyframe thumbnails and grey frame samples. Each branch first drops the frames it does
+    it into keyframe thumbnails and grey frame samples (and, asked for, the sound as PCM for its
+    fingerprint, and a viewing copy). Each branch first drops the frames it does
     not need and only then scales, so the cost of scaling does not grow with the frame rate
     (measured: scaling every frame first cost ~35 % more CPU than a plain decode).
     `-copyts` keeps the file's own presentation times, which need not start at zero."""
@@ -260,6 +263,10 @@ def decode_command(path: Path, plan: DecodePlan, outputs: DecodeOutputs) -> list
     if outputs.viewing_copy:
         frames = branches[2] if encoded_copy else source["v:0"]
         products.append(_viewing_copy(source, frames, outputs.viewing_copy))
+    if outputs.audio:
+        products.append(
+            ffmpeg.output(source["a:0"], str(outputs.audio), f="s16le", acodec="pcm_s16le", ac=1, ar=outputs.audio_rate)
+        )
     graph = ffmpeg.merge_outputs(*products).global_args(
         # Each line tagged with its level: the errors make the failure reason and the integrity
         # report, the verbose end-of-run statistics say how many frames decoded.

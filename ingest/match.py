@@ -50,6 +50,7 @@ class Match:
     matched_seconds: float
     segments: list[Segment] = field(default_factory=list)
     mirrored: bool = False
+    signals: tuple[str, ...] = ("picture",)  # what matched: storage/vocabulary.py MATCH_SIGNALS
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ import numpy as np
 from sqlalchemy import delete, or_, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from ingest.audio_duplicates import AudioFinder
+from ingest.audio_match import combine
+from ingest.chromaprint import AudioFingerprint
 from ingest.fingerprint import Fingerprint
 from ingest.index import FingerprintIndex
 from ingest.match import Match, Segment, match_clip
@@ -57,6 +60,7 @@ class NearDuplicateFinder:
         self.sessions = sessions
         self.snapshot = snapshot
         self.index = FingerprintIndex()
+        self.audio = AudioFinder(sessions)  # the sound index: rebuilt from its table, never snapshotted
         self._last_id = 0
         self._lock = threading.Lock()
         if snapshot is not None and (snapshot / "index.json").exists():
@@ -95,9 +99,14 @@ class NearDuplicateFinder:
         *,
         sample_step_s: float,
         exclude_clip_id: str | None = None,
+        audio: AudioFingerprint | None = None,
     ) -> list[Match]:
+        """Clips sharing footage with the query by its pictures or, given `audio`, by its sound."""
         self.sync()
-        return match_clip(self.index, query, mirrored, sample_step_s=sample_step_s, exclude_clip_id=exclude_clip_id)
+        found = match_clip(self.index, query, mirrored, sample_step_s=sample_step_s, exclude_clip_id=exclude_clip_id)
+        if audio is None:
+            return found
+        return combine(found, self.audio.find(audio, exclude_clip_id=exclude_clip_id))
 
 
 # Taken by each fingerprint writer on PostgreSQL until its transaction ends (see save_fingerprint).
@@ -129,6 +138,7 @@ def save_relations(session: Session, clip_id: str, matches: list[Match]) -> None
                 matched_seconds=found.matched_seconds,
                 mirrored=found.mirrored,
                 segments=json.dumps([asdict(s) for s in found.segments]),
+                signals=json.dumps(list(found.signals)),
             )
         )
 
@@ -150,7 +160,7 @@ def relations_of(session: Session, clip_id: str, *, with_rejected: bool = False)
             segments = [Segment(s.clip_start_s, s.query_start_s, s.duration_s) for s in segments]
         if other in rejected:
             continue
-        match = Match(other, row.score, row.matched_seconds, segments, row.mirrored)
+        match = Match(other, row.score, row.matched_seconds, segments, row.mirrored, tuple(json.loads(row.signals)))
         if other not in found or match.matched_seconds > found[other].matched_seconds:
             found[other] = match
     return sorted(found.values(), key=lambda m: (-m.matched_seconds, -m.score))

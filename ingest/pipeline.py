@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
+from ingest.audio_duplicates import save_audio_fingerprint
+from ingest.chromaprint import AudioFingerprint, fingerprint_audio
 from ingest.content_credentials import ContentCredentials, read_content_credentials
 from ingest.decode import DecodedFrames, decode
 from ingest.ffmpeg import DecodePlan, Limits, ViewingCopyOutput
@@ -52,6 +54,7 @@ STEP_START = {
     "keyframes": 0.85,
     "viewing_copy": 0.87,
     "fingerprint": 0.88,
+    "audio_fingerprint": 0.93,
     "match": 0.95,
     "finish": 0.98,
 }
@@ -155,12 +158,54 @@ def fingerprints_of(frames: DecodedFrames, keyframes: list[Keyframe]) -> tuple[F
     return fingerprint(samples), fingerprint(samples, mirror=True)
 
 
+def audio_start_s(info: MediaInfo) -> float:
+    """Where the first audio stream starts in the file's own time (the decode pass keeps it: -copyts)."""
+    streams = info.raw.get("streams") or []
+    stream: dict[str, Any] = next((s for s in streams if s.get("codec_type") == "audio"), {})
+    try:
+        return float(stream.get("start_time") or 0.0)
+    except ValueError:
+        return 0.0
+
+
+def sound_of(frames: DecodedFrames, info: MediaInfo, limits: Limits) -> AudioFingerprint | None:
+    """The clip's sound fingerprint from the decode pass's PCM; None when there is no sound to
+    fingerprint. Raises `MediaFailed` when there was sound but it could not be read."""
+    if frames.audio_failure is not None:
+        raise MediaFailed(f"the sound could not be decoded: {frames.audio_failure}")
+    if frames.audio is None:
+        return None
+    return fingerprint_audio(frames.audio, audio_start_s(info), limits)
+
+
 def analyse_file(path: Path, settings: Settings, workdir: Path) -> tuple[Fingerprint, Fingerprint]:
-    """Fingerprint a file that is not archived (a provenance query), with the same hardened steps."""
+    """Fingerprint a file that is not archived by its pictures alone (and their mirror image)."""
+    analysed = analyse_query(path, settings, workdir, sound=False)
+    return analysed.print_, analysed.mirrored
+
+
+@dataclass(frozen=True)
+class QueryPrints:
+    print_: Fingerprint
+    mirrored: Fingerprint
+    sound: AudioFingerprint | None  # None without sound, or when it could not be read
+
+
+def analyse_query(path: Path, settings: Settings, workdir: Path, *, sound: bool = True) -> QueryPrints:
+    """Fingerprint a file that is not archived (a provenance query), with the same hardened steps:
+    its pictures, their mirror image and, with `sound`, its sound. Sound that cannot be read
+    leaves the pictures to be compared all the same."""
     info = probe(path, probe_limits(settings))
     require_video(info)
-    frames = decode(path, decode_plan(settings), workdir, Limits(settings.decode_timeout_s, settings.ffmpeg_memory_mb))
-    return fingerprints_of(frames, extract_keyframes(frames, scene_threshold=settings.scene_threshold))
+    limits = Limits(settings.decode_timeout_s, settings.ffmpeg_memory_mb)
+    frames = decode(path, decode_plan(settings), workdir, limits, audio=sound and bool(info.media["audio"]))
+    print_, mirrored = fingerprints_of(frames, extract_keyframes(frames, scene_threshold=settings.scene_threshold))
+    try:
+        heard = sound_of(frames, info, limits)
+    except MediaFailed as exc:
+        log.warning("the sound of %s was not fingerprinted: %s", path, exc.detail)
+        heard = None
+    return QueryPrints(print_, mirrored, heard)
 
 
 def _materialise(blobs: BlobStore, key: str, workdir: Path) -> Path:
@@ -271,6 +316,7 @@ def _analyse(claim: Claim, finder: NearDuplicateFinder, blob_key: str, workdir: 
             Limits(settings.decode_timeout_s, settings.ffmpeg_memory_mb),
             progress.decoding(info.duration_s),
             copy_output,
+            audio=bool(info.media["audio"]),
         )
         _save_integrity(claim, check_integrity(info, frames))
         lap("decode")
@@ -285,8 +331,13 @@ def _analyse(claim: Claim, finder: NearDuplicateFinder, blob_key: str, workdir: 
         print_, mirrored = fingerprints_of(frames, keyframes)
         _save_fingerprint(claim, print_, settings.sample_fps)
         lap("fingerprint")
+        progress.step("audio_fingerprint")
+        sound = _save_audio_fingerprint(claim, frames, info)
+        lap("audio_fingerprint")
         progress.step("match")
-        matches = finder.find(print_, mirrored, sample_step_s=1 / settings.sample_fps, exclude_clip_id=clip_id)
+        matches = finder.find(
+            print_, mirrored, sample_step_s=1 / settings.sample_fps, exclude_clip_id=clip_id, audio=sound
+        )
         _save_relations(claim, matches)
         lap("match")
         progress.step("finish")
@@ -483,6 +534,31 @@ def _save_fingerprint(claim: Claim, print_: Fingerprint, sample_fps: float) -> N
             "fingerprinted",
             {"frames": len(print_), "informative_frames": int(print_.informative.sum()), "sample_fps": sample_fps},
         )
+
+
+def _save_audio_fingerprint(claim: Claim, frames: DecodedFrames, info: MediaInfo) -> AudioFingerprint | None:
+    """Fingerprint the clip's sound and store it (replacing an earlier analysis's), with its custody
+    event; a clip without sound has none. Sound that cannot be read is a warning and a custody
+    event, not a failed analysis: the clip is still matched by its pictures (and by the sound
+    fingerprint of an earlier analysis, if one was made)."""
+    settings = claim.archive.settings
+    failure: str | None = None
+    try:
+        sound = sound_of(frames, info, Limits(settings.decode_timeout_s, settings.ffmpeg_memory_mb))
+    except MediaFailed as exc:
+        sound, failure = None, exc.detail
+    with claim.write() as session:
+        # The original does not change: an earlier analysis's sound fingerprint outlives a failure.
+        if failure is None:
+            save_audio_fingerprint(session, claim.clip_id, sound)
+        if sound is not None:
+            details = {"values": len(sound), "start_s": round(sound.start_s, 3), "step_s": round(sound.step_s, 6)}
+            claim.record(session, "audio_fingerprinted", {**details, "algorithm": "chromaprint-2"})
+        elif failure is not None:
+            claim.record(session, "audio_fingerprint_failed", {"reason": failure})
+    if failure is not None:
+        log.warning("clip %s: its sound was not fingerprinted: %s", claim.clip_id, failure)
+    return sound
 
 
 def _save_relations(claim: Claim, matches: list[Match]) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from ingest.match import Match
 from ingest.near_duplicates import NearDuplicateFinder, relations_of
-from ingest.pipeline import analyse_file
+from ingest.pipeline import analyse_query
 from ingest.scratch import scratch_folder
 from storage.archive import Archive
 from storage.chain import canonical_json
@@ -155,10 +155,12 @@ def verify_file(
     else:
         settings = archive.settings
         try:
-            print_, mirrored = analyse_file(query.path, settings, query.path.parent / "decode")
+            analysed = analyse_query(query.path, settings, query.path.parent / "decode")
         except (UnsupportedMedia, MediaFailed) as exc:
             result.not_analysed = exc.detail
         else:
-            result.near_duplicates = finder.find(print_, mirrored, sample_step_s=1 / settings.sample_fps)
+            result.near_duplicates = finder.find(
+                analysed.print_, analysed.mirrored, sample_step_s=1 / settings.sample_fps, audio=analysed.sound
+            )
     _record(archive, actor, "verify_file", result, {"size_bytes": query.size, "filename": query.filename})
     return result

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install what Verity needs on a Debian machine, each part only if it is missing:
-#   Debian packages: ffmpeg and python3-venv, and for the tests postgresql (whose binaries the
-#   tests use to start a throw-away cluster of their own), openssl (a throw-away TSA) and chromium
-#   (the workbench's browser tests);
+#   Debian packages: ffmpeg, libchromaprint-tools (fpcalc: the sound's fingerprint) and python3-venv,
+#   and for the tests postgresql (whose binaries the tests use to start a throw-away cluster of
+#   their own), openssl (a throw-away TSA), chromium (the workbench's browser tests) and espeak-ng
+#   (speech for the sound-matching tests);
 #   a virtualenv in .venv with Verity and its development tools, or with `--runtime` only what
 #   serving needs (scripts/start.sh).
 # pip runs only when pyproject.toml has changed since the last install (.venv/.verity-installed
@@ -16,6 +17,7 @@ wanted=dev
 missing=()
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v fpcalc >/dev/null 2>&1 || missing+=(libchromaprint-tools)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv python3-pip)
 if [ "$wanted" = dev ] && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   missing+=(postgresql)
@@ -27,6 +29,10 @@ fi
 # The export tests run a throw-away time-stamping authority with openssl, as verify.py checks tokens.
 if [ "$wanted" = dev ] && ! command -v openssl >/dev/null 2>&1; then
   missing+=(openssl)
+fi
+# The sound-matching tests lay generated speech under unrelated pictures.
+if [ "$wanted" = dev ] && ! command -v espeak-ng >/dev/null 2>&1; then
+  missing+=(espeak-ng)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""

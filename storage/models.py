@@ -296,6 +296,23 @@ class StoredFingerprint(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class StoredAudioFingerprint(Base):
+    """A clip's sound as Chromaprint values (ingest/chromaprint.py), packed: value i describes the
+    sound from start_s + i * step_s. Only clips with an audio track that could be read have one;
+    the id only grows, as for `fingerprints`."""
+
+    __tablename__ = "audio_fingerprints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id"), unique=True)
+    algorithm: Mapped[int] = mapped_column(Integer)  # Chromaprint's algorithm number
+    start_s: Mapped[float] = mapped_column(Float)
+    step_s: Mapped[float] = mapped_column(Float)
+    value_count: Mapped[int] = mapped_column(Integer)
+    values: Mapped[bytes] = mapped_column(LargeBinary)  # little-endian uint32 each
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ClipRelation(Base):
     """Footage shared between a clip and an earlier-archived one, found when the clip was ingested.
     Segments are in the clip's (query's) time and the related clip's time."""
@@ -310,6 +327,8 @@ class ClipRelation(Base):
     matched_seconds: Mapped[float] = mapped_column(Float)
     mirrored: Mapped[bool] = mapped_column(Boolean)
     segments: Mapped[str] = mapped_column(Text)  # JSON list of {query_start_s, clip_start_s, duration_s}
+    # JSON list of what matched (storage/vocabulary.py MATCH_SIGNALS); rows from before sound: pictures.
+    signals: Mapped[str] = mapped_column(String(40), default='["picture"]', server_default='["picture"]')
     found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

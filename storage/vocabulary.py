@@ -83,3 +83,7 @@ EXPORT_SCOPES: tuple[ExportScope, ...] = get_args(ExportScope)
 # An analyst's decision on a suggested near-duplicate pair (storage/matches.py).
 MatchDecisionValue = Literal["confirmed", "rejected"]
 MATCH_DECISIONS: tuple[MatchDecisionValue, ...] = get_args(MatchDecisionValue)
+
+# What a near-duplicate was found by: its pictures, its sound, or both (ingest/audio_match.py).
+MatchSignal = Literal["picture", "audio"]
+MATCH_SIGNALS: tuple[MatchSignal, ...] = get_args(MatchSignal)

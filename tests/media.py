@@ -402,3 +402,77 @@ def make_remuxed(path: Path, source: Path) -> Path:
     """`source`'s streams as they are, in the container `path`'s name says."""
     ffmpeg("-i", str(source), "-c", "copy", str(path))
     return path
+
+
+SPEECH = (
+    "Protesters gathered in the square on Tuesday morning, and the police arrived shortly after nine "
+    "o'clock. Several people were seen running towards the river while others stayed near the fountain.",
+    "The weather forecast says rain tomorrow afternoon, followed by a cold and windy evening near the coast. "
+    "Farmers in the valley expect a late harvest, and the markets open an hour earlier on Saturday.",
+    "Trains to the north are delayed by forty minutes because of works on the bridge. Passengers for the "
+    "airport should change at the central station and take the blue line instead.",
+    "In the second half the visitors scored twice within five minutes, and the crowd went quiet. The coach "
+    "said afterwards that his team had simply stopped running.",
+)
+
+
+def make_soundtrack(path: Path, seed: int, seconds: int = 20) -> Path:
+    """A WAV of `seconds` that sounds like no other seed's: espeak-ng speech (SPEECH[seed % 4]),
+    over tones at pseudo-random pitches that change about twice a second, and bursts of noise at
+    pseudo-random times, all from `seed`."""
+    speech = path.with_name(f"speech-{path.stem}.wav")
+    subprocess.run(
+        ["espeak-ng", "-s", str(150 + 7 * seed), "-p", str(30 + 5 * seed), "-w", str(speech), SPEECH[seed % 4]],
+        check=True,
+        timeout=60,
+    )
+    pitch = f"mod(abs(sin(floor(t*2.3)*12.9898+{seed}*78.233))*43758.5453,1)"
+    burst = f"mod(abs(sin(floor(t*1.7)*39.3468+{seed}*11.135))*24634.6345,1)"
+    ffmpeg(
+        "-i",
+        str(speech),
+        "-f",
+        "lavfi",
+        "-i",
+        f"aevalsrc='0.15*sin(2*PI*(250+900*{pitch})*t)':s=22050:d={seconds}",
+        "-f",
+        "lavfi",
+        "-i",
+        f"anoisesrc=seed={seed}:a=0.25:d={seconds}:r=22050,volume='gt({burst},0.7)':eval=frame",
+        "-filter_complex",
+        f"[0]aresample=22050,apad,atrim=duration={seconds}[s];[s][1][2]amix=inputs=3:normalize=0",
+        "-ac",
+        "1",
+        str(path),
+    )
+    speech.unlink()
+    return path
+
+
+def make_with_sound(path: Path, picture: str, sound: Path | str, *, start_s: float = 0, seconds: int = 10) -> Path:
+    """`seconds` of a lavfi `picture` at 320×240 over the sound from `start_s` of `sound` (a file,
+    or a lavfi source such as "anullsrc"), encoded as H.264 and 64 kbit/s AAC: one clip's sound
+    laid under another clip's pictures, as a repost with its picture replaced would be."""
+    source = ["-f", "lavfi", "-i", str(sound)] if isinstance(sound, str) else ["-ss", str(start_s), "-i", str(sound)]
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"{picture},scale=320:240,trim=duration={seconds}",
+        *source,
+        "-t",
+        str(seconds),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "64k",
+        "-shortest",
+        str(path),
+    )
+    return path

@@ -122,7 +122,7 @@ def test_verify_prints_exact_match_and_near_duplicates(tmp_path: Path, source_an
     near = run(["verify", str(copy)], tmp_path).stdout
     assert "Exact match: none" in near
     assert clip_id in near and "→" in near
-    # On 80 columns (a pipe) the eight columns do not fit beside the whole id: one record per copy.
+    # On 80 columns (a pipe) the nine columns do not fit beside the whole id: one record per copy.
     narrow = subprocess.run(
         [VERITY, "verify", str(copy)],
         capture_output=True,

@@ -129,6 +129,7 @@ def test_clip_related_lists_the_copies_with_whole_ids_at_80_columns(archived: Ar
     [copy] = archived.api.get(f"/api/v1/clips/{archived.clips['excerpt']}/related").json()["related"]
     first = copy["segments"][0]  # where the excerpt's footage sits in the source
     assert f"{first['clip_start_s']:.1f}–{first['clip_start_s'] + first['duration_s']:.1f}" in shown, shown
+    assert "found by" in shown and "picture" in shown, shown  # the excerpt has no sound
     assert "…" not in shown
 
 

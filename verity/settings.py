@@ -111,8 +111,12 @@ class Settings(BaseSettings):
         description="CPU seconds one ffprobe run may use (a header built to exhaust it, e.g. 100,000 metadata "
         "tags, is refused once they are spent); needs prlimit (util-linux), else only the timeout bounds it.",
     )
-    decode_timeout_s: float = Field(default=3 * 3600, gt=0, description="Longest one decode pass may run.")
-    ffmpeg_memory_mb: int = Field(default=3072, ge=256, description="Address-space limit for ffmpeg/ffprobe.")
+    decode_timeout_s: float = Field(
+        default=3 * 3600, gt=0, description="Longest one decode pass may run (and fpcalc over its sound)."
+    )
+    ffmpeg_memory_mb: int = Field(
+        default=3072, ge=256, description="Address-space limit for ffmpeg/ffprobe (and fpcalc)."
+    )
     ingest_workers: int = Field(
         default=1, ge=1, description="Clips analysed at once by the in-process runner, or by each `verity worker`."
     )

@@ -16,19 +16,20 @@ from tests.helpers.pipeline import ingest_file, load
 
 
 # Browsers cannot play HEVC, QuickTime files or RGB VP9 (the test pattern's): those get a viewing copy.
+# Clips with a sound track get its fingerprint.
 @pytest.mark.parametrize(
-    ("name", "viewing_copy"),
+    ("name", "viewing_copy", "sound"),
     [
-        ("h264.mp4", False),
-        ("hevc.mov", True),
-        ("vp9.webm", True),
-        ("vfr.mp4", False),
-        ("silent.mp4", False),
-        ("tagged.mov", True),
+        ("h264.mp4", False, True),
+        ("hevc.mov", True, False),
+        ("vp9.webm", True, True),
+        ("vfr.mp4", False, False),
+        ("silent.mp4", False, False),
+        ("tagged.mov", True, True),
     ],
 )
 def test_clip_ends_ready_with_media_and_keyframes(
-    archive: Archive, clips: dict[str, Path], name: str, viewing_copy: bool
+    archive: Archive, clips: dict[str, Path], name: str, viewing_copy: bool, sound: bool
 ) -> None:
     clip_id = ingest_file(archive, clips[name])
     clip, keyframes, actions = load(archive, clip_id)
@@ -46,6 +47,7 @@ def test_clip_ends_ready_with_media_and_keyframes(
         "keyframes_extracted",
         *(["viewing_copy_made"] if viewing_copy else []),
         "fingerprinted",
+        *(["audio_fingerprinted"] if sound else []),
         "near_duplicates_found",
         "ingest_finished",
     ]

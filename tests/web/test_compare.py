@@ -47,6 +47,7 @@ def test_an_analyst_compares_a_copy_and_confirms_it_for_both_clips(
     segments = re.search(r'data-segments="([^"]+)"', page)
     assert segments and "query_start_s" in segments.group(1)  # the offset the players are locked at
     assert 'id="player"' in page and 'id="player-other"' in page
+    assert "found by pictures" in page and "pictures matched" in clip_page  # which signal (the footage has no sound)
     assert page.count('class="matched"') == 2  # one segment, drawn on both timelines
     form = {"decision": "confirmed", "note": "Same square, same moment"}
     assert client.post(f"/clips/{excerpt}/compare/{source}/decision", data=form).status_code == 403  # no token
