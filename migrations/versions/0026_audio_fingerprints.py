@@ -4,7 +4,7 @@ row per clip with an audio track), and what each near-duplicate was found by
 were all found by their pictures).
 
 Revision ID: 0026
-Revises: 0024
+Revises: 0025
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 revision = "0026"
 # 0025 (an index on clips, branch page-speed) is not on main yet: the merge puts 0026 after it.
-down_revision = "0024"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 

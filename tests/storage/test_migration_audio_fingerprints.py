@@ -9,7 +9,7 @@ from sqlalchemy import inspect, text
 from storage.db import make_engine, upgrade_database
 from tests.helpers.migrations import downgrade_database, execute_as_before
 
-BEFORE = "0024"
+BEFORE = "0025"
 CLIP = (
     "INSERT INTO clips (id, sha256, size_bytes, filename, blob_key, status, created_at, uploaded_by,"
     " verification_status) VALUES (:id, :sha, 1, 'f', 'k', 'ready', :at, 'a', 'unverified')"
