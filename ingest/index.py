@@ -189,6 +189,11 @@ class FingerprintIndex:
     def segments(self) -> list[Segment]:
         return list(self._segments)
 
+    @property
+    def segment_frames(self) -> int:
+        """Frames in segments (the rest wait in the tail)."""
+        return self._tail.first_frame
+
     def add(self, clip_id: str, print_: Fingerprint, *, defer_sorting: bool = False) -> None:
         """Make a clip searchable (replacing an earlier fingerprint of it). With `defer_sorting`,
         for bulk loads, its entries wait in the tail until `finish_loading`."""
