@@ -133,5 +133,3 @@ def hamming(a: Hashes, b: Hashes) -> npt.NDArray[np.int64]:
     # NumPy's popcount ufunc (2.0+): a hardware instruction, ~17x the byte-table lookup it replaced.
     counts: npt.NDArray[np.int64] = np.bitwise_count(np.bitwise_xor(a, b)).astype(np.int64)
     return counts
-
-
