@@ -262,16 +262,28 @@ class FingerprintIndex:
         (segments or the unsorted tail)."""
         with self._lock:
             keys, rows, tables = _probes(hashes, probe_radius)
+            # Neighbouring query frames mostly share a chunk: each distinct (table, key) is looked
+            # up, and its entries read from the (large, randomly accessed) segment, once.
+            distinct, inverse = np.unique(tables << 32 | keys.astype(np.int64), return_inverse=True)
+            distinct_keys, distinct_tables = (distinct & 0xFFFFFFFF).astype(np.uint32), distinct >> 32
             found_query: list[npt.NDArray[np.int64]] = []
             found_frame: list[npt.NDArray[np.int64]] = []
             found_distance: list[npt.NDArray[np.int64]] = []
             for segment in self._segments:
-                probe, entry = segment.lookup(keys, tables)
+                probe, entry = segment.lookup(distinct_keys, distinct_tables)
                 if not len(probe):
                     continue
-                frame = segment.entry_frames(entry)
-                archived = segment.pairs[frame * 2 + (tables[probe] & 1)]
-                query_frame = rows[probe]
+                distinct_frame = segment.entry_frames(entry)
+                distinct_archived = segment.pairs[distinct_frame * 2 + (distinct_tables[probe] & 1)]
+                counts = np.bincount(probe, minlength=len(distinct))
+                offsets = np.cumsum(counts) - counts
+                per_probe = counts[inverse]
+                total = int(per_probe.sum())
+                if not total:
+                    continue
+                picked = np.repeat(offsets[inverse] - (np.cumsum(per_probe) - per_probe), per_probe) + np.arange(total)
+                frame, archived = distinct_frame[picked], distinct_archived[picked]
+                query_frame = np.repeat(rows, per_probe)
                 distance = hamming(hashes[query_frame], archived)
                 close = distance <= max_distance
                 found_query.append(query_frame[close])

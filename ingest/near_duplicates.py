@@ -121,13 +121,16 @@ class NearDuplicateFinder:
             except BlockingIOError:
                 return False
             self._saved_at = time.monotonic()
-            if saved_fingerprint_id(self.snapshot) >= self._last_id:
-                return False
-            self.index.save(self.snapshot, last_fingerprint_id=self._last_id)
-            self._seen_stamp = (self.snapshot / "index.json").stat().st_mtime
+            saved = saved_fingerprint_id(self.snapshot) < self._last_id
+            if saved:
+                self.index.save(self.snapshot, last_fingerprint_id=self._last_id)
+                self._seen_stamp = (self.snapshot / "index.json").stat().st_mtime
             if self.blobs is not None:
-                upload_segments(self.blobs, self.snapshot)
-            return True
+                try:
+                    upload_segments(self.blobs, self.snapshot)
+                except Exception as exc:  # whatever the S3 client raises: the next fold tries again
+                    log.warning("fingerprint index segments not uploaded (%s); kept locally", exc)
+            return saved
 
     def sync(self) -> int:
         """Load fingerprints stored since the last sync; returns how many."""
@@ -173,11 +176,15 @@ def saved_fingerprint_id(folder: Path) -> int:
     return int(state.get("meta", {}).get("last_fingerprint_id", 0)) if state.get("format") == INDEX_FORMAT else 0
 
 
-def upload_segments(blobs: BlobStore, folder: Path) -> None:
+def upload_segments(blobs: BlobStore, folder: Path) -> bool:
     """Copy the segments saved in `folder` that the object store lacks, then the list of them
     (last, so a reader never sees a list naming segments not there yet); then remove the
-    segments the list no longer names."""
-    state = json.loads((folder / "index.json").read_text())
+    segments the list no longer names. Nothing, if the object store holds as much already;
+    whether it uploaded."""
+    manifest = folder / "index.json"
+    if not manifest.exists() or stored_fingerprint_id(blobs) >= saved_fingerprint_id(folder):
+        return False
+    state = json.loads(manifest.read_text())
     stored = set(blobs.keys(f"{BLOB_PREFIX}/segments/"))
     for name in state["segments"]:
         for file in segment_files(folder / "segments" / name):
@@ -191,6 +198,16 @@ def upload_segments(blobs: BlobStore, folder: Path) -> None:
     for key in stored:
         if not any(key.startswith(prefix) for prefix in named):
             blobs.delete(key)
+    return True
+
+
+def stored_fingerprint_id(blobs: BlobStore) -> int:
+    """The newest fingerprint row the index in the object store holds (0: none there)."""
+    key = f"{BLOB_PREFIX}/index.json"
+    if not blobs.exists(key):
+        return 0
+    state = json.loads(b"".join(blobs.open(key)))
+    return int(state.get("meta", {}).get("last_fingerprint_id", 0)) if state.get("format") == INDEX_FORMAT else 0
 
 
 def fetch_segments(blobs: BlobStore, folder: Path) -> bool:
