@@ -13,7 +13,6 @@ a segment when it grows; segments of similar size are merged, like a log-structu
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -32,6 +31,7 @@ from ingest.index_segments import (
     ClipTimes,
     Segment,
     chunk_of,
+    fsync_dir,
 )
 
 __all__ = ["CHUNK_SPANS", "FingerprintIndex", "FingerprintLookup", "Hits"]
@@ -497,9 +497,4 @@ def _write_atomically(path: Path, data: bytes) -> None:
         out.flush()
         os.fsync(out.fileno())
     os.replace(temporary, path)
-    with contextlib.suppress(OSError):
-        handle = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(handle)
-        finally:
-            os.close(handle)
+    fsync_dir(path.parent)

@@ -209,7 +209,7 @@ class Segment:
             out.flush()
             os.fsync(out.fileno())
         partial.rename(target)
-        _fsync_dir(folder)
+        fsync_dir(folder)
 
     @classmethod
     def open(cls, folder: Path) -> Segment:
@@ -223,7 +223,8 @@ class Segment:
         return sum(int(np.asarray(a).nbytes) for a in self.arrays.values())
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable."""
     handle = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(handle)
