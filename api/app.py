@@ -106,7 +106,8 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
         app.state.threads = threads = start_thread_pools(configured)
         opened = archive or open_archive(configured, upgrade=True)
         remove_abandoned(opened.settings.resolved_work_dir())  # what an ingest killed mid-way left
-        finder = NearDuplicateFinder(opened.sessions, opened.settings.data_dir / "index")
+        shared = opened.blobs if opened.settings.blob_backend == "s3" else None  # segments kept in S3 too
+        finder = NearDuplicateFinder(opened.sessions, opened.settings.data_dir / "index", shared)
         finder.sync()
         runner = make_runner(opened, finder)
         app.state.archive, app.state.runner, app.state.finder = opened, runner, finder

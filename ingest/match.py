@@ -107,9 +107,34 @@ def _best_alignment(query: Fingerprint, clip: Fingerprint, proposed: float, step
     phase = float(clip.times[0] - query.times[0]) % step
     first = math.ceil((proposed - SEARCH_S - phase) / step)
     offsets = [phase + step * k for k in range(first, first + int(2 * SEARCH_S / step) + 1)]
-    tried = [_align(query, clip, offset, step, strict=True) for offset in offsets]
-    best = max(tried, key=lambda a: (int(a.matched.sum()), a.strength, -abs(a.offset - proposed)))
-    return _align(query, clip, best.offset, step)
+    matched, strength = _strict_agreement(query, clip, np.array(offsets), step)
+    best = max(range(len(offsets)), key=lambda k: (int(matched[k]), int(strength[k]), -abs(offsets[k] - proposed)))
+    return _align(query, clip, offsets[best], step)
+
+
+def _strict_agreement(
+    query: Fingerprint, clip: Fingerprint, offsets: npt.NDArray[np.float64], step: float
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """`_align(..., strict=True)`'s matched-frame count and strength at each of `offsets`, all at
+    once (a row per offset: the matcher tries many offsets per proposal)."""
+    last = len(clip.times) - 1
+    target = query.times[None, :] + offsets[:, None]
+    after = np.clip(np.searchsorted(clip.times, target.ravel()).reshape(target.shape), 0, last)
+    before = np.clip(after - 1, 0, last)
+    frame = np.where(np.abs(clip.times[before] - target) < np.abs(clip.times[after] - target), before, after)
+    usable = (np.abs(clip.times[frame] - target) <= step) & clip.informative[frame]
+    distance = np.minimum.reduce(
+        [
+            hamming(query.hashes[None, :], clip.hashes[frame]),
+            hamming(query.hashes[None, :], clip.centre_hashes[frame]),
+            hamming(query.centre_hashes[None, :], clip.hashes[frame]),
+        ]
+    )
+    distance = np.where(usable, distance, 64)
+    in_range = (target >= clip.times[0] - step) & (target <= clip.times[-1] + step)
+    matched = query.informative[None, :] & in_range & (distance <= MATCH_DISTANCE)
+    strength = np.where(matched, MATCH_DISTANCE + 1 - distance, 0).sum(axis=1)
+    return matched.sum(axis=1), strength
 
 
 def _changes(clip: Fingerprint, frames: npt.NDArray[np.int64]) -> int:

@@ -12,15 +12,12 @@ claim has moved on to the next attempt and its analysis writes nothing (ingest/p
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import itertools
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import procrastinate
@@ -220,26 +217,6 @@ def export_deferrer(app: procrastinate.App, export_id: str) -> JobDeferrer:
     return app.configure_task(EXPORT_TASK, queueing_lock=f"export:{export_id}", lock=f"export:{export_id}")
 
 
-@contextmanager
-def index_slot(folder: Path) -> Iterator[Path]:
-    """A folder for this process's index snapshot that no other live worker on this machine uses:
-    the first of folder/0, folder/1, … whose lock file nobody holds. A restarted worker takes a
-    free one again and loads the index saved there."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for number in itertools.count():
-        handle = (folder / f"{number}.lock").open("a")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            continue
-        try:
-            yield folder / str(number)
-        finally:
-            handle.close()
-        return
-
-
 def run_worker(settings: Settings) -> None:
     """Run queued jobs until SIGTERM or SIGINT. A running ingest is finished first (a second
     SIGTERM ends the process at once; the job is then failed and queued again by `recover_jobs`)."""
@@ -252,13 +229,14 @@ def run_worker(settings: Settings) -> None:
     archive = open_archive(settings, upgrade=True)
     remove_abandoned(settings.resolved_work_dir())  # what a worker killed mid-ingest left
     try:
-        with index_slot(settings.data_dir / "worker-index") as snapshot:
-            finder = NearDuplicateFinder(archive.sessions, snapshot)
-            finder.sync()
-            try:
-                asyncio.run(_work(make_queue_app(conninfo), WorkerResources(archive, finder), settings))
-            finally:
-                finder.save_snapshot()
+        # The same segment files as the API process and every other worker on this machine.
+        shared = archive.blobs if settings.blob_backend == "s3" else None
+        finder = NearDuplicateFinder(archive.sessions, settings.data_dir / "index", shared)
+        finder.sync()
+        try:
+            asyncio.run(_work(make_queue_app(conninfo), WorkerResources(archive, finder), settings))
+        finally:
+            finder.save_snapshot()
     finally:
         archive.close()
 
