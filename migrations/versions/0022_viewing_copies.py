@@ -41,5 +41,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("viewing_copies")
-    with op.batch_alter_table("clips") as batch:
+    # ALTER TABLE … DROP COLUMN in place (SQLite ≥ 3.35): recreating `clips` the batch way would drop
+    # a table that acquisitions, custody and the rest still refer to, which foreign keys refuse.
+    with op.batch_alter_table("clips", recreate="never") as batch:
         batch.drop_column("browser_playable")

@@ -44,16 +44,16 @@ def test_a_path_that_does_not_exist_answers_in_the_same_shape(client: TestClient
 def test_a_bug_answers_json_500_and_logs_the_traceback(archive: Archive, caplog: pytest.LogCaptureFixture) -> None:
     app = create_app(archive=archive)
 
-    @app.get("/broken")
-    def broken() -> None:  # a route with a bug, as any route might have
+    @app.get("/api/v1/broken")
+    def broken() -> None:  # a route of the API with a bug, as any route might have (a page's is an HTML page)
         raise RuntimeError("a bug")
 
     with TestClient(app, raise_server_exceptions=False) as client, caplog.at_level(logging.ERROR, "verity.api"):
-        response = client.get("/broken")
+        response = client.get("/api/v1/broken")
     assert response.status_code == 500
     assert response.json() == {"error": "internal", "detail": "internal error; the request was not completed"}
     [record] = [r for r in caplog.records if r.name == "verity.api"]
-    assert record.getMessage() == "unhandled error in GET /broken"
+    assert record.getMessage() == "unhandled error in GET /api/v1/broken"
     assert record.exc_info is not None and "a bug" in str(record.exc_info[1])
 
 
