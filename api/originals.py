@@ -19,7 +19,7 @@ from urllib.parse import quote
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 
-from api.ranges import parse_range
+from api.ranges import not_modified, requested_range
 from api.sources import hidden_of
 from ingest.export_records import original_name
 from ingest.fixity import Original, checked_original
@@ -84,11 +84,9 @@ def original_response(
         "Accept-Ranges": "bytes",
         "Content-Disposition": f"{'inline' if playback else 'attachment'}; filename*=UTF-8''{quote(filename)}",
     }
-    if etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]:
+    if not_modified(request, etag):
         return Response(status_code=304, headers=headers)
-    byte_range = parse_range(request.headers.get("range"), clip.size_bytes)
-    if request.headers.get("if-range") not in (None, etag):
-        byte_range = None
+    byte_range = requested_range(request, clip.size_bytes, etag)
     start, end = byte_range or (0, clip.size_bytes - 1)
     original = Original(clip.id, clip.blob_key, clip.sha256, clip.size_bytes)
     body = checked_original(archive, original, start, end, actor)
