@@ -104,6 +104,17 @@ def analysed(server: RunningServer, path: Path) -> str:
     raise AssertionError(f"clip {clip_id} not analysed in time")
 
 
+def case_with_incident(
+    server: RunningServer, case_title: str, incident_title: str, starts_at: str = "2019-11-16T14:00:00Z"
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A case and an incident recorded in it, made through the API by the server's admin."""
+    headers = auth(server.admin_key)
+    case: dict[str, Any] = httpx.post(f"{server.url}/api/v1/cases", headers=headers, json={"title": case_title}).json()
+    fields = {"title": incident_title, "starts_at": starts_at, "time_precision": "hour", "case_id": case["id"]}
+    incident: dict[str, Any] = httpx.post(f"{server.url}/api/v1/incidents", headers=headers, json=fields).json()
+    return case, incident
+
+
 def sign_in(page: Page, server: RunningServer, name: str) -> None:
     """Sign in through the form, as a visitor sent there from the archive."""
     page.goto(f"{server.url}/")

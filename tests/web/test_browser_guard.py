@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests import media
 from tests.conftest import VERITY, RunningServer, auth
-from tests.helpers.browser import add_person, analysed, sign_in, watched_page
+from tests.helpers.browser import add_person, analysed, case_with_incident, sign_in, watched_page
 from tests.helpers.ports import free_port
 from tests.helpers.workbench import PASSWORD
 
@@ -119,17 +119,7 @@ def test_a_guest_of_one_case_sees_that_case_only(
     inside = analysed(server, footage["inside"])
     outside = analysed(server, footage["outside"])
     headers = auth(server.admin_key)
-    case = httpx.post(f"{server.url}/api/v1/cases", headers=headers, json={"title": "Case of the square"}).json()
-    incident = httpx.post(
-        f"{server.url}/api/v1/incidents",
-        headers=headers,
-        json={
-            "title": "Shooting",
-            "starts_at": "2019-11-16T14:00:00Z",
-            "time_precision": "hour",
-            "case_id": case["id"],
-        },
-    ).json()
+    case, incident = case_with_incident(server, "Case of the square", "Shooting")
     linked = httpx.post(
         f"{server.url}/api/v1/incidents/{incident['id']}/clips", headers=headers, json={"clip_id": inside}
     )

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Request, Route, expect
 
 from tests import media
-from tests.conftest import RunningServer, auth
-from tests.helpers.browser import add_person, screenshot, sign_in, watched_page
+from tests.conftest import RunningServer
+from tests.helpers.browser import add_person, case_with_incident, screenshot, sign_in, watched_page
 
 pytestmark = pytest.mark.slow
 CHUNK = 8 * 1024 * 1024
@@ -34,18 +33,9 @@ def test_the_investigators_journey(
     browser: Browser, any_server: RunningServer, footage: dict[str, Path], tmp_path: Path
 ) -> None:
     server = any_server
-    admin = auth(server.admin_key)
-    case = httpx.post(f"{server.url}/api/v1/cases", headers=admin, json={"title": "November 2019, Sadeghieh"}).json()
-    incident = httpx.post(
-        f"{server.url}/api/v1/incidents",
-        headers=admin,
-        json={
-            "title": "تیراندازی در میدان صادقیه",
-            "starts_at": "2019-11-16T14:00:00+03:30",
-            "time_precision": "hour",
-            "case_id": case["id"],
-        },
-    ).json()
+    case, incident = case_with_incident(
+        server, "November 2019, Sadeghieh", "تیراندازی در میدان صادقیه", "2019-11-16T14:00:00+03:30"
+    )
     add_person(server, "mina", "analyst")
     watched = watched_page(browser)
     page = watched.page
