@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from api.schemas import AcquisitionOut, AnchoredHeadOut, ClipOut, CustodyEventOut, CustodyLog, MismatchOut
 from storage.access import Scope
 from storage.anchors import newest_anchored_head
-from storage.models import Clip, CustodyEvent
+from storage.custody import StoredEvent
+from storage.models import Clip
 from storage.sources import Hidden
 from storage.vouched import CustodyCheck, check_custody
 
@@ -51,7 +52,7 @@ def acquisitions_answer(clip: Clip, hidden: Hidden) -> list[AcquisitionOut]:
 
 
 def custody_answer(
-    events: Sequence[CustodyEvent], check: CustodyCheck, hidden: Hidden
+    events: Sequence[StoredEvent], check: CustodyCheck, hidden: Hidden
 ) -> tuple[list[CustodyEventOut], CustodyCheck]:
     """The custody log's events and chain check as shown: the check ran on what is stored (so
     `verified` is the stored chain's), only the values it shows of a hidden source are left out."""

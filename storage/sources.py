@@ -23,11 +23,10 @@ from storage.access import Scope, incidents_in_cases, sources_visible, visible_c
 from storage.acquisitions import SOURCE_FIELDS
 from storage.keys import Permission
 from storage.models import Acquisition, CaseIncident
-from storage.vouched import MATCH_OUTCOMES, RECEIPTS, Mismatch
+from storage.vouched import LINK_ACTIONS, MATCH_OUTCOMES, RECEIPTS, Mismatch
 
 REDACTED = "redacted"
 # Custody events that name an incident (of another case, maybe).
-LINK_ACTIONS = ("linked", "unlinked", "link_changed")
 # What a link event of another case's incident says of it beyond its id: all of it, and its actor.
 LINK_DETAILS = ("incident_id", "start_s", "end_s", "note", "before", "after")
 # What a receipt or the answers say of an acquisition handed into another case, beyond its sources.

@@ -19,13 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.chain import ChainCheck, timestamp
-from storage.custody import check_links, list_events
+from storage.custody import StoredEvent, check_links, read_events
 from storage.models import (
     Acquisition,
     AcquisitionCorrection,
     Clip,
     ClipLink,
-    CustodyEvent,
     MatchDecision,
     VerificationChange,
 )
@@ -37,6 +36,10 @@ RECEIPT_FIELDS = ("filename", "source", "source_url", "captured_at", "note", "re
 FIXITY_OUTCOMES = {"fixity_checked": "ok", "fixity_failed": "failed"}
 # The events of a decision on a suggested copy (storage/matches.py MATCH_ACTIONS), and what each decides.
 MATCH_OUTCOMES = {"match_confirmed": "confirmed", "match_rejected": "rejected"}
+# The events that make, change and remove a link of the clip to an incident.
+LINK_ACTIONS = ("linked", "unlinked", "link_changed")
+# The events whose details vouch for a row (each read below); the others' details are not read.
+VOUCHING = frozenset((*RECEIPTS, "acquisition_corrected", "verification_changed", *LINK_ACTIONS, *MATCH_OUTCOMES))
 # What a Mismatch holds for a row as a whole: one an event records, one that is stored.
 RECORDED, PRESENT = "recorded", "present"
 
@@ -95,13 +98,13 @@ class CustodyCheck:
         return broken + [f"custody: {mismatch.describe()}" for mismatch in self.mismatches]
 
 
-def check_custody(session: Session, clip: Clip) -> tuple[list[CustodyEvent], CustodyCheck]:
+def check_custody(session: Session, clip: Clip) -> tuple[list[StoredEvent], CustodyCheck]:
     """The clip's events, and the chain check over them and the rows they vouch for."""
-    events = list_events(session, clip.id)
+    events = read_events(session, clip.id)
     return events, CustodyCheck(check_links(session, clip.id, events), vouched_mismatches(session, clip, events))
 
 
-def _details(event: CustodyEvent) -> dict[str, Any]:
+def _details(event: StoredEvent) -> dict[str, Any]:
     try:
         parsed = json.loads(event.details)
     except ValueError:
@@ -122,7 +125,7 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def vouched_mismatches(session: Session, clip: Clip, events: Sequence[CustodyEvent]) -> list[Mismatch]:
+def vouched_mismatches(session: Session, clip: Clip, events: Sequence[StoredEvent]) -> list[Mismatch]:
     """Every field, of the clip and the rows its chain vouches for, that differs from what the
     chain recorded, in the order of the events that recorded them (rows no event vouches for last)."""
     found: list[Mismatch] = []
@@ -131,7 +134,8 @@ def vouched_mismatches(session: Session, clip: Clip, events: Sequence[CustodyEve
         if not _same(recorded, value):
             found.append(Mismatch(seq, name, _plain(recorded), _plain(value)))
 
-    parsed = [(event, _details(event)) for event in events]
+    # Only the events that vouch for a row are read (a long log is mostly downloads and checks).
+    parsed = [(event, _details(event) if event.action in VOUCHING else {}) for event in events]
     found += _receipts(session, clip, parsed, compare)
     found += _corrections(session, clip, parsed, compare)
     found += _reviews(session, clip, parsed, compare)
@@ -143,7 +147,7 @@ def vouched_mismatches(session: Session, clip: Clip, events: Sequence[CustodyEve
     return sorted(found, key=lambda m: (m.seq is None, m.seq or 0))
 
 
-Parsed = list[tuple[CustodyEvent, dict[str, Any]]]
+Parsed = list[tuple[StoredEvent, dict[str, Any]]]
 
 
 def _receipts(session: Session, clip: Clip, parsed: Parsed, compare: Any) -> list[Mismatch]:
@@ -260,7 +264,7 @@ def _links(session: Session, clip: Clip, parsed: Parsed, compare: Any) -> list[M
 def _matches(session: Session, clip: Clip, parsed: Parsed, compare: Any) -> list[Mismatch]:
     """Each decision row against the last event of it on this clip (a new decision replaces the row)."""
     missing: list[Mismatch] = []
-    expected: dict[int, tuple[CustodyEvent, dict[str, Any]]] = {}  # decision id → its last event
+    expected: dict[int, tuple[StoredEvent, dict[str, Any]]] = {}  # decision id → its last event
     for event, details in parsed:
         if event.action in MATCH_OUTCOMES and isinstance(details.get("decision_id"), int):
             expected[details["decision_id"]] = (event, details)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from datetime import UTC, datetime
@@ -10,7 +11,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from storage.custody import append_event, list_events, verify_chain
+from storage.chain import GENESIS_HASH, link_hash
+from storage.custody import append_event, list_events, read_events, verify_chain
 from storage.db import make_engine, make_session_factory
 from storage.models import Acquisition, Clip, CustodyEvent
 from tests.helpers.backends import postgresql_only
@@ -32,6 +34,29 @@ def load_check(database_url: str, clip_id: str):  # type: ignore[no-untyped-def]
     sessions = make_session_factory(make_engine(database_url))
     with sessions() as session:
         return verify_chain(list_events(session, clip_id))
+
+
+def test_a_link_hashes_the_previous_hash_and_its_canonical_json_as_documented() -> None:
+    """A known answer, worked out by hand as an outside verifier would (docs/design.md): the
+    format may not drift with the code that writes it."""
+    body = {"seq": 0, "clip_id": "c1", "action": "noted", "actor": "t", "occurred_at": "2026-01-02T03:04:05.000006Z"}
+    body["details"] = '{"text":"ünïcode"}'
+    text = (
+        '{"action":"noted","actor":"t","clip_id":"c1","details":"{\\"text\\":\\"ünïcode\\"}",'
+        '"occurred_at":"2026-01-02T03:04:05.000006Z","seq":0}'
+    )
+    assert link_hash(GENESIS_HASH, body) == hashlib.sha256(bytes(32) + text.encode()).hexdigest()
+
+
+def test_stored_events_read_for_a_check_are_the_mapped_rows_values(database_url: str) -> None:
+    clip_id = make_clip_with_events(database_url, 3)
+    names = ("id", "clip_id", "seq", "action", "actor", "occurred_at", "details", "prev_hash", "hash")
+    with make_session_factory(make_engine(database_url))() as session:
+        mapped = [tuple(getattr(e, name) for name in names) for e in list_events(session, clip_id)]
+        events = read_events(session, clip_id)
+    stored = [tuple(getattr(e, name) for name in names) for e in events]
+    assert stored == mapped and len(stored) == 3
+    assert verify_chain(events).verified
 
 
 def test_chain_of_stored_events_verifies(database_url: str) -> None:
