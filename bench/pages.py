@@ -76,7 +76,7 @@ REQUEST_TIMEOUT_S = 30
 REAL_CLIPS = 5
 NO_AUDIT_S = 100 * 365 * 86400
 PASSWORD = "bench-pages-password-1"
-# The pages timed; the incident and case pages join as lines here.
+# The pages timed: every page of the workbench that a GET opens.
 PAGES: list[tuple[str, str]] = [
     ("archive", "/"),
     ("archive, filtered", "/?status=ready&has_near_duplicates=true"),
@@ -86,6 +86,10 @@ PAGES: list[tuple[str, str]] = [
     ("compare", "/clips/{copy}/compare/{original}"),
     ("upload", "/upload"),
     ("row fragment", "/clips/{clip}/row"),
+    ("incidents", "/incidents"),
+    ("incident", "/incidents/{incident}"),
+    ("cases", "/cases"),
+    ("case", "/cases/{case}"),
     ("API reference", "/docs"),
 ]
 
@@ -478,6 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--long-log", type=int, default=3000, help="Downloads recorded on one clip.")
     parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--json", action="store_true", help="Print the results as JSON too.")
+    parser.add_argument("--keep", type=Path, help="Build the archives in this new folder and keep them (to profile).")
     args = parser.parse_args(argv)
     archives = [name.strip() for name in args.archives.split(",") if name.strip()]
     if not set(archives) <= {"embedded", "scaled"}:
@@ -489,9 +494,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}")
     print(f"code {revision()}, started {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
     results = []
-    with tempfile.TemporaryDirectory(prefix="verity-pages-") as temporary:
+    if args.keep:
+        args.keep.mkdir(parents=True)  # a new folder: a kept archive is never built over another
+    with contextlib.ExitStack() as stack:
+        temporary = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="verity-pages-")))
         for archive in archives:
-            folder = Path(temporary) / archive
+            folder = temporary / archive
             folder.mkdir()
             result = run_archive(archive, args, folder)
             print_result(result)
