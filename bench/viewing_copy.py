@@ -2,7 +2,8 @@
 
 Generates clips a browser cannot play (cached outside the repository, keyed by their parameters):
 1080p30 HEVC/AAC in Matroska (x265 `fast` at 12 Mbit/s over a noisy test pattern, about what
-phones write), 576i MPEG-2/MP2 in MPEG-TS (interlaced broadcast footage), and 1080p30 H.264/AAC
+phones write), 576i MPEG-2/MP2 in MPEG-TS (interlaced SD broadcast footage), 1080i25 H.264/AC-3 in
+MPEG-TS (interlaced HD television and AVCHD camcorders), and 1080p30 H.264/AAC
 in QuickTime shown turned 90° (a phone held upright), and the same not turned (whose H.264 and AAC
 move into the MP4 as they are). For each clip it times, in CPU seconds
 (user + system of the child processes: steadier than wall time on a shared machine) and wall
@@ -70,6 +71,17 @@ def interlaced_ts(path: Path, seconds: int) -> None:
     )  # fmt: skip
 
 
+def interlaced_h264_ts(path: Path, seconds: int) -> None:
+    """1080i25 as television and camcorders (AVCHD) record it: interlaced H.264 with AC-3 sound."""
+    ffmpeg(
+        "-f", "lavfi", "-i", f"testsrc2=size=1920x1080:rate=50:duration={seconds},noise=alls=12:allf=t",
+        "-f", "lavfi", "-i", f"sine=duration={seconds}",
+        "-vf", "tinterlace=mode=interleave_top,setfield=tff", "-c:v", "libx264", "-preset", "fast",
+        "-flags", "+ilme+ildct", "-x264-params", "tff=1", "-b:v", "16M", "-pix_fmt", "yuv420p",
+        "-c:a", "ac3", "-f", "mpegts", str(path),
+    )  # fmt: skip
+
+
 def rotated_mov(path: Path, seconds: int) -> None:
     ffmpeg(
         "-f", "lavfi", "-i", f"testsrc2=size=1920x1080:rate=30:duration={seconds},noise=alls=12:allf=t",
@@ -88,6 +100,7 @@ def quicktime_mov(path: Path, seconds: int) -> None:
 CLIPS: dict[str, tuple[str, Callable[[Path, int], None]]] = {
     "1080p HEVC MKV": ("mkv", hevc_mkv),
     "576i MPEG-2 TS": ("ts", interlaced_ts),
+    "1080i H.264 TS": ("ts", interlaced_h264_ts),
     "1080p H.264 MOV, rotated": ("mov", rotated_mov),
     "1080p H.264 MOV": ("mov", quicktime_mov),
 }
@@ -153,6 +166,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--preset", action="append", help="x264 presets to try (default: the pipeline's)")
     parser.add_argument("--cap", action="append", type=int, help="short-side caps to try (default: the pipeline's)")
+    parser.add_argument("--clip", action="append", choices=sorted(CLIPS), help="clips to measure (default: all)")
     args = parser.parse_args()
     default = ViewingCopyOutput(Path("x"), False, False)
     presets, caps = args.preset or [default.preset], args.cap or [default.max_short_side]
@@ -169,6 +183,8 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|")
     for name, (suffix, make) in CLIPS.items():
+        if args.clip and name not in args.clip:
+            continue
         path = CACHE / f"viewing-{name.replace(',', '').replace(' ', '-')}-{args.seconds}s.{suffix}"
         if not path.exists():
             make(path, args.seconds)
