@@ -21,13 +21,15 @@ long custody log). SQLite's planner statistics are gathered (as the server's hou
 and the server started again. A person signs in through the sign-in form and each page in
 `PAGES` is timed,
 first by one client (`--rounds` times each), then by `--clients` clients at once (each page
-`--rounds` times per client); p50, p95 and max per page, and the server's CPU per request.
+`--rounds` times per client); p50, p95 and max per page, and the server's CPU per request. The
+goal is judged on the one client (an investigator opening pages); the clients at once say how
+the pages share one server process.
 
 A page is one line of `PAGES`: its name and its path, with `{clip}`, `{long_log_clip}`,
 `{original}`, `{copy}`, `{incident}` and `{case}` filled in.
 
     .venv/bin/python bench/pages.py [--archives embedded,scaled] [--clips 10000] [--rounds 30]
-        [--clients 4] [--long-log 3000] [--postgres-url URL] [--json]
+        [--clients 4] [--long-log 3000] [--postgres-url URL] [--json] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -125,8 +127,12 @@ class Result:
     load_average: str
 
     def goals_met(self) -> bool:
+        """The issue's goal: each page, asked for by one investigator, within GOAL_P95_MS at p95.
+        Several clients at once are measured beside it (what one server process on these two
+        cores gives), and every answer of both must be a 200."""
+        timed = all(page["p95_ms"] <= GOAL_P95_MS for page in self.sequential.values())
         pages = [*self.sequential.values(), *self.concurrent.values()]
-        return all(page["p95_ms"] <= GOAL_P95_MS and set(page["statuses"]) == {"200"} for page in pages)
+        return timed and all(set(page["statuses"]) == {"200"} for page in pages)
 
 
 # --- filling the archive ------------------------------------------------------------------------
@@ -463,7 +469,10 @@ def print_result(result: Result) -> None:
         f"concurrent: {result.concurrent_wall_s} s wall, server CPU {result.concurrent_server_cpu_s} s; "
         f"load average {result.load_average}"
     )
-    print(f"goal (p95 <= {GOAL_P95_MS} ms, all 200): {'met' if result.goals_met() else 'NOT met'}")
+    crowded = sum(page["p95_ms"] > GOAL_P95_MS for page in result.concurrent.values())
+    verdict = "met" if result.goals_met() else "NOT met"
+    print(f"goal (one client, every page p95 <= {GOAL_P95_MS} ms; all 200): {verdict}")
+    print(f"{result.clients} clients at once: {crowded} of {len(result.concurrent)} pages over {GOAL_P95_MS} ms at p95")
 
 
 def revision() -> str:
