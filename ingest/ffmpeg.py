@@ -226,8 +226,10 @@ class DecodePlan:
     sample_fps: float
     sample_size: int
     # Decode no frame that no other frame refers to (B-frames, mostly), when no output needs every
-    # frame: about 40 % of an H.264 decode's CPU (bench/README.md, ingest_speed.py).
-    skip_nonreference: bool = True
+    # frame: about 40 % of an H.264 decode's CPU (bench/README.md, ingest_speed.py). Off by
+    # default: interval keyframes then drift to the next decoded frame, and an error in a
+    # skipped frame is never met, so the integrity check cannot report it.
+    skip_nonreference: bool = False
 
 
 def skips_nonreference(plan: DecodePlan, outputs: DecodeOutputs) -> bool:
@@ -240,10 +242,11 @@ def skips_nonreference(plan: DecodePlan, outputs: DecodeOutputs) -> bool:
 def decode_command(path: Path, plan: DecodePlan, outputs: DecodeOutputs) -> list[str]:
     """One ffmpeg run: decode the video once (upright: ffmpeg applies the display matrix) and split
     it into keyframe thumbnails and grey frame samples (and, asked for, the sound as PCM for its
-    fingerprint, and a viewing copy). Unless a viewing copy is encoded, the decoder skips the
-    frames no other frame refers to (`-skip_frame noref`: the scene scores, the interval keyframes
-    and the samples come from the frames that are decoded anyway; the first frame of a scene is
-    coded as a reference frame, and a sample lands at most a few frames from its tick). Each
+    fingerprint, and a viewing copy). With `plan.skip_nonreference`, and unless a viewing copy is
+    encoded, the decoder skips the frames no other frame refers to (`-skip_frame noref`: the
+    scene scores, interval keyframes and samples come from the frames decoded anyway; the first
+    frame of a scene is usually coded as a reference frame, and a sample lands a few frames from
+    its tick at most). Each
     branch first drops the frames it does not need and only then scales, so the cost of scaling
     does not grow with the frame rate (measured: scaling every frame first cost ~35 % more CPU
     than a plain decode).
