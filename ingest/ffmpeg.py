@@ -115,8 +115,8 @@ def limited(command: list[str], limits: Limits) -> list[str]:
     ]
 
 
-def _input(path: Path) -> Any:
-    return ffmpeg.input(f"file:{path.resolve()}", **INPUT_GUARDS)
+def _input(path: Path, **options: Any) -> Any:
+    return ffmpeg.input(f"file:{path.resolve()}", **INPUT_GUARDS, **options)
 
 
 def _lines(stderr: str) -> list[str]:
@@ -225,17 +225,34 @@ class DecodePlan:
     thumbnail_max_side: int
     sample_fps: float
     sample_size: int
+    # Decode no frame that no other frame refers to (B-frames, mostly), when no output needs every
+    # frame: about 40 % of an H.264 decode's CPU (bench/README.md, ingest_speed.py). Off by
+    # default: interval keyframes then drift to the next decoded frame, and an error in a
+    # skipped frame is never met, so the integrity check cannot report it.
+    skip_nonreference: bool = False
+
+
+def skips_nonreference(plan: DecodePlan, outputs: DecodeOutputs) -> bool:
+    """Whether the pass leaves non-reference frames undecoded: not when it encodes a viewing copy,
+    which needs every frame (a copy of the original's packets needs none decoded)."""
+    encoded_copy = outputs.viewing_copy is not None and not outputs.viewing_copy.copy_video
+    return plan.skip_nonreference and not encoded_copy
 
 
 def decode_command(path: Path, plan: DecodePlan, outputs: DecodeOutputs) -> list[str]:
     """One ffmpeg run: decode the video once (upright: ffmpeg applies the display matrix) and split
     it into keyframe thumbnails and grey frame samples (and, asked for, the sound as PCM for its
-    fingerprint, and a viewing copy). Each branch first drops the frames it does
-    not need and only then scales, so the cost of scaling does not grow with the frame rate
-    (measured: scaling every frame first cost ~35 % more CPU than a plain decode).
+    fingerprint, and a viewing copy). With `plan.skip_nonreference`, and unless a viewing copy is
+    encoded, the decoder skips the frames no other frame refers to (`-skip_frame noref`: the
+    scene scores, interval keyframes and samples come from the frames decoded anyway; the first
+    frame of a scene is usually coded as a reference frame, and a sample lands a few frames from
+    its tick at most). Each
+    branch first drops the frames it does not need and only then scales, so the cost of scaling
+    does not grow with the frame rate (measured: scaling every frame first cost ~35 % more CPU
+    than a plain decode).
     `-copyts` keeps the file's own presentation times, which need not start at zero."""
     side = plan.thumbnail_max_side
-    source = _input(path)
+    source = _input(path, **({"skip_frame": "noref"} if skips_nonreference(plan, outputs) else {}))
     encoded_copy = outputs.viewing_copy is not None and not outputs.viewing_copy.copy_video
     branches = source.video.filter_multi_output("split", 3 if encoded_copy else 2)
     selection = f"eq(n,0)+gt(scene,{plan.scene_threshold})+gte(t-prev_selected_t,{plan.every_s})"
@@ -325,21 +342,32 @@ class DecodeReport:
     frames_decoded: int | None  # None when ffmpeg printed no statistics
     error_count: int
     first_messages: list[str]  # distinct error messages, in order, at most MESSAGES_KEPT
+    frames_read: int | None = None  # video packets the decoder was given (None: no statistics)
+    skipped_nonreference: bool = False  # the pass left non-reference frames undecoded on purpose
+
+    @property
+    def frames_accounted(self) -> int | None:
+        """The video frames the file yielded: those decoded, or, when the pass skipped
+        non-reference frames, those read (a skipped frame is read and parsed, not decoded)."""
+        if self.skipped_nonreference and self.frames_read is not None:
+            return max(self.frames_read, self.frames_decoded or 0)
+        return self.frames_decoded
 
 
 MESSAGES_KEPT = 5
 # `[h264 @ 0x55d0…] [error] message` or `[error] message` (with `-loglevel level+…`).
 _LEVELLED = re.compile(r"^(\[[^\]]+ @ 0x[0-9a-f]+\] )?\[(trace|debug|verbose|info|warning|error|fatal|panic)\] (.*)$")
-_FRAMES_DECODED = re.compile(r"Input stream #\d+:\d+ \(video\): \d+ packets read \(\d+ bytes\); (\d+) frames decoded")
+_FRAMES_DECODED = re.compile(r"Input stream #\d+:\d+ \(video\): (\d+) packets read \(\d+ bytes\); (\d+) frames decoded")
 _PROBLEM_LEVELS = ("error", "fatal", "panic")
 
 
-def read_decode_log(stderr: str, path: Path) -> tuple[str, DecodeReport]:
+def read_decode_log(stderr: str, path: Path, *, skipped_nonreference: bool = False) -> tuple[str, DecodeReport]:
     """Split a `level+verbose` log into the problems alone (as `-v error` would print them, for
     `classify_failure`) and the report of what decoded."""
     problems: list[str] = []
     messages: list[str] = []
     frames: int | None = None
+    read: int | None = None
     errors = 0
     for line in stderr.splitlines():
         match = _LEVELLED.match(line.strip())
@@ -352,9 +380,10 @@ def read_decode_log(stderr: str, path: Path) -> tuple[str, DecodeReport]:
         if level in _PROBLEM_LEVELS and message:
             messages.append(message.replace(f"file:{path.resolve()}", "input").replace(f"file:{path}", "input"))
         if counted := _FRAMES_DECODED.search(message):
-            frames = max(frames or 0, int(counted.group(1)))
+            read = max(read or 0, int(counted.group(1)))
+            frames = max(frames or 0, int(counted.group(2)))
     kept = list(dict.fromkeys(messages))[:MESSAGES_KEPT]
-    return "\n".join(problems), DecodeReport(frames, errors, kept)
+    return "\n".join(problems), DecodeReport(frames, errors, kept, read, skipped_nonreference)
 
 
 def run_decode(
@@ -389,7 +418,8 @@ def run_decode(
             if process.poll() is None:
                 process.kill()
                 process.wait()
-    problems, report = read_decode_log(stderr_path.read_text("utf-8", "replace"), path)
+    stderr = stderr_path.read_text("utf-8", "replace")
+    problems, report = read_decode_log(stderr, path, skipped_nonreference=skips_nonreference(plan, outputs))
     if returncode != 0:
         if timed_out.is_set():
             raise DecodeTimeout(f"decoding took longer than the limit of {limits.timeout_s:.0f} s")

@@ -37,11 +37,12 @@ def check_integrity(info: MediaInfo, frames: DecodedFrames) -> Integrity:
     """Compare what the container declares for the video with what decoded: its frame count where
     it states one, else its duration (the video stream's own, or the container's). The decoded
     duration is the decoded frames at the stream's average frame rate; for a variable frame rate
-    (or none stated), the span the frame samples cover (to 1/sample_fps)."""
+    (or none stated), the span the frame samples cover (to 1/sample_fps). A pass that skipped
+    non-reference frames counts the frames it read (`DecodeReport.frames_accounted`)."""
     video = info.media.get("video") or {}
     declared_s = video.get("duration_s") or info.duration_s
     declared_frames = video.get("frame_count")
-    decoded_frames = frames.report.frames_decoded
+    decoded_frames = frames.report.frames_accounted
     rate = video.get("avg_frame_rate") or video.get("real_frame_rate")
     if decoded_frames is not None and rate and not video.get("variable_frame_rate"):
         decoded_s: float | None = round(decoded_frames / rate, 3)

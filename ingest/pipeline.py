@@ -117,6 +117,7 @@ def decode_plan(settings: Settings) -> DecodePlan:
         thumbnail_max_side=settings.thumbnail_max_side,
         sample_fps=settings.sample_fps,
         sample_size=settings.sample_size,
+        skip_nonreference=settings.decode_skip_nonreference,
     )
 
 

@@ -104,6 +104,12 @@ class Settings(BaseSettings):
     thumbnail_max_side: int = Field(default=640, ge=32, le=4096, description="Longest side of keyframe thumbnails, px.")
     sample_fps: float = Field(default=2.0, gt=0, le=30, description="Frame samples per second for fingerprints.")
     sample_size: int = Field(default=64, ge=16, le=256, description="Frame samples are this many pixels square.")
+    decode_skip_nonreference: bool = Field(
+        default=False,
+        description="Leave frames no other frame refers to undecoded when no viewing copy is encoded: about "
+        "40 % less decode CPU on H.264 with B-frames, but interval keyframes move to the next decoded frame "
+        "and damage confined to skipped frames goes unreported.",
+    )
     ffprobe_timeout_s: float = Field(default=60, gt=0, description="Longest one ffprobe run may take.")
     ffprobe_cpu_s: int = Field(
         default=5,
