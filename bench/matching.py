@@ -63,7 +63,7 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _H
 from ingest.fingerprint import Fingerprint  # noqa: E402
 from ingest.index import FingerprintIndex  # noqa: E402
 from ingest.match import Match, match_clip  # noqa: E402
-from ingest.pipeline import analyse_file  # noqa: E402
+from ingest.pipeline import analyse_query  # noqa: E402
 from verity.settings import Settings  # noqa: E402
 
 sys.path.append(str(_HERE))  # after Verity's imports: bench/'s own modules, the shadowing is past
@@ -228,6 +228,7 @@ class Timing:
 class VerityPrint:
     print_: Fingerprint
     mirrored: Fingerprint
+    turned: tuple[Fingerprint, ...]
     timing: Timing = field(default_factory=Timing)
 
 
@@ -244,13 +245,13 @@ def _clock(timing: Timing) -> Iterator[None]:
     timing.add(time.perf_counter() - wall, time.process_time() - cpu + _children_cpu() - children)
 
 
-def verity_fingerprint(
-    video: Video, settings: Settings, scratch: Path, timing: Timing
-) -> tuple[Fingerprint, Fingerprint]:
+def verity_fingerprint(video: Video, settings: Settings, scratch: Path, timing: Timing) -> VerityPrint:
+    """What a provenance query makes of the video's pictures (`analyse_query` without the sound)."""
     workdir = Path(tempfile.mkdtemp(prefix="analyse-", dir=scratch))
     try:
         with _clock(timing):
-            return analyse_file(video.path, settings, workdir)
+            analysed = analyse_query(video.path, settings, workdir, sound=False)
+        return VerityPrint(analysed.print_, analysed.mirrored, analysed.turned, timing)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -270,7 +271,14 @@ def verity_index(prints: dict[str, VerityPrint], names: list[str], mode: str) ->
 
 
 def verity_query(index: FingerprintIndex, name: str, entry: VerityPrint, settings: Settings) -> list[Match]:
-    return match_clip(index, entry.print_, entry.mirrored, sample_step_s=1 / settings.sample_fps, exclude_clip_id=name)
+    return match_clip(
+        index,
+        entry.print_,
+        entry.mirrored,
+        sample_step_s=1 / settings.sample_fps,
+        exclude_clip_id=name,
+        turned=entry.turned,
+    )
 
 
 def match_summary(match: Match) -> dict[str, Any]:
@@ -337,7 +345,7 @@ def verity_breakdown(video: Video, settings: Settings, scratch: Path, repeat: in
     from ingest.decode import decode
     from ingest.ffmpeg import Limits
     from ingest.keyframes import extract_keyframes
-    from ingest.pipeline import decode_plan, fingerprints_of
+    from ingest.pipeline import decode_plan, fingerprints_of, turned_prints_of
     from ingest.probe import probe, require_video
 
     steps: dict[str, Timing] = {
@@ -360,6 +368,7 @@ def verity_breakdown(video: Video, settings: Settings, scratch: Path, repeat: in
                 keyframes = extract_keyframes(frames, scene_threshold=settings.scene_threshold)
             with _clock(steps["fingerprint"]):
                 fingerprints_of(frames, keyframes)
+                turned_prints_of(frames, keyframes)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         with _clock(steps["ffmpeg_decode_only"]):
@@ -646,9 +655,9 @@ def fingerprint_all(
         for attempt in range(repeat):
 
             def run_verity(video: Video = video, timing: Timing = verity_timing) -> None:
-                print_, mirrored = verity_fingerprint(video, settings, scratch, timing)
+                entry = verity_fingerprint(video, settings, scratch, timing)
                 if video.name not in verity:
-                    verity[video.name] = VerityPrint(print_, mirrored, timing)
+                    verity[video.name] = entry
 
             def run_vpdq(video: Video = video, timing: Timing = vpdq_timing) -> None:
                 if worker is None:

@@ -12,6 +12,7 @@ the same in every video and must not make two unrelated clips match.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -229,13 +230,22 @@ def match_clip(
     *,
     sample_step_s: float = 0.5,
     exclude_clip_id: str | None = None,
+    turned: Sequence[Fingerprint] = (),
 ) -> list[Match]:
-    """Archived clips sharing footage with the query, best first."""
+    """Archived clips sharing footage with the query, best first. `turned`: the query's pictures
+    turned a quarter either way (`pipeline.turned_prints_of`), tried only when neither the upright
+    nor the mirrored query finds anything, as a sideways upload shares nothing with either."""
     excluded = index.clip_number(exclude_clip_id) if exclude_clip_id else None
     exclude = {excluded} if excluded is not None else set()
     sides = [(mirrored, side) for mirrored, side in ((False, query), (True, mirrored_query)) if side is not None]
     proposed = {mirrored: _candidates(index, side, exclude, closer_look=False) for mirrored, side in sides}
     found = _checked(index, sides, proposed, sample_step_s)
+    for side in turned if not found else ():
+        found = _checked(
+            index, [(False, side)], {False: _candidates(index, side, exclude, closer_look=False)}, sample_step_s
+        )
+        if found:
+            break
     if not found:  # heavily altered copies; the mirrored side is not looked at this closely
         closer = {False: _candidates(index, query, exclude, closer_look=True)}
         found = _checked(index, [(False, query)], closer, sample_step_s)
