@@ -70,3 +70,21 @@ def test_sideways_upload_matches_its_source_through_the_turned_prints(
     assert found.clip_id == "source"
     assert found.matched_seconds >= 0.8 * SECONDS
     assert found.segments[0].clip_start_s == pytest.approx(found.segments[0].query_start_s, abs=0.5)
+
+
+@pytest.mark.parametrize("rate", [1.1, 0.9])
+def test_speed_changed_copy_matches_with_its_drifting_offset(
+    folder: Path, index: FingerprintIndex, rate: float
+) -> None:
+    # 24 s of source: at a fixed offset a 10 % drift stays within a sample step for ~5 s only.
+    source = media.make_source(folder / "long-source.mp4", seconds=24)
+    built = FingerprintIndex()
+    built.add("source", Prints(source, folder / "work-long-source").print_)
+    built.add("fractal", index.clip_print(index.clip_number("fractal") or 0))
+    prints = copy_prints(folder, source, f"speed-{rate}", "-i", "-vf", f"setpts=PTS/{rate},fps=30")
+    [found] = query(built, prints)
+    assert found.clip_id == "source"
+    assert found.matched_seconds >= 0.85 * 24 / rate
+    for segment in found.segments:  # each piece's fixed offset is right at its middle
+        middle = segment.query_start_s + segment.duration_s / 2
+        assert segment.clip_start_s + segment.duration_s / 2 == pytest.approx(middle * rate, abs=0.5)
