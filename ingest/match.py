@@ -154,7 +154,7 @@ def _strict_agreement(
 def _rated_alignment(query: Fingerprint, clip: Fingerprint, fixed: _Alignment, step: float) -> _Alignment:
     """A copy played at another speed: where a fixed offset matches only part of the query it
     spans, the rate (of RATES) and offset through the middle of the frames it did match that
-    match the most frames; `fixed` when none does clearly better."""
+    match the most frames; `fixed` when none does clearly better, judged strictly and tolerantly."""
     anchors = np.flatnonzero(fixed.matched)
     spanned = int((query.informative & fixed.in_range).sum())
     # Judged strictly (nearest archived frame only): slowly changing footage passes the tolerant
@@ -172,7 +172,12 @@ def _rated_alignment(query: Fingerprint, clip: Fingerprint, fixed: _Alignment, s
             best = (int(matched[k]), int(strength[k]), rate, float(offsets[k]))
     if best is None or best[0] < max(RATE_GAIN * fixed_matched, fixed_matched + MIN_SEGMENT_FRAMES):
         return fixed
-    return _align(query, clip, best[3], step, rate=best[2])
+    rated = _align(query, clip, best[3], step, rate=best[2])
+    # Compared the usual, tolerant way too: footage shown only in part (picture-in-picture) can
+    # favour a wrong rate strictly while matching fewer frames.
+    if int(rated.matched.sum()) < int(fixed.matched.sum()) or rated.strength <= fixed.strength:
+        return fixed
+    return rated
 
 
 def _changes(clip: Fingerprint, frames: npt.NDArray[np.int64]) -> int:
