@@ -5,7 +5,9 @@ the source's frames at the same time, per hash kind and preprocessing, next to t
 between unrelated frames (the 1st percentile: what a threshold must stay below). A good choice
 keeps every transform's distance far below the unrelated one.
 
-    .venv/bin/python bench/hash_choice.py /tmp/corpus
+    .venv/bin/python bench/hash_choice.py /tmp/corpus [TRANSFORM,TRANSFORM...]
+
+The corpus is bench/matching.py's (make-corpus.sh's copies and bench/corpus_transforms.py's).
 """
 
 from __future__ import annotations
@@ -43,7 +45,15 @@ def as_int(value: imagehash.ImageHash) -> int:
     return int(str(value), 16)
 
 
-def hashes(frames: np.ndarray, kind: str, borders: bool, centre: bool, mirror: bool = False) -> np.ndarray:
+# Copies whose frames are not at the source's time (compilations, speed changes): not compared here.
+NOT_TIME_ALIGNED = ("excerpt10", "compilation", "compilation-cuts", "speed+10", "speed-10")
+# Sideways copies, compared turned back the way the matcher's turned prints are.
+QUARTER_TURNS = {"rotate90": 1, "rotate270": 3}
+
+
+def hashes(
+    frames: np.ndarray, kind: str, borders: bool, centre: bool, mirror: bool = False, quarter_turns: int = 0
+) -> np.ndarray:
     top, bottom, left, right = 0, frames.shape[1], 0, frames.shape[2]
     if borders:
         stats = _BorderStats(*frames.shape[1:])
@@ -53,6 +63,7 @@ def hashes(frames: np.ndarray, kind: str, borders: bool, centre: bool, mirror: b
     out = []
     for picture in frames[:, top:bottom, left:right]:
         picture = picture[:, ::-1] if mirror else picture
+        picture = np.rot90(picture, quarter_turns) if quarter_turns else picture
         picture = _centre(picture) if centre else picture
         out.append(as_int(KINDS[kind](Image.fromarray(np.ascontiguousarray(picture)))))
     return np.asarray(out, np.uint64)
@@ -62,7 +73,12 @@ def main() -> None:
     corpus = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/corpus")
     source = frames_of(corpus / "sources" / "src-a.mp4")
     others = np.concatenate([frames_of(p) for p in sorted((corpus / "unrelated").glob("*.mp4"))])
-    copies = {p.name.split(".")[1]: frames_of(p) for p in sorted((corpus / "copies").glob("*.mp4"))}
+    wanted = sys.argv[2].split(",") if len(sys.argv) > 2 else None
+    copies = {
+        p.name.split(".")[1]: frames_of(p)
+        for p in sorted((corpus / "copies").glob("*.mp4"))
+        if wanted is None or p.name.split(".")[1] in wanted
+    }
     variants = {
         "plain": (False, False),
         "borders cut": (True, False),
@@ -74,11 +90,12 @@ def main() -> None:
             base_centre = hashes(source, kind, borders, True)
             row = []
             for name, frames in copies.items():
-                if name in ("excerpt10", "compilation"):
+                if name in NOT_TIME_ALIGNED:
                     row.append("-")
                     continue
                 n = min(len(frames), len(base))
-                query = hashes(frames[:n], kind, borders, False, mirror=(name == "mirror"))
+                turns = QUARTER_TURNS.get(name, 0)
+                query = hashes(frames[:n], kind, borders, False, mirror=(name == "mirror"), quarter_turns=turns)
                 plain = hamming(query, base[:n])
                 best = np.minimum(plain, hamming(query, base_centre[:n]))  # whole-vs-centre as Verity does
                 row.append(f"{int(np.median(plain)):>4}/{int(np.median(best)):<4}")
@@ -89,7 +106,10 @@ def main() -> None:
                 + " ".join(f"{cell:>11}" for cell in row)
                 + f"   {int(np.percentile(pairs, 1)):>6}"
             )
-    print("cells: median bits apart, whole picture only / best of whole and centre (mirror: query mirrored)")
+    print(
+        "cells: median bits apart, whole picture only / best of whole and centre"
+        " (mirror: query mirrored; rotate90/270: query turned back)"
+    )
 
 
 if __name__ == "__main__":

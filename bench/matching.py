@@ -63,8 +63,11 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _H
 from ingest.fingerprint import Fingerprint  # noqa: E402
 from ingest.index import FingerprintIndex  # noqa: E402
 from ingest.match import Match, match_clip  # noqa: E402
-from ingest.pipeline import analyse_file  # noqa: E402
+from ingest.pipeline import analyse_query  # noqa: E402
 from verity.settings import Settings  # noqa: E402
+
+sys.path.append(str(_HERE))  # after Verity's imports: bench/'s own modules, the shadowing is past
+import corpus_transforms  # noqa: E402
 
 REPO_ROOT = _HERE.parent
 WORKSPACE = Path(__file__).resolve().parents[2]
@@ -114,11 +117,18 @@ class Video:
 
 @dataclass(frozen=True)
 class Truth:
+    """One stretch of the source in a copy: query time t shows source time
+    `source_start_s + (t - query_start_s) * rate`."""
+
     copy: str
     source: str
     query_start_s: float
     source_start_s: float
     duration_s: float
+    rate: float = 1.0
+
+    def source_time(self, query_s: float) -> float:
+        return self.source_start_s + (query_s - self.query_start_s) * self.rate
 
 
 def build_corpus(directory: Path, seconds: int) -> None:
@@ -135,6 +145,10 @@ def build_corpus(directory: Path, seconds: int) -> None:
     )
     if result.returncode != 0:
         raise BenchError(f"make-corpus.sh failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
+    try:
+        corpus_transforms.build(directory, seconds, log)
+    except corpus_transforms.TransformError as exc:
+        raise BenchError(str(exc)) from None
 
 
 def media_duration(path: Path) -> float:
@@ -150,21 +164,25 @@ def media_duration(path: Path) -> float:
         raise BenchError(f"ffprobe cannot read the duration of {path}: {result.stderr.strip()}") from None
 
 
-def load_corpus(directory: Path, seconds: int) -> tuple[list[Video], dict[str, Truth]]:
+def load_corpus(directory: Path, seconds: int) -> tuple[list[Video], dict[str, list[Truth]]]:
     videos = []
     for kind, folder in (("source", "sources"), ("copy", "copies"), ("unrelated", "unrelated")):
         for path in sorted((directory / folder).glob("*.mp4")):
             videos.append(Video(path.name, kind, path, media_duration(path)))
-    truth: dict[str, Truth] = {}
-    with (directory / "truth.csv").open(newline="") as handle:
-        for row in csv.DictReader(handle):
-            truth[row["copy"]] = Truth(
-                row["copy"],
-                row["source"],
-                float(row["query_start_s"]),
-                float(row["source_start_s"]),
-                float(row["duration_s"]),
-            )
+    truth: dict[str, list[Truth]] = {}
+    for name in ("truth.csv", corpus_transforms.TRUTH_FILE):
+        with (directory / name).open(newline="") as handle:
+            for row in csv.DictReader(handle):
+                truth.setdefault(row["copy"], []).append(
+                    Truth(
+                        row["copy"],
+                        row["source"],
+                        float(row["query_start_s"]),
+                        float(row["source_start_s"]),
+                        float(row["duration_s"]),
+                        float(row.get("rate") or 1.0),
+                    )
+                )
     source = next((v for v in videos if v.name == "src-a.mp4"), None)
     if source is None or not truth:
         raise BenchError(f"{directory} holds no corpus (no sources/src-a.mp4 or truth.csv)")
@@ -210,6 +228,7 @@ class Timing:
 class VerityPrint:
     print_: Fingerprint
     mirrored: Fingerprint
+    turned: tuple[Fingerprint, ...]
     timing: Timing = field(default_factory=Timing)
 
 
@@ -226,13 +245,13 @@ def _clock(timing: Timing) -> Iterator[None]:
     timing.add(time.perf_counter() - wall, time.process_time() - cpu + _children_cpu() - children)
 
 
-def verity_fingerprint(
-    video: Video, settings: Settings, scratch: Path, timing: Timing
-) -> tuple[Fingerprint, Fingerprint]:
+def verity_fingerprint(video: Video, settings: Settings, scratch: Path, timing: Timing) -> VerityPrint:
+    """What a provenance query makes of the video's pictures (`analyse_query` without the sound)."""
     workdir = Path(tempfile.mkdtemp(prefix="analyse-", dir=scratch))
     try:
         with _clock(timing):
-            return analyse_file(video.path, settings, workdir)
+            analysed = analyse_query(video.path, settings, workdir, sound=False)
+        return VerityPrint(analysed.print_, analysed.mirrored, analysed.turned, timing)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -252,7 +271,14 @@ def verity_index(prints: dict[str, VerityPrint], names: list[str], mode: str) ->
 
 
 def verity_query(index: FingerprintIndex, name: str, entry: VerityPrint, settings: Settings) -> list[Match]:
-    return match_clip(index, entry.print_, entry.mirrored, sample_step_s=1 / settings.sample_fps, exclude_clip_id=name)
+    return match_clip(
+        index,
+        entry.print_,
+        entry.mirrored,
+        sample_step_s=1 / settings.sample_fps,
+        exclude_clip_id=name,
+        turned=entry.turned,
+    )
 
 
 def match_summary(match: Match) -> dict[str, Any]:
@@ -269,11 +295,17 @@ def _overlap(start: float, end: float, window_start: float, window_end: float) -
     return max(0.0, min(end, window_end) - max(start, window_start))
 
 
-def score_verity(truth: Truth, matches: list[Match]) -> dict[str, Any]:
-    right = next((m for m in matches if m.clip_id == truth.source), None)
-    wrong = [m for m in matches if m.clip_id != truth.source]
+def score_verity(stretches: list[Truth], matches: list[Match]) -> dict[str, Any]:
+    """Found (the right clip first), recall (its matched seconds over the shared ones; and of the
+    seconds inside the shared stretches), and the offset error: per stretch, of the segment that
+    covers most of it, at the middle of what they share (where a speed-changed copy's offset has
+    drifted least from the truth's); the median over stretches."""
+    source = stretches[0].source
+    right = next((m for m in matches if m.clip_id == source), None)
+    wrong = [m for m in matches if m.clip_id != source]
+    shared = sum(t.duration_s for t in stretches)
     result: dict[str, Any] = {
-        "matched": bool(matches) and matches[0].clip_id == truth.source,
+        "matched": bool(matches) and matches[0].clip_id == source,
         "top": matches[0].clip_id if matches else None,
         "recall": 0.0,
         "recall_in_window": 0.0,
@@ -282,16 +314,28 @@ def score_verity(truth: Truth, matches: list[Match]) -> dict[str, Any]:
         "matches": [match_summary(m) for m in matches],
     }
     if right is not None and right.segments:
-        window_end = truth.query_start_s + truth.duration_s
-        result["recall"] = min(right.matched_seconds / truth.duration_s, 1.0)
-        inside = sum(
-            _overlap(s.query_start_s, s.query_start_s + s.duration_s, truth.query_start_s, window_end)
-            for s in right.segments
-        )
-        result["recall_in_window"] = min(inside / truth.duration_s, 1.0)
-        best = max(right.segments, key=lambda s: s.duration_s)
-        expected = truth.source_start_s - truth.query_start_s
-        result["offset_error_s"] = round(abs((best.clip_start_s - best.query_start_s) - expected), 3)
+        result["recall"] = min(right.matched_seconds / shared, 1.0)
+        inside, errors = 0.0, []
+        for truth in stretches:
+            window_end = truth.query_start_s + truth.duration_s
+            overlaps = [
+                (_overlap(s.query_start_s, s.query_start_s + s.duration_s, truth.query_start_s, window_end), s)
+                for s in right.segments
+            ]
+            inside += sum(overlap for overlap, _s in overlaps)
+            overlap, best = max(overlaps, key=lambda pair: pair[0])
+            if overlap <= 0:
+                continue
+            middle = max(best.query_start_s, truth.query_start_s) + overlap / 2
+            reported = best.clip_start_s + (middle - best.query_start_s)
+            errors.append(abs(reported - truth.source_time(middle)))
+        result["recall_in_window"] = min(inside / shared, 1.0)
+        if errors:
+            result["offset_error_s"] = round(statistics.median(errors), 3)
+        elif len(stretches) == 1:  # found, but nowhere near where the footage is
+            best = max(right.segments, key=lambda s: s.duration_s)
+            truth = stretches[0]
+            result["offset_error_s"] = round(abs(best.clip_start_s - truth.source_time(best.query_start_s)), 3)
     return result
 
 
@@ -301,7 +345,7 @@ def verity_breakdown(video: Video, settings: Settings, scratch: Path, repeat: in
     from ingest.decode import decode
     from ingest.ffmpeg import Limits
     from ingest.keyframes import extract_keyframes
-    from ingest.pipeline import decode_plan, fingerprints_of
+    from ingest.pipeline import decode_plan, fingerprints_of, turned_prints_of
     from ingest.probe import probe, require_video
 
     steps: dict[str, Timing] = {
@@ -324,6 +368,7 @@ def verity_breakdown(video: Video, settings: Settings, scratch: Path, repeat: in
                 keyframes = extract_keyframes(frames, scene_threshold=settings.scene_threshold)
             with _clock(steps["fingerprint"]):
                 fingerprints_of(frames, keyframes)
+                turned_prints_of(frames, keyframes)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         with _clock(steps["ffmpeg_decode_only"]):
@@ -499,33 +544,41 @@ def vpdq_rank(query: VpdqPrint, targets: dict[str, VpdqPrint]) -> list[dict[str,
     return sorted(ranked, key=lambda r: -r["query_match_pct"])
 
 
-def score_vpdq(truth: Truth, query: VpdqPrint, targets: dict[str, VpdqPrint], step_s: float) -> dict[str, Any]:
+def score_vpdq(
+    stretches: list[Truth], query: VpdqPrint, targets: dict[str, VpdqPrint], step_s: float
+) -> dict[str, Any]:
+    source_name = stretches[0].source
     ranked = vpdq_rank(query, targets)
-    right = next((r for r in ranked if r["clip"] == truth.source), None)
-    source = targets[truth.source]
-    # Time-aligned recall: of the copy's hashes inside the shared stretch (one per `step_s`), the share
-    # that vpdq's frame rule matches to some source frame; "aligned" also asks that frame to be within
-    # one step of where truth.csv puts it.
-    end = truth.query_start_s + truth.duration_s
-    window = np.flatnonzero((query.times >= truth.query_start_s - 1e-6) & (query.times < end - 1e-6))
+    right = next((r for r in ranked if r["clip"] == source_name), None)
+    source = targets[source_name]
+    # Time-aligned recall: of the copy's hashes inside the shared stretches (one per `step_s`), the
+    # share that vpdq's frame rule matches to some source frame; "aligned" also asks that frame to be
+    # within one step of where the truth puts it.
+    window = np.zeros(len(query.times), bool)
+    expected = np.zeros(len(query.times))
+    for truth in stretches:
+        end = truth.query_start_s + truth.duration_s
+        inside = (query.times >= truth.query_start_s - 1e-6) & (query.times < end - 1e-6)
+        window |= inside
+        expected = np.where(inside, truth.source_start_s + (query.times - truth.query_start_s) * truth.rate, expected)
+    rows = np.flatnonzero(window)
     usable_source = np.flatnonzero(source.quality >= VPDQ_QUALITY)
     recall = aligned = 0.0
-    if len(window) and len(usable_source):
-        close = vpdq_distances(query.bits[window], source.bits[usable_source]) <= VPDQ_DISTANCE
-        close &= (query.quality[window] >= VPDQ_QUALITY)[:, None]
-        expected = query.times[window] - truth.query_start_s + truth.source_start_s
-        near = np.abs(source.times[usable_source][None, :] - expected[:, None]) <= step_s + 1e-6
+    if len(rows) and len(usable_source):
+        close = vpdq_distances(query.bits[rows], source.bits[usable_source]) <= VPDQ_DISTANCE
+        close &= (query.quality[rows] >= VPDQ_QUALITY)[:, None]
+        near = np.abs(source.times[usable_source][None, :] - expected[rows][:, None]) <= step_s + 1e-6
         recall = float(close.any(axis=1).mean())
         aligned = float((close & near).any(axis=1).mean())
     return {
         "top": ranked[0]["clip"] if ranked else None,
         "query_match_pct": right["query_match_pct"] if right else 0.0,
         "target_match_pct": right["target_match_pct"] if right else 0.0,
-        "match": bool(right and right["match"] and ranked[0]["clip"] == truth.source),
+        "match": bool(right and right["match"] and ranked[0]["clip"] == source_name),
         "recall": recall,
         "recall_aligned": aligned,
-        "false_matches": [r["clip"] for r in ranked if r["clip"] != truth.source and r["match"]],
-        "false_frame_hits": [r["clip"] for r in ranked if r["clip"] != truth.source],
+        "false_matches": [r["clip"] for r in ranked if r["clip"] != source_name and r["match"]],
+        "false_frame_hits": [r["clip"] for r in ranked if r["clip"] != source_name],
         "ranked": ranked,
     }
 
@@ -602,9 +655,9 @@ def fingerprint_all(
         for attempt in range(repeat):
 
             def run_verity(video: Video = video, timing: Timing = verity_timing) -> None:
-                print_, mirrored = verity_fingerprint(video, settings, scratch, timing)
+                entry = verity_fingerprint(video, settings, scratch, timing)
                 if video.name not in verity:
-                    verity[video.name] = VerityPrint(print_, mirrored, timing)
+                    verity[video.name] = entry
 
             def run_vpdq(video: Video = video, timing: Timing = vpdq_timing) -> None:
                 if worker is None:
@@ -634,7 +687,7 @@ def per_minute(timings: list[Timing], minutes: float) -> dict[str, float]:
 
 def run_corpus(
     videos: list[Video],
-    truth: dict[str, Truth],
+    truth: dict[str, list[Truth]],
     verity: dict[str, VerityPrint],
     peer: dict[str, VpdqPrint],
     settings: Settings,
@@ -659,13 +712,13 @@ def run_corpus(
             "verity": score_verity(t, matches),
         }
         verity_pairs += len(matches)
-        verity_correct += any(m.clip_id == t.source for m in matches)
+        verity_correct += any(m.clip_id == t[0].source for m in matches)
         if have_peer:
             targets = {name: peer[name] for name in indexed}
             row["vpdq"] = score_vpdq(t, peer[video.name], targets, seconds_per_hash)
             verdicts = [r for r in row["vpdq"]["ranked"] if r["match"]]
             peer_pairs += len(verdicts)
-            peer_correct += any(r["clip"] == t.source for r in verdicts)
+            peer_correct += any(r["clip"] == t[0].source for r in verdicts)
         rows.append(row)
 
     unrelated_rows = []

@@ -100,9 +100,12 @@ def _centre(picture: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
 Samples = Callable[[], Iterable[tuple[float, npt.NDArray[np.uint8]]]]
 
 
-def fingerprint(samples: Samples, *, mirror: bool = False) -> Fingerprint:
+def fingerprint(samples: Samples, *, mirror: bool = False, quarter_turns: int = 0) -> Fingerprint:
     """Fingerprint a clip from its grey frame samples, read twice (borders first, then hashes),
-    so memory does not grow with clip length. With `mirror`, of the mirror images."""
+    so memory does not grow with clip length. With `mirror`, of the mirror images; with
+    `quarter_turns`, of the pictures turned that many times a quarter anticlockwise (a sideways
+    upload turned back: samples are square, so a turned copy's sample turned back is the
+    original's)."""
     stats: _BorderStats | None = None
     for _time, picture in samples():
         if stats is None:
@@ -116,6 +119,8 @@ def fingerprint(samples: Samples, *, mirror: bool = False) -> Fingerprint:
         inside = picture[top:bottom, left:right]
         if mirror:
             inside = inside[:, ::-1]
+        if quarter_turns % 4:
+            inside = np.ascontiguousarray(np.rot90(inside, quarter_turns))
         times.append(time_s)
         hashes.append(phash64(inside))
         centre.append(phash64(_centre(inside)))

@@ -12,6 +12,7 @@ the same in every video and must not make two unrelated clips match.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +35,13 @@ GAP_S = 3.0  # unmatched stretch that ends a segment
 MIN_SEGMENT_FRAMES = 4
 MIN_CHANGES = 2  # the archived side of a segment must change picture this many times
 CHANGE_BITS = 12
+# A copy played faster or slower (+-10 % is common, to dodge matching): its offset drifts, so a
+# fixed one explains a few seconds only. Rates tried, when a fixed offset leaves more than
+# EXPLAINED of the query it spans unmatched; a rate is kept only if it matches RATE_GAIN times the
+# frames the fixed offset does (and MIN_SEGMENT_FRAMES more).
+RATES = tuple(round(0.88 + 0.01 * k, 2) for k in range(25) if k != 12)
+EXPLAINED = 0.9
+RATE_GAIN = 1.2
 
 
 @dataclass(frozen=True)
@@ -55,11 +63,14 @@ class Match:
 
 @dataclass(frozen=True)
 class _Alignment:
+    """Query time t is archived time `t * rate + offset`."""
+
     offset: float
     matched: npt.NDArray[np.bool_]
     distance: npt.NDArray[np.int64]
     clip_frame: npt.NDArray[np.int64]
     in_range: npt.NDArray[np.bool_]
+    rate: float = 1.0
 
     @property
     def strength(self) -> int:
@@ -68,11 +79,14 @@ class _Alignment:
         return int((MATCH_DISTANCE + 1 - self.distance[self.matched]).sum())
 
 
-def _align(query: Fingerprint, clip: Fingerprint, offset: float, step: float, *, strict: bool = False) -> _Alignment:
-    """Compare each query frame with the archived frames nearest its time plus `offset` (within a
-    sample step either way, as two clips' samples need not fall at the same instants); with
-    `strict`, only with the one nearest in time, which tells offsets half a step apart apart."""
-    target = query.times + offset
+def _align(
+    query: Fingerprint, clip: Fingerprint, offset: float, step: float, *, strict: bool = False, rate: float = 1.0
+) -> _Alignment:
+    """Compare each query frame with the archived frames nearest its time (times `rate`) plus
+    `offset` (within a sample step either way, as two clips' samples need not fall at the same
+    instants); with `strict`, only with the one nearest in time, which tells offsets half a step
+    apart apart."""
+    target = query.times * rate + offset
     after = np.clip(np.searchsorted(clip.times, target), 0, len(clip.times) - 1)
     before = np.clip(after - 1, 0, len(clip.times) - 1)
     nearest = np.where(np.abs(clip.times[before] - target) < np.abs(clip.times[after] - target), before, after)
@@ -95,7 +109,7 @@ def _align(query: Fingerprint, clip: Fingerprint, offset: float, step: float, *,
         best_frame = np.where(better, frame, best_frame)
     in_range = (target >= clip.times[0] - step) & (target <= clip.times[-1] + step)
     matched = query.informative & in_range & (best <= MATCH_DISTANCE)
-    return _Alignment(offset, matched, best, best_frame, in_range)
+    return _Alignment(offset, matched, best, best_frame, in_range, rate)
 
 
 def _best_alignment(query: Fingerprint, clip: Fingerprint, proposed: float, step: float) -> _Alignment:
@@ -113,12 +127,12 @@ def _best_alignment(query: Fingerprint, clip: Fingerprint, proposed: float, step
 
 
 def _strict_agreement(
-    query: Fingerprint, clip: Fingerprint, offsets: npt.NDArray[np.float64], step: float
+    query: Fingerprint, clip: Fingerprint, offsets: npt.NDArray[np.float64], step: float, rate: float = 1.0
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """`_align(..., strict=True)`'s matched-frame count and strength at each of `offsets`, all at
     once (a row per offset: the matcher tries many offsets per proposal)."""
     last = len(clip.times) - 1
-    target = query.times[None, :] + offsets[:, None]
+    target = query.times[None, :] * rate + offsets[:, None]
     after = np.clip(np.searchsorted(clip.times, target.ravel()).reshape(target.shape), 0, last)
     before = np.clip(after - 1, 0, last)
     frame = np.where(np.abs(clip.times[before] - target) < np.abs(clip.times[after] - target), before, after)
@@ -137,6 +151,35 @@ def _strict_agreement(
     return matched.sum(axis=1), strength
 
 
+def _rated_alignment(query: Fingerprint, clip: Fingerprint, fixed: _Alignment, step: float) -> _Alignment:
+    """A copy played at another speed: where a fixed offset matches only part of the query it
+    spans, the rate (of RATES) and offset through the middle of the frames it did match that
+    match the most frames; `fixed` when none does clearly better, judged strictly and tolerantly."""
+    anchors = np.flatnonzero(fixed.matched)
+    spanned = int((query.informative & fixed.in_range).sum())
+    # Judged strictly (nearest archived frame only): slowly changing footage passes the tolerant
+    # comparison seconds away from the true time, which a drift of 10 % stays within for long.
+    [fixed_matched], _ = _strict_agreement(query, clip, np.array([fixed.offset]), step)
+    if len(anchors) < MIN_SEGMENT_FRAMES or fixed_matched >= EXPLAINED * spanned:
+        return fixed
+    anchor = float(np.median(query.times[anchors]))
+    best: tuple[int, int, float, float] | None = None
+    for rate in RATES:
+        offsets = anchor + fixed.offset - rate * anchor + np.arange(-SEARCH_S, SEARCH_S + 1e-9, step / 2)
+        matched, strength = _strict_agreement(query, clip, offsets, step, rate)
+        k = max(range(len(offsets)), key=lambda k: (int(matched[k]), int(strength[k])))
+        if best is None or (int(matched[k]), int(strength[k])) > best[:2]:
+            best = (int(matched[k]), int(strength[k]), rate, float(offsets[k]))
+    if best is None or best[0] < max(RATE_GAIN * fixed_matched, fixed_matched + MIN_SEGMENT_FRAMES):
+        return fixed
+    rated = _align(query, clip, best[3], step, rate=best[2])
+    # Compared the usual, tolerant way too: footage shown only in part (picture-in-picture) can
+    # favour a wrong rate strictly while matching fewer frames.
+    if int(rated.matched.sum()) < int(fixed.matched.sum()) or rated.strength <= fixed.strength:
+        return fixed
+    return rated
+
+
 def _changes(clip: Fingerprint, frames: npt.NDArray[np.int64]) -> int:
     """How many times the archived picture changes along these frames."""
     changes, reference = 0, clip.hashes[frames[0]]
@@ -148,17 +191,23 @@ def _changes(clip: Fingerprint, frames: npt.NDArray[np.int64]) -> int:
 
 
 def _segments(query: Fingerprint, clip: Fingerprint, alignment: _Alignment, step: float) -> list[Segment]:
+    """Runs of matching frames. At a rate other than 1 a run is reported as pieces short enough
+    that each one's fixed offset stays within half a sample step of the drifting one."""
     segments: list[Segment] = []
     run: list[int] = []
-    offset = alignment.offset
+    offset, rate = alignment.offset, alignment.rate
+    piece_s = step / (2 * abs(rate - 1)) if rate != 1 else math.inf
 
     def close_run() -> None:
         if len(run) >= MIN_SEGMENT_FRAMES and _changes(clip, alignment.clip_frame[run]) >= MIN_CHANGES:
             # A first frame matched within a sample step of the clip's start is not before it.
-            start, end = max(query.times[run[0]], clip.times[0] - offset), query.times[run[-1]] + step
-            segments.append(
-                Segment(round(float(start), 3), round(float(start + offset), 3), round(float(end - start), 3))
-            )
+            start = max(float(query.times[run[0]]), float(clip.times[0] - offset) / rate)
+            end = float(query.times[run[-1]] + step)
+            pieces = max(1, math.ceil((end - start) / piece_s - 1e-9))
+            # Rounded once, so that pieces meet exactly and none seems to overlap the next.
+            bounds = [round(start + (end - start) * number / pieces, 3) for number in range(pieces + 1)]
+            for first, last in zip(bounds, bounds[1:], strict=False):
+                segments.append(Segment(first, round(first * rate + offset, 3), round(last - first, 3)))
         run.clear()
 
     for index in np.flatnonzero(alignment.matched):
@@ -229,13 +278,22 @@ def match_clip(
     *,
     sample_step_s: float = 0.5,
     exclude_clip_id: str | None = None,
+    turned: Sequence[Fingerprint] = (),
 ) -> list[Match]:
-    """Archived clips sharing footage with the query, best first."""
+    """Archived clips sharing footage with the query, best first. `turned`: the query's pictures
+    turned a quarter either way (`pipeline.turned_prints_of`), tried only when neither the upright
+    nor the mirrored query finds anything, as a sideways upload shares nothing with either."""
     excluded = index.clip_number(exclude_clip_id) if exclude_clip_id else None
     exclude = {excluded} if excluded is not None else set()
     sides = [(mirrored, side) for mirrored, side in ((False, query), (True, mirrored_query)) if side is not None]
     proposed = {mirrored: _candidates(index, side, exclude, closer_look=False) for mirrored, side in sides}
     found = _checked(index, sides, proposed, sample_step_s)
+    for side in turned if not found else ():
+        found = _checked(
+            index, [(False, side)], {False: _candidates(index, side, exclude, closer_look=False)}, sample_step_s
+        )
+        if found:
+            break
     if not found:  # heavily altered copies; the mirrored side is not looked at this closely
         closer = {False: _candidates(index, query, exclude, closer_look=True)}
         found = _checked(index, [(False, query)], closer, sample_step_s)
@@ -254,11 +312,11 @@ def _checked(
         if len(side) == 0 or not proposed.get(mirrored):
             continue
         found: dict[int, list[tuple[Segment, int]]] = {}
-        checked: set[tuple[int, float]] = set()
+        checked: set[tuple[int, float, float]] = set()
         for clip, offset, _votes in proposed[mirrored]:
             clip_print = index.clip_print(clip)
-            alignment = _best_alignment(side, clip_print, offset, step)
-            key = (clip, round(alignment.offset, 1))
+            alignment = _rated_alignment(side, clip_print, _best_alignment(side, clip_print, offset, step), step)
+            key = (clip, round(alignment.offset, 1), alignment.rate)
             if key in checked:
                 continue
             checked.add(key)
@@ -276,11 +334,11 @@ def _checked(
 
 def _non_overlapping(segments: list[tuple[Segment, int]]) -> list[Segment]:
     """Longest segments first (of equal ones, the more closely aligned); drop any that covers
-    query time already explained."""
+    query time already explained (segments that only meet, as a drifting run's pieces do, both stay)."""
     kept: list[Segment] = []
     for segment, _strength in sorted(segments, key=lambda pair: (-pair[0].duration_s, -pair[1])):
         start, end = segment.query_start_s, segment.query_start_s + segment.duration_s
-        if all(end <= k.query_start_s or start >= k.query_start_s + k.duration_s for k in kept):
+        if all(end <= k.query_start_s + 1e-6 or start >= k.query_start_s + k.duration_s - 1e-6 for k in kept):
             kept.append(segment)
     return sorted(kept, key=lambda s: s.query_start_s)
 

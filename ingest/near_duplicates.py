@@ -13,6 +13,7 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -167,10 +168,13 @@ class NearDuplicateFinder:
         sample_step_s: float,
         exclude_clip_id: str | None = None,
         audio: AudioFingerprint | None = None,
+        turned: Sequence[Fingerprint] = (),
     ) -> list[Match]:
         """Clips sharing footage with the query by its pictures or, given `audio`, by its sound."""
         self.sync()
-        found = match_clip(self.index, query, mirrored, sample_step_s=sample_step_s, exclude_clip_id=exclude_clip_id)
+        found = match_clip(
+            self.index, query, mirrored, sample_step_s=sample_step_s, exclude_clip_id=exclude_clip_id, turned=turned
+        )
         if audio is None:
             return found
         return combine(found, self.audio.find(audio, exclude_clip_id=exclude_clip_id))

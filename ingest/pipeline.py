@@ -159,6 +159,17 @@ def fingerprints_of(frames: DecodedFrames, keyframes: list[Keyframe]) -> tuple[F
     return fingerprint(samples), fingerprint(samples, mirror=True)
 
 
+def turned_prints_of(frames: DecodedFrames, keyframes: list[Keyframe]) -> tuple[Fingerprint, ...]:
+    """Fingerprints of the clip's pictures turned a quarter either way, to find the footage of a
+    sideways upload (only queried with; never stored)."""
+    start_s = keyframes[0].time_s
+
+    def samples() -> Iterator[tuple[float, Any]]:
+        return frames.iter_samples(start_s)
+
+    return fingerprint(samples, quarter_turns=1), fingerprint(samples, quarter_turns=3)
+
+
 def audio_start_s(info: MediaInfo) -> float:
     """Where the first audio stream starts in the file's own time (the decode pass keeps it: -copyts)."""
     streams = info.raw.get("streams") or []
@@ -190,6 +201,7 @@ class QueryPrints:
     print_: Fingerprint
     mirrored: Fingerprint
     sound: AudioFingerprint | None  # None without sound, or when it could not be read
+    turned: tuple[Fingerprint, ...] = ()  # turned a quarter either way: turned_prints_of
 
 
 def analyse_query(path: Path, settings: Settings, workdir: Path, *, sound: bool = True) -> QueryPrints:
@@ -200,13 +212,15 @@ def analyse_query(path: Path, settings: Settings, workdir: Path, *, sound: bool 
     require_video(info)
     limits = Limits(settings.decode_timeout_s, settings.ffmpeg_memory_mb)
     frames = decode(path, decode_plan(settings), workdir, limits, audio=sound and bool(info.media["audio"]))
-    print_, mirrored = fingerprints_of(frames, extract_keyframes(frames, scene_threshold=settings.scene_threshold))
+    keyframes = extract_keyframes(frames, scene_threshold=settings.scene_threshold)
+    print_, mirrored = fingerprints_of(frames, keyframes)
+    turned = turned_prints_of(frames, keyframes)
     try:
         heard = sound_of(frames, info, limits)
     except MediaFailed as exc:
         log.warning("the sound of %s was not fingerprinted: %s", path, exc.detail)
         heard = None
-    return QueryPrints(print_, mirrored, heard)
+    return QueryPrints(print_, mirrored, heard, turned)
 
 
 def _materialise(blobs: BlobStore, key: str, workdir: Path) -> Path:
@@ -337,7 +351,12 @@ def _analyse(claim: Claim, finder: NearDuplicateFinder, blob_key: str, workdir: 
         lap("audio_fingerprint")
         progress.step("match")
         matches = finder.find(
-            print_, mirrored, sample_step_s=1 / settings.sample_fps, exclude_clip_id=clip_id, audio=sound
+            print_,
+            mirrored,
+            sample_step_s=1 / settings.sample_fps,
+            exclude_clip_id=clip_id,
+            audio=sound,
+            turned=turned_prints_of(frames, keyframes),
         )
         _save_relations(claim, matches)
         lap("match")

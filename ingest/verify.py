@@ -160,7 +160,11 @@ def verify_file(
             result.not_analysed = exc.detail
         else:
             result.near_duplicates = finder.find(
-                analysed.print_, analysed.mirrored, sample_step_s=1 / settings.sample_fps, audio=analysed.sound
+                analysed.print_,
+                analysed.mirrored,
+                sample_step_s=1 / settings.sample_fps,
+                audio=analysed.sound,
+                turned=analysed.turned,
             )
     _record(archive, actor, "verify_file", result, {"size_bytes": query.size, "filename": query.filename})
     return result

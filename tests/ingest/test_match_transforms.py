@@ -1,0 +1,90 @@
+"""Near-duplicate matching of the harder reposts (issue 13): sideways uploads and speed-changed
+copies, on real decoded clips, against an index that also holds unrelated footage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.decode import decode
+from ingest.ffmpeg import DecodePlan, Limits
+from ingest.index import FingerprintIndex
+from ingest.keyframes import extract_keyframes
+from ingest.match import Match, match_clip
+from ingest.pipeline import fingerprints_of, turned_prints_of
+from tests import media
+
+pytestmark = pytest.mark.slow  # copies made and decoded with ffmpeg
+
+PLAN = DecodePlan(every_s=10, scene_threshold=0.3, thumbnail_max_side=640, sample_fps=2, sample_size=64)
+LIMITS = Limits(timeout_s=120, memory_mb=4096)
+SECONDS = 12
+
+
+class Prints:
+    def __init__(self, path: Path, workdir: Path) -> None:
+        frames = decode(path, PLAN, workdir, LIMITS)
+        keyframes = extract_keyframes(frames, scene_threshold=PLAN.scene_threshold)
+        self.print_, self.mirrored = fingerprints_of(frames, keyframes)
+        self.turned = turned_prints_of(frames, keyframes)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("transforms")
+
+
+@pytest.fixture(scope="module")
+def source(folder: Path) -> Path:
+    return media.make_source(folder / "source.mp4", seconds=SECONDS)
+
+
+@pytest.fixture(scope="module")
+def index(folder: Path, source: Path) -> FingerprintIndex:
+    built = FingerprintIndex()
+    built.add("source", Prints(source, folder / "work-source").print_)
+    for name, lavfi in {
+        "fractal": "mandelbrot=size=640x360:rate=30:start_x=-0.75:start_y=0.1:start_scale=0.5",
+        "cells": "cellauto=size=160x90:rate=30:rule=110:seed=3,scale=640:360:flags=neighbor",
+    }.items():
+        built.add(name, Prints(media.make_unrelated(folder / f"{name}.mp4", lavfi), folder / f"work-{name}").print_)
+    return built
+
+
+def copy_prints(folder: Path, source: Path, name: str, *args: str) -> Prints:
+    return Prints(media.make_copy(folder / f"{name}.mp4", source, *args), folder / f"work-{name}")
+
+
+def query(index: FingerprintIndex, prints: Prints, *, turned: bool = True) -> list[Match]:
+    return match_clip(index, prints.print_, prints.mirrored, sample_step_s=0.5, turned=prints.turned if turned else ())
+
+
+@pytest.mark.parametrize("turn", ["clock", "cclock"])
+def test_sideways_upload_matches_its_source_through_the_turned_prints(
+    folder: Path, source: Path, index: FingerprintIndex, turn: str
+) -> None:
+    prints = copy_prints(folder, source, f"turned-{turn}", "-i", "-vf", f"transpose={turn}")
+    assert query(index, prints, turned=False) == []  # upright and mirrored, it shares nothing
+    [found] = query(index, prints)
+    assert found.clip_id == "source"
+    assert found.matched_seconds >= 0.8 * SECONDS
+    assert found.segments[0].clip_start_s == pytest.approx(found.segments[0].query_start_s, abs=0.5)
+
+
+@pytest.mark.parametrize("rate", [1.1, 0.9])
+def test_speed_changed_copy_matches_with_its_drifting_offset(
+    folder: Path, index: FingerprintIndex, rate: float
+) -> None:
+    # 24 s of source: at a fixed offset a 10 % drift stays within a sample step for ~5 s only.
+    source = media.make_source(folder / "long-source.mp4", seconds=24)
+    built = FingerprintIndex()
+    built.add("source", Prints(source, folder / "work-long-source").print_)
+    built.add("fractal", index.clip_print(index.clip_number("fractal") or 0))
+    prints = copy_prints(folder, source, f"speed-{rate}", "-i", "-vf", f"setpts=PTS/{rate},fps=30")
+    [found] = query(built, prints)
+    assert found.clip_id == "source"
+    assert found.matched_seconds >= 0.85 * 24 / rate
+    for segment in found.segments:  # each piece's fixed offset is right at its middle
+        middle = segment.query_start_s + segment.duration_s / 2
+        assert segment.clip_start_s + segment.duration_s / 2 == pytest.approx(middle * rate, abs=0.5)
