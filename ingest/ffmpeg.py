@@ -217,6 +217,11 @@ class DecodeOutputs:
     audio: Path | None = None  # the first audio stream as raw PCM (mono s16le at `audio_rate`), for Chromaprint
     audio_rate: int = 11025
 
+    @property
+    def encodes_copy(self) -> bool:
+        """A viewing copy is encoded from the decoded frames (not made of the original's packets)."""
+        return self.viewing_copy is not None and not self.viewing_copy.copy_video
+
 
 @dataclass(frozen=True)
 class DecodePlan:
@@ -235,8 +240,7 @@ class DecodePlan:
 def skips_nonreference(plan: DecodePlan, outputs: DecodeOutputs) -> bool:
     """Whether the pass leaves non-reference frames undecoded: not when it encodes a viewing copy,
     which needs every frame (a copy of the original's packets needs none decoded)."""
-    encoded_copy = outputs.viewing_copy is not None and not outputs.viewing_copy.copy_video
-    return plan.skip_nonreference and not encoded_copy
+    return plan.skip_nonreference and not outputs.encodes_copy
 
 
 def decode_command(path: Path, plan: DecodePlan, outputs: DecodeOutputs) -> list[str]:
@@ -253,8 +257,7 @@ def decode_command(path: Path, plan: DecodePlan, outputs: DecodeOutputs) -> list
     `-copyts` keeps the file's own presentation times, which need not start at zero."""
     side = plan.thumbnail_max_side
     source = _input(path, **({"skip_frame": "noref"} if skips_nonreference(plan, outputs) else {}))
-    encoded_copy = outputs.viewing_copy is not None and not outputs.viewing_copy.copy_video
-    branches = source.video.filter_multi_output("split", 3 if encoded_copy else 2)
+    branches = source.video.filter_multi_output("split", 3 if outputs.encodes_copy else 2)
     selection = f"eq(n,0)+gt(scene,{plan.scene_threshold})+gte(t-prev_selected_t,{plan.every_s})"
     thumbnails = (
         branches[0]
@@ -278,7 +281,7 @@ def decode_command(path: Path, plan: DecodePlan, outputs: DecodeOutputs) -> list
         ffmpeg.output(samples, str(outputs.samples), f="rawvideo"),
     ]
     if outputs.viewing_copy:
-        frames = branches[2] if encoded_copy else source["v:0"]
+        frames = branches[2] if outputs.encodes_copy else source["v:0"]
         products.append(_viewing_copy(source, frames, outputs.viewing_copy))
     if outputs.audio:
         products.append(
