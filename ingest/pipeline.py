@@ -149,24 +149,23 @@ class _Progress:
                 clip.ingest_step, clip.ingest_progress = step, round(fraction, 3)
 
 
+def _samples_of(frames: DecodedFrames, keyframes: list[Keyframe]) -> Callable[[], Iterator[tuple[float, Any]]]:
+    """The decode pass's samples, read anew at each call; the sampling clock starts at the first
+    decoded frame."""
+    start_s = keyframes[0].time_s
+    return lambda: frames.iter_samples(start_s)
+
+
 def fingerprints_of(frames: DecodedFrames, keyframes: list[Keyframe]) -> tuple[Fingerprint, Fingerprint]:
     """The clip's fingerprint and that of its mirror image, from the decode pass's samples."""
-    start_s = keyframes[0].time_s  # the sampling clock starts at the first decoded frame
-
-    def samples() -> Iterator[tuple[float, Any]]:
-        return frames.iter_samples(start_s)
-
+    samples = _samples_of(frames, keyframes)
     return fingerprint(samples), fingerprint(samples, mirror=True)
 
 
 def turned_prints_of(frames: DecodedFrames, keyframes: list[Keyframe]) -> tuple[Fingerprint, ...]:
     """Fingerprints of the clip's pictures turned a quarter either way, to find the footage of a
     sideways upload (only queried with; never stored)."""
-    start_s = keyframes[0].time_s
-
-    def samples() -> Iterator[tuple[float, Any]]:
-        return frames.iter_samples(start_s)
-
+    samples = _samples_of(frames, keyframes)
     return fingerprint(samples, quarter_turns=1), fingerprint(samples, quarter_turns=3)
 
 
