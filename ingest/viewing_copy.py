@@ -4,7 +4,7 @@ a derivative for watching; the original stays the only evidence."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,7 @@ REMUXABLE = frozenset({"mov", "matroska", "mpegts"})
 
 def viewing_copy_output(info: MediaInfo, path: Path) -> ViewingCopyOutput:
     """What the decode pass writes to `path` for this clip: deinterlaced if the original is
-    interlaced, with its first audio stream if it has one. Where only the container keeps a
+    interlaced (by keeping one field where the copy is no taller than one), with its first audio stream if it has one. Where only the container keeps a
     browser from the original (H.264, 8-bit 4:2:0, progressive and upright in QuickTime, Matroska
     or MPEG-TS), its coded pictures move into the MP4 as they are, and so does AAC or MP3 audio:
     no encoding, no loss."""
@@ -98,13 +98,28 @@ def viewing_copy_output(info: MediaInfo, path: Path) -> ViewingCopyOutput:
         and progressive
         and not info.media["rotation"]
     )
-    return ViewingCopyOutput(
+    output = ViewingCopyOutput(
         path=path,
         deinterlace=not progressive,
         audio=audio is not None,
         copy_video=copy_video,
         copy_audio=copy_video and audio is not None and audio.get("codec") in AUDIO_CODECS["mp4"] - {"opus"},
     )
+    return replace(output, one_field=_field_to_keep(info, output)) if output.deinterlace else output
+
+
+def _field_to_keep(info: MediaInfo, output: ViewingCopyOutput) -> str | None:
+    """For interlaced footage at least twice the copy's height (1080i into 540 lines), the field
+    that comes first in time; None where the copy is taller than a field (576i), which yadif
+    deinterlaces at the frame's full height."""
+    video = info.media["video"] or {}
+    width, height = video.get("width"), video.get("height")
+    if not width or not height:
+        return None
+    scale = min(1.0, output.max_long_side / max(width, height), output.max_short_side / min(width, height))
+    if height * scale > height / 2:
+        return None
+    return "bottom" if _field_order(info) in ("bb", "bt") else "top"
 
 
 def describe(info: MediaInfo) -> dict[str, Any]:

@@ -392,6 +392,19 @@ def make_interlaced_ts(path: Path) -> Path:
     return path
 
 
+def make_interlaced_hd_ts(path: Path) -> Path:
+    """Television-style HD: H.264 1920×1080 interlaced, top field first (from 50 moving pictures a
+    second), with AC-3 audio, in an MPEG-TS, as broadcasts and AVCHD camcorders record it."""
+    ffmpeg(
+        *("-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=50:duration=2"),
+        *("-f", "lavfi", "-i", "sine=duration=2"),
+        *("-vf", "tinterlace=mode=interleave_top,setfield=tff", "-c:v", "libx264", "-preset", "ultrafast"),
+        *("-flags", "+ilme+ildct", "-x264-params", "tff=1", "-pix_fmt", "yuv420p", "-c:a", "ac3"),
+        *("-f", "mpegts", str(path)),
+    )
+    return path
+
+
 def make_10bit_mp4(path: Path) -> Path:
     """H.264 High 10 (yuv420p10le) in MP4: MP4 and H.264, but not what browsers decode."""
     ffmpeg(*scenes_source(2), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p10le", str(path))

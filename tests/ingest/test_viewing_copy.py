@@ -14,11 +14,11 @@ import pytest
 
 from ingest import pipeline
 from ingest.decode import decode
-from ingest.ffmpeg import Limits, ViewingCopyOutput
+from ingest.ffmpeg import DecodeOutputs, Limits, ViewingCopyOutput, decode_command
 from ingest.near_duplicates import NearDuplicateFinder
 from ingest.pipeline import decode_plan, probe_limits, request_reprocess, run_ingest
 from ingest.probe import MediaInfo, probe
-from ingest.viewing_copy import matroska_doctype, playability_of
+from ingest.viewing_copy import matroska_doctype, playability_of, viewing_copy_output
 from storage.archive import Archive
 from storage.custody import list_events
 from storage.models import ViewingCopy
@@ -40,6 +40,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "tagged.mov": media.make_tagged_clip(folder / "tagged.mov"),
         "rotated.mp4": media.make_rotated_phone_clip(folder / "rotated.mp4"),
         "interlaced.ts": media.make_interlaced_ts(folder / "interlaced.ts"),
+        "interlaced-hd.ts": media.make_interlaced_hd_ts(folder / "interlaced-hd.ts"),
         "10bit.mp4": media.make_10bit_mp4(folder / "10bit.mp4"),
         "avi": media.make_in_container(folder / "clip.avi", "avi"),
     }
@@ -210,6 +211,38 @@ def test_interlaced_clip_copy_is_deinterlaced_with_its_audio(
     assert stream(info, "video")["field_order"] == "progressive"
     assert (stream(info, "audio")["codec_name"], row.audio_codec) == ("aac", "aac")
     assert row.height == 540 and row.width in (674, 676)  # 720×576 fitted within 960×540, even sides
+
+
+def test_interlaced_hd_copy_keeps_one_field_in_the_frames_shape(
+    archive: Archive, made: dict[str, Path], tmp_path: Path
+) -> None:
+    clip_id = ingest_file(archive, made["interlaced-hd.ts"])
+    row = copy_of(archive, clip_id)
+    assert row is not None and row.blob_key is not None, row and row.failure
+    served = fetch(archive, row.blob_key, tmp_path / "copy.mp4")
+    combed, progressive = combed_frames(served)
+    assert progressive > 10 * max(combed, 1)
+    video = stream(ffprobe(served), "video")
+    assert (video["width"], video["height"], video["field_order"]) == (960, 540, "progressive")
+    assert video.get("sample_aspect_ratio", "1:1") == "1:1"  # 16:9 as the original, not squashed
+    assert (stream(ffprobe(served), "audio")["codec_name"], row.audio_codec) == ("aac", "aac")
+
+
+def copy_filters(path: Path) -> str:
+    """The filters of the decode pass's viewing-copy branch for the clip at `path`."""
+    info = probed(path)
+    output = viewing_copy_output(info, path.with_suffix(".copy.mp4"))
+    command = decode_command(path, decode_plan(Settings()), DecodeOutputs(path, path, path, output))
+    return command[command.index("-filter_complex") + 1]
+
+
+def test_interlaced_copy_keeps_a_field_only_where_the_copy_is_no_taller_than_one(made: dict[str, Path]) -> None:
+    assert viewing_copy_output(probed(made["interlaced-hd.ts"]), Path("c.mp4")).one_field == "top"
+    hd = copy_filters(made["interlaced-hd.ts"])
+    assert "field=type=top" in hd and "yadif" not in hd  # 540 lines of 1080: one field is enough
+    assert viewing_copy_output(probed(made["interlaced.ts"]), Path("c.mp4")).one_field is None
+    sd = copy_filters(made["interlaced.ts"])
+    assert "yadif" in sd and "field=" not in sd  # 540 lines of 576: a field (288) is too few
 
 
 def test_browser_playable_clip_gets_no_copy(archive: Archive, made: dict[str, Path]) -> None:
