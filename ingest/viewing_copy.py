@@ -85,10 +85,10 @@ REMUXABLE = frozenset({"mov", "matroska", "mpegts"})
 
 def viewing_copy_output(info: MediaInfo, path: Path) -> ViewingCopyOutput:
     """What the decode pass writes to `path` for this clip: deinterlaced if the original is
-    interlaced (by keeping one field where the copy is no taller than one), with its first audio stream if it has one. Where only the container keeps a
-    browser from the original (H.264, 8-bit 4:2:0, progressive and upright in QuickTime, Matroska
-    or MPEG-TS), its coded pictures move into the MP4 as they are, and so does AAC or MP3 audio:
-    no encoding, no loss."""
+    interlaced (by keeping one field where the copy is no taller than one), with its first audio
+    stream if it has one. Where only the container keeps a browser from the original (H.264,
+    8-bit 4:2:0, progressive and upright in QuickTime, Matroska or MPEG-TS), its coded pictures
+    move into the MP4 as they are, and so does AAC or MP3 audio: no encoding, no loss."""
     video, audio = info.media["video"] or {}, info.media["audio"]
     progressive = _field_order(info) in PROGRESSIVE
     copy_video = (
