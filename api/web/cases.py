@@ -28,7 +28,7 @@ from api.schemas import (
 )
 from api.sources import clip_outs
 from api.web.forms import parsed
-from api.web.records import CHOICES, PAGE_SIZE, ReadVersion, StaleEdit, history_of, pager, stale_edit
+from api.web.records import CHOICES, PAGE_SIZE, ReadVersion, StaleEdit, as_read, history_of, pager, stale_edit
 from api.web.render import page
 from api.web.timeline import timeline
 from api.web.visitor import Visitor, VisitorDep
@@ -139,7 +139,7 @@ def _case_page(
     context = {
         "case": case,
         "stale": stale,
-        "values": stale.yours if stale else {"title": case.title, "description": case.description},
+        "values": stale.redo if stale else {"title": case.title, "description": case.description},
         "labels": LABELS,
         "may_edit": may_edit,
         "may_admin": grant.allows(Role.admin),
@@ -189,7 +189,10 @@ def _changed(
     try:
         update_case(session, case_id, changes, (version,), visitor.caller.actor)
     except StaleWrite:
-        stale = stale_edit(history_of(session, "case", case_id), version, changes)
+        history = history_of(session, "case", case_id)
+        case = load_case(session, case_id)
+        now = {"title": case.title, "description": case.description}
+        stale = stale_edit(history, version, changes, now, as_read(history, version, now))
         return _case_page(request, session, visitor, case_id, stale=stale, status_code=412)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 

@@ -18,7 +18,7 @@ from api.params import Bbox, Offset, utc
 from api.schemas import DESCRIPTION_MAX, ID_MAX, PLACE_MAX, TAG_MAX, TAGS_MAX, TITLE_MAX, IncidentIn, IncidentOut
 from api.sources import clip_outs
 from api.web.forms import parsed
-from api.web.records import CHOICES, PAGE_SIZE, ReadVersion, StaleEdit, history_of, pager, stale_edit
+from api.web.records import CHOICES, PAGE_SIZE, ReadVersion, StaleEdit, as_read, history_of, pager, stale_edit
 from api.web.render import page
 from api.web.visitor import Visitor, VisitorDep
 from storage.access import Scope, archive_wide, cases_of_incident, on_case, on_incident
@@ -176,7 +176,7 @@ def _incident_page(
     context = {
         "incident": incident,
         "now": incident_values(incident),
-        "values": stale.yours if stale else incident_values(incident),
+        "values": stale.redo if stale else incident_values(incident),
         "stale": stale,
         "may_edit": grant.allows(Role.contributor),
         "links": shown,
@@ -216,7 +216,10 @@ def edit(
     try:
         update_incident(session, incident_id, changes, (version,), visitor.caller.actor)
     except StaleWrite:
-        stale = stale_edit(history_of(session, "incident", incident_id), version, values)
+        history = history_of(session, "incident", incident_id)
+        incident = IncidentOut.model_validate(load_incident(session, incident_id), from_attributes=True)
+        then = IncidentOut.model_validate(as_read(history, version, incident.model_dump(mode="json")))
+        stale = stale_edit(history, version, values, incident_values(incident), incident_values(then))
         return _incident_page(request, session, visitor, incident_id, stale=stale, status_code=412)
     return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
 

@@ -56,10 +56,11 @@ def test_an_investigator_redoes_a_stale_edit_and_exports_the_case(browser: Brows
     expect(page.locator("tr.changed")).to_have_count(1)
     expect(page.locator("tr.changed")).to_contain_text("Renamed at the desk")
     expect(page.locator("#edit-description")).to_have_value("Seen from the north side")
+    expect(page.locator("#edit-title")).to_have_value("Renamed at the desk")  # the other's, kept
     screenshot(page, "incident-stale")
     page.get_by_role("button", name="Save").click()  # redo, over the new version
     expect(page).to_have_url(f"{server.url}/incidents/{incident_id}")
-    expect(page.locator("h1")).to_have_text("Shooting at the square")
+    expect(page.locator("h1")).to_have_text("Renamed at the desk")  # redoing did not undo the other's title
     stored = httpx.get(f"{server.url}/api/v1/incidents/{incident_id}", headers=auth(server.admin_key)).json()
     assert (stored["version"], stored["description"]) == (3, "Seen from the north side")
 

@@ -66,10 +66,13 @@ def test_a_stale_case_edit_shows_both_versions_and_closing_and_reopening_work(
     assert (
         _version(stale.text, f"/cases/{case_id}/edit") == "2" and ">Protests of November 2019</textarea>" in stale.text
     )
-    redone = client.post(f"/cases/{case_id}/edit", data={**mine, "version": "2"}, follow_redirects=False)
+    # The visitor left the title as they read it: the redo form keeps the other's new title.
+    assert 'name="title" value="Aban 1398"' in stale.text
+    redo = {**mine, "title": "Aban 1398", "version": "2"}  # the form as the browser sends it
+    redone = client.post(f"/cases/{case_id}/edit", data=redo, follow_redirects=False)
     assert redone.status_code == 303
     case = client.get(f"/api/v1/cases/{case_id}", headers=auth(keys["viewer"])).json()
-    assert (case["title"], case["description"], case["version"]) == ("Aban", "Protests of November 2019", 3)
+    assert (case["title"], case["description"], case["version"]) == ("Aban 1398", "Protests of November 2019", 3)
     closed = client.post(f"/cases/{case_id}/status", data={"status": "closed", "version": "3", "csrf_token": token})
     assert closed.status_code == 200 and "Reopen the case" in closed.text
     assert (

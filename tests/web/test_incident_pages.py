@@ -95,7 +95,14 @@ def test_a_bad_value_gives_a_422_page_naming_the_field_and_stores_nothing(
     assert client.get(f"/api/v1/incidents/{incident_id}", headers=auth(keys["viewer"])).json()["version"] == 1
 
 
-def test_a_stale_edit_shows_both_versions_and_redoing_it_saves_the_visitors_values(
+def _form_value(page: str, field: str) -> str:
+    """The value the edit form's input `edit-{field}` holds."""
+    found = re.search(rf'id="edit-{field}" name="\w+" value="([^"]*)"', page)
+    assert found, f"the edit form has no {field}"
+    return found.group(1)
+
+
+def test_a_stale_edit_shows_both_versions_and_redoing_it_keeps_what_others_changed(
     client: TestClient, archive: Archive, keys: dict[str, str]
 ) -> None:
     incident_id, etag = create_incident(client, keys["admin"])
@@ -110,6 +117,7 @@ def test_a_stale_edit_shows_both_versions_and_redoing_it_saves_the_visitors_valu
         json={"title": "Renamed"},
     )
     assert other.status_code == 200
+    # The visitor changes the description (and more), leaving the title as they read it.
     mine = {**FORM, "title": INCIDENT["title"], "description": "Seen from the north side", "version": "1"}
     stale = client.post(f"/incidents/{incident_id}/edit", data={**mine, "csrf_token": token})
     assert stale.status_code == 412
@@ -118,19 +126,38 @@ def test_a_stale_edit_shows_both_versions_and_redoing_it_saves_the_visitors_valu
     changed = re.search(
         r'<tr class="changed"><th scope="row">Title <span class="changed-mark">changed by ([^<]*)', page
     )
-    assert changed and "analyst-key" in page
+    assert changed and "analyst-key" in page and "and by you" not in page
     assert '<td dir="auto">Renamed</td><td dir="auto">Shooting at the square</td>' in page  # now, and yours
     assert '<tr><th scope="row">Description' in page  # a field no one else changed is not marked
-    assert _version(page) == "2"  # the form again, over the new version, with the visitor's values
-    assert ">Seen from the north side</textarea>" in page
-    redone = client.post(
-        f"/incidents/{incident_id}/edit", data={**mine, "version": "2", "csrf_token": token}, follow_redirects=False
-    )
+    assert _version(page) == "2"  # the form again, over the new version
+    assert ">Seen from the north side</textarea>" in page  # the visitor's change
+    assert _form_value(page, "title") == "Renamed"  # the other's, in the field the visitor left alone
+    redo = {**mine, "title": _form_value(page, "title"), "version": "2"}  # the form as the browser sends it
+    redone = client.post(f"/incidents/{incident_id}/edit", data={**redo, "csrf_token": token}, follow_redirects=False)
     assert redone.status_code == 303
     now = client.get(f"/api/v1/incidents/{incident_id}", headers=auth(keys["viewer"])).json()
-    assert (now["version"], now["description"], now["title"]) == (3, "Seen from the north side", INCIDENT["title"])
+    assert (now["version"], now["description"], now["title"]) == (3, "Seen from the north side", "Renamed")
     history = client.get(f"/api/v1/incidents/{incident_id}/history", headers=auth(keys["viewer"])).json()
     assert [entry["action"] for entry in history["entries"]] == ["created", "updated", "updated"]
+
+
+def test_a_field_both_changed_keeps_the_visitors_value_in_the_redo_form_and_says_so(
+    client: TestClient, archive: Archive, keys: dict[str, str]
+) -> None:
+    incident_id, etag = create_incident(client, keys["admin"])
+    make_person(archive, "cora", "contributor")
+    token = sign_in(client, "cora")
+    client.patch(
+        f"/api/v1/incidents/{incident_id}",
+        headers={**auth(keys["analyst"]), "If-Match": etag},
+        json={"title": "Renamed", "place_name": "Enghelab square"},
+    )
+    mine = {**FORM, "title": "Shooting at Sadeghieh", "version": "1", "csrf_token": token}
+    page = client.post(f"/incidents/{incident_id}/edit", data=mine).text
+    assert re.search(r"Title <span class=\"changed-mark\">changed by [^<]*<span[^>]*>[^<]*</span>, and by you", page)
+    assert _form_value(page, "title") == "Shooting at Sadeghieh"  # both changed it: the visitor's
+    assert FORM["place_name"] == INCIDENT["place_name"]  # the visitor left the place as they read it,
+    assert _form_value(page, "place") == "Enghelab square"  # so the other's change stays
 
 
 def test_deleting_asks_first_and_a_stale_or_refused_deletion_is_said(
