@@ -393,7 +393,6 @@ def test_titles_with_brackets_are_printed_as_typed(tmp_path: Path, server: Runni
         assert title in shown.stdout, shown.stdout
 
 
-
 @pytest.mark.slow
 @pytest.mark.parametrize(("trusted", "secure"), [("", False), ("127.0.0.1", True)], ids=["no-proxy", "proxy"])
 def test_the_cookie_is_secure_behind_a_trusted_tls_proxy(tmp_path: Path, trusted: str, secure: bool) -> None:
