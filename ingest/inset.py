@@ -20,7 +20,7 @@ MIN_SIDE = 0.3  # of the sample's side
 MIN_CONTRAST = 1.6  # each side's gradient over that of the lines beside it (2 pixels in and out)
 MIN_SAMPLES = 8  # fewer samples cannot tell a lasting edge from one picture's edges
 NEAR = 3  # pixels: the lines an edge is compared with
-SHIFT = 2  # from a two-pixel step's first column to the inset's side
+FIRST, END = 2, 1  # from a two-pixel step's first column to an inset's first column, its end
 
 
 def _sums(lines: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -76,9 +76,12 @@ def find_inset(samples: Samples) -> Window | None:
     down = np.mean([np.abs(p[2:] - p[:-2]) for p in pictures], axis=0)  # (rows - 2, columns)
     # Rectangles strictly inside the picture (an inset's top and left sides not on its border).
     # Lines that are a lasting edge along some stretch of MIN_SIDE: the only sides worth trying.
-    columns = _edge_lines(across) + SHIFT  # an inset's first column, or one past its last
-    rows = _edge_lines(down) + SHIFT
-    top, bottom, left, right = (a.ravel() for a in np.meshgrid(rows, rows, columns, columns, indexing="ij"))
+    # A sharp side is seen by two neighbouring two-pixel steps; the largest rectangle takes the
+    # outer one, which starts two pixels before an inset's first column and one before its end.
+    columns, rows = _edge_lines(across), _edge_lines(down)
+    top, bottom, left, right = (
+        a.ravel() for a in np.meshgrid(rows + FIRST, rows + END, columns + FIRST, columns + END, indexing="ij")
+    )
     area = (bottom - top) * (right - left) / (height * width)
     keep = (
         (bottom - top >= MIN_SIDE * height)
@@ -91,10 +94,10 @@ def find_inset(samples: Samples) -> Window | None:
         return None
     sides = np.minimum.reduce(
         [
-            _side_contrast(across, left - 1, top, bottom),  # the step into the inset's first column
-            _side_contrast(across, right - 1, top, bottom),  # out of its last
-            _side_contrast(down, top - 1, left, right),
-            _side_contrast(down, bottom - 1, left, right),
+            _side_contrast(across, left - FIRST, top, bottom),  # the step into the inset's first column
+            _side_contrast(across, right - END, top, bottom),  # out of its last
+            _side_contrast(down, top - FIRST, left, right),
+            _side_contrast(down, bottom - END, left, right),
         ]
     )
     passing = np.flatnonzero(sides >= MIN_CONTRAST)
