@@ -82,7 +82,11 @@ def picture_in_picture(folder: Path, inset: Path, name: str, *, scale: float, x:
 
 @pytest.mark.parametrize(
     ("where", "scale", "x", "y"),
-    [("corner", 0.5, "W-w-12", "12"), ("centre", 0.66, "(W-w)/2", "(H-h)/2")],
+    [
+        ("corner", 0.5, "W-w-12", "12"),
+        ("centre", 0.7, "(W-w)/2", "(H-h)/2"),
+        ("bottom-right", 0.7, "W-w-40", "H-h-30"),
+    ],
 )
 def test_picture_in_picture_matches_its_source_through_the_inset_print(
     folder: Path, source: Path, index: FingerprintIndex, where: str, scale: float, x: str, y: str
