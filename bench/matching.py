@@ -229,6 +229,7 @@ class VerityPrint:
     print_: Fingerprint
     mirrored: Fingerprint
     turned: tuple[Fingerprint, ...]
+    insets: tuple[Fingerprint, ...]
     timing: Timing = field(default_factory=Timing)
 
 
@@ -251,7 +252,7 @@ def verity_fingerprint(video: Video, settings: Settings, scratch: Path, timing: 
     try:
         with _clock(timing):
             analysed = analyse_query(video.path, settings, workdir, sound=False)
-        return VerityPrint(analysed.print_, analysed.mirrored, analysed.turned, timing)
+        return VerityPrint(analysed.print_, analysed.mirrored, analysed.turned, analysed.insets, timing)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -278,6 +279,7 @@ def verity_query(index: FingerprintIndex, name: str, entry: VerityPrint, setting
         sample_step_s=1 / settings.sample_fps,
         exclude_clip_id=name,
         turned=entry.turned,
+        insets=entry.insets,
     )
 
 
@@ -345,11 +347,11 @@ def verity_breakdown(video: Video, settings: Settings, scratch: Path, repeat: in
     from ingest.decode import decode
     from ingest.ffmpeg import Limits
     from ingest.keyframes import extract_keyframes
-    from ingest.pipeline import decode_plan, fingerprints_of, turned_prints_of
+    from ingest.pipeline import decode_plan, fingerprints_of, inset_prints_of, turned_prints_of
     from ingest.probe import probe, require_video
 
     steps: dict[str, Timing] = {
-        name: Timing() for name in ("probe", "decode", "keyframes", "fingerprint", "ffmpeg_decode_only")
+        name: Timing() for name in ("probe", "decode", "keyframes", "fingerprint", "insets", "ffmpeg_decode_only")
     }
     for _ in range(repeat):
         workdir = Path(tempfile.mkdtemp(prefix="breakdown-", dir=scratch))
@@ -369,6 +371,8 @@ def verity_breakdown(video: Video, settings: Settings, scratch: Path, repeat: in
             with _clock(steps["fingerprint"]):
                 fingerprints_of(frames, keyframes)
                 turned_prints_of(frames, keyframes)
+            with _clock(steps["insets"]):  # looking for an inset, and its print when there is one
+                inset_prints_of(frames, keyframes)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         with _clock(steps["ffmpeg_decode_only"]):
@@ -1041,6 +1045,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--breakdown", default="src-a.mp4", help="corpus video whose Verity steps are timed one by one")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="TRANSFORM",
+        help="match only these copies (repeatable; sources and unrelated clips are kept): for iterating",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -1056,6 +1066,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         build_corpus(corpus_dir, args.seconds)
         videos, truth = load_corpus(corpus_dir, args.seconds)
+        if args.only:
+            videos = [v for v in videos if v.kind != "copy" or transform_of(v.name) in args.only]
+            truth = {name: rows for name, rows in truth.items() if transform_of(name) in args.only}
         settings = Settings(_env_file=None, data_dir=scratch / "data")
 
         vpdq_note = "skipped (--no-vpdq)"
@@ -1131,7 +1144,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"Verity's steps on {b['clip']} ({b['duration_s']:.0f} s), wall / CPU s: "
                 + ", ".join(
                     f"{step} {b[step + '_wall_s']:.2f} / {b[step + '_cpu_s']:.2f}"
-                    for step in ("probe", "decode", "keyframes", "fingerprint", "ffmpeg_decode_only", "vpdq")
+                    for step in ("probe", "decode", "keyframes", "fingerprint", "insets", "ffmpeg_decode_only", "vpdq")
                     if step + "_wall_s" in b
                 )
             )

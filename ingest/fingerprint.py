@@ -98,14 +98,31 @@ def _centre(picture: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
 
 
 Samples = Callable[[], Iterable[tuple[float, npt.NDArray[np.uint8]]]]
+# (top, left, height, width) as fractions of a sample
+Window = tuple[float, float, float, float]
 
 
-def fingerprint(samples: Samples, *, mirror: bool = False, quarter_turns: int = 0) -> Fingerprint:
+def _cut(picture: npt.NDArray[np.uint8], window: Window) -> npt.NDArray[np.uint8]:
+    height, width = picture.shape
+    top, left = round(height * window[0]), round(width * window[1])
+    return picture[top : top + max(round(height * window[2]), 8), left : left + max(round(width * window[3]), 8)]
+
+
+def _windowed(samples: Samples, window: Window) -> Samples:
+    return lambda: ((time_s, _cut(picture, window)) for time_s, picture in samples())
+
+
+def fingerprint(
+    samples: Samples, *, mirror: bool = False, quarter_turns: int = 0, window: Window | None = None
+) -> Fingerprint:
     """Fingerprint a clip from its grey frame samples, read twice (borders first, then hashes),
     so memory does not grow with clip length. With `mirror`, of the mirror images; with
     `quarter_turns`, of the pictures turned that many times a quarter anticlockwise (a sideways
     upload turned back: samples are square, so a turned copy's sample turned back is the
-    original's)."""
+    original's); with `window`, of that part of each sample only, as if it were the whole picture
+    (footage shown inside other footage, picture-in-picture: `ingest.inset.find_inset`)."""
+    if window is not None:
+        samples = _windowed(samples, window)
     stats: _BorderStats | None = None
     for _time, picture in samples():
         if stats is None:

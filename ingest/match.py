@@ -279,16 +279,19 @@ def match_clip(
     sample_step_s: float = 0.5,
     exclude_clip_id: str | None = None,
     turned: Sequence[Fingerprint] = (),
+    insets: Sequence[Fingerprint] = (),
 ) -> list[Match]:
     """Archived clips sharing footage with the query, best first. `turned`: the query's pictures
     turned a quarter either way (`pipeline.turned_prints_of`), tried only when neither the upright
-    nor the mirrored query finds anything, as a sideways upload shares nothing with either."""
+    nor the mirrored query finds anything, as a sideways upload shares nothing with either.
+    `insets`: the part of the query's picture that shows other footage (`pipeline.inset_prints_of`,
+    picture-in-picture), tried after those, for the same reason."""
     excluded = index.clip_number(exclude_clip_id) if exclude_clip_id else None
     exclude = {excluded} if excluded is not None else set()
     sides = [(mirrored, side) for mirrored, side in ((False, query), (True, mirrored_query)) if side is not None]
     proposed = {mirrored: _candidates(index, side, exclude, closer_look=False) for mirrored, side in sides}
     found = _checked(index, sides, proposed, sample_step_s)
-    for side in turned if not found else ():
+    for side in (*turned, *insets) if not found else ():
         found = _checked(
             index, [(False, side)], {False: _candidates(index, side, exclude, closer_look=False)}, sample_step_s
         )

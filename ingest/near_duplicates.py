@@ -169,11 +169,18 @@ class NearDuplicateFinder:
         exclude_clip_id: str | None = None,
         audio: AudioFingerprint | None = None,
         turned: Sequence[Fingerprint] = (),
+        insets: Sequence[Fingerprint] = (),
     ) -> list[Match]:
         """Clips sharing footage with the query by its pictures or, given `audio`, by its sound."""
         self.sync()
         found = match_clip(
-            self.index, query, mirrored, sample_step_s=sample_step_s, exclude_clip_id=exclude_clip_id, turned=turned
+            self.index,
+            query,
+            mirrored,
+            sample_step_s=sample_step_s,
+            exclude_clip_id=exclude_clip_id,
+            turned=turned,
+            insets=insets,
         )
         if audio is None:
             return found

@@ -22,6 +22,7 @@ from ingest.content_credentials import ContentCredentials, read_content_credenti
 from ingest.decode import DecodedFrames, decode
 from ingest.ffmpeg import DecodePlan, Limits, ViewingCopyOutput
 from ingest.fingerprint import Fingerprint, fingerprint
+from ingest.inset import find_inset
 from ingest.integrity import Integrity, check_integrity
 from ingest.keyframes import Keyframe, extract_keyframes
 from ingest.match import Match
@@ -169,6 +170,14 @@ def turned_prints_of(frames: DecodedFrames, keyframes: list[Keyframe]) -> tuple[
     return fingerprint(samples, quarter_turns=1), fingerprint(samples, quarter_turns=3)
 
 
+def inset_prints_of(frames: DecodedFrames, keyframes: list[Keyframe]) -> tuple[Fingerprint, ...]:
+    """The fingerprint of the part of the clip's picture that shows other footage, if a part does
+    (picture-in-picture, `ingest.inset`; only queried with, never stored)."""
+    samples = _samples_of(frames, keyframes)
+    window = find_inset(samples)
+    return () if window is None else (fingerprint(samples, window=window),)
+
+
 def audio_start_s(info: MediaInfo) -> float:
     """Where the first audio stream starts in the file's own time (the decode pass keeps it: -copyts)."""
     streams = info.raw.get("streams") or []
@@ -201,6 +210,7 @@ class QueryPrints:
     mirrored: Fingerprint
     sound: AudioFingerprint | None  # None without sound, or when it could not be read
     turned: tuple[Fingerprint, ...] = ()  # turned a quarter either way: turned_prints_of
+    insets: tuple[Fingerprint, ...] = ()  # the footage shown inside the picture: inset_prints_of
 
 
 def analyse_query(path: Path, settings: Settings, workdir: Path, *, sound: bool = True) -> QueryPrints:
@@ -214,12 +224,13 @@ def analyse_query(path: Path, settings: Settings, workdir: Path, *, sound: bool 
     keyframes = extract_keyframes(frames, scene_threshold=settings.scene_threshold)
     print_, mirrored = fingerprints_of(frames, keyframes)
     turned = turned_prints_of(frames, keyframes)
+    insets = inset_prints_of(frames, keyframes)
     try:
         heard = sound_of(frames, info, limits)
     except MediaFailed as exc:
         log.warning("the sound of %s was not fingerprinted: %s", path, exc.detail)
         heard = None
-    return QueryPrints(print_, mirrored, heard, turned)
+    return QueryPrints(print_, mirrored, heard, turned, insets)
 
 
 def _materialise(blobs: BlobStore, key: str, workdir: Path) -> Path:
@@ -356,6 +367,7 @@ def _analyse(claim: Claim, finder: NearDuplicateFinder, blob_key: str, workdir: 
             exclude_clip_id=clip_id,
             audio=sound,
             turned=turned_prints_of(frames, keyframes),
+            insets=inset_prints_of(frames, keyframes),
         )
         _save_relations(claim, matches)
         lap("match")

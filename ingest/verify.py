@@ -165,6 +165,7 @@ def verify_file(
                 sample_step_s=1 / settings.sample_fps,
                 audio=analysed.sound,
                 turned=analysed.turned,
+                insets=analysed.insets,
             )
     _record(archive, actor, "verify_file", result, {"size_bytes": query.size, "filename": query.filename})
     return result

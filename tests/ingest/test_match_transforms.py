@@ -1,5 +1,5 @@
-"""Near-duplicate matching of the harder reposts (issue 13): sideways uploads and speed-changed
-copies, on real decoded clips, against an index that also holds unrelated footage."""
+"""Near-duplicate matching of the harder reposts (issue 13): sideways uploads, speed-changed
+copies and picture-in-picture, on real decoded clips, against an index that also holds unrelated footage."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 from ingest.decode import decode
 from ingest.ffmpeg import DecodePlan, Limits
 from ingest.index import FingerprintIndex
+from ingest.inset import find_inset
 from ingest.keyframes import extract_keyframes
 from ingest.match import Match, match_clip
-from ingest.pipeline import fingerprints_of, turned_prints_of
+from ingest.pipeline import _samples_of, fingerprints_of, inset_prints_of, turned_prints_of
 from tests import media
 
 pytestmark = pytest.mark.slow  # copies made and decoded with ffmpeg
@@ -28,6 +29,8 @@ class Prints:
         keyframes = extract_keyframes(frames, scene_threshold=PLAN.scene_threshold)
         self.print_, self.mirrored = fingerprints_of(frames, keyframes)
         self.turned = turned_prints_of(frames, keyframes)
+        self.insets = inset_prints_of(frames, keyframes)
+        self.inset = find_inset(_samples_of(frames, keyframes))
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +59,58 @@ def copy_prints(folder: Path, source: Path, name: str, *args: str) -> Prints:
     return Prints(media.make_copy(folder / f"{name}.mp4", source, *args), folder / f"work-{name}")
 
 
-def query(index: FingerprintIndex, prints: Prints, *, turned: bool = True) -> list[Match]:
-    return match_clip(index, prints.print_, prints.mirrored, sample_step_s=0.5, turned=prints.turned if turned else ())
+def query(index: FingerprintIndex, prints: Prints, *, turned: bool = True, insets: bool = True) -> list[Match]:
+    return match_clip(
+        index,
+        prints.print_,
+        prints.mirrored,
+        sample_step_s=0.5,
+        turned=prints.turned if turned else (),
+        insets=prints.insets if insets else (),
+    )
+
+
+# Other moving footage, in no index, that a broadcast shows the inset inside.
+BACKGROUND = "cellauto=size=160x90:rate=30:rule=30:seed=11,scale=640:360:flags=neighbor,format=yuv420p,hue=H=2*t:s=3"
+
+
+def picture_in_picture(folder: Path, inset: Path, name: str, *, scale: float, x: str, y: str) -> Prints:
+    """`inset` shown at `scale` of each side over BACKGROUND, its top left corner at (x, y)."""
+    graph = f"[1:v]trim=duration={SECONDS}[bg];[0:v]scale=iw*{scale}:-2[fg];[bg][fg]overlay={x}:{y}:shortest=1"
+    return copy_prints(folder, inset, name, "-i", "-f", "lavfi", "-i", BACKGROUND, "-filter_complex", graph)
+
+
+@pytest.mark.parametrize(
+    ("where", "scale", "x", "y"),
+    [
+        ("corner", 0.5, "W-w-12", "12"),
+        ("centre", 0.7, "(W-w)/2", "(H-h)/2"),
+        ("bottom-right", 0.7, "W-w-40", "H-h-30"),
+    ],
+)
+def test_picture_in_picture_matches_its_source_through_the_inset_print(
+    folder: Path, source: Path, index: FingerprintIndex, where: str, scale: float, x: str, y: str
+) -> None:
+    prints = picture_in_picture(folder, source, f"pip-{where}", scale=scale, x=x, y=y)
+    if where == "corner":
+        assert query(index, prints, insets=False) == []  # as a whole picture, it shares nothing
+    [found] = query(index, prints)
+    assert found.clip_id == "source"
+    assert found.matched_seconds >= 0.8 * SECONDS
+    assert found.segments[0].clip_start_s == pytest.approx(found.segments[0].query_start_s, abs=0.5)
+
+
+def test_footage_without_an_inset_has_no_inset_print(folder: Path, source: Path) -> None:
+    prints = Prints(source, folder / "work-source-insets")
+    assert prints.inset is None
+    assert prints.insets == ()
+
+
+def test_unrelated_footage_shown_inside_other_footage_matches_nothing(folder: Path, index: FingerprintIndex) -> None:
+    unrelated = media.make_unrelated(folder / "fire.mp4", "life=size=160x90:rate=30:seed=5:mold=8,scale=640:360")
+    prints = picture_in_picture(folder, unrelated, "pip-unrelated", scale=0.5, x="W-w-12", y="12")
+    assert prints.inset is not None  # the inset is found, and its footage is in no index
+    assert query(index, prints) == []
 
 
 @pytest.mark.parametrize("turn", ["clock", "cclock"])
