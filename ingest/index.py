@@ -38,6 +38,10 @@ __all__ = ["CHUNK_SPANS", "FingerprintIndex", "FingerprintLookup", "Hits"]
 
 CHUNK_MASKS = tuple(np.uint64(((1 << width) - 1) << first) for first, width in CHUNK_SPANS)
 TAIL_BLOCK_PAIRS = 2_000_000  # query hash × tail entry pairs compared at once
+# In one-bit probing (the closer look), a chunk value holding more than this many times the
+# entries an evenly spread one would is a stop-word and is not read: in footage as skewed as real,
+# a few hundred such buckets held three quarters of the entries the closer look read.
+STOP_WORD_TIMES = 32.0
 FORMAT = 2  # of the saved index; an older snapshot is rebuilt from the database
 
 
@@ -259,7 +263,9 @@ class FingerprintIndex:
     ) -> Hits:
         """Archived frames within `max_distance` bits of each query hash that share a chunk with it
         exactly, or with `probe_radius=1` up to one bit (21 times the lookups), wherever they sit
-        (segments or the unsorted tail)."""
+        (segments or the unsorted tail). With `probe_radius=1` a segment's stop-words (chunk values
+        far commoner than an even spread gives, STOP_WORD_TIMES) are not read; the small tail's
+        are, so such a hit can be found before its clip is sorted and not after."""
         with self._lock:
             keys, rows, tables = _probes(hashes, probe_radius)
             # Neighbouring query frames mostly share a chunk: each distinct (table, key) is looked
@@ -270,7 +276,9 @@ class FingerprintIndex:
             found_frame: list[npt.NDArray[np.int64]] = []
             found_distance: list[npt.NDArray[np.int64]] = []
             for segment in self._segments:
-                probe, entry = segment.lookup(distinct_keys, distinct_tables)
+                probe, entry = segment.lookup(
+                    distinct_keys, distinct_tables, most_common=STOP_WORD_TIMES if probe_radius else np.inf
+                )
                 if not len(probe):
                     continue
                 distinct_frame = segment.entry_frames(entry)

@@ -29,6 +29,8 @@ CHUNK_SPANS = ((0, 21), (21, 21), (42, 22))  # (first bit, width)
 CHUNKS = len(CHUNK_SPANS)
 TABLES = 2 * CHUNKS  # table = chunk × 2 + (1 for the centre hash)
 MAX_SEGMENT_FRAMES = 2**24  # frame numbers within a segment are 3 bytes
+# Never a stop-word, whatever the segment's size: a small archive's buckets are all read.
+STOP_WORD_ENTRIES = 128
 ENTRIES_PER_BUCKET = 16  # the directory's resolution: about this many entries per bucket
 ARRAYS = (
     "hashes",
@@ -157,10 +159,12 @@ class Segment:
         return bits
 
     def lookup(
-        self, keys: npt.NDArray[np.uint32], tables: npt.NDArray[np.int64]
+        self, keys: npt.NDArray[np.uint32], tables: npt.NDArray[np.int64], *, most_common: float = np.inf
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """(probe, table entry row) for every entry whose chunk equals its probe's key, in that
-        probe's table (chunk × 2 + centre)."""
+        probe's table (chunk × 2 + centre); a key holding more than `most_common` times the entries
+        it would if the segment's chunk values were evenly spread, and more than STOP_WORD_ENTRIES
+        (a stop-word), gives none."""
         chunk = tables // 2
         shifts = np.array([first for first, _w in CHUNK_SPANS], np.uint64)[chunk]
         widths = np.array([width for _f, width in CHUNK_SPANS], np.uint64)[chunk]
@@ -184,6 +188,9 @@ class Segment:
             hi[active] = np.where(below, hi[active], middle)
         first, last = lo[: len(keys)], lo[len(keys) :]
         counts = last - first
+        if most_common < np.inf:
+            even = (self.entries.shape[0] // TABLES) / (np.uint64(1) << widths).astype(np.float64)
+            counts = np.where(counts > np.maximum(most_common * even, STOP_WORD_ENTRIES), 0, counts)
         total = int(counts.sum())
         probes = np.repeat(np.arange(len(keys)), counts)
         rows = np.repeat(first - (np.cumsum(counts) - counts), counts) + np.arange(total)

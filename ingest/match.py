@@ -127,12 +127,18 @@ def _best_alignment(query: Fingerprint, clip: Fingerprint, proposed: float, step
 
 
 def _strict_agreement(
-    query: Fingerprint, clip: Fingerprint, offsets: npt.NDArray[np.float64], step: float, rate: float = 1.0
+    query: Fingerprint,
+    clip: Fingerprint,
+    offsets: npt.NDArray[np.float64],
+    step: float,
+    rate: float | npt.NDArray[np.float64] = 1.0,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """`_align(..., strict=True)`'s matched-frame count and strength at each of `offsets`, all at
-    once (a row per offset: the matcher tries many offsets per proposal)."""
+    once (a row per offset: the matcher tries many offsets per proposal); `rate` is one for all
+    or one per offset."""
     last = len(clip.times) - 1
-    target = query.times[None, :] * rate + offsets[:, None]
+    rates = np.broadcast_to(np.asarray(rate, np.float64), offsets.shape)
+    target = query.times[None, :] * rates[:, None] + offsets[:, None]
     after = np.clip(np.searchsorted(clip.times, target.ravel()).reshape(target.shape), 0, last)
     before = np.clip(after - 1, 0, last)
     frame = np.where(np.abs(clip.times[before] - target) < np.abs(clip.times[after] - target), before, after)
@@ -151,6 +157,35 @@ def _strict_agreement(
     return matched.sum(axis=1), strength
 
 
+def _reachable(
+    query: Fingerprint,
+    clip: Fingerprint,
+    earliest: npt.NDArray[np.float64],
+    latest: npt.NDArray[np.float64],
+    step: float,
+) -> int:
+    """Query frames that some archived frame timed within a step of [earliest, latest] (each
+    frame's own span of archived times) matches: a bound on `_strict_agreement`'s count at every
+    rate and offset that keeps each frame's archived time in its span, found in one small band."""
+    first = np.searchsorted(clip.times, earliest - step - 1e-6, "left")
+    end = np.searchsorted(clip.times, latest + step + 1e-6, "right")
+    width = int((end - first).max(initial=0))
+    if width <= 0:
+        return 0
+    frame = first[:, None] + np.arange(width)[None, :]
+    inside = frame < end[:, None]
+    frame = np.minimum(frame, len(clip.times) - 1)
+    distance = np.minimum.reduce(
+        [
+            hamming(query.hashes[:, None], clip.hashes[frame]),
+            hamming(query.hashes[:, None], clip.centre_hashes[frame]),
+            hamming(query.centre_hashes[:, None], clip.hashes[frame]),
+        ]
+    )
+    close = inside & clip.informative[frame] & (distance <= MATCH_DISTANCE)
+    return int((query.informative & close.any(axis=1)).sum())
+
+
 def _rated_alignment(query: Fingerprint, clip: Fingerprint, fixed: _Alignment, step: float) -> _Alignment:
     """A copy played at another speed: where a fixed offset matches only part of the query it
     spans, the rate (of RATES) and offset through the middle of the frames it did match that
@@ -163,16 +198,20 @@ def _rated_alignment(query: Fingerprint, clip: Fingerprint, fixed: _Alignment, s
     if len(anchors) < MIN_SEGMENT_FRAMES or fixed_matched >= EXPLAINED * spanned:
         return fixed
     anchor = float(np.median(query.times[anchors]))
-    best: tuple[int, int, float, float] | None = None
-    for rate in RATES:
-        offsets = anchor + fixed.offset - rate * anchor + np.arange(-SEARCH_S, SEARCH_S + 1e-9, step / 2)
-        matched, strength = _strict_agreement(query, clip, offsets, step, rate)
-        k = max(range(len(offsets)), key=lambda k: (int(matched[k]), int(strength[k])))
-        if best is None or (int(matched[k]), int(strength[k])) > best[:2]:
-            best = (int(matched[k]), int(strength[k]), rate, float(offsets[k]))
-    if best is None or best[0] < max(RATE_GAIN * fixed_matched, fixed_matched + MIN_SEGMENT_FRAMES):
+    # Every rate and offset in one array operation, a row each (rate by rate, offsets within);
+    # the first row with the most matched frames, then the most strength, wins.
+    shifts = np.arange(-SEARCH_S, SEARCH_S + 1e-9, step / 2)
+    rates = np.repeat(np.array(RATES), len(shifts))
+    offsets = (anchor + fixed.offset - rates * anchor) + np.tile(shifts, len(RATES))
+    needed = max(RATE_GAIN * fixed_matched, fixed_matched + MIN_SEGMENT_FRAMES)
+    targets = query.times[None, :] * rates[:, None] + offsets[:, None]
+    if _reachable(query, clip, targets.min(axis=0), targets.max(axis=0), step) < needed:
+        return fixed  # no rate can match enough frames: most proposals of unrelated footage
+    matched, strength = _strict_agreement(query, clip, offsets, step, rates)
+    best = int(np.lexsort((-strength, -matched))[0])
+    if matched[best] < needed:
         return fixed
-    rated = _align(query, clip, best[3], step, rate=best[2])
+    rated = _align(query, clip, float(offsets[best]), step, rate=float(rates[best]))
     # Compared the usual, tolerant way too: footage shown only in part (picture-in-picture) can
     # favour a wrong rate strictly while matching fewer frames.
     if int(rated.matched.sum()) < int(fixed.matched.sum()) or rated.strength <= fixed.strength:

@@ -44,6 +44,21 @@ def file_states(folder: Path) -> dict[str, tuple[int, bytes]]:
     return {str(p.relative_to(folder)): (p.stat().st_ino, p.read_bytes()) for p in folder.rglob("*") if p.is_file()}
 
 
+def test_a_chunk_value_most_frames_share_is_a_stop_word_for_the_closer_look_only() -> None:
+    rng = np.random.default_rng(5)
+    common = rng.integers(0, 2**63, 1000, dtype=np.uint64)
+    low_chunk = np.uint64((1 << index_segments.CHUNK_SPANS[0][1]) - 1)
+    common[:200] = (common[:200] & ~low_chunk) | np.uint64(0x1234)  # 200 frames share chunk 0's value
+    index = FingerprintIndex()
+    index.add("bulk", Fingerprint(np.arange(1000) / 2.0, common, common, np.ones(1000, bool)), defer_sorting=True)
+    index.finish_loading()
+    two_bits_in_chunks_1_and_2 = np.uint64((0b11 << 21) | (0b11 << 42))
+    exact = common[:1] ^ two_bits_in_chunks_1_and_2  # shares chunk 0 only
+    one_bit = exact ^ np.uint64(1)  # one bit from it in chunk 0 too
+    assert 0 in index.query(exact, 10).clip_frame.tolist()  # the exact path, that finds copies, reads it
+    assert index.query(one_bit, 10, probe_radius=1).clip_frame.tolist() == []
+
+
 def test_saved_segments_are_never_rewritten_and_are_mapped_read_only(tmp_path: Path) -> None:
     index = FingerprintIndex()
     index.add("first", some_print(1, frames=400))  # larger than what comes next: not merged with it
