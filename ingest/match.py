@@ -79,6 +79,23 @@ class _Alignment:
         return int((MATCH_DISTANCE + 1 - self.distance[self.matched]).sum())
 
 
+def _frame_distance(
+    whole: npt.NDArray[np.uint64], centre: npt.NDArray[np.uint64], clip: Fingerprint, frame: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Bits between query frames (`whole` and `centre` hashes, shaped to broadcast against
+    `frame`) and the archived frames `frame`: the least of whole against whole, whole against
+    the archived centre and centre against the archived whole (a cropped copy's whole picture is
+    the original's centre, and the other way round)."""
+    distance: npt.NDArray[np.int64] = np.minimum.reduce(
+        [
+            hamming(whole, clip.hashes[frame]),
+            hamming(whole, clip.centre_hashes[frame]),
+            hamming(centre, clip.hashes[frame]),
+        ]
+    )
+    return distance
+
+
 def _align(
     query: Fingerprint, clip: Fingerprint, offset: float, step: float, *, strict: bool = False, rate: float = 1.0
 ) -> _Alignment:
@@ -96,13 +113,7 @@ def _align(
         frame = np.clip(nearest + shift, 0, len(clip.times) - 1)
         close_in_time = np.abs(clip.times[frame] - target) <= step
         usable = close_in_time & clip.informative[frame]
-        distance = np.minimum.reduce(
-            [
-                hamming(query.hashes, clip.hashes[frame]),
-                hamming(query.hashes, clip.centre_hashes[frame]),
-                hamming(query.centre_hashes, clip.hashes[frame]),
-            ]
-        )
+        distance = _frame_distance(query.hashes, query.centre_hashes, clip, frame)
         distance = np.where(usable, distance, 64)
         better = distance < best
         best = np.where(better, distance, best)
@@ -143,13 +154,7 @@ def _strict_agreement(
     before = np.clip(after - 1, 0, last)
     frame = np.where(np.abs(clip.times[before] - target) < np.abs(clip.times[after] - target), before, after)
     usable = (np.abs(clip.times[frame] - target) <= step) & clip.informative[frame]
-    distance = np.minimum.reduce(
-        [
-            hamming(query.hashes[None, :], clip.hashes[frame]),
-            hamming(query.hashes[None, :], clip.centre_hashes[frame]),
-            hamming(query.centre_hashes[None, :], clip.hashes[frame]),
-        ]
-    )
+    distance = _frame_distance(query.hashes[None, :], query.centre_hashes[None, :], clip, frame)
     distance = np.where(usable, distance, 64)
     in_range = (target >= clip.times[0] - step) & (target <= clip.times[-1] + step)
     matched = query.informative[None, :] & in_range & (distance <= MATCH_DISTANCE)
@@ -175,13 +180,7 @@ def _reachable(
     frame = first[:, None] + np.arange(width)[None, :]
     inside = frame < end[:, None]
     frame = np.minimum(frame, len(clip.times) - 1)
-    distance = np.minimum.reduce(
-        [
-            hamming(query.hashes[:, None], clip.hashes[frame]),
-            hamming(query.hashes[:, None], clip.centre_hashes[frame]),
-            hamming(query.centre_hashes[:, None], clip.hashes[frame]),
-        ]
-    )
+    distance = _frame_distance(query.hashes[:, None], query.centre_hashes[:, None], clip, frame)
     close = inside & clip.informative[frame] & (distance <= MATCH_DISTANCE)
     return int((query.informative & close.any(axis=1)).sum())
 
