@@ -196,6 +196,10 @@ def _rated_alignment(query: Fingerprint, clip: Fingerprint, fixed: _Alignment, s
     [fixed_matched], _ = _strict_agreement(query, clip, np.array([fixed.offset]), step)
     if len(anchors) < MIN_SEGMENT_FRAMES or fixed_matched >= EXPLAINED * spanned:
         return fixed
+    # A drifting copy still matches as a segment where the fixed offset crosses the true one
+    # (for ~5 s either side at 10 %); a proposal that holds no segment at all is not searched.
+    if not _segments(query, clip, fixed, step):
+        return fixed
     anchor = float(np.median(query.times[anchors]))
     # Every rate and offset in one array operation, a row each (rate by rate, offsets within);
     # the first row with the most matched frames, then the most strength, wins.
