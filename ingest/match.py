@@ -358,7 +358,13 @@ def _checked(
             continue
         found: dict[int, list[tuple[Segment, int]]] = {}
         checked: set[tuple[int, float, float]] = set()
+        # A clip one segment already matches along the whole query: its other proposals (the
+        # same footage seconds off, in slowly changing scenes) could only add shorter segments,
+        # which `_non_overlapping` drops.
+        whole_span, explained = _span(side, step), set[int]()
         for clip, offset, _votes in proposed[mirrored]:
+            if clip in explained:
+                continue
             clip_print = index.clip_print(clip)
             alignment = _rated_alignment(side, clip_print, _best_alignment(side, clip_print, offset, step), step)
             key = (clip, round(alignment.offset, 1), alignment.rate)
@@ -367,6 +373,8 @@ def _checked(
             checked.add(key)
             for segment in _segments(side, clip_print, alignment, step):
                 found.setdefault(clip, []).append((segment, alignment.strength))
+                if segment.duration_s >= whole_span - 1e-6:
+                    explained.add(clip)
         for clip, segments in found.items():
             kept = _non_overlapping(segments)
             seconds = round(sum(s.duration_s for s in kept), 3)
