@@ -1059,7 +1059,7 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="verity-bench-matching-"))
     worker: VpdqWorker | None = None
     try:
-        info = machine()
+        info, code = machine(), code_version()  # the code as imported, before anything can change the tree
         log(
             f"{info['date_utc']}: {info['nproc']} CPUs ({info['cpu']}), {info['memory_gib']} GiB;"
             f" {info['uptime_at_start']}"
@@ -1086,7 +1086,7 @@ def main(argv: list[str] | None = None) -> int:
         verity, peer = fingerprint_all(videos, settings, scratch, worker, args.vpdq_seconds_per_hash, args.repeat)
         results: dict[str, Any] = {
             "machine": info,
-            "code": code_version(),
+            "code": code,
             "corpus_dir": str(corpus_dir),
             "seconds": args.seconds,
             "repeat": args.repeat,
