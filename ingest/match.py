@@ -35,6 +35,10 @@ GAP_S = 3.0  # unmatched stretch that ends a segment
 MIN_SEGMENT_FRAMES = 4
 MIN_CHANGES = 2  # the archived side of a segment must change picture this many times
 CHANGE_BITS = 12
+# A run whose archived picture changes once only still counts when its frames match this closely
+# (median bits): a compilation's 2 s shot rarely changes twice, while chance agreement between
+# unrelated footage that passes MATCH_DISTANCE sits 8-16 bits off (bench/search.py's skewed bulk).
+CLOSE_RUN_BITS = 4
 # A copy played faster or slower (+-10 % is common, to dodge matching): its offset drifts, so a
 # fixed one explains a few seconds only. Rates tried, when a fixed offset leaves more than
 # EXPLAINED of the query it spans unmatched; a rate is kept only if it matches RATE_GAIN times the
@@ -198,7 +202,8 @@ def _rated_alignment(query: Fingerprint, clip: Fingerprint, fixed: _Alignment, s
         return fixed
     # A drifting copy still matches as a segment where the fixed offset crosses the true one
     # (for ~5 s either side at 10 %); a proposal that holds no segment at all is not searched.
-    if not _segments(query, clip, fixed, step):
+    fixed_seconds = _seconds(_segments(query, clip, fixed, step))
+    if fixed_seconds == 0:
         return fixed
     anchor = float(np.median(query.times[anchors]))
     # Every rate and offset in one array operation, a row each (rate by rate, offsets within);
@@ -219,7 +224,15 @@ def _rated_alignment(query: Fingerprint, clip: Fingerprint, fixed: _Alignment, s
     # favour a wrong rate strictly while matching fewer frames.
     if int(rated.matched.sum()) < int(fixed.matched.sum()) or rated.strength <= fixed.strength:
         return fixed
+    # And by the segments it makes: in a compilation, a rate can thread one shot and stray frames
+    # of others that form no segment, and so outnumber the shot's own frames at a wrong offset.
+    if _seconds(_segments(query, clip, rated, step)) < RATE_GAIN * fixed_seconds:
+        return fixed
     return rated
+
+
+def _seconds(segments: list[Segment]) -> float:
+    return sum(segment.duration_s for segment in segments)
 
 
 def _changes(clip: Fingerprint, frames: npt.NDArray[np.int64]) -> int:
@@ -232,6 +245,14 @@ def _changes(clip: Fingerprint, frames: npt.NDArray[np.int64]) -> int:
     return changes
 
 
+def _changes_enough(clip: Fingerprint, alignment: _Alignment, run: list[int]) -> bool:
+    """Whether the archived picture along a run of matched query frames changes enough for the
+    run to be shared footage rather than alike stills: MIN_CHANGES times, or once when the
+    frames match within CLOSE_RUN_BITS."""
+    changes = _changes(clip, alignment.clip_frame[run])
+    return changes >= MIN_CHANGES or (changes >= 1 and float(np.median(alignment.distance[run])) <= CLOSE_RUN_BITS)
+
+
 def _segments(query: Fingerprint, clip: Fingerprint, alignment: _Alignment, step: float) -> list[Segment]:
     """Runs of matching frames. At a rate other than 1 a run is reported as pieces short enough
     that each one's fixed offset stays within half a sample step of the drifting one."""
@@ -241,7 +262,7 @@ def _segments(query: Fingerprint, clip: Fingerprint, alignment: _Alignment, step
     piece_s = step / (2 * abs(rate - 1)) if rate != 1 else math.inf
 
     def close_run() -> None:
-        if len(run) >= MIN_SEGMENT_FRAMES and _changes(clip, alignment.clip_frame[run]) >= MIN_CHANGES:
+        if len(run) >= MIN_SEGMENT_FRAMES and _changes_enough(clip, alignment, run):
             # A first frame matched within a sample step of the clip's start is not before it.
             start = max(float(query.times[run[0]]), float(clip.times[0] - offset) / rate)
             end = float(query.times[run[-1]] + step)
@@ -377,7 +398,7 @@ def _checked(
                     explained.add(clip)
         for clip, segments in found.items():
             kept = _non_overlapping(segments)
-            seconds = round(sum(s.duration_s for s in kept), 3)
+            seconds = round(_seconds(kept), 3)
             score = _score(side, index.clip_print(clip), kept, step)
             candidate = Match(index.clip_ids[clip], score, seconds, kept, mirrored)
             if clip not in best or candidate.matched_seconds > best[clip].matched_seconds:
@@ -401,7 +422,7 @@ def _score(query: Fingerprint, clip: Fingerprint, segments: list[Segment], step:
     shorter = min(_span(query, step), _span(clip, step))
     if shorter <= 0:
         return 0.0
-    return round(min(sum(s.duration_s for s in segments) / shorter, 1.0), 3)
+    return round(min(_seconds(segments) / shorter, 1.0), 3)
 
 
 def _span(print_: Fingerprint, step: float) -> float:

@@ -3,6 +3,7 @@ copies and picture-in-picture, on real decoded clips, against an index that also
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,47 @@ def test_speed_changed_copy_matches_with_its_drifting_offset(
     for segment in found.segments:  # each piece's fixed offset is right at its middle
         middle = segment.query_start_s + segment.duration_s / 2
         assert segment.clip_start_s + segment.duration_s / 2 == pytest.approx(middle * rate, abs=0.5)
+
+
+# (footage, start in it, length): a compilation cut every 2–2.5 s, the source's shots out of
+# order between shots of other footage.
+SHOTS = [
+    ("source", 0.5, 2.0),
+    ("other", 0.0, 2.5),
+    ("source", 8.5, 2.5),
+    ("other", 2.5, 2.0),
+    ("source", 4.5, 2.0),
+    ("other", 4.5, 3.0),
+    ("source", 10.0, 2.0),
+]
+
+
+def test_compilation_cut_every_two_seconds_matches_each_shot_at_its_place(
+    folder: Path, source: Path, index: FingerprintIndex
+) -> None:
+    other = media.make_unrelated(folder / "broadcast.mp4", BACKGROUND)
+    parts, labels = [], []
+    for number, (footage, start, length) in enumerate(SHOTS):
+        stream = "0:v" if footage == "source" else "1:v"
+        parts.append(
+            f"[{stream}]trim=start={start}:duration={length},setpts=PTS-STARTPTS,scale=640:360,setsar=1[p{number}]"
+        )
+        labels.append(f"[p{number}]")
+    graph = ";".join([*parts, "".join(labels) + f"concat=n={len(labels)}:v=1:a=0[v]"])
+    prints = copy_prints(
+        folder, source, "compilation-cuts", "-i", "-i", str(other), "-filter_complex", graph, "-map", "[v]"
+    )
+    [found] = query(index, prints)
+    assert found.clip_id == "source"
+    at, shared, errors = 0.0, 0.0, []
+    for footage, start, length in SHOTS:
+        if footage == "source":
+            shared += length
+            covering = [
+                s for s in found.segments if s.query_start_s < at + length and s.query_start_s + s.duration_s > at
+            ]
+            assert covering, f"the shot at {at} s is not matched"
+            errors += [abs(s.clip_start_s - s.query_start_s - (start - at)) for s in covering]
+        at += length
+    assert found.matched_seconds >= 0.8 * shared
+    assert statistics.median(errors) <= 1.0  # the goal of issue 13 (slowly zooming footage can be 1.5 s off)
