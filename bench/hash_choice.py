@@ -6,6 +6,12 @@ between unrelated frames (the 1st percentile: what a threshold must stay below).
 keeps every transform's distance far below the unrelated one.
 
     .venv/bin/python bench/hash_choice.py /tmp/corpus [TRANSFORM,TRANSFORM...]
+    .venv/bin/python bench/hash_choice.py /tmp/corpus --strips
+
+`--strips`: whether archived frames could carry hashes of 9:16 windows ("strips") for vertical
+copies: the distance between a vertical copy's frames and the source's strip at the copy's true
+place, and at that place moved by 1-8 % of the frame's width (how finely strips would have to
+be spaced), per hash kind.
 
 The corpus is bench/matching.py's (make-corpus.sh's copies and bench/corpus_transforms.py's).
 """
@@ -69,8 +75,42 @@ def hashes(
     return np.asarray(out, np.uint64)
 
 
+# Vertical copies (bench/corpus_transforms.py): the left edge of their 9:16 window, as a fraction
+# of the source's width (1280x720 sources; the window is 405 px wide).
+STRIP_WIDTH = 405 / 1280
+STRIP_LEFT = {"vertical-centre": (1 - STRIP_WIDTH) / 2, "vertical-left": 0.1}
+STRIP_MOVES = (0.0, 0.01, 0.02, 0.04, 0.06, 0.08)
+
+
+def strips(corpus: Path) -> None:
+    """Median bits between each vertical copy's frames and the source's strip at its place,
+    moved by each of STRIP_MOVES; the share within 16 bits (the matcher's MATCH_DISTANCE)."""
+    source = frames_of(corpus / "sources" / "src-a.mp4")
+    width = source.shape[2]
+    print(f"{'hash':6} {'copy':16} " + " ".join(f"{f'+{move:.0%}':>10}" for move in STRIP_MOVES))
+    for kind in KINDS:
+        for name, left in STRIP_LEFT.items():
+            copy = frames_of(corpus / "copies" / f"src-a.{name}.mp4")
+            n = min(len(copy), len(source))
+            query = np.asarray([as_int(KINDS[kind](Image.fromarray(p))) for p in copy[:n]], np.uint64)
+            cells = []
+            for move in STRIP_MOVES:
+                first = round((left + move) * width)
+                window = source[:n, :, first : first + round(STRIP_WIDTH * width)]
+                archived = np.asarray(
+                    [as_int(KINDS[kind](Image.fromarray(np.ascontiguousarray(p)))) for p in window], np.uint64
+                )
+                distance = hamming(query, archived)
+                cells.append(f"{int(np.median(distance)):>3} ({np.mean(distance <= 16):.0%})")
+            print(f"{kind:6} {name:16} " + " ".join(f"{cell:>10}" for cell in cells))
+    print("cells: median bits apart (share of frames within 16 bits), the strip moved right by that share of the width")
+
+
 def main() -> None:
     corpus = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/corpus")
+    if "--strips" in sys.argv[2:]:
+        strips(corpus)
+        return
     source = frames_of(corpus / "sources" / "src-a.mp4")
     others = np.concatenate([frames_of(p) for p in sorted((corpus / "unrelated").glob("*.mp4"))])
     wanted = sys.argv[2].split(",") if len(sys.argv) > 2 else None
