@@ -10,12 +10,17 @@ MATCH_BITS of 32 (unrelated sound differs in about 16, a re-encoded copy in 2–
 shared. A stretch counts only if it is long enough and the archived sound changes along it: a
 steady tone, hum or silence gives the same values in every clip and must not pair two clips.
 
-Offsets are whole values (ITEM_STEP_S, about 0.12 s) apart; sound played faster or slower
-(a speed change) is not found by sound.
+Offsets are whole values (ITEM_STEP_S, about 0.12 s) apart. Sound played faster or slower with
+its pitch kept (ffmpeg's `atempo`, as a sped-up repost has it) keeps its values, 3-4 bits apart
+along the drifting alignment at +-10 %, but a fixed offset explains only the values around where
+it crosses the true one: so where the fixed offset shares sound yet explains little of the
+overlap, the rates of `ingest.match.RATES` are tried through that crossing, as for pictures.
+Sound played faster with its pitch raised (resampled) changes its values and is not found.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, replace
 
@@ -23,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ingest.chromaprint import ITEM_SPAN_S, ITEM_STEP_S, AudioFingerprint, Values
-from ingest.match import Match, Segment
+from ingest.match import EXPLAINED, RATE_GAIN, RATES, Match, Segment
 
 HALF_BITS = 16
 # A half this common proposes nothing (silence, a steady tone): more than MAX_BUCKET entries of a
@@ -40,6 +45,9 @@ CHANGE_BITS = 10  # the archived sound changes when its value moves this far fro
 MIN_CHANGES = 3
 MIN_CHANGES_PER_S = 0.5
 EDGE_S = ITEM_SPAN_S / 4
+# At a rate other than 1, a shared stretch is reported in pieces whose fixed offset stays within
+# this of the drifting one (2.5 s pieces at 10 %).
+PIECE_ERROR_S = 0.125
 
 _POPCOUNT16 = np.array([bin(i).count("1") for i in range(1 << 16)], np.uint8)
 
@@ -172,19 +180,62 @@ def _proposals(index: AudioIndex, query: AudioFingerprint, exclude: frozenset[in
     return proposals
 
 
-def _aligned(query: AudioFingerprint, clip: AudioFingerprint, offset: int) -> tuple[int, npt.NDArray[np.int64]]:
-    """The first query value that has an archived one at `offset`, and the bit errors from there."""
-    first, last = max(0, -offset), min(len(query), len(clip) - offset)
-    if last <= first:
-        return first, np.zeros(0, np.int64)
-    return first, bit_errors(query.values[first:last], clip.values[first + offset : last + offset])
+@dataclass(frozen=True)
+class _Line:
+    """Query value i against archived value round(i * rate + offset), where there is one."""
+
+    offset: float
+    rate: float = 1.0
+
+    def pairs(self, query: AudioFingerprint, clip: AudioFingerprint) -> tuple[npt.NDArray[np.int64], ...]:
+        """(query values, archived values, bit errors) along the line, over the stretch it overlaps."""
+        items = np.arange(len(query))
+        at = np.rint(items * self.rate + self.offset).astype(np.int64)
+        inside = (at >= 0) & (at < len(clip))
+        items, at = items[inside], at[inside]
+        return items, at, bit_errors(query.values[items], clip.values[at])
+
+
+def _shared(query: AudioFingerprint, clip: AudioFingerprint, line: _Line) -> int:
+    """Values along the line whose smoothed bit errors are within MATCH_BITS."""
+    return _agreement(query, clip, line)[0]
+
+
+def _agreement(query: AudioFingerprint, clip: AudioFingerprint, line: _Line) -> tuple[int, float]:
+    """Values along the line whose smoothed bit errors are within MATCH_BITS, and how closely
+    (less their mean bit errors: of lines sharing as much, the nearer rate is the closer one)."""
+    errors = line.pairs(query, clip)[2]
+    if len(errors) == 0:
+        return 0, 0.0
+    shared = _smoothed(errors) <= MATCH_BITS
+    return int(shared.sum()), -float(errors[shared].mean()) if shared.any() else 0.0
+
+
+def _rated(query: AudioFingerprint, clip: AudioFingerprint, offset: int) -> _Line | None:
+    """For sound played at another speed: the rate (of RATES) and offset through the best-shared
+    value at the fixed `offset` that shares the most values; None when the fixed offset shares
+    nothing (no crossing to turn about) or already explains EXPLAINED of its overlap."""
+    items, _at, errors = _Line(offset).pairs(query, clip)
+    if len(errors) < MIN_SEGMENT_ITEMS:
+        return None
+    smoothed = _smoothed(errors)
+    fixed = int((smoothed <= MATCH_BITS).sum())
+    if fixed == 0 or fixed >= EXPLAINED * len(errors):
+        return None
+    pivot = int(items[int(np.argmin(smoothed))])
+    lines = [
+        _Line(pivot + offset + shift - rate * pivot, rate)
+        for rate in RATES
+        for shift in range(-REFINE_ITEMS, REFINE_ITEMS + 1)
+    ]
+    agreement = [_agreement(query, clip, line) for line in lines]
+    best = max(range(len(lines)), key=agreement.__getitem__)
+    return lines[best] if agreement[best][0] >= max(RATE_GAIN * fixed, fixed + MIN_SEGMENT_ITEMS) else None
 
 
 def _best_offset(query: AudioFingerprint, clip: AudioFingerprint, proposed: int) -> int:
-    def quality(offset: int) -> tuple[float, int]:
-        _first, errors = _aligned(query, clip, offset)
-        shared = int((_smoothed(errors) <= MATCH_BITS).sum()) if len(errors) else 0
-        return shared, -abs(offset - proposed)
+    def quality(offset: int) -> tuple[int, int]:
+        return _shared(query, clip, _Line(offset)), -abs(offset - proposed)
 
     return max(range(proposed - REFINE_ITEMS, proposed + REFINE_ITEMS + 1), key=quality)
 
@@ -208,8 +259,8 @@ def _changes(values: Values) -> int:
     return changes
 
 
-def _segments(query: AudioFingerprint, clip: AudioFingerprint, offset: int) -> list[Segment]:
-    first, errors = _aligned(query, clip, offset)
+def _segments(query: AudioFingerprint, clip: AudioFingerprint, line: _Line) -> list[Segment]:
+    items, at, errors = line.pairs(query, clip)
     if len(errors) < MIN_SEGMENT_ITEMS:
         return []
     shared = _smoothed(errors) <= MATCH_BITS
@@ -223,7 +274,7 @@ def _segments(query: AudioFingerprint, clip: AudioFingerprint, offset: int) -> l
             end -= 1
         if end - start < MIN_SEGMENT_ITEMS:
             continue
-        archived = clip.values[first + offset + start : first + offset + end]
+        archived = clip.values[at[start:end]]
         seconds = (end - start - 1) * ITEM_STEP_S + ITEM_SPAN_S
         if _changes(archived) < max(MIN_CHANGES, MIN_CHANGES_PER_S * seconds):
             continue
@@ -231,14 +282,32 @@ def _segments(query: AudioFingerprint, clip: AudioFingerprint, offset: int) -> l
         # mostly shared match too: the edge lies about a quarter of a span inside.
         lead = EDGE_S if start > 0 else 0.0
         trail = EDGE_S if end < len(errors) else 0.0
-        segments.append(
-            Segment(
-                round(query.time_of(int(first + start)) + lead, 3),
-                round(clip.time_of(int(first + start + offset)) + lead, 3),
-                round(float(seconds) - lead - trail, 3),
-            )
-        )
+        query_start = query.time_of(int(items[start])) + lead
+        segments += _pieces(query_start, float(seconds) - lead - trail, query, clip, line)
     return segments
+
+
+def _pieces(
+    start_s: float, seconds: float, query: AudioFingerprint, clip: AudioFingerprint, line: _Line
+) -> list[Segment]:
+    """A shared stretch as segments: one at rate 1, else pieces short enough that each one's
+    fixed offset stays within PIECE_ERROR_S of the drifting one."""
+    piece_s = 2 * PIECE_ERROR_S / abs(line.rate - 1) if line.rate != 1 else math.inf
+    count = max(1, math.ceil(seconds / piece_s - 1e-9))
+    bounds = [round(start_s + seconds * number / count, 3) for number in range(count + 1)]
+
+    def archived_time(query_s: float) -> float:
+        item = (query_s - query.start_s) / ITEM_STEP_S
+        return clip.start_s + (item * line.rate + line.offset) * ITEM_STEP_S
+
+    return [
+        Segment(first, round(archived_time(first), 3), round(last - first, 3))
+        for first, last in zip(bounds, bounds[1:], strict=False)
+    ]
+
+
+def _seconds(segments: list[Segment]) -> float:
+    return sum(segment.duration_s for segment in segments)
 
 
 def sound_seconds(print_: AudioFingerprint) -> float:
@@ -260,7 +329,13 @@ def match_audio(index: AudioIndex, query: AudioFingerprint, *, exclude_clip_id: 
         if (number, offset) in tried:
             continue
         tried.add((number, offset))
-        for segment in _segments(query, clip, offset):
+        segments = _segments(query, clip, _Line(offset))
+        rated = _rated(query, clip, offset)
+        if rated is not None:
+            drifting = _segments(query, clip, rated)
+            if _seconds(drifting) >= RATE_GAIN * _seconds(segments):
+                segments = drifting
+        for segment in segments:
             kept = found.setdefault(number, [])
             end = segment.query_start_s + segment.duration_s
             if all(end <= k.query_start_s or segment.query_start_s >= k.query_start_s + k.duration_s for k in kept):
@@ -268,7 +343,7 @@ def match_audio(index: AudioIndex, query: AudioFingerprint, *, exclude_clip_id: 
     matches = []
     for number, segments in found.items():
         segments.sort(key=lambda s: s.query_start_s)
-        seconds = round(float(sum(s.duration_s for s in segments)), 3)
+        seconds = round(float(_seconds(segments)), 3)
         shorter = min(sound_seconds(query), sound_seconds(index.prints[number]))
         score = round(min(seconds / shorter, 1.0), 3) if shorter > 0 else 0.0
         matches.append(Match(index.clip_ids[number], score, seconds, segments, signals=("audio",)))

@@ -26,7 +26,7 @@ from storage.custody import list_events
 from storage.models import StoredAudioFingerprint, StoredFingerprint
 from tests import media
 from tests.helpers.pipeline import ingest_file, load
-from tests.helpers.sound import make_sound_footage
+from tests.helpers.sound import PICTURES, make_sound_footage
 from verity.settings import Settings
 
 
@@ -110,6 +110,27 @@ def test_shared_sound_that_starts_and_ends_inside_the_query_is_found_where_it_is
     [segment] = found.segments  # 6 s of other sound, then the original's from 8 s to 18 s
     assert segment.query_start_s == pytest.approx(6, abs=0.5) and segment.clip_start_s == pytest.approx(8, abs=0.5)
     assert segment.duration_s == pytest.approx(10, abs=0.5)
+
+
+@pytest.mark.parametrize("rate", [1.1, 0.9])
+def test_sound_played_faster_or_slower_with_its_pitch_kept_is_found_along_its_drift(
+    footage: dict[str, Path], tmp_path: Path, rate: float
+) -> None:
+    # The original's 20 s of sound at another tempo (ffmpeg's atempo keeps the pitch), under
+    # other pictures: a fixed offset shares only the few seconds around where it crosses the drift.
+    sped = tmp_path / f"sound-{rate}.wav"
+    media.ffmpeg("-i", str(footage["original"].parent / "sound-1.wav"), "-t", "20", "-af", f"atempo={rate}", str(sped))
+    seconds = int(20 / rate)
+    footage = {
+        **footage,
+        "sped": media.make_with_sound(tmp_path / "sped.mp4", PICTURES["cells"], sped, seconds=seconds),
+    }
+    [found] = sound_matches(footage, "sped", tmp_path)
+    assert found.clip_id == "original" and found.signals == ("audio",)
+    assert found.matched_seconds >= 0.8 * seconds
+    for segment in found.segments:  # each piece's fixed offset is right at its middle
+        middle = segment.query_start_s + segment.duration_s / 2
+        assert segment.clip_start_s + segment.duration_s / 2 == pytest.approx(middle * rate, abs=0.5)
 
 
 def test_copy_whose_pictures_were_replaced_is_related_by_its_sound(archive: Archive, footage: dict[str, Path]) -> None:
