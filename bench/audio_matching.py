@@ -55,8 +55,11 @@ TRANSFORMS: dict[str, tuple[float, float, str | None]] = {
     "replaced-phone": (0, SECONDS, "volume=0.5,highpass=f=300,lowpass=f=3400,aresample=8000"),
     "replaced-noisy": (0, SECONDS, "NOISE"),  # brown noise mixed in at about a fifth of the level
     "replaced-louder": (5, 20, "volume=2.5,alimiter=limit=0.9"),
-    "replaced-speed+10%": (0, SECONDS, "atempo=1.1"),  # out of scope: said so, measured anyway
+    "replaced-speed+10%": (0, SECONDS, "atempo=1.1"),
+    "replaced-speed-10%": (0, SECONDS, "atempo=0.9"),
 }
+# Copies played at another speed (pitch kept): copy time t is source time start + t * rate.
+RATE = {"replaced-speed+10%": 1.1, "replaced-speed-10%": 0.9}
 GOAL_RECALL = 0.8
 GOAL_OFFSET_S = 1.0
 
@@ -67,10 +70,17 @@ class Clip:
     path: Path
     source: str | None = None  # the source a copy was made of
     start_s: float = 0.0  # where the copy's sound starts in the source
-    seconds: float = 0.0
+    seconds: float = 0.0  # of the source's sound it holds
+    rate: float = 1.0
+
+    @property
+    def copy_seconds(self) -> float:
+        return self.seconds / self.rate
 
 
-def make_copy(folder: Path, source: Path, name: str, start_s: float, seconds: float, audio: str | None) -> Path:
+def make_copy(
+    folder: Path, source: Path, name: str, start_s: float, seconds: float, audio: str | None, rate: float = 1.0
+) -> Path:
     """The source's sound from `start_s` under other pictures, through `audio` (an ffmpeg filter)."""
     out = folder / f"{name}.mp4"
     sound = folder / f"{name}.wav"
@@ -86,7 +96,7 @@ def make_copy(folder: Path, source: Path, name: str, start_s: float, seconds: fl
         filtered = folder / f"{name}-filtered.wav"
         media.ffmpeg("-i", str(sound), "-af", audio, str(filtered))
         sound = filtered
-    return media.make_with_sound(out, OTHER_PICTURES, sound, seconds=int(seconds))  # ends with its sound
+    return media.make_with_sound(out, OTHER_PICTURES, sound, seconds=int(seconds / rate))  # ends with its sound
 
 
 def corpus(folder: Path, sources: int) -> list[Clip]:
@@ -98,10 +108,9 @@ def corpus(folder: Path, sources: int) -> list[Clip]:
         )
         clips.append(Clip(f"src-{seed}", source))
         for transform, (start_s, seconds, audio) in TRANSFORMS.items():
-            name = f"src-{seed}.{transform}"
-            clips.append(
-                Clip(name, make_copy(folder, sound, name, start_s, seconds, audio), f"src-{seed}", start_s, seconds)
-            )
+            name, rate = f"src-{seed}.{transform}", RATE.get(transform, 1.0)
+            copy = make_copy(folder, sound, name, start_s, seconds, audio, rate)
+            clips.append(Clip(name, copy, f"src-{seed}", start_s, seconds, rate))
     for seed in range(sources + 1, 2 * sources + 1):
         sound = media.make_soundtrack(folder / f"sound-{seed}.wav", seed, 15)
         picture = PICTURES[(seed + 3) % len(PICTURES)]
@@ -116,13 +125,15 @@ def corpus(folder: Path, sources: int) -> list[Clip]:
 
 
 def shared_found(match: Match, clip: Clip) -> tuple[float, list[float]]:
-    """Seconds of the copy's shared sound the segments cover, and each segment's offset error."""
+    """Seconds of the copy's shared sound the segments cover, and each segment's offset error
+    (at its middle, where a speed-changed copy's fixed offset has drifted least)."""
     covered, errors = 0.0, []
     for segment in match.segments:
         start, end = segment.query_start_s, segment.query_start_s + segment.duration_s
-        covered += max(0.0, min(end, clip.seconds) - max(start, 0.0))
-        errors.append(abs(segment.clip_start_s - segment.query_start_s - clip.start_s))
-    return min(covered, clip.seconds), errors
+        covered += max(0.0, min(end, clip.copy_seconds) - max(start, 0.0))
+        middle = start + segment.duration_s / 2
+        errors.append(abs(segment.clip_start_s + segment.duration_s / 2 - (clip.start_s + middle * clip.rate)))
+    return min(covered, clip.copy_seconds), errors
 
 
 def run(sources: int) -> dict[str, Any]:
@@ -162,7 +173,7 @@ def run(sources: int) -> dict[str, Any]:
         if right:
             row["found"] += 1
             covered, errors = shared_found(right[0], clip)
-            row["recall"].append(covered / clip.seconds)
+            row["recall"].append(covered / clip.copy_seconds)
             row["offset_errors"] += errors
         else:
             row["recall"].append(0.0)
