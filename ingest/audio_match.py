@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ingest.chromaprint import ITEM_SPAN_S, ITEM_STEP_S, AudioFingerprint, Values
-from ingest.match import EXPLAINED, RATE_GAIN, RATES, Match, Segment
+from ingest.match import EXPLAINED, RATE_GAIN, RATES, Match, Segment, drift_pieces, segment_seconds
 
 HALF_BITS = 16
 # A half this common proposes nothing (silence, a steady tone): more than MAX_BUCKET entries of a
@@ -283,31 +283,14 @@ def _segments(query: AudioFingerprint, clip: AudioFingerprint, line: _Line) -> l
         lead = EDGE_S if start > 0 else 0.0
         trail = EDGE_S if end < len(errors) else 0.0
         query_start = query.time_of(int(items[start])) + lead
-        segments += _pieces(query_start, float(seconds) - lead - trail, query, clip, line)
+        piece_s = 2 * PIECE_ERROR_S / abs(line.rate - 1) if line.rate != 1 else math.inf
+
+        def archived_s(query_s: float) -> float:
+            item = (query_s - query.start_s) / ITEM_STEP_S
+            return clip.start_s + (item * line.rate + line.offset) * ITEM_STEP_S
+
+        segments += drift_pieces(query_start, float(seconds) - lead - trail, piece_s, archived_s)
     return segments
-
-
-def _pieces(
-    start_s: float, seconds: float, query: AudioFingerprint, clip: AudioFingerprint, line: _Line
-) -> list[Segment]:
-    """A shared stretch as segments: one at rate 1, else pieces short enough that each one's
-    fixed offset stays within PIECE_ERROR_S of the drifting one."""
-    piece_s = 2 * PIECE_ERROR_S / abs(line.rate - 1) if line.rate != 1 else math.inf
-    count = max(1, math.ceil(seconds / piece_s - 1e-9))
-    bounds = [round(start_s + seconds * number / count, 3) for number in range(count + 1)]
-
-    def archived_time(query_s: float) -> float:
-        item = (query_s - query.start_s) / ITEM_STEP_S
-        return clip.start_s + (item * line.rate + line.offset) * ITEM_STEP_S
-
-    return [
-        Segment(first, round(archived_time(first), 3), round(last - first, 3))
-        for first, last in zip(bounds, bounds[1:], strict=False)
-    ]
-
-
-def _seconds(segments: list[Segment]) -> float:
-    return sum(segment.duration_s for segment in segments)
 
 
 def sound_seconds(print_: AudioFingerprint) -> float:
@@ -333,7 +316,7 @@ def match_audio(index: AudioIndex, query: AudioFingerprint, *, exclude_clip_id: 
         rated = _rated(query, clip, offset)
         if rated is not None:
             drifting = _segments(query, clip, rated)
-            if _seconds(drifting) >= RATE_GAIN * _seconds(segments):
+            if segment_seconds(drifting) >= RATE_GAIN * segment_seconds(segments):
                 segments = drifting
         for segment in segments:
             kept = found.setdefault(number, [])
@@ -343,7 +326,7 @@ def match_audio(index: AudioIndex, query: AudioFingerprint, *, exclude_clip_id: 
     matches = []
     for number, segments in found.items():
         segments.sort(key=lambda s: s.query_start_s)
-        seconds = round(float(_seconds(segments)), 3)
+        seconds = round(float(segment_seconds(segments)), 3)
         shorter = min(sound_seconds(query), sound_seconds(index.prints[number]))
         score = round(min(seconds / shorter, 1.0), 3) if shorter > 0 else 0.0
         matches.append(Match(index.clip_ids[number], score, seconds, segments, signals=("audio",)))

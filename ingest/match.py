@@ -12,7 +12,7 @@ the same in every video and must not make two unrelated clips match.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -189,22 +189,25 @@ def _reachable(
     return int((query.informative & close.any(axis=1)).sum())
 
 
-def _rated_alignment(query: Fingerprint, clip: Fingerprint, fixed: _Alignment, step: float) -> _Alignment:
+def _rated_alignment(
+    query: Fingerprint, clip: Fingerprint, fixed: _Alignment, fixed_segments: list[Segment], step: float
+) -> tuple[_Alignment, list[Segment]]:
     """A copy played at another speed: where a fixed offset matches only part of the query it
     spans, the rate (of RATES) and offset through the middle of the frames it did match that
-    match the most frames; `fixed` when none does clearly better, judged strictly and tolerantly."""
+    match the most frames, with its segments; `fixed` and `fixed_segments` (its own) when none
+    does clearly better, judged strictly and tolerantly."""
     anchors = np.flatnonzero(fixed.matched)
     spanned = int((query.informative & fixed.in_range).sum())
     # Judged strictly (nearest archived frame only): slowly changing footage passes the tolerant
     # comparison seconds away from the true time, which a drift of 10 % stays within for long.
     [fixed_matched], _ = _strict_agreement(query, clip, np.array([fixed.offset]), step)
+    unchanged = fixed, fixed_segments
     if len(anchors) < MIN_SEGMENT_FRAMES or fixed_matched >= EXPLAINED * spanned:
-        return fixed
+        return unchanged
     # A drifting copy still matches as a segment where the fixed offset crosses the true one
     # (for ~5 s either side at 10 %); a proposal that holds no segment at all is not searched.
-    fixed_seconds = _seconds(_segments(query, clip, fixed, step))
-    if fixed_seconds == 0:
-        return fixed
+    if not fixed_segments:
+        return unchanged
     anchor = float(np.median(query.times[anchors]))
     # Every rate and offset in one array operation, a row each (rate by rate, offsets within);
     # the first row with the most matched frames, then the most strength, wins.
@@ -214,25 +217,40 @@ def _rated_alignment(query: Fingerprint, clip: Fingerprint, fixed: _Alignment, s
     needed = max(RATE_GAIN * fixed_matched, fixed_matched + MIN_SEGMENT_FRAMES)
     targets = query.times[None, :] * rates[:, None] + offsets[:, None]
     if _reachable(query, clip, targets.min(axis=0), targets.max(axis=0), step) < needed:
-        return fixed  # no rate can match enough frames: most proposals of unrelated footage
+        return unchanged  # no rate can match enough frames: most proposals of unrelated footage
     matched, strength = _strict_agreement(query, clip, offsets, step, rates)
     best = int(np.lexsort((-strength, -matched))[0])
     if matched[best] < needed:
-        return fixed
+        return unchanged
     rated = _align(query, clip, float(offsets[best]), step, rate=float(rates[best]))
     # Compared the usual, tolerant way too: footage shown only in part (picture-in-picture) can
     # favour a wrong rate strictly while matching fewer frames.
     if int(rated.matched.sum()) < int(fixed.matched.sum()) or rated.strength <= fixed.strength:
-        return fixed
+        return unchanged
     # And by the segments it makes: in a compilation, a rate can thread one shot and stray frames
     # of others that form no segment, and so outnumber the shot's own frames at a wrong offset.
-    if _seconds(_segments(query, clip, rated, step)) < RATE_GAIN * fixed_seconds:
-        return fixed
-    return rated
+    rated_segments = _segments(query, clip, rated, step)
+    if segment_seconds(rated_segments) < RATE_GAIN * segment_seconds(fixed_segments):
+        return unchanged
+    return rated, rated_segments
 
 
-def _seconds(segments: list[Segment]) -> float:
+def segment_seconds(segments: Sequence[Segment]) -> float:
+    """Query seconds the segments cover, summed."""
     return sum(segment.duration_s for segment in segments)
+
+
+def drift_pieces(start_s: float, seconds: float, piece_s: float, archived_s: Callable[[float], float]) -> list[Segment]:
+    """A shared stretch of the query from `start_s` as segments of at most `piece_s` (the whole
+    stretch for math.inf), each at the archived time `archived_s` gives its start: at a rate
+    other than 1, pieces short enough that each one's fixed offset stays close to the drift."""
+    count = max(1, math.ceil(seconds / piece_s - 1e-9))
+    # Rounded once, so that pieces meet exactly and none seems to overlap the next.
+    bounds = [round(start_s + seconds * number / count, 3) for number in range(count + 1)]
+    return [
+        Segment(first, round(archived_s(first), 3), round(last - first, 3))
+        for first, last in zip(bounds, bounds[1:], strict=False)
+    ]
 
 
 def _changes(clip: Fingerprint, frames: npt.NDArray[np.int64]) -> int:
@@ -266,11 +284,7 @@ def _segments(query: Fingerprint, clip: Fingerprint, alignment: _Alignment, step
             # A first frame matched within a sample step of the clip's start is not before it.
             start = max(float(query.times[run[0]]), float(clip.times[0] - offset) / rate)
             end = float(query.times[run[-1]] + step)
-            pieces = max(1, math.ceil((end - start) / piece_s - 1e-9))
-            # Rounded once, so that pieces meet exactly and none seems to overlap the next.
-            bounds = [round(start + (end - start) * number / pieces, 3) for number in range(pieces + 1)]
-            for first, last in zip(bounds, bounds[1:], strict=False):
-                segments.append(Segment(first, round(first * rate + offset, 3), round(last - first, 3)))
+            segments.extend(drift_pieces(start, end - start, piece_s, lambda t: t * rate + offset))
         run.clear()
 
     for index in np.flatnonzero(alignment.matched):
@@ -387,18 +401,20 @@ def _checked(
             if clip in explained:
                 continue
             clip_print = index.clip_print(clip)
-            alignment = _rated_alignment(side, clip_print, _best_alignment(side, clip_print, offset, step), step)
+            fixed = _best_alignment(side, clip_print, offset, step)
+            fixed_segments = _segments(side, clip_print, fixed, step)
+            alignment, segments = _rated_alignment(side, clip_print, fixed, fixed_segments, step)
             key = (clip, round(alignment.offset, 1), alignment.rate)
             if key in checked:
                 continue
             checked.add(key)
-            for segment in _segments(side, clip_print, alignment, step):
+            for segment in segments:
                 found.setdefault(clip, []).append((segment, alignment.strength))
                 if segment.duration_s >= whole_span - 1e-6:
                     explained.add(clip)
-        for clip, segments in found.items():
-            kept = _non_overlapping(segments)
-            seconds = round(_seconds(kept), 3)
+        for clip, candidates in found.items():
+            kept = _non_overlapping(candidates)
+            seconds = round(segment_seconds(kept), 3)
             score = _score(side, index.clip_print(clip), kept, step)
             candidate = Match(index.clip_ids[clip], score, seconds, kept, mirrored)
             if clip not in best or candidate.matched_seconds > best[clip].matched_seconds:
@@ -422,7 +438,7 @@ def _score(query: Fingerprint, clip: Fingerprint, segments: list[Segment], step:
     shorter = min(_span(query, step), _span(clip, step))
     if shorter <= 0:
         return 0.0
-    return round(min(_seconds(segments) / shorter, 1.0), 3)
+    return round(min(segment_seconds(segments) / shorter, 1.0), 3)
 
 
 def _span(print_: Fingerprint, step: float) -> float:
