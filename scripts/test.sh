@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Set everything up and run the whole test suite: ruff (lint and format), mypy, then pytest. The tests start what
-# they need themselves (a throw-away PostgreSQL cluster unless VERITY_TEST_POSTGRES_URL names a
-# server, and an S3 server); see docs/testing.md. Extra arguments go to pytest.
+# Set everything up and run the whole test suite: ruff (lint and format), mypy, then pytest. The
+# tests start what they need themselves (a throw-away PostgreSQL cluster unless
+# VERITY_TEST_POSTGRES_URL names a server, and an S3 server); see docs/testing.md. Extra arguments
+# go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
