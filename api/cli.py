@@ -14,27 +14,24 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import httpx
 import typer
 from pydantic import ValidationError
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
-from sqlalchemy.engine import make_url
 
 from api import cli_archive, cli_clips, cli_evidence, cli_export, cli_fixity, cli_keys, cli_timestamps, cli_users
 from api.cli_output import NO_KEY, console, err_console, fail, print_json, refusal
 from api.cli_server import call
-from api.schemas import UploadOut
-from api.tus import OFFSET_OCTET_STREAM, TUS_VERSION, encode_metadata
-from storage.archive import Archive, open_archive
-from storage.clips import load_clip
-from storage.db import upgrade_database
-from storage.keys import create_key, has_any_key
-from storage.owner import ArchiveOwner, take_ownership
+from api.tus_headers import OFFSET_OCTET_STREAM, TUS_VERSION, encode_metadata
 from verity.errors import VerityError
 from verity.memory import cap_malloc_arenas
 from verity.settings import Settings, describe_settings_error
+
+if TYPE_CHECKING:
+    from storage.archive import Archive
+    from storage.owner import ArchiveOwner
 
 app = typer.Typer(help="Verity: verified-video evidence archive.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -59,6 +56,8 @@ class RemoteRefused(VerityError):
 def _own(settings: Settings) -> ArchiveOwner | None:
     """Become the one process on an embedded archive, or stop, before touching it, naming the
     process that is (storage/owner.py). Held until this process ends."""
+    from storage.owner import take_ownership
+
     try:
         return take_ownership(settings)
     except VerityError as exc:
@@ -75,6 +74,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from storage.archive import open_archive
 
     settings = Settings()  # refuses the job queue on SQLite, among others, when it loads
     cap_malloc_arenas(settings.malloc_arenas)
@@ -100,6 +100,8 @@ def _first_admin_key(archive: Archive) -> None:
     """On an archive without keys: at a terminal, make an admin key and show it there, only there
     (a log is read by more people, and kept longer, than a key should be); elsewhere, say how to
     make one."""
+    from storage.keys import create_key, has_any_key
+
     with archive.sessions.begin() as session:
         if has_any_key(session):
             return
@@ -141,6 +143,10 @@ def worker() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations to the configured database."""
+    from sqlalchemy.engine import make_url
+
+    from storage.db import upgrade_database
+
     url = Settings().resolved_database_url()
     upgrade_database(url)
     shown = make_url(url).render_as_string(hide_password=True)  # stdout ends up in logs
@@ -235,6 +241,8 @@ def ingest(
         console=err_console,
     ) as progress:
         if server is None:
+            from storage.archive import open_archive
+
             settings = Settings()
             _owner = _own(settings)
             cli_archive.announce(settings, "archiving into")
@@ -302,12 +310,14 @@ def _await_analyses(server: str, key: str, archived: list[tuple[Path, dict[str, 
 def _ingest_local(archive: Any, path: Path, fields: dict[str, str], progress: Progress, task: Any) -> dict[str, Any]:
     """Archive and analyse one file; the clip as POST /api/v1/clips answers it (with `duplicate`),
     once analysed."""
+    from api.schemas import UploadOut
     from api.sources import clip_out
     from ingest.near_duplicates import NearDuplicateFinder
     from ingest.pipeline import run_ingest
     from ingest.timestamps import stamp_clip
     from ingest.upload import Receipt, receive_original
     from storage.access import EVERYTHING, hand_in
+    from storage.clips import load_clip
 
     captured = fields.get("captured_at")
     if fields.get("case_id"):

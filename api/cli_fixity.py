@@ -3,18 +3,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from api import cli_archive
 from api.cli_output import err_console, fail, print_json, print_text
 from api.cli_server import JsonOption, call
-from api.schemas import FixityReport
-from ingest.fixity import ClipOutcome, audit_status, check_clip, run_fixity_audit
-from storage.archive import Archive
 from verity.errors import VerityError
 from verity.settings import Settings
+
+if TYPE_CHECKING:
+    from ingest.fixity import ClipOutcome
+    from storage.archive import Archive
 
 ServerOption = Annotated[
     str | None,
@@ -70,6 +71,8 @@ def _on_server(server: str, key: str, clip_ids: list[str]) -> dict[str, Any]:
 
 
 def _on_archive(clip_ids: list[str], every: bool) -> dict[str, Any]:
+    from ingest.fixity import check_clip
+
     archive = cli_archive.open_existing(Settings())
     actor = cli_archive.local_actor()
     try:
@@ -92,6 +95,8 @@ def _audit(archive: Archive, actor: str) -> dict[str, Any]:
         verdict = "FAILED: " + "; ".join(outcome.problems) if outcome.failed else "ok"
         err_console.print(f"{outcome.clip_id} {outcome.filename}: {verdict}", markup=False, highlight=False)
 
+    from ingest.fixity import run_fixity_audit
+
     progress = run_fixity_audit(archive, actor, on_clip=show)
     if progress is None:
         raise fail("another fixity audit is running (the server's schedule, or another `verity fixity --all`)")
@@ -112,6 +117,9 @@ def _checked(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _report(archive: Archive) -> dict[str, Any]:
+    from api.schemas import FixityReport
+    from ingest.fixity import audit_status
+
     with archive.reads() as session:
         report = FixityReport.of(audit_status(session, archive.settings)).model_dump(mode="json")
     _print_report(report)

@@ -11,9 +11,6 @@ import typer
 from api import cli_archive
 from api.cli_output import console, fail, print_json, print_table, print_text
 from api.cli_server import JsonOption, call
-from api.schemas import KeyCreated, KeyOut
-from storage.archive import open_archive
-from storage.keys import create_key, list_keys, revoke_key
 from verity.errors import VerityError
 from verity.settings import Settings
 
@@ -50,6 +47,10 @@ def keys_create(
     name the same); the key is printed alone on the last line and never again."""
     if expires is not None and expires.tzinfo is None:
         raise fail("--expires needs a time zone, e.g. 2020-03-31T23:59:59+00:00")
+    from api.schemas import KeyCreated, KeyOut
+    from storage.archive import open_archive
+    from storage.keys import create_key
+
     settings = Settings()
     cli_archive.announce(settings, "creating the key in")
     archive = open_archive(settings, upgrade=True)
@@ -78,6 +79,9 @@ def keys_list(server: ServerOption = None, key: KeyOption = "", as_json: JsonOpt
     if server is not None:
         listed = call("GET", server, key, "/api/v1/keys")
     else:
+        from api.schemas import KeyOut
+        from storage.keys import list_keys
+
         archive = cli_archive.open_existing(Settings())
         try:
             with archive.sessions() as session:
@@ -113,6 +117,9 @@ def keys_revoke(name: str, server: ServerOption = None, key: KeyOption = "", as_
     if server is not None:
         revoked = call("DELETE", server, key, f"/api/v1/keys/{name}")
     else:
+        from api.schemas import KeyOut
+        from storage.keys import revoke_key
+
         settings = Settings()
         cli_archive.announce(settings, "revoking the key in")
         archive = cli_archive.open_existing(settings)

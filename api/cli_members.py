@@ -7,18 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from sqlalchemy.orm import Session
 
 from api import cli_archive
 from api.cli_output import fail, print_json, print_table, print_text
 from api.cli_server import JsonOption
-from api.schemas import MemberOut
-from storage.members import members_of, remove_member, set_member
 from verity.errors import VerityError
 from verity.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from api.schemas import MemberOut
 
 T = TypeVar("T")
 
@@ -59,6 +61,9 @@ def case_share(
     then see the case, its incidents and their clips, and nothing else unless they hold more."""
     if until is not None and until.tzinfo is None:
         raise fail("--until needs a time zone, e.g. 2020-03-31T23:59:59+00:00")
+    from api.schemas import MemberOut
+    from storage.members import set_member
+
     actor = cli_archive.local_actor()
     member = _in_archive(
         "sharing the case in",
@@ -71,6 +76,8 @@ def case_share(
 
 def case_unshare(case_id: str, person: str) -> None:
     """End a person's membership of a case at once: their keys see the case no more from their next request."""
+    from storage.members import remove_member
+
     actor = cli_archive.local_actor()
     _in_archive("unsharing the case in", lambda session: remove_member(session, case_id, person, actor))
     print_text(f"{person!r} is no longer a member of case {case_id}")
@@ -78,6 +85,9 @@ def case_unshare(case_id: str, person: str) -> None:
 
 def case_members(case_id: str, as_json: JsonOption = False) -> None:
     """Who belongs to a case, with their roles, permissions and ends (ended memberships too)."""
+    from api.schemas import MemberOut
+    from storage.members import members_of
+
     members = _in_archive(None, lambda session: [MemberOut.of(member) for member in members_of(session, case_id)])
     if as_json:
         return print_json([member.model_dump(mode="json") for member in members])

@@ -11,8 +11,6 @@ import typer
 from api import cli_archive
 from api.cli_output import fail, print_json, print_text
 from api.cli_server import JsonOption, call
-from ingest.anchors import anchor_chains
-from ingest.timestamps import retry_stamps
 from verity.errors import VerityError
 from verity.settings import Settings
 
@@ -38,6 +36,8 @@ def anchor(server: ServerOption = None, key: KeyOption = "", as_json: JsonOption
     else:
         settings = Settings()
         _configured(settings)
+        from ingest.anchors import anchor_chains
+
         cli_archive.announce(settings, "anchoring the chains of")
         archive = cli_archive.open_existing(settings)
         try:
@@ -73,6 +73,8 @@ def retry(
     """Try now the stamps of originals that are due (pending past their back-off, or never stamped)."""
     settings = Settings()
     _configured(settings)
+    from ingest.timestamps import retry_stamps
+
     cli_archive.announce(settings, "stamping the originals of")
     archive = cli_archive.open_existing(settings)
     try:

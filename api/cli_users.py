@@ -8,20 +8,20 @@ from __future__ import annotations
 import getpass
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy.orm import Session
 
 from api import cli_archive
 from api.cli_output import console, fail, print_json, print_table, print_text
 from api.cli_server import JsonOption
-from api.schemas import PersonOut
-from storage.archive import open_archive
-from storage.models import Person
-from storage.people import create_person, enrol_totp, list_people, remove_totp, set_disabled, set_password
 from verity.errors import VerityError
 from verity.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from storage.models import Person
 
 users_app = typer.Typer(help="People's accounts.", no_args_is_help=True)
 
@@ -46,6 +46,9 @@ def _read_password(from_stdin: bool) -> str:
 
 def _change(doing: str, change: Callable[[Session], Person], *, creates: bool = False) -> dict[str, Any]:
     """Run `change` in one transaction on the local archive and return the person as JSON."""
+    from api.schemas import PersonOut
+    from storage.archive import open_archive
+
     settings = Settings()
     cli_archive.announce(settings, doing)
     archive = open_archive(settings, upgrade=True) if creates else cli_archive.open_existing(settings)
@@ -79,6 +82,8 @@ def users_create(
     as_json: JsonOption = False,
 ) -> None:
     """Create a person who signs in with a password (POST /api/v1/sessions) and owns keys."""
+    from storage.people import create_person, enrol_totp
+
     password = None if no_password else _read_password(password_stdin)
     uri: list[str] = []
 
@@ -99,6 +104,9 @@ def users_create(
 @users_app.command("list")
 def users_list(as_json: JsonOption = False) -> None:
     """Every person: name, archive-wide role, whether TOTP is on, when made and when disabled."""
+    from api.schemas import PersonOut
+    from storage.people import list_people
+
     archive = cli_archive.open_existing(Settings())
     try:
         with archive.sessions() as session:
@@ -119,6 +127,8 @@ def users_list(as_json: JsonOption = False) -> None:
 @users_app.command("disable")
 def users_disable(name: str, as_json: JsonOption = False) -> None:
     """Disable a person: each of their keys is refused from its next request on, and they cannot sign in."""
+    from storage.people import set_disabled
+
     changed = _change("disabling the person in", lambda session: set_disabled(session, name, True))
     if as_json:
         return print_json(changed)
@@ -128,6 +138,8 @@ def users_disable(name: str, as_json: JsonOption = False) -> None:
 @users_app.command("enable")
 def users_enable(name: str, as_json: JsonOption = False) -> None:
     """Enable a disabled person again (their keys that are neither revoked nor expired work again)."""
+    from storage.people import set_disabled
+
     changed = _change("enabling the person in", lambda session: set_disabled(session, name, False))
     if as_json:
         return print_json(changed)
@@ -137,6 +149,8 @@ def users_enable(name: str, as_json: JsonOption = False) -> None:
 @users_app.command("reset-password")
 def users_reset_password(name: str, password_stdin: PasswordStdin = False, as_json: JsonOption = False) -> None:
     """Give a person a new password (their keys are kept: revoke those with `verity keys revoke`)."""
+    from storage.people import set_password
+
     password = _read_password(password_stdin)
     changed = _change("setting the password in", lambda session: set_password(session, name, password))
     if as_json:
@@ -151,6 +165,8 @@ def users_totp(
     as_json: JsonOption = False,
 ) -> None:
     """Enrol a TOTP second factor (a new secret, replacing any; its otpauth URI printed once), or remove it."""
+    from storage.people import enrol_totp, remove_totp
+
     uri: list[str] = []
 
     def enrol(session: Session) -> Person:

@@ -24,14 +24,12 @@ from api.params import Contributor
 from api.schemas import MAX_BYTES, OffsetConflictOut, UploadCompletedOut, UploadCreate, UploadStateOut
 from api.sources import clip_out
 from api.threads import run_on
-from api.tus import (
+from api.tus import TusAware, TusNative, TusOnly
+from api.tus_headers import (
     CHECKSUM_ALGORITHMS,
     OFFSET_OCTET_STREAM,
     TUS_EXTENSIONS,
     TUS_VERSION,
-    TusAware,
-    TusNative,
-    TusOnly,
     encode_metadata,
     http_date,
     is_offset_stream,
