@@ -5,10 +5,14 @@ started for the session. Each starts only when a test first needs it, and stops 
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 import warnings
@@ -140,13 +144,30 @@ def postgres_url(postgres_template: str) -> Iterator[str]:
         _drop_postgres_database(name)
 
 
+@functools.cache
+def _sqlite_template() -> Path:
+    """An empty SQLite database migrated once for this process, copied for each test that needs a
+    new one: the same file `upgrade_database` makes, without running the migrations every time
+    (tests/storage/test_migrations.py runs them)."""
+    folder = Path(tempfile.mkdtemp(prefix="verity-sqlite-template-"))
+    path = folder / "verity.db"
+    upgrade_database(f"sqlite:///{path}")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return path
+
+
+def migrated_sqlite(path: Path) -> str:
+    """A new migrated, empty SQLite database at `path`: its URL."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_sqlite_template(), path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database on each backend."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'verity.db'}"
-        upgrade_database(url)
-        yield url
+        yield migrated_sqlite(tmp_path / "verity.db")
         return
     template = request.getfixturevalue("postgres_template")
     url, name = _fresh_postgres_database(template)
@@ -212,8 +233,8 @@ def open_test_archive(request: pytest.FixtureRequest, kind: str, folder: Path) -
     """A new archive in `folder`: "embedded" (SQLite and a local folder) or "scaled" (a fresh
     PostgreSQL database and a new bucket on the real S3 server, both dropped with `request`)."""
     if kind == "embedded":
-        settings = Settings(data_dir=folder, database_url=f"sqlite:///{folder / 'verity.db'}")
-        return open_archive(settings, upgrade=True)
+        settings = Settings(data_dir=folder, database_url=migrated_sqlite(folder / "verity.db"))
+        return open_archive(settings)
     template = request.getfixturevalue("postgres_template")
     server: S3Server = request.getfixturevalue("s3_server")
     url, name = _fresh_postgres_database(template)
@@ -292,6 +313,26 @@ def running_process(command: list[str], env: dict[str, str], log_path: Path) -> 
             process.wait(timeout=60)
 
 
+def admin_key_made_here(env: dict[str, str]) -> str:
+    """The key `first_admin_key` makes, made in this process instead (on a new embedded archive, a
+    copy of the migrated template): every server a test starts saves a `verity` start and the
+    migrations. tests/test_keys_cli.py tests the command itself."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        settings = Settings()
+    url = make_url(settings.resolved_database_url())
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        migrated_sqlite(Path(url.database))
+    archive = open_archive(settings, upgrade=True)
+    try:
+        with archive.sessions.begin() as session:
+            _key, secret = create_key(session, "admin", "admin")
+    finally:
+        archive.close()
+    return secret
+
+
 def first_admin_key(env: dict[str, str]) -> str:
     """`verity keys create --name admin --role admin` on the archive `env` names: its secret."""
     command = [VERITY, "keys", "create", "--name", "admin", "--role", "admin"]
@@ -308,7 +349,7 @@ def running_server(tmp_path: Path, settings_env: dict[str, str]) -> Iterator[Run
     port = free_port()
     log_path = tmp_path / f"serve-{port}.log"
     env = {**os.environ, "VERITY_DATA_DIR": str(data_dir), "COLUMNS": "200", **settings_env}
-    admin_key = first_admin_key(env)
+    admin_key = admin_key_made_here(env)
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [VERITY, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, text=True
