@@ -1,9 +1,5 @@
 """The archive a `verity` command without `--server` works on: named on stderr before anything is
-written, and never created by a command that only reads.
-
-The `verity` modules import SQLAlchemy, storage, ingest and the API's schemas inside the commands
-that work on a local archive, not at the top: a command through a server then starts in a fraction
-of the time (each start paid ~1.7 s of imports)."""
+written, and never created by a command that only reads."""
 
 from __future__ import annotations
 
