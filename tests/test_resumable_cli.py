@@ -188,6 +188,19 @@ def test_ingest_interrupted_deletes_its_unfinished_upload(tmp_path: Path, server
     assert clips["total"] == 0
 
 
+def settled_offset(spool: Path, location: str, tus: dict[str, str]) -> int:
+    """The upload's offset once the requests a killed client left behind are done: a chunk it had
+    sent whole is still accepted after the kill, so the offset is read while holding the spool file
+    (no request is writing), until two readings agree."""
+    offsets: list[int] = []
+    while len(offsets) < 2 or offsets[-1] != offsets[-2]:
+        assert len(offsets) < 10, f"the upload's offset did not settle: {offsets}"
+        with hold_spool(spool, wait_s=10) as held:
+            assert held is not None, "a request held the spool file for 10 s"
+            offsets.append(int(httpx.head(location, headers=tus).headers["upload-offset"]))
+    return offsets[-1]
+
+
 def test_ingest_run_again_after_being_killed_continues_the_upload_from_the_servers_offset(
     tmp_path: Path, server: RunningServer
 ) -> None:
@@ -204,7 +217,7 @@ def test_ingest_run_again_after_being_killed_continues_the_upload_from_the_serve
     ingest.wait(timeout=30)
     location = f"{server.url}/api/v1/uploads/{spools[0].name.removesuffix('.spool')}"
     tus = {"Authorization": f"Bearer {server.admin_key}", "Tus-Resumable": "1.0.0"}
-    before = int(httpx.head(location, headers=tus).headers["upload-offset"])
+    before = settled_offset(spools[0], location, tus)
     assert 0 < before < size
 
     address = urlsplit(server.url)
