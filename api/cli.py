@@ -27,7 +27,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColu
 
 from api import cli_archive, cli_clips, cli_evidence, cli_export, cli_fixity, cli_keys, cli_timestamps, cli_users
 from api.cli_output import NO_KEY, console, err_console, fail, print_json, refusal
-from api.cli_server import call
+from api.cli_server import call, shared_client
 from api.tus_headers import OFFSET_OCTET_STREAM, TUS_VERSION, encode_metadata
 from verity.errors import VerityError
 from verity.memory import cap_malloc_arenas
@@ -589,7 +589,7 @@ def verify(
             raise fail(NO_KEY)
         try:
             with file.open("rb") as handle:
-                response = httpx.post(
+                response = shared_client().post(
                     server.rstrip("/") + "/api/v1/verify",
                     headers={"Authorization": f"Bearer {key}"},
                     files={"file": (file.name, handle, "application/octet-stream")},

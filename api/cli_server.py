@@ -3,6 +3,7 @@ that ends the command with the server's reason on an error, and paging through a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -25,6 +26,13 @@ IfMatchOption = Annotated[
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 
 
+@functools.cache
+def shared_client() -> httpx.Client:
+    """The command's one client: its calls share one TLS context (a new client per call builds one
+    each time, ~20 ms of CPU) and keep their connection open between them."""
+    return httpx.Client(timeout=60)
+
+
 def request(
     method: str, server: str, key: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
 ) -> httpx.Response:
@@ -33,7 +41,7 @@ def request(
         raise fail(NO_KEY)
     headers = {"Authorization": f"Bearer {key}", **(headers or {})}
     try:
-        response = httpx.request(method, server.rstrip("/") + path, headers=headers, timeout=60, **kwargs)
+        response = shared_client().request(method, server.rstrip("/") + path, headers=headers, **kwargs)
     except httpx.TransportError as exc:
         raise fail(f"cannot reach {server}: {exc}") from None
     if response.status_code >= 400:
@@ -92,7 +100,7 @@ def streamed(server: str, key: str, path: str) -> Iterator[httpx.Response]:
         raise fail(NO_KEY)
     headers = {"Authorization": f"Bearer {key}"}
     try:
-        with httpx.stream(
+        with shared_client().stream(
             "GET", server.rstrip("/") + path, headers=headers, timeout=httpx.Timeout(60, read=300)
         ) as response:
             if response.status_code >= 400:

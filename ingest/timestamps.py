@@ -10,7 +10,9 @@ the stamp has failed, with each one's reason."""
 
 from __future__ import annotations
 
+import functools
 import logging
+import ssl
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -35,6 +37,13 @@ from verity.timestamp_tokens import QUERY_CONTENT_TYPE, CheckedToken, check_toke
 
 log = logging.getLogger("verity.timestamps")
 ACTOR = "timestamps"
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The TLS context the requests to the authorities share: building one reads the CA bundle
+    (~20 ms of CPU), which each request did anew."""
+    return httpx.create_ssl_context()
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,7 @@ def request_token(settings: Settings, digest: bytes) -> Answer:
                 content=query.der,
                 headers={"Content-Type": QUERY_CONTENT_TYPE},
                 timeout=settings.timestamp_timeout_s,
+                verify=_tls(),
             )
         except httpx.HTTPError as exc:
             unreachable = True
