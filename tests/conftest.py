@@ -6,6 +6,7 @@ started for the session. Each starts only when a test first needs it, and stops 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import os
 import shutil
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -341,6 +343,26 @@ def first_admin_key(env: dict[str, str]) -> str:
     return created.stdout.strip().splitlines()[-1]
 
 
+def _text_of(log_path: Path | None) -> str:
+    return log_path.read_text() if log_path else ""
+
+
+def wait_until_serving(
+    url: str, process: subprocess.Popen[Any], log_path: Path | None = None, timeout_s: float = 60
+) -> None:
+    """Until `url/healthz` answers 200, asking with one client: a new client per try builds a TLS
+    context each time (~20 ms of CPU), which across the suite's server starts was minutes."""
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(timeout=10) as client:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.TransportError):
+                if client.get(f"{url}/healthz").status_code == 200:
+                    return
+            assert process.poll() is None, f"verity serve exited: {_text_of(log_path)}"
+            time.sleep(0.1)
+    raise AssertionError(f"verity serve did not answer within {timeout_s:.0f} s: {_text_of(log_path)}")
+
+
 @contextmanager
 def running_server(tmp_path: Path, settings_env: dict[str, str]) -> Iterator[RunningServer]:
     """A real `verity serve` on loopback over the archive `settings_env` describes (VERITY_*),
@@ -356,14 +378,7 @@ def running_server(tmp_path: Path, settings_env: dict[str, str]) -> Iterator[Run
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert process.poll() is None, f"verity serve exited: {log_path.read_text()}"
-                time.sleep(0.1)
+        wait_until_serving(url, process, log_path)
         yield RunningServer(url, data_dir, admin_key, process.pid, env)
     finally:
         process.terminate()

@@ -142,13 +142,11 @@ def test_verify_json_against_a_server(
         0
     ]
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        status = httpx.get(
-            f"{server.url}/api/v1/clips/{clip_id}", headers={"Authorization": f"Bearer {server.admin_key}"}
-        )
-        if status.json()["status"] == "ready":
-            break
-        time.sleep(0.2)
+    with httpx.Client(headers={"Authorization": f"Bearer {server.admin_key}"}) as client:
+        while time.monotonic() < deadline:
+            if client.get(f"{server.url}/api/v1/clips/{clip_id}").json()["status"] == "ready":
+                break
+            time.sleep(0.2)
     result = run(["verify", str(copy), "--json", "--server", server.url, "--key", server.admin_key], tmp_path)
     answer = json.loads(result.stdout)
     assert answer["exact_match"] is None

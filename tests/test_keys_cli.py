@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import VERITY, RunningServer, free_port, running_process
+from tests.conftest import VERITY, RunningServer, free_port, running_process, wait_until_serving
 from tests.helpers.investigator import Investigator
 
 
@@ -96,23 +96,11 @@ def _serve_env(tmp_path: Path) -> tuple[dict[str, str], int]:
     return env, free_port()
 
 
-def _wait_healthy(url: str, process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                return
-        except httpx.TransportError:
-            assert process.poll() is None, "verity serve exited"
-            time.sleep(0.1)
-    raise AssertionError("verity serve did not start")
-
-
 def test_serve_without_a_terminal_writes_no_key_to_its_log(tmp_path: Path) -> None:
     env, port = _serve_env(tmp_path)
     log = tmp_path / "serve.log"
     with running_process([VERITY, "serve", "--port", str(port)], env, log) as process:
-        _wait_healthy(f"http://127.0.0.1:{port}", process)
+        wait_until_serving(f"http://127.0.0.1:{port}", process, log)
         said = log.read_text()
     assert "vrt_" not in said, said
     assert "no API keys exist: create the first admin key with `verity keys create --name admin --role admin`" in said
@@ -134,7 +122,7 @@ def test_serve_on_a_terminal_shows_the_first_admin_key_there(tmp_path: Path) -> 
     os.close(terminal)
     shown = b""
     try:
-        _wait_healthy(url, process)
+        wait_until_serving(url, process)
         deadline = time.monotonic() + 30
         while b"vrt_" not in shown and time.monotonic() < deadline:
             if select.select([controller], [], [], 1)[0]:

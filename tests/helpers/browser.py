@@ -95,12 +95,13 @@ def analysed(server: RunningServer, path: Path) -> str:
     assert answer.status_code == 201, answer.text
     clip_id: str = answer.json()["id"]
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        status = httpx.get(f"{server.url}/api/v1/clips/{clip_id}", headers=auth(server.admin_key)).json()["status"]
-        if status not in ("queued", "processing"):
-            assert status == "ready"
-            return clip_id
-        time.sleep(0.2)
+    with httpx.Client(headers=auth(server.admin_key)) as client:  # one TLS context for all the polls
+        while time.monotonic() < deadline:
+            status = client.get(f"{server.url}/api/v1/clips/{clip_id}").json()["status"]
+            if status not in ("queued", "processing"):
+                assert status == "ready"
+                return clip_id
+            time.sleep(0.2)
     raise AssertionError(f"clip {clip_id} not analysed in time")
 
 
