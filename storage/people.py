@@ -4,6 +4,7 @@ all of these; storage/keys.py makes the short-lived key it answers."""
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 import pyotp
@@ -19,8 +20,16 @@ from verity.errors import Conflict, InvalidInput, PersonNotFound, SignInRefused
 
 # argon2-cffi's defaults (RFC 9106's second recommendation: argon2id, 64 MiB, 3 passes).
 _hasher = PasswordHasher()
-# Checked against when the name is unknown, so a wrong name takes as long as a wrong password.
-_UNKNOWN_HASH = _hasher.hash("no such person")
+
+
+@functools.cache
+def _unknown_hash() -> str:
+    """Checked against when the name is unknown, so a wrong name takes as long as a wrong password.
+    Made at a process's first sign-in, known name or not, rather than at import: an argon2 hash is
+    ~0.1 s of CPU that every process importing this module (each CLI command, each worker) paid."""
+    return _hasher.hash("no such person")
+
+
 PASSWORD_MIN = 12
 PASSWORD_MAX = 1024
 NAME_MAX = 64
@@ -127,9 +136,10 @@ def check_sign_in(session: Session, name: str, password: str, code: str | None) 
     """The person, if `password` (and, when enrolled, the TOTP `code`) are theirs and they are not
     disabled; else `SignInRefused`. The reasons say which factor failed only once the password is
     right, so a stranger learns nothing of which names exist."""
+    unknown = _unknown_hash()  # before the look-up, so only a process's first sign-in pays for it
     person = find_person(session, name)
     try:
-        _hasher.verify(person.password_hash if person and person.password_hash else _UNKNOWN_HASH, password)
+        _hasher.verify(person.password_hash if person and person.password_hash else unknown, password)
     except (VerificationError, InvalidHashError):
         raise SignInRefused("wrong name or password") from None
     if person is None or person.password_hash is None:
