@@ -44,7 +44,6 @@ from api.web.render import STATIC
 from ingest.export import sweep_unfinished_bags
 from ingest.near_duplicates import NearDuplicateFinder
 from ingest.periodic import PeriodicScheduler, periodic_tasks
-from ingest.queue import QueueRunner
 from ingest.resumable import archive_stranded, sweep_abandoned
 from ingest.runner import InProcessRunner, JobRunner, OwnedRunner, queue_ingest, resume_pending
 from ingest.scratch import remove_abandoned
@@ -66,6 +65,8 @@ def make_runner(archive: Archive, finder: NearDuplicateFinder) -> OwnedRunner:
     """The runner the settings name: threads of this process, or procrastinate's queue that
     `verity worker` processes take jobs from (then this process analyses nothing itself)."""
     if archive.settings.job_runner == "procrastinate":
+        from ingest.queue import QueueRunner  # here: procrastinate is ~0.1 s to import, and only this needs it
+
         return QueueRunner.open(archive.settings)
     return InProcessRunner(archive, finder, archive.settings.ingest_workers)
 
@@ -143,7 +144,7 @@ def create_app(settings: Settings | None = None, *, archive: Archive | None = No
     app = FastAPI(
         title="Verity", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
     )
-    install_error_handlers(app)
+    install_error_handlers(app, s3=configured.blob_backend == "s3")
     app.add_middleware(JsonBodyGate)
     app.add_middleware(StallLimit, stall_s=configured.upload_stall_seconds)
     app.add_middleware(BlankFieldsDropped)
