@@ -1,8 +1,9 @@
 """`verity`: the command-line front door (serve, worker, db, keys, ingest, verify; the evidence
 commands are in api/cli_evidence.py, timestamps in api/cli_timestamps.py).
 
-The `verity` modules import SQLAlchemy, FastAPI, storage, ingest and the API's schemas inside the
-commands that work on a local archive, not at the top: a command through a server then starts in
+The `verity` modules import SQLAlchemy, FastAPI, storage, ingest, the API's schemas and the
+settings (`cli_archive.load_settings`) inside the commands that work on a local archive, not at
+the top: a command through a server then starts in
 a fraction of the time (each start paid ~1.7 s of imports; tests/test_cli_imports.py keeps it so)."""
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ from api.cli_server import call, shared_client
 from api.tus_headers import OFFSET_OCTET_STREAM, TUS_VERSION, encode_metadata
 from verity.errors import VerityError
 from verity.memory import cap_malloc_arenas
-from verity.settings import Settings, describe_settings_error
 
 if TYPE_CHECKING:
     from storage.archive import Archive
     from storage.owner import ArchiveOwner
+    from verity.settings import Settings
 
 app = typer.Typer(help="Verity: verified-video evidence archive.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -80,7 +81,7 @@ def serve(
     from api.app import create_app
     from storage.archive import open_archive
 
-    settings = Settings()  # refuses the job queue on SQLite, among others, when it loads
+    settings = cli_archive.load_settings()  # refuses the job queue on SQLite, among others, when it loads
     cap_malloc_arenas(settings.malloc_arenas)
     _owner = _own(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -135,7 +136,7 @@ def worker() -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    settings = Settings()
+    settings = cli_archive.load_settings()
     cap_malloc_arenas(settings.malloc_arenas)
     _owner = _own(settings)
     try:
@@ -151,7 +152,7 @@ def db_upgrade() -> None:
 
     from storage.db import upgrade_database
 
-    url = Settings().resolved_database_url()
+    url = cli_archive.load_settings().resolved_database_url()
     upgrade_database(url)
     shown = make_url(url).render_as_string(hide_password=True)  # stdout ends up in logs
     console.print(f"database at {shown} is up to date", highlight=False, soft_wrap=True)
@@ -247,7 +248,7 @@ def ingest(
         if server is None:
             from storage.archive import open_archive
 
-            settings = Settings()
+            settings = cli_archive.load_settings()
             _owner = _own(settings)
             cli_archive.announce(settings, "archiving into")
             archive = open_archive(settings, upgrade=True)
@@ -612,7 +613,7 @@ def _verify_local(file: Path) -> dict[str, Any]:
     from ingest.verify import discard_query, spool_query, verify_file
     from storage.access import EVERYTHING
 
-    settings = Settings()
+    settings = cli_archive.load_settings()
     archive = cli_archive.open_existing(settings)
     try:
         with file.open("rb") as handle:
@@ -674,8 +675,10 @@ def main() -> None:
     try:
         app()
     except ValidationError as exc:
-        if exc.title != Settings.__name__:
+        if exc.title != "Settings":  # the model verity.settings loads; any other is a bug
             raise
+        from verity.settings import describe_settings_error
+
         err_console.print(
             f"error: the settings do not fit: {describe_settings_error(exc)}",
             highlight=False,

@@ -8,10 +8,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from api.cli_output import err_console, fail
-from verity.settings import Settings
 
 if TYPE_CHECKING:
     from storage.archive import Archive
+    from verity.settings import Settings
+
+
+def load_settings() -> Settings:
+    """The settings from the environment, for a command that works on the archive itself. Imported
+    here: pydantic-settings is ~50 ms of every command's start, and the commands that only talk to
+    a server never read them."""
+    from verity.settings import Settings
+
+    return Settings()
 
 
 def describe(settings: Settings) -> str:

@@ -11,7 +11,6 @@ from api import cli_archive
 from api.cli_output import err_console, fail, print_json, print_text
 from api.cli_server import JsonOption, call
 from verity.errors import VerityError
-from verity.settings import Settings
 
 if TYPE_CHECKING:
     from ingest.fixity import ClipOutcome
@@ -73,7 +72,7 @@ def _on_server(server: str, key: str, clip_ids: list[str]) -> dict[str, Any]:
 def _on_archive(clip_ids: list[str], every: bool) -> dict[str, Any]:
     from ingest.fixity import check_clip
 
-    archive = cli_archive.open_existing(Settings())
+    archive = cli_archive.open_existing(cli_archive.load_settings())
     actor = cli_archive.local_actor()
     try:
         if clip_ids:

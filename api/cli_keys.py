@@ -12,7 +12,6 @@ from api import cli_archive
 from api.cli_output import console, fail, print_json, print_table, print_text
 from api.cli_server import JsonOption, call
 from verity.errors import VerityError
-from verity.settings import Settings
 
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 
@@ -51,7 +50,7 @@ def keys_create(
     from storage.archive import open_archive
     from storage.keys import create_key
 
-    settings = Settings()
+    settings = cli_archive.load_settings()
     cli_archive.announce(settings, "creating the key in")
     archive = open_archive(settings, upgrade=True)
     try:
@@ -82,7 +81,7 @@ def keys_list(server: ServerOption = None, key: KeyOption = "", as_json: JsonOpt
         from api.schemas import KeyOut
         from storage.keys import list_keys
 
-        archive = cli_archive.open_existing(Settings())
+        archive = cli_archive.open_existing(cli_archive.load_settings())
         try:
             with archive.sessions() as session:
                 listed = [KeyOut.of(row).model_dump(mode="json") for row in list_keys(session)]
@@ -120,7 +119,7 @@ def keys_revoke(name: str, server: ServerOption = None, key: KeyOption = "", as_
         from api.schemas import KeyOut
         from storage.keys import revoke_key
 
-        settings = Settings()
+        settings = cli_archive.load_settings()
         cli_archive.announce(settings, "revoking the key in")
         archive = cli_archive.open_existing(settings)
         try:

@@ -15,7 +15,6 @@ from api import cli_archive
 from api.cli_output import fail, print_json, print_table, print_text
 from api.cli_server import JsonOption
 from verity.errors import VerityError
-from verity.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -27,7 +26,7 @@ T = TypeVar("T")
 
 def _in_archive(doing: str | None, work: Callable[[Session], T]) -> T:
     """Run `work` in one transaction on the existing local archive (announced first if it writes)."""
-    settings = Settings()
+    settings = cli_archive.load_settings()
     if doing is not None:
         cli_archive.announce(settings, doing)
     archive = cli_archive.open_existing(settings)

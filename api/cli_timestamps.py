@@ -4,7 +4,7 @@ VERITY_DATA_DIR or VERITY_DATABASE_URL name the same) or, for anchor, through a 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,7 +12,9 @@ from api import cli_archive
 from api.cli_output import fail, print_json, print_text
 from api.cli_server import JsonOption, call
 from verity.errors import VerityError
-from verity.settings import Settings
+
+if TYPE_CHECKING:
+    from verity.settings import Settings
 
 timestamps_app = typer.Typer(help="Trusted timestamps (RFC 3161) and anchors of chain heads.", no_args_is_help=True)
 
@@ -34,7 +36,7 @@ def anchor(server: ServerOption = None, key: KeyOption = "", as_json: JsonOption
     if server is not None:
         made = call("POST", server, key, "/api/v1/anchors")
     else:
-        settings = Settings()
+        settings = cli_archive.load_settings()
         _configured(settings)
         from ingest.anchors import anchor_chains
 
@@ -71,7 +73,7 @@ def retry(
     as_json: JsonOption = False,
 ) -> None:
     """Try now the stamps of originals that are due (pending past their back-off, or never stamped)."""
-    settings = Settings()
+    settings = cli_archive.load_settings()
     _configured(settings)
     from ingest.timestamps import retry_stamps
 

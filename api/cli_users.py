@@ -16,7 +16,6 @@ from api import cli_archive
 from api.cli_output import console, fail, print_json, print_table, print_text
 from api.cli_server import JsonOption
 from verity.errors import VerityError
-from verity.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -49,7 +48,7 @@ def _change(doing: str, change: Callable[[Session], Person], *, creates: bool = 
     from api.schemas import PersonOut
     from storage.archive import open_archive
 
-    settings = Settings()
+    settings = cli_archive.load_settings()
     cli_archive.announce(settings, doing)
     archive = open_archive(settings, upgrade=True) if creates else cli_archive.open_existing(settings)
     try:
@@ -107,7 +106,7 @@ def users_list(as_json: JsonOption = False) -> None:
     from api.schemas import PersonOut
     from storage.people import list_people
 
-    archive = cli_archive.open_existing(Settings())
+    archive = cli_archive.open_existing(cli_archive.load_settings())
     try:
         with archive.sessions() as session:
             listed = [PersonOut.of(person).model_dump(mode="json") for person in list_people(session)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("fastapi", "sqlalchemy", "storage", "ingest", "api.schemas", "rfc3161_client", "numpy")
+HEAVY = ("fastapi", "sqlalchemy", "storage", "ingest", "api.schemas", "rfc3161_client", "numpy", "pydantic_settings")
 
 
 def test_the_cli_loads_without_the_archive_and_server_code() -> None:
