@@ -264,15 +264,20 @@ def archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Archive]
         opened.close()
 
 
-@pytest.fixture
-def keys(archive: Archive) -> dict[str, str]:
-    """One API key per role, by role name."""
+def role_keys(archive: Archive) -> dict[str, str]:
+    """One new API key per role, by role name."""
     secrets: dict[str, str] = {}
     with archive.sessions.begin() as session:
         for role in ("viewer", "contributor", "analyst", "admin"):
             _key, secret = create_key(session, f"{role}-key", role)
             secrets[role] = secret
     return secrets
+
+
+@pytest.fixture
+def keys(archive: Archive) -> dict[str, str]:
+    """One API key per role, by role name."""
+    return role_keys(archive)
 
 
 @pytest.fixture

@@ -23,11 +23,12 @@ from storage.archive import Archive
 from storage.custody import append_event
 from storage.models import Acquisition
 from tests import media
-from tests.conftest import auth
+from tests.conftest import auth, open_test_archive, role_keys
 from tests.helpers.access import member_key
 from tests.helpers.api_calls import clip_ids, upload, wait_for_stamp, wait_until_done
 from tests.helpers.evidence import archived_clip, edit
 from tests.helpers.records import put_in_case
+from tests.helpers.snapshots import ArchiveSnapshot, snapshot
 from tests.helpers.tsa import LoopbackTsa, stamping
 from verity.settings import Settings
 
@@ -78,9 +79,26 @@ class World:
         return self.a, self.b, self.n
 
 
-@pytest.fixture
-def world(archive: Archive, keys: dict[str, str], footage: dict[str, Path], tsa: LoopbackTsa) -> Iterator[World]:
-    stamping(archive, tsa, timestamp_retry_initial_s=3600)  # the TSA answers: nothing to retry
+@dataclass(frozen=True)
+class Built:
+    """The world, built once per backend: a copy of its archive for each test, and its keys and ids."""
+
+    archive: ArchiveSnapshot
+    keys: dict[str, str]
+    ids: dict[str, str]
+
+
+@pytest.fixture(scope="module", params=["embedded", pytest.param("scaled", marks=pytest.mark.slow)])
+def built(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    footage: dict[str, Path],
+    tsa_server: LoopbackTsa,
+) -> Built:
+    archive = open_test_archive(request, request.param, tmp_path_factory.mktemp(f"world-{request.param}"))
+    tsa_server.reset()
+    stamping(archive, tsa_server, timestamp_retry_initial_s=3600)  # the TSA answers: nothing to retry
+    keys = role_keys(archive)
     with TestClient(create_app(archive=archive)) as client:
         ids = {}
         for name, path in (("a", "source"), ("b", "excerpt"), ("n", "unrelated")):
@@ -88,11 +106,32 @@ def world(archive: Archive, keys: dict[str, str], footage: dict[str, Path], tsa:
             ids[name] = sent.json()["id"]
             assert wait_until_done(client, keys["viewer"], ids[name])["status"] == "ready"
             wait_for_stamp(client, keys["viewer"], ids[name], "stamped")
-        # Each clip has a Content Credentials report, so the route answers 200 where it may.
-        edit(archive, "UPDATE clips SET content_credentials_report = '{\"manifests\": {}}'")
-        case_a, incident_a = put_in_case(archive, [ids["a"]], "case A")
-        case_b, incident_b = put_in_case(archive, [ids["b"]], "case B")
-        yield World(client, ids["a"], ids["b"], ids["n"], case_a, incident_a, case_b, incident_b)
+    # Each clip has a Content Credentials report, so the route answers 200 where it may.
+    edit(archive, "UPDATE clips SET content_credentials_report = '{\"manifests\": {}}'")
+    ids["case_a"], ids["incident_a"] = put_in_case(archive, [ids["a"]], "case A")
+    ids["case_b"], ids["incident_b"] = put_in_case(archive, [ids["b"]], "case B")
+    return Built(snapshot(archive), keys, ids)
+
+
+@pytest.fixture
+def archive(request: pytest.FixtureRequest, built: Built, tmp_path: Path) -> Iterator[Archive]:
+    """This test's own copy of the world's archive."""
+    copied = built.archive.copy(request, tmp_path / "archive")
+    try:
+        yield copied
+    finally:
+        copied.close()
+
+
+@pytest.fixture
+def keys(built: Built) -> dict[str, str]:
+    return built.keys
+
+
+@pytest.fixture
+def world(archive: Archive, built: Built, tsa: LoopbackTsa) -> Iterator[World]:
+    with TestClient(create_app(archive=archive)) as client:
+        yield World(client, **built.ids)
 
 
 def get(world: World, key: str, path: str, **params: Any) -> Any:
