@@ -4,15 +4,20 @@ and a rejected pair is never suggested again, not even after the clips are analy
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app import create_app
+from storage.archive import Archive
 from tests import media
-from tests.conftest import auth
+from tests.conftest import auth, open_test_archive, role_keys
 from tests.helpers.api_calls import clip_ids, upload_analysed, wait_until_done
+from tests.helpers.snapshots import ArchiveSnapshot, snapshot
 
 NOTE = "Same rooftop and skyline; the copy is cropped and re-encoded."
 
@@ -27,14 +32,46 @@ def footage(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
+@dataclass(frozen=True)
+class Built:
+    """The original and its copy ingested, once per backend: each test gets a copy of the archive."""
+
+    archive: ArchiveSnapshot
+    keys: dict[str, str]
+    pair: tuple[str, str]
+
+
+@pytest.fixture(scope="module", params=["embedded", pytest.param("scaled", marks=pytest.mark.slow)])
+def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, footage: dict[str, Path]) -> Built:
+    archive = open_test_archive(request, request.param, tmp_path_factory.mktemp(f"pair-{request.param}"))
+    keys = role_keys(archive)
+    with TestClient(create_app(archive=archive)) as client:
+        original = upload_analysed(client, keys, footage["source"])["id"]
+        copy = upload_analysed(client, keys, footage["excerpt"])["id"]
+        [related] = client.get(f"/api/v1/clips/{copy}/related", headers=auth(keys["viewer"])).json()["related"]
+        assert related["clip_id"] == original and related["decision"] is None
+    return Built(snapshot(archive), keys, (original, copy))
+
+
 @pytest.fixture
-def pair(client: TestClient, keys: dict[str, str], footage: dict[str, Path]) -> tuple[str, str]:
+def archive(request: pytest.FixtureRequest, built: Built, tmp_path: Path) -> Iterator[Archive]:
+    """This test's own copy of the archive holding the pair."""
+    copied = built.archive.copy(request, tmp_path / "archive")
+    try:
+        yield copied
+    finally:
+        copied.close()
+
+
+@pytest.fixture
+def keys(built: Built) -> dict[str, str]:
+    return built.keys
+
+
+@pytest.fixture
+def pair(built: Built) -> tuple[str, str]:
     """The original and a copy ingested after it, which the matcher pairs."""
-    original = upload_analysed(client, keys, footage["source"])["id"]
-    copy = upload_analysed(client, keys, footage["excerpt"])["id"]
-    [related] = client.get(f"/api/v1/clips/{copy}/related", headers=auth(keys["viewer"])).json()["related"]
-    assert related["clip_id"] == original and related["decision"] is None
-    return original, copy
+    return built.pair
 
 
 def decide(client: TestClient, key: str, clip_id: str, other_id: str, decision: str, note: str = NOTE) -> Any:
