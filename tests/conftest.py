@@ -119,7 +119,7 @@ def postgres_template(postgres_admin_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def _fresh_postgres_database(template: str) -> tuple[str, str]:
+def fresh_postgres_database(template: str) -> tuple[str, str]:
     url = os.environ["VERITY_TEST_POSTGRES_URL"]
     name = f"verity_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
@@ -129,7 +129,7 @@ def _fresh_postgres_database(template: str) -> tuple[str, str]:
     return make_url(url).set(database=name).render_as_string(hide_password=False), name
 
 
-def _drop_postgres_database(name: str) -> None:
+def drop_postgres_database(name: str) -> None:
     admin = create_engine(os.environ["VERITY_TEST_POSTGRES_URL"], isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -139,11 +139,11 @@ def _drop_postgres_database(name: str) -> None:
 @pytest.fixture
 def postgres_url(postgres_template: str) -> Iterator[str]:
     """A fresh migrated PostgreSQL database only (for what SQLite cannot do, e.g. the job queue)."""
-    url, name = _fresh_postgres_database(postgres_template)
+    url, name = fresh_postgres_database(postgres_template)
     try:
         yield url
     finally:
-        _drop_postgres_database(name)
+        drop_postgres_database(name)
 
 
 @functools.cache
@@ -172,11 +172,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield migrated_sqlite(tmp_path / "verity.db")
         return
     template = request.getfixturevalue("postgres_template")
-    url, name = _fresh_postgres_database(template)
+    url, name = fresh_postgres_database(template)
     try:
         yield url
     finally:
-        _drop_postgres_database(name)
+        drop_postgres_database(name)
 
 
 def s3_settings(request: pytest.FixtureRequest, server: S3Server) -> dict[str, str]:
@@ -239,8 +239,8 @@ def open_test_archive(request: pytest.FixtureRequest, kind: str, folder: Path) -
         return open_archive(settings)
     template = request.getfixturevalue("postgres_template")
     server: S3Server = request.getfixturevalue("s3_server")
-    url, name = _fresh_postgres_database(template)
-    request.addfinalizer(lambda: _drop_postgres_database(name))
+    url, name = fresh_postgres_database(template)
+    request.addfinalizer(lambda: drop_postgres_database(name))
     settings = Settings(
         data_dir=folder,
         database_url=url,
@@ -403,13 +403,13 @@ def scaled_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ru
     on the real S3 server."""
     template = request.getfixturevalue("postgres_template")
     s3: S3Server = request.getfixturevalue("s3_server")
-    url, name = _fresh_postgres_database(template)
+    url, name = fresh_postgres_database(template)
     settings_env = {"VERITY_DATABASE_URL": url, **s3_settings(request, s3)}
     try:
         with running_server(tmp_path, settings_env) as running:
             yield running
     finally:
-        _drop_postgres_database(name)
+        drop_postgres_database(name)
 
 
 @pytest.fixture(params=["embedded", pytest.param("scaled", marks=pytest.mark.slow)])
@@ -425,6 +425,6 @@ def scaled_settings_env(request: pytest.FixtureRequest) -> dict[str, str]:
     end of the test, and a new bucket on the real S3 server), for `running_server`."""
     template = request.getfixturevalue("postgres_template")
     s3: S3Server = request.getfixturevalue("s3_server")
-    url, name = _fresh_postgres_database(template)
-    request.addfinalizer(lambda: _drop_postgres_database(name))
+    url, name = fresh_postgres_database(template)
+    request.addfinalizer(lambda: drop_postgres_database(name))
     return {"VERITY_DATABASE_URL": url, **s3_settings(request, s3)}

@@ -116,11 +116,8 @@ def built(
 @pytest.fixture
 def archive(request: pytest.FixtureRequest, built: Built, tmp_path: Path) -> Iterator[Archive]:
     """This test's own copy of the world's archive."""
-    copied = built.archive.copy(request, tmp_path / "archive")
-    try:
+    with built.archive.copied(request, tmp_path / "archive") as copied:
         yield copied
-    finally:
-        copied.close()
 
 
 @pytest.fixture

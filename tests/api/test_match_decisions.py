@@ -56,11 +56,8 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 @pytest.fixture
 def archive(request: pytest.FixtureRequest, built: Built, tmp_path: Path) -> Iterator[Archive]:
     """This test's own copy of the archive holding the pair."""
-    copied = built.archive.copy(request, tmp_path / "archive")
-    try:
+    with built.archive.copied(request, tmp_path / "archive") as copied:
         yield copied
-    finally:
-        copied.close()
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ holding copies of the built one's objects (the saved index among them)."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from minio.commonconfig import CopySource
 from sqlalchemy.engine import make_url
 
 from storage.archive import Archive, open_archive
-from tests.conftest import _drop_postgres_database, _fresh_postgres_database, fresh_bucket
+from tests.conftest import drop_postgres_database, fresh_bucket, fresh_postgres_database
 from tests.helpers.s3_server import S3Server
 from verity.settings import Settings
 
@@ -27,8 +29,17 @@ from verity.settings import Settings
 class ArchiveSnapshot:
     settings: Settings  # the built archive's, which is closed and only ever copied
 
-    def copy(self, request: pytest.FixtureRequest, folder: Path) -> Archive:
-        """A new archive in `folder` holding what the built one held; dropped with `request`."""
+    @contextmanager
+    def copied(self, request: pytest.FixtureRequest, folder: Path) -> Iterator[Archive]:
+        """A new archive in `folder` holding what the built one held, open for the block; its
+        database and bucket are dropped with `request`."""
+        archive = self._copy(request, folder)
+        try:
+            yield archive
+        finally:
+            archive.close()
+
+    def _copy(self, request: pytest.FixtureRequest, folder: Path) -> Archive:
         built = self.settings
         database = make_url(built.resolved_database_url())
         assert database.database is not None
@@ -39,8 +50,8 @@ class ArchiveSnapshot:
                 built.model_copy(update={"data_dir": folder, "database_url": copied.render_as_string()})
             )
         template = database.database
-        url, name = _fresh_postgres_database(template)
-        request.addfinalizer(lambda: _drop_postgres_database(name))
+        url, name = fresh_postgres_database(template)
+        request.addfinalizer(lambda: drop_postgres_database(name))
         server: S3Server = request.getfixturevalue("s3_server")
         bucket = fresh_bucket(request, server)
         client = Minio(server.endpoint, server.access_key, server.secret_key, secure=False)
